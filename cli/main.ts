@@ -1,0 +1,40 @@
+/**
+ * `trailsight` command line: the same core as the Lambdas, through local adapters.
+ *
+ * Each sub-command lives in `cli/commands/<name>.ts` and exports `command: CliCommand`.
+ * Stdout carries results only (tables, JSON, JSONL); logs and progress go to stderr.
+ */
+import type { CliCommand, CliIo } from './io';
+import { defaultIo } from './io';
+
+/** Lazily loaded so `trailsight summary` never pays for DuckDB, and `query` never for the detector. */
+const COMMANDS: Record<string, () => Promise<CliCommand>> = {
+  // one line per command: name: () => import('./commands/<name>').then((m) => m.command),
+};
+
+function usage(): string {
+  const names = Object.keys(COMMANDS).sort();
+  return [
+    'usage: trailsight <command> [options]',
+    '',
+    'commands:',
+    ...names.map((n) => `  ${n}`),
+    '',
+    'Run `trailsight <command> --help` for the options of one command.',
+  ].join('\n');
+}
+
+export async function main(argv: string[], io: CliIo = defaultIo()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h') {
+    io.stdout(`${usage()}\n`);
+    return name ? 0 : 2;
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    io.stderr(`trailsight: unknown command '${name}'\n\n${usage()}\n`);
+    return 2;
+  }
+  const command = await load();
+  return command.run(rest, io);
+}
