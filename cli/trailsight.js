@@ -9,7 +9,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err) => {
-    process.stderr.write(`trailsight: ${err && err.stack ? err.stack : err}\n`);
+    process.stderr.write(`trailsight: ${err?.stack ?? err}\n`);
     process.exitCode = 2;
   },
 );
