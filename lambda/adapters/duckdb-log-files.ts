@@ -1,0 +1,173 @@
+/**
+ * Finds and reads local CloudTrail files for the DuckDB engine, one file at a time, so that a bad file is
+ * reported and skipped instead of failing the whole load.
+ *
+ * Accepted shapes (by content, not by extension; `.gz` is detected by its magic bytes):
+ *  - a delivery file `{"Records":[...]}` (S3 layout, gzip or not);
+ *  - a JSON array of records (Stratus Red Team detonation logs);
+ *  - a single record object (AWS documentation examples);
+ *  - JSON Lines, one record per line (e.g. `trailsight detect --format jsonl` insights);
+ *  - `aws cloudtrail lookup-events` output (`{"Events":[{"CloudTrailEvent":"<json>"}]}`).
+ * Digest files are recognised and ignored (they hold no events). Anything else is a counted skip with a reason.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+
+/** Partition values a file's location implies, as the Glue table's projection would compute them. */
+export interface FilePartition {
+  readonly account: string;
+  readonly region: string;
+  /** Delivery date `yyyy/MM/dd`. */
+  readonly dt: string;
+}
+
+export interface LogFile {
+  readonly path: string;
+  readonly records: Record<string, unknown>[];
+  /** From the file's S3-style name or path; absent for files outside the CloudTrail layout. */
+  readonly partition?: FilePartition;
+}
+
+export interface SkippedFile {
+  readonly path: string;
+  readonly reason: string;
+  /** True for files that are expected next to logs and hold no events (digests): ignored, not an error. */
+  readonly benign: boolean;
+}
+
+/** Extensions considered log files while walking a directory; others (README, YAML) are ignored quietly. */
+const LOG_EXTENSIONS = /\.(json|jsonl|ndjson)(\.gz)?$|\.gz$/i;
+
+/** Lists candidate log files under each path (a file is taken as is), sorted for a stable load order. */
+export function discoverLogFiles(paths: readonly string[]): { files: string[]; missing: string[] } {
+  const files: string[] = [];
+  const missing: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, entry.name);
+      if (entry.isDirectory()) walk(p);
+      else if (entry.isFile() && LOG_EXTENSIONS.test(entry.name)) files.push(p);
+    }
+  };
+  for (const p of paths) {
+    let st: ReturnType<typeof statSync>;
+    try {
+      st = statSync(p);
+    } catch {
+      missing.push(p);
+      continue;
+    }
+    if (st.isDirectory()) walk(p);
+    else files.push(p);
+  }
+  return { files: [...new Set(files)].sort(), missing };
+}
+
+/** CloudTrail's object name: `<account>_CloudTrail[-Insight]_<region>_<yyyyMMdd>T<HHmm>Z_<random>.json.gz`. */
+const DELIVERY_NAME = /^(\d{12})_CloudTrail(?:-Insight)?_([a-z0-9-]+)_(\d{4})(\d{2})(\d{2})T\d{4}Z_/;
+/** The S3 key layout, account or organization trail: `.../<account>/CloudTrail[-Insight]/<region>/yyyy/MM/dd/`. */
+const DELIVERY_PATH =
+  /(?:^|[/\\])(\d{12})[/\\]CloudTrail(?:-Insight)?[/\\]([a-z0-9-]+)[/\\](\d{4})[/\\](\d{2})[/\\](\d{2})[/\\]/;
+
+/** The partition a file belongs to, from its name first (it carries the delivery time), else its path. */
+export function partitionOf(path: string): FilePartition | undefined {
+  const n = DELIVERY_NAME.exec(basename(path));
+  if (n) return { account: n[1], region: n[2], dt: `${n[3]}/${n[4]}/${n[5]}` };
+  const p = DELIVERY_PATH.exec(path);
+  if (p) return { account: p[1], region: p[2], dt: `${p[3]}/${p[4]}/${p[5]}` };
+  return undefined;
+}
+
+export type ReadResult = { readonly ok: true; readonly file: LogFile } | ({ readonly ok: false } & SkippedFile);
+
+/**
+ * Largest file (compressed or not) read as one JSON document: V8 strings stop at about 512 MiB, and a
+ * CloudTrail delivery file is a few MB. Bigger inputs are reported, not loaded.
+ */
+export const MAX_FILE_BYTES = 256 * 1024 * 1024;
+
+/** Reads one file; never throws: every failure comes back as a skip with a reason a person can act on. */
+export function readLogFile(path: string, maxBytes: number = MAX_FILE_BYTES): ReadResult {
+  const skip = (reason: string): ReadResult => ({ ok: false, path, reason, benign: reason.startsWith('digest file') });
+  let bytes: Buffer;
+  try {
+    const size = statSync(path).size;
+    if (size > maxBytes) return skip(`too large: ${size} bytes (limit ${maxBytes})`);
+    bytes = readFileSync(path);
+  } catch (err) {
+    return skip(`unreadable: ${(err as Error).message}`);
+  }
+  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    try {
+      bytes = gunzipSync(bytes, { maxOutputLength: maxBytes });
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === 'ERR_BUFFER_TOO_LARGE') return skip(`too large once decompressed (limit ${maxBytes} bytes)`);
+      return skip(`corrupt gzip: ${e.message}`);
+    }
+  }
+  const text = bytes.toString('utf8');
+  if (text.trim() === '') return skip('empty file');
+  let records: unknown[];
+  try {
+    records = extractRecords(text);
+  } catch (err) {
+    return skip((err as Error).message);
+  }
+  const good = records.filter(isRecord);
+  if (good.length === 0) {
+    return skip(
+      records.length === 0 ? 'no CloudTrail records in file' : 'no CloudTrail records (objects without eventTime)',
+    );
+  }
+  const partition = partitionOf(path);
+  return { ok: true, file: { path, records: good, ...(partition ? { partition } : {}) } };
+}
+
+function isRecord(r: unknown): r is Record<string, unknown> {
+  return (
+    typeof r === 'object' &&
+    r !== null &&
+    !Array.isArray(r) &&
+    typeof (r as { eventTime?: unknown }).eventTime === 'string'
+  );
+}
+
+class ShapeError extends Error {}
+
+function extractRecords(text: string): unknown[] {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    // Not one JSON document: maybe JSON Lines.
+    const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
+    if (lines.length > 1) {
+      try {
+        return lines.flatMap((l) => fromDocument(JSON.parse(l)));
+      } catch (lineErr) {
+        if (lineErr instanceof ShapeError) throw lineErr;
+        throw new Error(`not JSON or JSON Lines: ${(lineErr as Error).message}`);
+      }
+    }
+    throw new Error(`not JSON: ${(err as Error).message}`);
+  }
+  return fromDocument(doc);
+}
+
+function fromDocument(doc: unknown): unknown[] {
+  if (Array.isArray(doc)) return doc;
+  if (typeof doc !== 'object' || doc === null) throw new ShapeError('not a CloudTrail file (JSON scalar)');
+  const o = doc as Record<string, unknown>;
+  if (Array.isArray(o.Records)) return o.Records;
+  if ('digestStartTime' in o || 'logFiles' in o) throw new ShapeError('digest file (holds no events)');
+  if (Array.isArray(o.Events)) {
+    return o.Events.map((e) => {
+      const s = (e as { CloudTrailEvent?: unknown }).CloudTrailEvent;
+      return typeof s === 'string' ? JSON.parse(s) : e;
+    });
+  }
+  if ('eventTime' in o) return [o];
+  throw new ShapeError('not a CloudTrail file (no Records, not a record)');
+}

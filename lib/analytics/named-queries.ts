@@ -1,0 +1,78 @@
+import { aws_athena as athena, type aws_glue as glue } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import type { CatalogQuery } from '../../queries/catalog';
+
+/** CloudFormation limits of AWS::Athena::NamedQuery. */
+const MAX_NAME = 128;
+const MAX_DESCRIPTION = 1024;
+const MAX_QUERY_STRING = 262_144;
+
+export interface NamedQueriesProps {
+  /** The Glue database holding the `cloudtrail_logs` table: its name, or the database construct. */
+  readonly database: string | glue.CfnDatabase;
+  /** The workgroup the queries are saved in (auditors open them there). */
+  readonly workGroup: athena.CfnWorkGroup;
+  /** The query library, e.g. `loadCatalog()` from `queries/catalog`. */
+  readonly catalog: readonly CatalogQuery[];
+  /**
+   * Prefix of every query's name in the Athena console.
+   * @default 'trailsight-'
+   */
+  readonly namePrefix?: string;
+}
+
+/**
+ * Deploys every query of the forensic library as an Athena named query in the workgroup.
+ *
+ * The saved text is the library file itself, placeholders included (`'{{start}}'`, `'{{dt_from}}'`, ...):
+ * a default time range frozen at synth time would silently go stale; Athena's execution parameters (`?`)
+ * are positional, so the repeated start/end and the derived dt bounds would have to be typed in order at
+ * every run; and an unfilled placeholder cannot scan the archive by accident (no projected `dt` matches
+ * `'{{dt_from}}'`, and `from_iso8601_timestamp('{{start}}')` is a runtime error). A
+ * first comment line tells the auditor to replace the literals or to run it with
+ * `trailsight query <name> --athena`, which fills them (start/end default to the last 7 days).
+ */
+export class NamedQueries extends Construct {
+  /** The named queries, by library name (`root-account-use`). */
+  readonly queries: Readonly<Record<string, athena.CfnNamedQuery>>;
+
+  constructor(scope: Construct, id: string, props: NamedQueriesProps) {
+    super(scope, id);
+    if (props.catalog.length === 0) throw new Error('NamedQueries: the catalog is empty; pass loadCatalog()');
+    const database = typeof props.database === 'string' ? props.database : props.database.ref;
+    const prefix = props.namePrefix ?? 'trailsight-';
+    const queries: Record<string, athena.CfnNamedQuery> = {};
+    for (const q of props.catalog) {
+      const queryString = `${guidance(q)}\n${q.sql}`;
+      if (queryString.length > MAX_QUERY_STRING) {
+        throw new Error(
+          `NamedQueries: query '${q.name}' is ${queryString.length} characters; Athena allows ${MAX_QUERY_STRING}`,
+        );
+      }
+      const named = new athena.CfnNamedQuery(this, q.name, {
+        name: `${prefix}${q.name}`.slice(0, MAX_NAME),
+        description: describe(q).slice(0, MAX_DESCRIPTION),
+        database,
+        workGroup: props.workGroup.ref,
+        queryString,
+      });
+      named.addDependency(props.workGroup);
+      queries[q.name] = named;
+    }
+    this.queries = queries;
+  }
+}
+
+function guidance(q: CatalogQuery): string {
+  return (
+    `-- Trailsight named query '${q.name}'. Replace each '{{...}}' literal (dt_from/dt_to: start/end as yyyy/MM/dd, ` +
+    `one day wider) or run: npx trailsight query ${q.name} --athena --workgroup <workgroup> --param key=value`
+  );
+}
+
+function describe(q: CatalogQuery): string {
+  const params = q.params
+    .map((p) => (p.default === undefined ? `${p.name} (required)` : `${p.name}=${p.default}`))
+    .join(', ');
+  return `${q.title}. ${q.description} Parameters: ${params}.`;
+}
