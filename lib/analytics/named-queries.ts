@@ -56,7 +56,7 @@ export class NamedQueries extends Construct {
         workGroup: props.workGroup.ref,
         queryString,
       });
-      named.addDependency(props.workGroup);
+      named.addResourceDependency(props.workGroup);
       queries[q.name] = named;
     }
     this.queries = queries;

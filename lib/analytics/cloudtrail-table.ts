@@ -1,0 +1,105 @@
+import { aws_glue as glue, Stack } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { CLOUDTRAIL_COLUMNS, CLOUDTRAIL_PARTITION_KEYS, CLOUDTRAIL_TABLE_NAME } from '../../schema/cloudtrail-table';
+
+/** How the `account` partition column is projected. */
+export type AccountProjection =
+  | { readonly type: 'enum'; readonly accountIds: readonly string[] }
+  | { readonly type: 'injected' };
+
+/** Where the log files are and which partitions exist; input of {@link cloudTrailProjection}. */
+export interface CloudTrailProjectionProps {
+  /** Name of the archive bucket. */
+  readonly bucketName: string;
+  /**
+   * Organization ID when the logs come from an organization trail (`AWSLogs/<o-id>/<account>/...`).
+   * @default - account trail layout (`AWSLogs/<account>/...`)
+   */
+  readonly organizationId?: string;
+  /** The `account` partition values. */
+  readonly accounts: AccountProjection;
+  /** The `region` partition values. */
+  readonly regions: readonly string[];
+  /** How many days back the `dt` projection reaches (the archive retention). */
+  readonly retentionDays: number;
+}
+
+/**
+ * Table parameters for partition projection over `[o-id/]account/region/dt` (cloudtrail.md §5.2).
+ *
+ * The partition columns are `account`, `region` and `dt` for both layouts, so a query written for an
+ * account trail runs unchanged on an organization trail; only `storage.location.template` differs.
+ * `dt` is the delivery date folder `yyyy/MM/dd`, projected back `retentionDays` from today.
+ */
+export function cloudTrailProjection(props: CloudTrailProjectionProps): {
+  location: string;
+  parameters: Record<string, string>;
+} {
+  if (props.regions.length === 0)
+    throw new Error('cloudTrailProjection: regions is empty; list the Regions the trails record');
+  const root = `s3://${props.bucketName}/AWSLogs/${props.organizationId ? `${props.organizationId}/` : ''}`;
+  const parameters: Record<string, string> = {
+    classification: 'cloudtrail',
+    'projection.enabled': 'true',
+    'projection.account.type': props.accounts.type,
+    'projection.region.type': 'enum',
+    'projection.region.values': props.regions.join(','),
+    'projection.dt.type': 'date',
+    'projection.dt.format': 'yyyy/MM/dd',
+    'projection.dt.range': `NOW-${props.retentionDays}DAYS,NOW`,
+    'projection.dt.interval': '1',
+    'projection.dt.interval.unit': 'DAYS',
+    'storage.location.template': `${root}\${account}/CloudTrail/\${region}/\${dt}`,
+  };
+  if (props.accounts.type === 'enum') {
+    if (props.accounts.accountIds.length === 0)
+      throw new Error('cloudTrailProjection: accountIds is empty; list at least one account');
+    parameters['projection.account.values'] = props.accounts.accountIds.join(',');
+  }
+  return { location: root, parameters };
+}
+
+/** Properties of a {@link CloudTrailTable}. */
+export interface CloudTrailTableProps extends CloudTrailProjectionProps {
+  /** The Glue database holding the table. */
+  readonly database: glue.CfnDatabase;
+}
+
+/**
+ * Defines the Glue table over the archived CloudTrail log files, with partition projection.
+ *
+ * Columns and partition keys come from `schema/cloudtrail-table.ts`, the single source shared with the local
+ * DuckDB view. JSON SerDe with `CloudTrailInputFormat` (which unwraps the `Records` array), as in the Athena
+ * guide. Projection means no crawler and no `MSCK REPAIR TABLE`.
+ */
+export class CloudTrailTable extends Construct {
+  /** The table. */
+  readonly table: glue.CfnTable;
+  /** Name of the table, `cloudtrail_logs`. */
+  readonly tableName: string = CLOUDTRAIL_TABLE_NAME;
+
+  constructor(scope: Construct, id: string, props: CloudTrailTableProps) {
+    super(scope, id);
+    const { location, parameters } = cloudTrailProjection(props);
+    const databaseName = props.database.ref;
+    this.table = new glue.CfnTable(this, 'Resource', {
+      catalogId: Stack.of(this).account,
+      databaseName,
+      tableInput: {
+        name: CLOUDTRAIL_TABLE_NAME,
+        description: 'CloudTrail log files in the Trailsight archive (partition projection: account, region, dt)',
+        tableType: 'EXTERNAL_TABLE',
+        parameters: { EXTERNAL: 'TRUE', ...parameters },
+        partitionKeys: CLOUDTRAIL_PARTITION_KEYS.map(({ name, type }) => ({ name, type })),
+        storageDescriptor: {
+          location,
+          columns: CLOUDTRAIL_COLUMNS.map(({ name, type }) => ({ name, type })),
+          inputFormat: 'com.amazon.emr.cloudtrail.CloudTrailInputFormat',
+          outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
+          serdeInfo: { serializationLibrary: 'org.apache.hive.hcatalog.data.JsonSerDe' },
+        },
+      },
+    });
+    this.table.addResourceDependency(props.database);
+  }
+}

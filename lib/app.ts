@@ -1,0 +1,87 @@
+import { App, type AppProps, type Environment, Tags, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import type { TrailsightConfig } from './config';
+import { placementOf, trailRegions } from './contracts';
+import { AnalyticsStack } from './stacks/analytics-stack';
+import { LogArchiveStack } from './stacks/log-archive-stack';
+import { TrailStack } from './stacks/trail-stack';
+
+/** Options of {@link buildApp} that come from the process, read in bin/ only. */
+export interface BuildAppOptions {
+  /** Props of the CDK app (context, outdir). */
+  readonly appProps?: AppProps;
+  /**
+   * Account of stacks whose account is not configured (`CDK_DEFAULT_ACCOUNT` in bin/).
+   * @default - environment-agnostic account
+   */
+  readonly defaultAccount?: string;
+  /**
+   * Register the cdk-nag AwsSolutions and Serverless packs as policy-validation plugins.
+   * @default true
+   */
+  readonly compliance?: boolean;
+}
+
+/** The app and its stacks. */
+export interface TrailsightApp {
+  readonly app: App;
+  readonly logArchive: LogArchiveStack;
+  /** One stack per trail: one for a multi-region trail, one per listed Region otherwise. */
+  readonly trails: readonly TrailStack[];
+  readonly analytics: AnalyticsStack;
+}
+
+/** Stack ID of the trail stack for `region` (the only one when regions is `"all"`). */
+export function trailStackId(config: TrailsightConfig, region: string): string {
+  return config.regions === 'all' ? 'TrailsightTrail' : `TrailsightTrail-${region}`;
+}
+
+/**
+ * Builds the Trailsight CDK app from a validated configuration.
+ *
+ * Stacks and where they go:
+ * - `TrailsightLogArchive`: log archive account, home Region (stateful, termination protection);
+ * - `TrailsightTrail` (regions `"all"`) or `TrailsightTrail-<region>` (one per listed Region): management account;
+ * - `TrailsightAnalytics`: audit account, home Region.
+ * Trails depend on the archive (CloudTrail checks the bucket and key policies at creation). The stacks
+ * share names derived from configuration (lib/contracts.ts), never cross-stack references.
+ */
+export function buildApp(config: TrailsightConfig, options: BuildAppOptions = {}): TrailsightApp {
+  const app = new App(options.appProps);
+  const placement = placementOf(config);
+  const envFor = (account: string | undefined, region: string): Environment => ({
+    account: account ?? options.defaultAccount,
+    region,
+  });
+
+  const logArchive = new LogArchiveStack(app, 'TrailsightLogArchive', {
+    description: 'Trailsight log archive: KMS key, archive bucket, access-log bucket (stateful, retained)',
+    env: envFor(placement.logArchive, config.homeRegion),
+    config,
+  });
+
+  const trails = trailRegions(config).map((region) => {
+    const stack = new TrailStack(app, trailStackId(config, region), {
+      description: `Trailsight trail ${config.regions === 'all' ? '(all Regions)' : `(${region})`}`,
+      env: envFor(placement.management, region),
+      config,
+      trailRegion: region,
+    });
+    stack.addStackDependency(logArchive, 'CloudTrail validates the bucket and key policies when the trail is created');
+    return stack;
+  });
+
+  const analytics = new AnalyticsStack(app, 'TrailsightAnalytics', {
+    description: 'Trailsight analytics: Glue CloudTrail table (partition projection), Athena workgroup',
+    env: envFor(placement.audit, config.homeRegion),
+    config,
+  });
+  analytics.addStackDependency(logArchive, 'the table points at the archive bucket');
+
+  Tags.of(app).add('app', 'trailsight');
+  if (options.compliance ?? true) {
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    Validations.of(app).addPlugins(new ServerlessChecks(app));
+  }
+  return { app, logArchive, trails, analytics };
+}

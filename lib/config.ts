@@ -1,0 +1,452 @@
+/**
+ * Trailsight configuration: one zod schema, validated once at the edge (bin/), passed down as typed props.
+ *
+ * The configuration lives under the `trailsight` context key of `cdk.json` and can be replaced as a whole
+ * with `-c trailsight='<json>'` or `-c trailsightConfigFile=<path>` (see `readConfig`). Every invalid value
+ * fails synth with a message that names the key, the value received and the fix.
+ *
+ * @example
+ * ```json
+ * "trailsight": {
+ *   "homeRegion": "eu-west-1",
+ *   "regions": ["eu-west-1", "eu-central-1"],
+ *   "organization": { "organizationId": "o-a1b2c3d4e5" },
+ *   "accounts": { "management": "111111111111", "logArchive": "222222222222", "audit": "333333333333" },
+ *   "managementEvents": { "readWrite": "All", "excludeSources": ["rdsdata.amazonaws.com"] },
+ *   "dataEvents": { "s3": { "resources": ["arn:aws:s3:::payroll-exports/"], "readWrite": "WriteOnly" } },
+ *   "archive": { "retentionDays": 2557, "transition": { "storageClass": "DEEP_ARCHIVE", "afterDays": 365 },
+ *                "objectLock": { "mode": "COMPLIANCE", "days": 365 } }
+ * }
+ * ```
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { z } from 'zod';
+
+/** Context key holding the configuration object (or a JSON string of it). */
+export const CONFIG_CONTEXT_KEY = 'trailsight';
+/** Context key naming a JSON file that replaces the `trailsight` object. */
+export const CONFIG_FILE_CONTEXT_KEY = 'trailsightConfigFile';
+
+const REGION = /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/;
+const ACCOUNT_ID = /^\d{12}$/;
+const ORGANIZATION_ID = /^o-[a-z0-9]{10,32}$/;
+// CloudTrail: 3-128 characters, letters, digits, '.', '_' and '-', starting and ending with a letter or digit.
+const TRAIL_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{1,126})[A-Za-z0-9]$/;
+const S3_OBJECT_ARN = /^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/.*$/;
+const LAMBDA_FUNCTION_ARN = /^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]+)?$/;
+const GLUE_NAME = /^[a-z0-9_]{1,255}$/;
+const WORKGROUP_NAME = /^[A-Za-z0-9._-]{1,128}$/;
+// The values CloudWatch Logs accepts for a log group's retention (aws-cdk-lib logs.RetentionDays).
+const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+const readWrite = z.enum(['All', 'ReadOnly', 'WriteOnly'], {
+  error: 'must be one of "All", "ReadOnly", "WriteOnly"',
+});
+
+const accountId = z
+  .string({ error: 'must be a 12-digit AWS account ID as a string, e.g. "111122223333"' })
+  .regex(ACCOUNT_ID, { error: 'must be a 12-digit AWS account ID as a string, e.g. "111122223333"' });
+
+const positiveDays = z
+  .number({ error: 'must be a whole number of days' })
+  .int({ error: 'must be a whole number of days' })
+  .positive({ error: 'must be at least 1 day' });
+
+const s3DataEvents = z.strictObject({
+  /** `"all"` for every bucket (the archive bucket itself excluded), or `arn:aws:s3:::bucket/prefix` ARNs. */
+  resources: z.union(
+    [
+      z.literal('all'),
+      z
+        .array(
+          z.string().regex(S3_OBJECT_ARN, {
+            error:
+              'must be an S3 object ARN prefix "arn:aws:s3:::<bucket>/<prefix>" (use "<bucket>/" for a whole bucket)',
+          }),
+        )
+        .min(1, { error: 'must list at least one ARN, or be "all"' }),
+    ],
+    { error: 'must be "all" or a list of "arn:aws:s3:::<bucket>/<prefix>" ARNs' },
+  ),
+  readWrite: readWrite.default('All'),
+});
+
+const lambdaDataEvents = z.strictObject({
+  /** `"all"` for every function, or function ARNs. */
+  functions: z.union(
+    [
+      z.literal('all'),
+      z
+        .array(
+          z.string().regex(LAMBDA_FUNCTION_ARN, {
+            error: 'must be a Lambda function ARN "arn:aws:lambda:<region>:<account>:function:<name>"',
+          }),
+        )
+        .min(1, { error: 'must list at least one function ARN, or be "all"' }),
+    ],
+    { error: 'must be "all" or a list of Lambda function ARNs' },
+  ),
+  readWrite: readWrite.default('All'),
+});
+
+/** The configuration schema. `TrailsightConfig` is its output type. */
+export const configSchema = z
+  .strictObject({
+    /** Region of the archive bucket, its key, the Athena resources, and the trail's global service events. */
+    homeRegion: z
+      .string()
+      .regex(REGION, { error: 'must be an AWS Region code such as "us-east-1"' })
+      .default('us-east-1'),
+    /** `"all"`: one multi-region trail; a list: one single-region trail per listed Region, each in its own stack. */
+    regions: z
+      .union(
+        [
+          z.literal('all'),
+          z
+            .array(z.string().regex(REGION, { error: 'must be an AWS Region code such as "eu-west-1"' }))
+            .min(1, { error: 'must list at least one Region, or be "all"' }),
+        ],
+        { error: 'must be "all" or a list of Region codes such as ["us-east-1", "eu-west-1"]' },
+      )
+      .default('all'),
+    /** `false` for an account trail, or the organization whose organization trail is created. */
+    organization: z
+      .union(
+        [
+          z.literal(false),
+          z.strictObject({
+            organizationId: z
+              .string()
+              .regex(ORGANIZATION_ID, { error: 'must be an Organizations ID such as "o-a1b2c3d4e5"' }),
+          }),
+        ],
+        { error: 'must be false (account trail) or { "organizationId": "o-..." } (organization trail)' },
+      )
+      .default(false),
+    /** Account placement. All unset: every stack in the deploying account (the default). */
+    accounts: z
+      .strictObject({
+        /** Account owning the trail(s): the organization's management account for an organization trail. */
+        management: accountId.optional(),
+        /** Account of the archive bucket and its key. @default - the management account */
+        logArchive: accountId.optional(),
+        /** Account of the Glue table and the Athena workgroup. @default - the log archive account */
+        audit: accountId.optional(),
+      })
+      .default({}),
+    /** Trail name. It is a contract: the bucket and key policies pin `aws:SourceArn` to the trail ARN. */
+    trailName: z
+      .string()
+      .regex(TRAIL_NAME, {
+        error: 'must be 3-128 letters, digits, ".", "_" or "-", starting and ending with a letter or digit',
+      })
+      .default('trailsight'),
+    managementEvents: z
+      .strictObject({
+        readWrite: z
+          .enum(['All', 'ReadOnly', 'WriteOnly', 'None'], {
+            error: 'must be one of "All", "ReadOnly", "WriteOnly", "None"',
+          })
+          .default('All'),
+        /** High-volume sources left out of the management events. */
+        excludeSources: z
+          .array(
+            z.enum(['kms.amazonaws.com', 'rdsdata.amazonaws.com'], {
+              error: 'must be "kms.amazonaws.com" or "rdsdata.amazonaws.com" (the only sources CloudTrail can exclude)',
+            }),
+          )
+          .default([]),
+      })
+      .default({ readWrite: 'All', excludeSources: [] }),
+    dataEvents: z
+      .strictObject({
+        s3: z
+          .union([z.literal(false), s3DataEvents], {
+            error: 'must be false or { "resources": "all" | ["arn:aws:s3:::<bucket>/<prefix>"], "readWrite": "All" }',
+          })
+          .default(false),
+        lambda: z
+          .union([z.literal(false), lambdaDataEvents], {
+            error: 'must be false or { "functions": "all" | ["<function ARN>"], "readWrite": "All" }',
+          })
+          .default(false),
+      })
+      .default({ s3: false, lambda: false }),
+    /** Also deliver to a CloudWatch Logs log group, kept this many days. */
+    cloudWatchLogs: z
+      .union(
+        [
+          z.literal(false),
+          z.strictObject({
+            retentionDays: z
+              .number()
+              .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), {
+                error: `must be one of the CloudWatch Logs retention values ${LOG_RETENTION_DAYS.join(', ')}`,
+              })
+              .default(365),
+          }),
+        ],
+        { error: 'must be false or { "retentionDays": <CloudWatch Logs retention> }' },
+      )
+      .default(false),
+    /** AWS-native CloudTrail Insights (billed per event analysed), for comparison with Trailsight's own. */
+    nativeInsights: z
+      .array(
+        z.enum(['ApiCallRateInsight', 'ApiErrorRateInsight'], {
+          error: 'must be "ApiCallRateInsight" or "ApiErrorRateInsight"',
+        }),
+      )
+      .default([]),
+    archive: z
+      .strictObject({
+        /** Days a log file is kept before it expires. */
+        retentionDays: positiveDays.default(2557),
+        /** Move log files to an archive tier after N days. Athena cannot read GLACIER or DEEP_ARCHIVE objects. */
+        transition: z
+          .union(
+            [
+              z.literal(false),
+              z.strictObject({
+                storageClass: z.enum(['GLACIER_IR', 'GLACIER', 'DEEP_ARCHIVE'], {
+                  error: 'must be "GLACIER_IR", "GLACIER" or "DEEP_ARCHIVE"',
+                }),
+                afterDays: positiveDays,
+              }),
+            ],
+            {
+              error:
+                'must be false or { "storageClass": "GLACIER_IR" | "GLACIER" | "DEEP_ARCHIVE", "afterDays": <days> }',
+            },
+          )
+          .default(false),
+        /** S3 Object Lock default retention (write once, read many), or `false`. Fixed at bucket creation. */
+        objectLock: z
+          .union(
+            [
+              z.literal(false),
+              z.strictObject({
+                mode: z.enum(['GOVERNANCE', 'COMPLIANCE'], { error: 'must be "GOVERNANCE" or "COMPLIANCE"' }),
+                days: positiveDays,
+              }),
+            ],
+            { error: 'must be false or { "mode": "GOVERNANCE" | "COMPLIANCE", "days": <days> }' },
+          )
+          .default(false),
+        /** Days a deleted or overwritten version is kept (versioning keeps deletes recoverable). */
+        noncurrentVersionRetentionDays: positiveDays.default(90),
+        /** Days the S3 server access logs of the archive bucket are kept. */
+        accessLogRetentionDays: positiveDays.default(365),
+      })
+      .default({
+        retentionDays: 2557,
+        transition: false,
+        objectLock: false,
+        noncurrentVersionRetentionDays: 90,
+        accessLogRetentionDays: 365,
+      }),
+    analytics: z
+      .strictObject({
+        databaseName: z
+          .string()
+          .regex(GLUE_NAME, { error: 'must be lower-case letters, digits and "_" (a Glue database name)' })
+          .default('trailsight'),
+        workGroupName: z
+          .string()
+          .regex(WORKGROUP_NAME, { error: 'must be 1-128 letters, digits, ".", "_" or "-" (an Athena workgroup name)' })
+          .default('trailsight'),
+        /** Athena cancels a query that scans more than this many bytes (minimum 10 MB). */
+        bytesScannedCutoffPerQuery: z
+          .number()
+          .int()
+          .min(10_485_760, { error: 'must be at least 10485760 (10 MB), the Athena minimum' })
+          .default(10_737_418_240),
+        /** Days query results are kept in the results bucket. */
+        resultsExpirationDays: positiveDays.default(30),
+        /**
+         * Account IDs the table projects. Unset: the trail account (account trail), or `injected` for an
+         * organization trail (every query must then filter `account = '…'`).
+         */
+        accountIds: z
+          .array(accountId)
+          .min(1, { error: 'must list at least one account ID, or be left out' })
+          .optional(),
+      })
+      .default({
+        databaseName: 'trailsight',
+        workGroupName: 'trailsight',
+        bytesScannedCutoffPerQuery: 10_737_418_240,
+        resultsExpirationDays: 30,
+      }),
+  })
+  .superRefine((c, ctx) => {
+    if (c.regions !== 'all') {
+      if (!c.regions.includes(c.homeRegion)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['regions'],
+          message: `must include homeRegion "${c.homeRegion}" (its trail records the global service events); add it to the list`,
+        });
+      }
+      const duplicates = c.regions.filter((r, i) => c.regions.indexOf(r) !== i);
+      if (duplicates.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['regions'],
+          message: `lists ${duplicates.join(', ')} twice; list each Region once`,
+        });
+      }
+    }
+    const { transition, objectLock, retentionDays } = c.archive;
+    if (transition && transition.afterDays >= retentionDays) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['archive', 'transition', 'afterDays'],
+        message: `must be less than archive.retentionDays (${retentionDays}), or the files expire before they move; lower it or set transition to false`,
+      });
+    }
+    if (objectLock && objectLock.days > retentionDays) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['archive', 'objectLock', 'days'],
+        message: `must not exceed archive.retentionDays (${retentionDays}): a locked file cannot expire; lower it or raise retentionDays`,
+      });
+    }
+    if (c.managementEvents.readWrite === 'None' && !c.dataEvents.s3 && !c.dataEvents.lambda) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['managementEvents', 'readWrite'],
+        message:
+          'is "None" and no data events are configured, so the trail would log nothing; enable management or data events',
+      });
+    }
+    const { management, logArchive, audit } = c.accounts;
+    const crossAccount = new Set([management, logArchive ?? management, audit ?? logArchive ?? management]).size > 1;
+    if (crossAccount && management === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['accounts', 'management'],
+        message:
+          'is required when accounts.logArchive or accounts.audit is set: cross-account names (trail ARN, bucket, key alias) are built from it',
+      });
+    }
+    if (
+      c.analytics.accountIds &&
+      management !== undefined &&
+      !c.organization &&
+      !c.analytics.accountIds.includes(management)
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['analytics', 'accountIds'],
+        message: `must include accounts.management (${management}): an account trail writes only under AWSLogs/${management}/`,
+      });
+    }
+  });
+
+/** The validated configuration, with every default filled in. */
+export type TrailsightConfig = z.output<typeof configSchema>;
+/** The configuration as written in cdk.json (defaults optional). */
+export type TrailsightConfigInput = z.input<typeof configSchema>;
+
+/**
+ * Validates a raw configuration value.
+ *
+ * @param raw the parsed JSON value of the `trailsight` context key (or of the config file)
+ * @param source where it came from, for the error message
+ * @throws Error listing every invalid key with the value received and the fix
+ */
+export function parseConfig(raw: unknown, source = `context key "${CONFIG_CONTEXT_KEY}"`): TrailsightConfig {
+  const result = configSchema.safeParse(raw ?? {});
+  if (result.success) return result.data;
+  const lines = result.error.issues
+    .flatMap((issue) => specificIssues(issue, []))
+    .map((issue) => {
+      const key = issue.path.length > 0 ? issue.path.join('.') : '(root)';
+      const received = valueAt(raw, issue.path);
+      const message =
+        issue.code === 'unrecognized_keys'
+          ? `has unknown key(s) ${issue.keys.join(', ')}; remove or rename them`
+          : issue.message;
+      return `  - ${key} = ${received}: ${message}`;
+    });
+  return fail(`Invalid Trailsight configuration (${source}):\n${lines.join('\n')}`);
+}
+
+/** A source of context values: `app.node` in bin/, or a plain record in tests. */
+export interface ContextReader {
+  tryGetContext(key: string): unknown;
+}
+
+/**
+ * Reads and validates the configuration from CDK context.
+ *
+ * `-c trailsightConfigFile=<path>` (relative to `baseDir`) replaces the `trailsight` key as a whole; so does
+ * `-c trailsight='<json>'` (the CLI passes it as a string). Otherwise the object in `cdk.json` is used.
+ */
+export function readConfig(context: ContextReader, baseDir = process.cwd()): TrailsightConfig {
+  const file = context.tryGetContext(CONFIG_FILE_CONTEXT_KEY);
+  if (file !== undefined) {
+    if (typeof file !== 'string' || file.length === 0) {
+      return fail(`Context key "${CONFIG_FILE_CONTEXT_KEY}" = ${JSON.stringify(file)}: must be a path to a JSON file`);
+    }
+    const filePath = path.resolve(baseDir, file);
+    let text: string;
+    try {
+      text = fs.readFileSync(filePath, 'utf8');
+    } catch (e) {
+      return fail(
+        `Context key "${CONFIG_FILE_CONTEXT_KEY}" = "${file}": cannot read ${filePath} (${(e as Error).message}); check the path`,
+      );
+    }
+    return parseConfig(parseJson(text, `file ${file}`), `file ${file}`);
+  }
+  const raw = context.tryGetContext(CONFIG_CONTEXT_KEY);
+  return parseConfig(typeof raw === 'string' ? parseJson(raw, `context key "${CONFIG_CONTEXT_KEY}"`) : raw);
+}
+
+function parseJson(text: string, source: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    return fail(
+      `Invalid Trailsight configuration (${source}): not valid JSON (${(e as Error).message}); fix the JSON syntax`,
+    );
+  }
+}
+
+type Issue = z.core.$ZodIssue;
+
+/**
+ * Replaces a failed union (`false` or an object, `"all"` or a list) by the issues of the branch the value was
+ * meant for: the branch whose type matched (an object with a bad field, a list that is empty), so the message
+ * names that field. When no branch matched the type, the union's own message stands.
+ */
+function specificIssues(issue: Issue, prefix: readonly PropertyKey[]): Issue[] {
+  const at = [...prefix, ...issue.path];
+  if (issue.code === 'invalid_union') {
+    const branch = issue.errors.find(
+      (issues) =>
+        issues.length > 0 &&
+        !issues.some((i) => i.path.length === 0 && (i.code === 'invalid_type' || i.code === 'invalid_value')),
+    );
+    if (branch) return branch.flatMap((i) => specificIssues(i, at));
+  }
+  return [{ ...issue, path: at } as Issue];
+}
+
+function valueAt(raw: unknown, issuePath: readonly PropertyKey[]): string {
+  let value: unknown = raw;
+  for (const key of issuePath) {
+    if (value === null || typeof value !== 'object') return 'undefined';
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  const text = value === undefined ? 'undefined' : JSON.stringify(value);
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}
+
+function fail(message: string): never {
+  throw new Error(message);
+}

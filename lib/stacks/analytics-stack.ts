@@ -1,0 +1,89 @@
+import { type aws_athena as athena, aws_glue as glue, Stack, type StackProps } from 'aws-cdk-lib';
+import { RegionInfo } from 'aws-cdk-lib/region-info';
+import type { Construct } from 'constructs';
+import { loadCatalog } from '../../queries/catalog';
+import { CloudTrailTable } from '../analytics/cloudtrail-table';
+import { NamedQueries } from '../analytics/named-queries';
+import { QueryWorkGroup } from '../analytics/query-workgroup';
+import type { TrailsightConfig } from '../config';
+import { accountOrCurrent, archiveBucketName, placementOf } from '../contracts';
+
+/** Properties of an {@link AnalyticsStack}. */
+export interface AnalyticsStackProps extends StackProps {
+  /** The validated configuration. */
+  readonly config: TrailsightConfig;
+}
+
+/**
+ * The Glue database and CloudTrail table over the archive, and the Athena workgroup to query it.
+ *
+ * Deployed in the audit account and the home Region. Redeployable: the results bucket and key are retained
+ * (the bucket empties itself by lifecycle), the table only describes the archive.
+ */
+export class AnalyticsStack extends Stack {
+  /** The Glue database. */
+  readonly database: glue.CfnDatabase;
+  /** The Athena workgroup. */
+  readonly workGroup: athena.CfnWorkGroup;
+  /** The CloudTrail table construct. */
+  readonly cloudTrailTable: CloudTrailTable;
+  /** Name of the CloudTrail table in `database`. */
+  readonly tableName: string;
+  /** The workgroup construct (results bucket and key). */
+  readonly queryWorkGroup: QueryWorkGroup;
+  /** The forensic query library (`queries/`), saved as Athena named queries in the workgroup. */
+  readonly namedQueries: NamedQueries;
+
+  constructor(scope: Construct, id: string, props: AnalyticsStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+
+    this.database = new glue.CfnDatabase(this, 'Database', {
+      catalogId: this.account,
+      databaseInput: { name: config.analytics.databaseName, description: 'Trailsight: CloudTrail archive tables' },
+    });
+
+    this.cloudTrailTable = new CloudTrailTable(this, 'CloudTrailTable', {
+      database: this.database,
+      bucketName: archiveBucketName(config),
+      organizationId: config.organization ? config.organization.organizationId : undefined,
+      accounts: accountProjection(config),
+      regions: projectedRegions(config),
+      retentionDays: config.archive.retentionDays,
+    });
+    this.tableName = this.cloudTrailTable.tableName;
+
+    this.queryWorkGroup = new QueryWorkGroup(this, 'WorkGroup', {
+      workGroupName: config.analytics.workGroupName,
+      bytesScannedCutoffPerQuery: config.analytics.bytesScannedCutoffPerQuery,
+      resultsExpirationDays: config.analytics.resultsExpirationDays,
+    });
+    this.workGroup = this.queryWorkGroup.workGroup;
+
+    this.namedQueries = new NamedQueries(this, 'NamedQueries', {
+      database: this.database,
+      workGroup: this.workGroup,
+      catalog: loadCatalog(),
+    });
+  }
+}
+
+/**
+ * Listed account IDs, else the trail account for an account trail, else `injected` for an organization
+ * (member accounts come and go; every query then filters on `account`).
+ */
+function accountProjection(config: TrailsightConfig) {
+  if (config.analytics.accountIds) return { type: 'enum' as const, accountIds: config.analytics.accountIds };
+  if (config.organization) return { type: 'injected' as const };
+  return { type: 'enum' as const, accountIds: [accountOrCurrent(placementOf(config).management)] };
+}
+
+/** The listed Regions, or for `"all"` every Region aws-cdk-lib knows in the home Region's partition. */
+function projectedRegions(config: TrailsightConfig): string[] {
+  if (config.regions !== 'all') return [...config.regions];
+  const partition = RegionInfo.get(config.homeRegion).partition ?? 'aws';
+  return RegionInfo.regions
+    .filter((r) => r.partition === partition)
+    .map((r) => r.name)
+    .sort();
+}
