@@ -9,7 +9,9 @@ import { defaultIo } from './io';
 
 /** Lazily loaded so `trailsight summary` never pays for DuckDB, and `query` never for the detector. */
 const COMMANDS: Record<string, () => Promise<CliCommand>> = {
-  // one line per command: name: () => import('./commands/<name>').then((m) => m.command),
+  // require, not import(): under the tsx CJS hook a dynamic import() of a .ts module does not resolve on Node 20.
+  summary: async () => (require('./commands/summary') as typeof import('./commands/summary')).command,
+  query: async () => (require('./commands/query') as typeof import('./commands/query')).command,
 };
 
 function usage(): string {

@@ -63,6 +63,10 @@ export interface TrailEvent {
   readonly category?: string;
   /** True for management events: `managementEvent`, else `eventCategory === 'Management'`, else true for old records. */
   readonly management: boolean;
+  /** ConsoleLogin only: `responseElements.ConsoleLogin` (a failure with an errorCode but no response counts as Failure). */
+  readonly loginOutcome?: 'Success' | 'Failure';
+  /** ConsoleLogin only: `additionalEventData.MFAUsed` ("Yes"/"No"); absent when the record does not say. */
+  readonly mfaUsed?: boolean;
   /** The parsed record, only when the reader was asked to keep it. */
   readonly raw?: Record<string, unknown>;
 }

@@ -1,0 +1,188 @@
+/**
+ * `npm run bench`: the ingest core against the plain baseline, on realistic delivery files, in one run.
+ *
+ * Files: generated once into `.bench/` (git-ignored) from the real record shapes in ../shared/data
+ * (bench/lib/generate.ts): ~2 MB and ~12 MB gzip (busy accounts' deliveries) and one at
+ * CloudTrail's 50 MB-gzip maximum.
+ * Each measurement runs in its own child process (bench/lib/worker.ts) so peak RSS belongs to one approach;
+ * runs alternate baseline/core and the median time is reported. The baseline gets a 16 GB heap so that it can
+ * finish the big file at all; if it still fails (out of memory, string too long) that is reported, not hidden.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ensureBenchFiles } from './lib/generate';
+import type { WorkerResult } from './lib/worker';
+
+const ROOT = resolve(__dirname, '..');
+const BENCH_DIR = join(ROOT, '.bench');
+const DATA_DIR = resolve(ROOT, '../shared/data');
+const WORKER = join(__dirname, 'lib/worker.ts');
+const TARGET_RATIO = 1.3;
+const TARGET_RSS_MB = 300;
+const RUNS: Record<string, number> = { 'small-2MB': 7, 'medium-12MB': 5, 'max-50MB': 3 };
+
+type Outcome = { ok: true; result: WorkerResult } | { ok: false; reason: string };
+
+function measure(mode: 'baseline' | 'core', file: string): Outcome {
+  const heap = mode === 'baseline' ? ['--max-old-space-size=16384'] : [];
+  const child = spawnSync(process.execPath, [...heap, '--import', 'tsx', WORKER, mode, file], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  if (child.status === 0) {
+    const line = child.stdout.trim().split('\n').pop() ?? '';
+    return { ok: true, result: JSON.parse(line) as WorkerResult };
+  }
+  const tail = (child.stderr || '').trim().split('\n').filter(Boolean).slice(-2).join(' | ');
+  return {
+    ok: false,
+    reason: child.signal ? `killed by ${child.signal}` : `exit ${child.status}: ${tail.slice(0, 160)}`,
+  };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+interface Cell {
+  ms: number;
+  cpuMs: number;
+  rss: number;
+}
+
+interface Row {
+  name: string;
+  gzipMB: number;
+  jsonMB: number;
+  events: number;
+  baseline: Cell | string;
+  core: Cell | string;
+}
+
+function summarize(outcomes: Outcome[]): (Cell & { events: number; jsonBytes: number }) | string {
+  const ok = outcomes.filter((o): o is { ok: true; result: WorkerResult } => o.ok);
+  if (ok.length === 0) return (outcomes[0] as { ok: false; reason: string }).reason;
+  return {
+    ms: median(ok.map((o) => o.result.ms)),
+    cpuMs: median(ok.map((o) => o.result.cpuMs)),
+    rss: Math.max(...ok.map((o) => o.result.maxRssMB)),
+    events: ok[0].result.events,
+    jsonBytes: ok[0].result.jsonBytes,
+  };
+}
+
+const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+
+async function main(): Promise<void> {
+  mkdirSync(BENCH_DIR, { recursive: true });
+  const files = await ensureBenchFiles(BENCH_DIR, DATA_DIR, (s) => process.stderr.write(`${s}\n`));
+  const tty = process.stderr.isTTY;
+  const load = () =>
+    loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ');
+  console.log(
+    `node ${process.version}, ${process.arch}, ${cpus().length} CPUs, load average at start ${load()}; ` +
+      'median of N runs per cell, each in a fresh process, baseline and core alternating\n',
+  );
+  const rows: Row[] = [];
+  for (const f of files) {
+    const runs = RUNS[f.name] ?? 3;
+    const base: Outcome[] = [];
+    const core: Outcome[] = [];
+    for (let i = 0; i < runs; i++) {
+      if (tty) process.stderr.write(`\r${f.name}: run ${i + 1}/${runs} `);
+      base.push(measure('baseline', f.path));
+      core.push(measure('core', f.path));
+    }
+    if (tty) process.stderr.write('\r\x1b[K');
+    const b = summarize(base);
+    const c = summarize(core);
+    const ref = typeof c === 'string' ? (typeof b === 'string' ? undefined : b) : c;
+    rows.push({
+      name: `${f.name} (N=${runs})`,
+      gzipMB: f.gzipBytes / 1024 / 1024,
+      jsonMB: ref ? ref.jsonBytes / 1024 / 1024 : Number.NaN,
+      events: ref ? ref.events : Number.NaN,
+      baseline: typeof b === 'string' ? b : { ms: b.ms, cpuMs: b.cpuMs, rss: b.rss },
+      core: typeof c === 'string' ? c : { ms: c.ms, cpuMs: c.cpuMs, rss: c.rss },
+    });
+  }
+
+  const header = [
+    'file',
+    'gzip MB',
+    'JSON MB',
+    'events',
+    'approach',
+    'wall ms',
+    'CPU ms',
+    'events/s',
+    'MB/s',
+    'peak RSS MB',
+  ];
+  const lines: string[][] = [header];
+  const verdicts: string[] = [];
+  for (const r of rows) {
+    for (const [label, m] of [
+      ['baseline: gunzipSync + JSON.parse', r.baseline],
+      ['core: stream, split, normalize, dedupe, aggregate', r.core],
+    ] as const) {
+      if (typeof m === 'string') {
+        lines.push([r.name, fmt(r.gzipMB, 1), fmt(r.jsonMB, 1), fmt(r.events), label, `FAILED (${m})`, '', '', '', '']);
+      } else {
+        lines.push([
+          r.name,
+          fmt(r.gzipMB, 1),
+          fmt(r.jsonMB, 1),
+          fmt(r.events),
+          label,
+          fmt(m.ms),
+          fmt(m.cpuMs),
+          fmt((r.events / m.ms) * 1000),
+          fmt((r.jsonMB / m.ms) * 1000, 1),
+          fmt(m.rss),
+        ]);
+      }
+    }
+    const c = r.core;
+    const b = r.baseline;
+    if (typeof c === 'string') {
+      verdicts.push(`${r.name}: core FAILED (${c})`);
+      continue;
+    }
+    const big = r.name.startsWith('max-50MB');
+    const rss = `core peak RSS ${fmt(c.rss)} MB${big ? ` (target ≤ ${TARGET_RSS_MB}: ${c.rss <= TARGET_RSS_MB ? 'met' : 'MISSED'})` : ''}`;
+    if (typeof b === 'string') {
+      verdicts.push(`${r.name}: baseline FAILED (${b}); ${rss}`);
+      continue;
+    }
+    const wall = c.ms / b.ms;
+    const cpu = c.cpuMs / b.cpuMs;
+    verdicts.push(
+      `${r.name}: core/baseline wall ${fmt(wall, 2)} (target ≤ ${TARGET_RATIO}: ${wall <= TARGET_RATIO ? 'met' : 'MISSED'}), ` +
+        `CPU ${fmt(cpu, 2)}; ${rss}, baseline ${fmt(b.rss)} MB`,
+    );
+  }
+  const widths = header.map((_h, i) => Math.max(...lines.map((l) => l[i].length)));
+  for (const [n, l] of lines.entries()) {
+    console.log(
+      l.map((cell, i) => (i === 0 || i === 4 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  '),
+    );
+    if (n === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  }
+  console.log('');
+  for (const v of verdicts) console.log(v);
+  console.log(
+    `\nload average at end ${load()} (other processes on this machine inflate wall times; CPU ms is less affected)`,
+  );
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});

@@ -1,0 +1,331 @@
+/**
+ * Streams one CloudTrail delivery file into normalized events: gunzip (detected by magic bytes, so plain
+ * `.json` reads too) → {@link RecordSplitter} → `JSON.parse` per record → {@link normalizeRecord} →
+ * optional eventID dedupe. Memory is bounded by one decompressed chunk plus the largest record, whatever
+ * the file size.
+ *
+ * Bad input never escapes as an exception: every problem becomes a {@link ReadIssue} with the file and a byte
+ * offset, passed to `onIssue` and tallied in the {@link ReadReport}. Records before a fatal problem (a
+ * truncated gzip, broken JSON structure) still count: each was complete and parsed on its own.
+ */
+import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import type { EventIdDeduper } from './dedupe';
+import type { TrailEvent } from './event';
+import { isSkip, normalizeRecord, type SkipReason } from './normalize';
+import { RecordSplitter, type SplitIssue, type SplitIssueKind } from './record-splitter';
+
+/** Problems that concern the whole file (reading stops, or the file never held records). */
+export type FileErrorKind =
+  | 'not-gzip'
+  | 'truncated-gzip'
+  | 'corrupt-gzip'
+  | 'not-json'
+  | 'no-records'
+  /** The byte source itself failed (e.g. the S3 stream was cut). */
+  | 'read-failed';
+
+/** Problems with one record; the record is skipped and counted, the rest of the file still counts. */
+export type RecordSkipKind = Exclude<SplitIssueKind, 'not-json' | 'no-records'> | SkipReason | 'duplicate';
+
+export type ReadIssueKind = FileErrorKind | RecordSkipKind;
+
+export interface ReadIssue {
+  readonly kind: ReadIssueKind;
+  /** The `file` option: an S3 key or a local path. */
+  readonly file: string;
+  /**
+   * Byte offset of the problem: in the decompressed document for JSON and record issues, in the file as
+   * stored (compressed bytes read) for gzip and source issues.
+   */
+  readonly offset: number;
+  readonly message: string;
+  /** `file`: reading stopped or the file has no records; `record`: one record was skipped. */
+  readonly scope: 'file' | 'record';
+}
+
+/** A file-level problem as an Error, for callers that want to throw or log one. */
+export class TrailReadError extends Error {
+  readonly kind: ReadIssueKind;
+  readonly file: string;
+  readonly offset: number;
+
+  constructor(issue: ReadIssue) {
+    super(`${issue.file} @${issue.offset}: ${issue.kind}: ${issue.message}`);
+    this.name = 'TrailReadError';
+    this.kind = issue.kind;
+    this.file = issue.file;
+    this.offset = issue.offset;
+  }
+}
+
+/** What happened to one file; filled in while reading, final when the generator is done. */
+export interface ReadReport {
+  readonly file: string;
+  /** Gzip detected by magic bytes. */
+  gzip: boolean;
+  /** Bytes read from the source (compressed size for gzip). */
+  bytesRead: number;
+  /** Decompressed bytes scanned. */
+  bytesScanned: number;
+  /** Elements of `Records` seen (objects or not). */
+  records: number;
+  /** Events yielded. */
+  events: number;
+  /** Records skipped, by reason (duplicates included). */
+  skipped: Partial<Record<RecordSkipKind, number>>;
+  /** File-level problems (normally zero or one). */
+  errors: TrailReadError[];
+  /** True when the whole file was read without a file-level error. */
+  complete: boolean;
+}
+
+export interface ReadOptions {
+  /** The key or path, used in issues and reports. */
+  readonly file: string;
+  /** Keep each parsed record on its event (`raw`), for forensics. Costs memory per event held. */
+  readonly keepRaw?: boolean;
+  /** Account to use when a record names none (e.g. from {@link classifyKey}). */
+  readonly fallbackAccount?: string;
+  /** Drop events whose eventID was seen recently; share one across files to dedupe across deliveries. */
+  readonly dedupe?: EventIdDeduper;
+  /** Called for every issue as it happens (record skips included). */
+  readonly onIssue?: (issue: ReadIssue) => void;
+  /** A report to fill in (so the caller can hold it); one is created otherwise and returned at the end. */
+  readonly report?: ReadReport;
+  /** Skip records larger than this many bytes. @default 16 MiB (CloudTrail caps events at 256 KB). */
+  readonly maxRecordBytes?: number;
+}
+
+export function createReadReport(file: string): ReadReport {
+  return {
+    file,
+    gzip: false,
+    bytesRead: 0,
+    bytesScanned: 0,
+    records: 0,
+    events: 0,
+    skipped: {},
+    errors: [],
+    complete: false,
+  };
+}
+
+/** Marks an error thrown by the caller's byte source, so it is not mistaken for a gzip error. */
+class SourceFailure extends Error {
+  constructor(readonly cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause));
+  }
+}
+
+function toBuffer(chunk: unknown): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk;
+  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
+  throw new TypeError(`unsupported chunk type ${typeof chunk}`);
+}
+
+const GZIP_CHUNK = 256 * 1024;
+
+/**
+ * Reads one delivery file and yields its events. The generator's return value is the {@link ReadReport}
+ * (also available through `options.report` when iterating with `for await`).
+ */
+export async function* readTrailEvents(
+  source: AsyncIterable<Uint8Array> | NodeJS.ReadableStream,
+  options: ReadOptions,
+): AsyncGenerator<TrailEvent, ReadReport, undefined> {
+  const batches = readTrailEventBatches(source, options);
+  try {
+    for (;;) {
+      const r = await batches.next();
+      if (r.done) return r.value;
+      for (const event of r.value) yield event;
+    }
+  } finally {
+    // Runs when the caller stops early too: closes the streams and the source.
+    await batches.return(undefined as unknown as ReadReport);
+  }
+}
+
+/**
+ * Like {@link readTrailEvents}, but yields the events of each decompressed chunk as one array (a few hundred
+ * events): for hot loops (the Lambda, the benchmark) this saves an async step per event.
+ */
+export async function* readTrailEventBatches(
+  source: AsyncIterable<Uint8Array> | NodeJS.ReadableStream,
+  options: ReadOptions,
+): AsyncGenerator<TrailEvent[], ReadReport, undefined> {
+  const { file, onIssue, dedupe } = options;
+  const report = options.report ?? createReadReport(file);
+  let pending: TrailEvent[] = [];
+  let fatal = false;
+
+  const issue = (kind: ReadIssueKind, offset: number, message: string, scope: 'file' | 'record') => {
+    const i: ReadIssue = { kind, file, offset, message, scope };
+    if (scope === 'file') {
+      fatal = true;
+      report.errors.push(new TrailReadError(i));
+    } else {
+      report.skipped[kind as RecordSkipKind] = (report.skipped[kind as RecordSkipKind] ?? 0) + 1;
+    }
+    onIssue?.(i);
+  };
+
+  const ctx = { fallbackAccount: options.fallbackAccount, keepRaw: options.keepRaw };
+  const splitter = new RecordSplitter(
+    {
+      record(value, offset) {
+        report.records++;
+        if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+          issue('record-not-object', offset, 'Records element is not an object', 'record');
+          return;
+        }
+        const event = normalizeRecord(value, ctx);
+        if (isSkip(event)) {
+          issue(event.skip, offset, event.message, 'record');
+          return;
+        }
+        if (dedupe && event.eventId !== undefined && dedupe.isDuplicate(event.eventId)) {
+          issue('duplicate', offset, `duplicate eventID ${event.eventId}`, 'record');
+          return;
+        }
+        pending.push(event);
+      },
+      issue(i: SplitIssue) {
+        if (!i.fatal) report.records++;
+        issue(i.kind, i.offset, i.message, i.fatal ? 'file' : 'record');
+      },
+    },
+    { maxRecordBytes: options.maxRecordBytes },
+  );
+
+  const input = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+  let first: Buffer | undefined;
+  try {
+    // Peek at the first non-empty chunk to choose gzip or plain JSON.
+    for (;;) {
+      const r = await input.next();
+      if (r.done) break;
+      const b = toBuffer(r.value);
+      if (b.length > 0) {
+        first = b;
+        break;
+      }
+    }
+  } catch (e) {
+    issue('read-failed', 0, `reading the source failed: ${(e as Error).message}`, 'file');
+    return finish();
+  }
+  if (!first) {
+    issue('no-records', 0, 'empty file (0 bytes)', 'file');
+    return finish();
+  }
+
+  report.gzip = first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b;
+  if (!report.gzip && !looksLikeJson(first)) {
+    const gz = /\.gz$/i.test(file);
+    issue(
+      gz ? 'not-gzip' : 'not-json',
+      0,
+      gz
+        ? `not gzip: the file starts with 0x${first.subarray(0, 4).toString('hex')}, not the gzip magic 1f8b`
+        : `not JSON: the file starts with 0x${first.subarray(0, 4).toString('hex')}`,
+      'file',
+    );
+    await closeInput();
+    return finish();
+  }
+
+  async function* raw(): AsyncGenerator<Buffer> {
+    report.bytesRead += (first as Buffer).length;
+    yield first as Buffer;
+    for (;;) {
+      let r: IteratorResult<unknown>;
+      try {
+        r = await input.next();
+      } catch (e) {
+        throw new SourceFailure(e);
+      }
+      if (r.done) return;
+      const b = toBuffer(r.value);
+      report.bytesRead += b.length;
+      yield b;
+    }
+  }
+
+  let chunks: AsyncIterable<Buffer>;
+  let gunzip: ReturnType<typeof createGunzip> | undefined;
+  let from: Readable | undefined;
+  if (report.gzip) {
+    gunzip = createGunzip({ chunkSize: GZIP_CHUNK });
+    from = Readable.from(raw(), { objectMode: false });
+    from.on('error', (e) => gunzip?.destroy(e));
+    from.pipe(gunzip);
+    chunks = gunzip;
+  } else {
+    chunks = raw();
+  }
+
+  try {
+    for await (const chunk of chunks) {
+      report.bytesScanned += chunk.length;
+      splitter.push(chunk);
+      if (pending.length > 0) {
+        const batch = pending;
+        pending = [];
+        report.events += batch.length;
+        yield batch;
+      }
+      if (fatal) break;
+    }
+    if (!fatal) splitter.end();
+  } catch (e) {
+    // Records completed before the failure were already yielded; only what follows is lost.
+    if (e instanceof SourceFailure) {
+      issue('read-failed', report.bytesRead, `reading the source failed: ${e.message}`, 'file');
+    } else {
+      const err = e as NodeJS.ErrnoException;
+      const truncated = err.code === 'Z_BUF_ERROR' || /unexpected end of file/i.test(err.message);
+      issue(
+        truncated ? 'truncated-gzip' : 'corrupt-gzip',
+        report.bytesRead,
+        truncated
+          ? `gzip stream ends early (after ${report.bytesScanned} decompressed bytes)`
+          : `gzip data is corrupt: ${err.message}`,
+        'file',
+      );
+    }
+    if (pending.length > 0) {
+      report.events += pending.length;
+      const batch = pending;
+      pending = [];
+      yield batch;
+    }
+  } finally {
+    // Also runs when the caller stops iterating early: release the streams and the source.
+    from?.destroy();
+    gunzip?.destroy();
+    await closeInput();
+  }
+  return finish();
+
+  async function closeInput(): Promise<void> {
+    try {
+      await input.return?.();
+    } catch {
+      // The source is being abandoned after an error already reported; its own close error adds nothing.
+    }
+  }
+
+  function finish(): ReadReport {
+    report.complete = report.errors.length === 0;
+    return report;
+  }
+}
+
+function looksLikeJson(b: Buffer): boolean {
+  let i = b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0;
+  while (i < b.length && (b[i] === 0x20 || b[i] === 0x0a || b[i] === 0x0d || b[i] === 0x09)) i++;
+  return i === b.length || b[i] === 0x7b || b[i] === 0x5b;
+}
