@@ -10,6 +10,7 @@ import { defaultIo } from './io';
 /** Lazily loaded so `trailsight summary` never pays for DuckDB, and `query` never for the detector. */
 const COMMANDS: Record<string, () => Promise<CliCommand>> = {
   // require, not import(): under the tsx CJS hook a dynamic import() of a .ts module does not resolve on Node 20.
+  detect: async () => (require('./commands/detect') as typeof import('./commands/detect')).command,
   summary: async () => (require('./commands/summary') as typeof import('./commands/summary')).command,
   query: async () => (require('./commands/query') as typeof import('./commands/query')).command,
 };

@@ -1,0 +1,287 @@
+/**
+ * `trailsight detect <path...>`: replays CloudTrail delivery files through the detection engine in delivery
+ * order (the file name's timestamp) and prints insight events: `--format jsonl` writes exactly one JSON
+ * object per line on stdout (the CloudTrail Insights record shape plus `trailsight`), `table` one line per
+ * episode for people. `--state FILE` resumes and persists the engine state across runs.
+ */
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { createGunzip } from 'node:zlib';
+import { jsonLinesAsRecords, type LocalFile, listLocalFiles, openLocalFile } from '../../lambda/adapters/local-files';
+import { EventIdDeduper } from '../../lambda/core/dedupe';
+import {
+  type DeliveredFile,
+  DetectConfigError,
+  DetectionEngine,
+  type EngineState,
+  type InsightEvent,
+  parseState,
+  resolveDetectConfig,
+  StateError,
+  serializeState,
+} from '../../lambda/core/detect';
+import type { TrailEvent } from '../../lambda/core/event';
+import { createReadReport, readTrailEvents } from '../../lambda/core/reader';
+import type { CliCommand, CliIo } from '../io';
+
+const HELP = `usage: trailsight detect <path...> [--format jsonl|table] [--state FILE] [--config FILE] [--until TIME]
+
+Replays CloudTrail delivery files (.json.gz or .json; .jsonl one event per line) from the given files and
+directories (any depth; organization or account layout) in delivery order — the timestamp in each file
+name — through the detection engine, and prints insight events: call-rate and error-rate spikes per API,
+IAM write bursts, read-only reconnaissance and AccessDenied storms per principal, missed runs of learned
+periodic jobs, and accounts/regions that stopped delivering logs. Baselines are learned from the files
+themselves (replayed history), so the first insights come as soon as a couple of days have been replayed.
+
+options:
+  --format jsonl|table  jsonl: one insight event (CloudTrail Insights record + "trailsight") per line;
+                        table: one line per episode with its explanation (default: table)
+  --state FILE          resume from FILE if it exists, and write the engine state there at the end
+  --config FILE         JSON thresholds and suppressions (see docs/detection.md)
+  --until TIME          after the last file, advance the clock to TIME (ISO-8601), e.g. the time of the
+                        run, so missed runs and silent accounts up to then are reported
+  -h, --help            this text
+
+exit status: 0 when every file was read, 1 when some file could not be read fully, 2 on bad usage or a bad
+config/state file.
+`;
+
+/** Anything that turns delivered files into insights: the engine, or a baseline detector in the evaluation. */
+export interface InsightSource {
+  ingestFile(file: DeliveredFile, events: Iterable<TrailEvent>): InsightEvent[];
+  tick(now: number): InsightEvent[];
+}
+
+export interface DetectRunStats {
+  files: number;
+  ignored: number;
+  failed: number;
+  events: number;
+}
+
+interface PlannedFile {
+  readonly file: LocalFile;
+  /** Delivery time: the file name's timestamp, else the latest event time in the file. */
+  readonly deliveredAt: number;
+  readonly events?: TrailEvent[];
+}
+
+function isReadable(f: LocalFile): boolean {
+  return (
+    f.format !== 'other' && (f.info.kind === 'log' || (f.info.kind === 'foreign' && !/(^|\/)AWSLogs\//.test(f.key)))
+  );
+}
+
+async function readEvents(
+  f: LocalFile,
+  dedupe: EventIdDeduper | undefined,
+  io: CliIo,
+): Promise<{ events: TrailEvent[]; failed: boolean }> {
+  const report = createReadReport(f.path);
+  let source: AsyncIterable<Uint8Array> | NodeJS.ReadableStream = openLocalFile(f.path);
+  if (f.format === 'jsonl') source = jsonLinesAsRecords(f.path.endsWith('.gz') ? source.pipe(createGunzip()) : source);
+  const events: TrailEvent[] = [];
+  for await (const ev of readTrailEvents(source, { file: f.path, report, dedupe, fallbackAccount: f.info.account })) {
+    events.push(ev);
+  }
+  for (const e of report.errors) io.stderr(`warning: ${e.message}\n`);
+  return { events, failed: report.errors.length > 0 };
+}
+
+/**
+ * Replays files through `source` in delivery order and hands every insight to `emit` as it is produced.
+ * Shared by the CLI, the demo and the evaluation harness, so all three exercise the same code path.
+ * Files without a delivery timestamp in their name (local exports) are placed at their latest event time.
+ */
+export async function detectFiles(
+  files: readonly LocalFile[],
+  source: InsightSource,
+  emit: (insight: InsightEvent) => void,
+  io: CliIo,
+  options: { until?: number } = {},
+): Promise<DetectRunStats> {
+  const stats: DetectRunStats = { files: 0, ignored: 0, failed: 0, events: 0 };
+  const dedupe = new EventIdDeduper();
+  const planned: PlannedFile[] = [];
+  for (const f of files) {
+    if (!isReadable(f)) {
+      stats.ignored++;
+      continue;
+    }
+    if (f.info.deliveredAt !== undefined) {
+      planned.push({ file: f, deliveredAt: f.info.deliveredAt });
+      continue;
+    }
+    // No timestamp in the name: read it now to place it by its own data.
+    const { events, failed } = await readEvents(f, dedupe, io);
+    if (failed) stats.failed++;
+    const latest = events.reduce((m, e) => Math.max(m, e.time), Number.NEGATIVE_INFINITY);
+    if (events.length === 0) {
+      stats.files++;
+      continue;
+    }
+    planned.push({ file: f, deliveredAt: latest, events });
+  }
+  planned.sort(
+    (a, b) => a.deliveredAt - b.deliveredAt || (a.file.key < b.file.key ? -1 : a.file.key > b.file.key ? 1 : 0),
+  );
+  for (const p of planned) {
+    let events = p.events;
+    if (!events) {
+      const read = await readEvents(p.file, dedupe, io);
+      events = read.events;
+      if (read.failed) stats.failed++;
+    }
+    stats.files++;
+    stats.events += events.length;
+    // One delivery file normally holds one account and region; exports may mix them.
+    const groups = new Map<string, TrailEvent[]>();
+    for (const ev of events) {
+      const account = p.file.info.account ?? ev.account;
+      const region = p.file.info.region ?? ev.region;
+      const key = `${account}|${region}`;
+      let list = groups.get(key);
+      if (!list) {
+        list = [];
+        groups.set(key, list);
+      }
+      list.push(ev);
+    }
+    if (groups.size === 0 && p.file.info.account && p.file.info.region) {
+      groups.set(`${p.file.info.account}|${p.file.info.region}`, []);
+    }
+    for (const [key, list] of groups) {
+      const [account, region] = key.split('|');
+      for (const insight of source.ingestFile({ account, region, deliveredAt: p.deliveredAt }, list)) emit(insight);
+    }
+  }
+  if (options.until !== undefined) for (const insight of source.tick(options.until)) emit(insight);
+  return stats;
+}
+
+/** One line per episode: its Start, completed by its End when there is one. */
+export function formatInsightTable(insights: readonly InsightEvent[]): string {
+  const episodes = new Map<string, { start?: InsightEvent; end?: InsightEvent }>();
+  for (const i of insights) {
+    const e = episodes.get(i.sharedEventID) ?? {};
+    if (i.insightDetails.state === 'Start') e.start = i;
+    else e.end = i;
+    episodes.set(i.sharedEventID, e);
+  }
+  const rows = [...episodes.values()]
+    .filter((e) => e.start)
+    .map((e) => e as { start: InsightEvent; end?: InsightEvent });
+  if (rows.length === 0) return 'no insights\n';
+  const lines = rows.map(({ start, end }) => {
+    const t = start.trailsight;
+    const minutes = end ? `${end.insightDetails.insightContext.statistics.insightDuration} min` : 'open';
+    return [
+      start.eventTime.replace('T', ' ').slice(0, 16),
+      t.detector.padEnd(13),
+      `${start.recipientAccountId}/${start.awsRegion}`,
+      minutes.padStart(8),
+      t.explanation,
+    ].join('  ');
+  });
+  return `${['start (UTC)     ', 'detector     ', 'account/region', 'duration', 'explanation'].join('  ')}\n${lines.join('\n')}\n`;
+}
+
+export const command: CliCommand = {
+  summary: 'replay CloudTrail files through the detector and print insight events (jsonl or table)',
+  async run(argv, io) {
+    let parsed: ReturnType<typeof parse>;
+    try {
+      parsed = parse(argv);
+    } catch (e) {
+      io.stderr(`trailsight detect: ${(e as Error).message}\n\n${HELP}`);
+      return 2;
+    }
+    const { values, positionals } = parsed;
+    if (values.help) {
+      io.stdout(HELP);
+      return 0;
+    }
+    const format = values.format ?? 'table';
+    if ((format !== 'table' && format !== 'jsonl') || positionals.length === 0) {
+      io.stderr(
+        `trailsight detect: ${positionals.length === 0 ? 'no path given' : `unknown format '${format}'`}\n\n${HELP}`,
+      );
+      return 2;
+    }
+    let until: number | undefined;
+    if (values.until !== undefined) {
+      until = Date.parse(values.until);
+      if (Number.isNaN(until)) {
+        io.stderr(`trailsight detect: --until: not an ISO-8601 time: ${values.until}\n`);
+        return 2;
+      }
+    }
+    let config: ReturnType<typeof resolveDetectConfig>;
+    let state: EngineState | undefined;
+    try {
+      config = resolveDetectConfig(values.config ? JSON.parse(await readFile(values.config, 'utf8')) : {});
+      if (values.state) {
+        const text = await readFile(values.state, 'utf8').catch((e: NodeJS.ErrnoException) => {
+          if (e.code === 'ENOENT') return undefined;
+          throw e;
+        });
+        if (text !== undefined) state = parseState(text);
+      }
+    } catch (e) {
+      const what =
+        e instanceof DetectConfigError || e instanceof SyntaxError
+          ? 'config'
+          : e instanceof StateError
+            ? 'state'
+            : 'input';
+      io.stderr(`trailsight detect: bad ${what}: ${(e as Error).message}\n`);
+      return 2;
+    }
+    let files: LocalFile[];
+    try {
+      files = await listLocalFiles(positionals);
+    } catch (e) {
+      io.stderr(`trailsight detect: ${(e as Error).message}\n`);
+      return 2;
+    }
+    const engine = new DetectionEngine(config, state);
+    const collected: InsightEvent[] = [];
+    const started = Date.now();
+    const stats = await detectFiles(
+      files,
+      engine,
+      (insight) => {
+        if (format === 'jsonl') io.stdout(`${JSON.stringify(insight)}\n`);
+        else collected.push(insight);
+      },
+      io,
+      { until },
+    );
+    if (format === 'table') io.stdout(formatInsightTable(collected));
+    if (values.state) {
+      // Write then rename: an interrupted run never leaves a truncated state behind.
+      const tmp = `${values.state}.tmp`;
+      await writeFile(tmp, serializeState(engine.snapshot()));
+      await rename(tmp, values.state);
+    }
+    io.stderr(
+      `${stats.files} files, ${stats.events} events, ${stats.ignored} ignored, ${stats.failed} unreadable; ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+    );
+    return stats.failed > 0 ? 1 : 0;
+  },
+};
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      format: { type: 'string' },
+      state: { type: 'string' },
+      config: { type: 'string' },
+      until: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}

@@ -1,0 +1,244 @@
+/**
+ * Detection configuration: thresholds, windows and suppressions, with defaults that work on an ordinary
+ * account. A plain typed object (no schema library) so the pure core stays dependency-free; the CLI and
+ * the Lambdas validate user input with {@link resolveDetectConfig}.
+ */
+
+/** The kinds of insight the engine emits (`trailsight.detector`). */
+export type DetectorKind =
+  | 'call-rate'
+  | 'error-rate'
+  | 'iam-burst'
+  | 'recon'
+  | 'access-denied'
+  | 'gap'
+  | 'delivery-gap';
+
+export const DETECTOR_KINDS: readonly DetectorKind[] = [
+  'call-rate',
+  'error-rate',
+  'iam-burst',
+  'recon',
+  'access-denied',
+  'gap',
+  'delivery-gap',
+];
+
+/** Thresholds of one rate detector (everything but the gap detectors). */
+export interface RateDetectorConfig {
+  /** Turn the detector off. */
+  readonly enabled: boolean;
+  /** Fewest calls in one window before an insight can start, whatever the p-value. */
+  readonly minCount: number;
+  /** Fewest distinct APIs in the window (cross-API detectors only; 1 = no requirement). */
+  readonly minDistinctApis: number;
+  /**
+   * recon / access-denied: this many APIs the principal never read (was never denied on) before, in one
+   * window, also start an insight once it has a day of history (0 = off).
+   */
+  readonly minNovelApis: number;
+}
+
+export interface DetectConfig {
+  /** Width of one counting bin, minutes. */
+  readonly binMinutes: number;
+  /** Bins per test window (the window slides by one bin). */
+  readonly windowBins: number;
+  /** Half-life of the baselines, days: old behaviour fades, the baseline follows slow drift. */
+  readonly halfLifeDays: number;
+  /** Tail probability under the baseline below which an insight starts. */
+  readonly alpha: number;
+  /** Tail probability below which a window keeps an open episode alive. */
+  readonly alphaContinue: number;
+  /** An insight also needs observed ≥ minRatio × expected (guards against "significant but trivial"). */
+  readonly minRatio: number;
+  /** Strength of the prior that pulls a sparse seasonal slot toward the key's overall rate, in windows. */
+  readonly priorWindows: number;
+  /** Prior negative-binomial dispersion (1/r) for keys with little history. */
+  readonly priorDispersion: number;
+  /** Floor of the learned dispersion. */
+  readonly minDispersion: number;
+  /** Bins whose end is older than (clock − settleMinutes) are folded into the baselines. */
+  readonly settleMinutes: number;
+  /** An episode ends after this long (delivery clock) without an anomalous window. */
+  readonly endQuietMinutes: number;
+  /** No Start insight for an account/region until this much of its history has been replayed. */
+  readonly learningHours: number;
+  /** UTC offset of the accounts' working day, minutes (seasonal slots use local hour and weekday). */
+  readonly utcOffsetMinutes: number;
+  readonly detectors: {
+    readonly 'call-rate': RateDetectorConfig;
+    readonly 'error-rate': RateDetectorConfig;
+    readonly 'iam-burst': RateDetectorConfig;
+    readonly recon: RateDetectorConfig;
+    readonly 'access-denied': RateDetectorConfig;
+  };
+  readonly gap: {
+    readonly enabled: boolean;
+    /** Events of one (principal, API) further apart than this start a new run. */
+    readonly runGapMinutes: number;
+    /** Runs needed before a schedule is trusted. */
+    readonly minRuns: number;
+    /** Shortest and longest schedule periods considered. */
+    readonly minPeriodMinutes: number;
+    readonly maxPeriodMinutes: number;
+    /** Allowed jitter of a run: max(jitterFloorMinutes, jitterFraction × period). */
+    readonly jitterFloorMinutes: number;
+    readonly jitterFraction: number;
+  };
+  readonly deliveryGap: {
+    readonly enabled: boolean;
+    /** Shortest silence reported. */
+    readonly minSilentMinutes: number;
+    /** A silence is reported when longer than factor × the longest silence learned for that hour… */
+    readonly factor: number;
+    /** …and less likely than this if files arrived as a Poisson process at the hour's mean pace. */
+    readonly alpha: number;
+    /** Longer silences are archive boundaries or retired accounts, not outages (the evaluator ticks report outages within hours). */
+    readonly maxSilentHours: number;
+  };
+  /** Insights about these are never emitted (they still feed the baselines). */
+  readonly suppress: {
+    /** Principal ARNs or names; `*` matches any run of characters. */
+    readonly principals: readonly string[];
+    /** eventNames or `source:eventName`; `*` wildcards allowed. */
+    readonly eventNames: readonly string[];
+    readonly accounts: readonly string[];
+    readonly regions: readonly string[];
+    readonly detectors: readonly DetectorKind[];
+  };
+}
+
+export const DEFAULT_DETECT_CONFIG: DetectConfig = {
+  binMinutes: 5,
+  windowBins: 2,
+  halfLifeDays: 14,
+  alpha: 1e-6,
+  alphaContinue: 1e-3,
+  minRatio: 3,
+  priorWindows: 6,
+  priorDispersion: 1,
+  minDispersion: 0.05,
+  settleMinutes: 30,
+  endQuietMinutes: 15,
+  learningHours: 48,
+  utcOffsetMinutes: 0,
+  detectors: {
+    'call-rate': { enabled: true, minCount: 10, minDistinctApis: 1, minNovelApis: 0 },
+    'error-rate': { enabled: true, minCount: 10, minDistinctApis: 1, minNovelApis: 0 },
+    'iam-burst': { enabled: true, minCount: 5, minDistinctApis: 2, minNovelApis: 0 },
+    recon: { enabled: true, minCount: 25, minDistinctApis: 10, minNovelApis: 8 },
+    'access-denied': { enabled: true, minCount: 10, minDistinctApis: 3, minNovelApis: 4 },
+  },
+  gap: {
+    enabled: true,
+    runGapMinutes: 30,
+    minRuns: 5,
+    minPeriodMinutes: 30,
+    maxPeriodMinutes: 8 * 24 * 60,
+    jitterFloorMinutes: 5,
+    jitterFraction: 0.005,
+  },
+  deliveryGap: { enabled: true, minSilentMinutes: 45, factor: 1.5, alpha: 1e-3, maxSilentHours: 48 },
+  suppress: { principals: [], eventNames: [], accounts: [], regions: [], detectors: [] },
+};
+
+/** A partial configuration as a user writes it (any level may be omitted). */
+export type DetectConfigInput = {
+  [K in keyof DetectConfig]?: DetectConfig[K] extends readonly unknown[]
+    ? DetectConfig[K]
+    : DetectConfig[K] extends object
+      ? {
+          [L in keyof DetectConfig[K]]?: DetectConfig[K][L] extends object
+            ? Partial<DetectConfig[K][L]>
+            : DetectConfig[K][L];
+        }
+      : DetectConfig[K];
+};
+
+/** Thrown for a configuration that is not usable; the message names the offending path. */
+export class DetectConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DetectConfigError';
+  }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Deep-merges `input` over `base`, checking that every key exists and every leaf has the base's type. */
+function mergeChecked(base: unknown, input: unknown, path: string): unknown {
+  if (input === undefined) return base;
+  if (Array.isArray(base)) {
+    if (!Array.isArray(input) || !input.every((x) => typeof x === 'string')) {
+      throw new DetectConfigError(`${path}: expected a list of strings`);
+    }
+    return [...input];
+  }
+  if (isRecord(base)) {
+    if (!isRecord(input)) throw new DetectConfigError(`${path}: expected an object`);
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(input)) {
+      if (!(key in base)) throw new DetectConfigError(`${path ? `${path}.` : ''}${key}: unknown setting`);
+    }
+    for (const [key, value] of Object.entries(base)) {
+      out[key] = mergeChecked(value, input[key], path ? `${path}.${key}` : key);
+    }
+    return out;
+  }
+  if (typeof base === 'number') {
+    if (typeof input !== 'number' || !Number.isFinite(input) || input < 0) {
+      throw new DetectConfigError(`${path}: expected a non-negative number`);
+    }
+    return input;
+  }
+  if (typeof base === 'boolean') {
+    if (typeof input !== 'boolean') throw new DetectConfigError(`${path}: expected true or false`);
+    return input;
+  }
+  return input;
+}
+
+/**
+ * Returns the defaults with `input` applied. Unknown keys, wrong types, out-of-range numbers and unknown
+ * detector names fail with a {@link DetectConfigError} naming the setting.
+ */
+export function resolveDetectConfig(input: unknown = {}): DetectConfig {
+  const merged = mergeChecked(DEFAULT_DETECT_CONFIG, input, '') as DetectConfig;
+  for (const d of merged.suppress.detectors) {
+    if (!DETECTOR_KINDS.includes(d)) throw new DetectConfigError(`suppress.detectors: unknown detector '${d}'`);
+  }
+  const probabilities: [string, number][] = [
+    ['alpha', merged.alpha],
+    ['alphaContinue', merged.alphaContinue],
+    ['deliveryGap.alpha', merged.deliveryGap.alpha],
+  ];
+  for (const [name, p] of probabilities) {
+    if (!(p > 0 && p < 1)) throw new DetectConfigError(`${name}: expected a probability between 0 and 1`);
+  }
+  if (merged.binMinutes < 1 || !Number.isInteger(merged.binMinutes) || 60 % merged.binMinutes !== 0) {
+    throw new DetectConfigError('binMinutes: expected a whole number of minutes that divides 60');
+  }
+  if (merged.windowBins < 1 || !Number.isInteger(merged.windowBins)) {
+    throw new DetectConfigError('windowBins: expected a whole number ≥ 1');
+  }
+  if (merged.halfLifeDays <= 0) throw new DetectConfigError('halfLifeDays: expected a positive number');
+  return merged;
+}
+
+/** Compiles a `*` wildcard pattern into an anchored, case-sensitive matcher. */
+export function wildcardMatcher(patterns: readonly string[]): (value: string) => boolean {
+  if (patterns.length === 0) return () => false;
+  const res = patterns.map(
+    (p) =>
+      new RegExp(
+        `^${p
+          .split('*')
+          .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+          .join('.*')}$`,
+      ),
+  );
+  return (value) => res.some((re) => re.test(value));
+}
