@@ -6,8 +6,7 @@
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { createGunzip } from 'node:zlib';
-import { jsonLinesAsRecords, type LocalFile, listLocalFiles, openLocalFile } from '../../lambda/adapters/local-files';
+import { type LocalFile, listLocalFiles, openLocalRecords } from '../../lambda/adapters/local-files';
 import { EventIdDeduper } from '../../lambda/core/dedupe';
 import {
   type DeliveredFile,
@@ -78,8 +77,7 @@ async function readEvents(
   io: CliIo,
 ): Promise<{ events: TrailEvent[]; failed: boolean }> {
   const report = createReadReport(f.path);
-  let source: AsyncIterable<Uint8Array> | NodeJS.ReadableStream = openLocalFile(f.path);
-  if (f.format === 'jsonl') source = jsonLinesAsRecords(f.path.endsWith('.gz') ? source.pipe(createGunzip()) : source);
+  const source = openLocalRecords(f);
   const events: TrailEvent[] = [];
   for await (const ev of readTrailEvents(source, { file: f.path, report, dedupe, fallbackAccount: f.info.account })) {
     events.push(ev);

@@ -3,8 +3,7 @@
  * prints what an auditor wants first. Results on stdout (`--format table|json`), progress and warnings on stderr.
  */
 import { parseArgs } from 'node:util';
-import { createGunzip } from 'node:zlib';
-import { jsonLinesAsRecords, type LocalFile, listLocalFiles, openLocalFile } from '../../lambda/adapters/local-files';
+import { type LocalFile, listLocalFiles, openLocalRecords } from '../../lambda/adapters/local-files';
 import { EventIdDeduper } from '../../lambda/core/dedupe';
 import { createReadReport, readTrailEvents } from '../../lambda/core/reader';
 import { SummaryBuilder, type SummaryJson } from '../../lambda/core/summary';
@@ -49,10 +48,7 @@ async function summarize(files: LocalFile[], io: CliIo): Promise<SummaryBuilder>
       continue;
     }
     const report = createReadReport(f.path);
-    let source: AsyncIterable<Uint8Array> | NodeJS.ReadableStream = openLocalFile(f.path);
-    if (f.format === 'jsonl') {
-      source = jsonLinesAsRecords(f.path.endsWith('.gz') ? source.pipe(createGunzip()) : source);
-    }
+    const source = openLocalRecords(f);
     let events = 0;
     for await (const event of readTrailEvents(source, {
       file: f.path,

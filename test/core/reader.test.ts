@@ -143,6 +143,27 @@ describe('readTrailEvents on bad input', () => {
     expect(report.events).toBe(events.length);
   });
 
+  test('inflates a one-chunk gzip source in one call with the same result as the stream', async () => {
+    // A one-chunk source takes the synchronous fast path; a many-chunk one goes through the zlib stream.
+    const gz = deliveryFile(Array.from({ length: 300 }, (_, i) => record({ eventName: `Call${i}` })));
+    const oneChunk = await drain(chunked(gz, gz.length), { file: 'one.json.gz' });
+    const streamed = await drain(chunked(gz, 97), { file: 'one.json.gz' });
+    expect(oneChunk.events).toHaveLength(300);
+    expect(oneChunk.events).toEqual(streamed.events);
+    expect(oneChunk.report).toMatchObject({ ...streamed.report, file: 'one.json.gz' });
+  });
+
+  test('fails when a one-chunk gzip source is truncated, still keeping the complete records', async () => {
+    const gz = deliveryFile(Array.from({ length: 200 }, () => record()));
+    const cut = gz.subarray(0, Math.floor(gz.length * 0.6));
+    const { events, issues } = await drain(chunked(cut, cut.length), { file: 'cut.json.gz' });
+    expect(events.length).toBeGreaterThan(50);
+    expect(events.length).toBeLessThan(200);
+    expect(issues).toEqual([
+      expect.objectContaining({ kind: 'truncated-gzip', file: 'cut.json.gz', offset: cut.length }),
+    ]);
+  });
+
   test('fails when the gzip data is corrupt', async () => {
     const gz = Buffer.from(deliveryFile(good));
     gz[gz.length - 6] ^= 0xff; // inside the CRC32 trailer

@@ -1,0 +1,74 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { listLocalFiles, openLocalFile, openLocalRecords } from '../../lambda/adapters/local-files';
+import { readTrailEvents } from '../../lambda/core/reader';
+
+async function chunksOf(source: AsyncIterable<Uint8Array>): Promise<Buffer[]> {
+  const chunks: Buffer[] = [];
+  for await (const c of source) chunks.push(Buffer.from(c));
+  return chunks;
+}
+
+const record = (i: number) => ({
+  eventVersion: '1.08',
+  eventTime: '2024-05-01T10:00:00Z',
+  eventSource: 'iam.amazonaws.com',
+  eventName: 'ListUsers',
+  awsRegion: 'us-east-1',
+  eventID: `id-${i}`,
+  recipientAccountId: '111122223333',
+  userIdentity: { type: 'IAMUser', arn: 'arn:aws:iam::111122223333:user/alice', accountId: '111122223333' },
+});
+
+describe('local files', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'trailsight-local-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('reads a small file in one chunk', async () => {
+    const path = join(dir, 'small.json');
+    writeFileSync(path, 'x'.repeat(1000));
+
+    const chunks = await chunksOf(openLocalFile(path));
+
+    expect(chunks).toHaveLength(1);
+    expect(chunks[0].toString()).toBe('x'.repeat(1000));
+  });
+
+  test('streams a large file in bounded chunks', async () => {
+    const path = join(dir, 'large.bin');
+    const bytes = Buffer.alloc(6 * 1024 * 1024, 7);
+    writeFileSync(path, bytes);
+
+    const chunks = await chunksOf(openLocalFile(path));
+
+    expect(chunks.length).toBeGreaterThan(1);
+    expect(Math.max(...chunks.map((c) => c.length))).toBeLessThanOrEqual(1024 * 1024);
+    expect(Buffer.concat(chunks).equals(bytes)).toBe(true);
+  });
+
+  test('fails on the first read of a missing file, where the reader reports it', async () => {
+    const missing = join(dir, 'gone.json.gz');
+    await expect(chunksOf(openLocalFile(missing))).rejects.toThrow(/ENOENT/);
+
+    const events = readTrailEvents(openLocalFile(missing), { file: missing });
+    const result = await events.next();
+    expect(result.done).toBe(true);
+    expect(result.value).toMatchObject({ complete: false });
+  });
+
+  test('reads gzipped JSON Lines as a CloudTrail document', async () => {
+    const path = join(dir, 'events.jsonl.gz');
+    writeFileSync(path, gzipSync([record(1), record(2)].map((r) => JSON.stringify(r)).join('\n')));
+    const [file] = (await listLocalFiles([path])).filter((f) => f.format === 'jsonl');
+
+    const names: string[] = [];
+    for await (const e of readTrailEvents(openLocalRecords(file), { file: path })) names.push(e.eventId ?? '');
+
+    expect(names).toEqual(['id-1', 'id-2']);
+  });
+});
