@@ -3,6 +3,7 @@ import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { TrailsightConfig } from './config';
 import { placementOf, trailRegions } from './contracts';
 import { AnalyticsStack } from './stacks/analytics-stack';
+import { DetectionStack } from './stacks/detection-stack';
 import { LogArchiveStack } from './stacks/log-archive-stack';
 import { TrailStack } from './stacks/trail-stack';
 
@@ -29,6 +30,8 @@ export interface TrailsightApp {
   /** One stack per trail: one for a multi-region trail, one per listed Region otherwise. */
   readonly trails: readonly TrailStack[];
   readonly analytics: AnalyticsStack;
+  /** The detection pipeline, unless `detection.enabled` is false. */
+  readonly detection?: DetectionStack;
 }
 
 /** Stack ID of the trail stack for `region` (the only one when regions is `"all"`). */
@@ -42,7 +45,9 @@ export function trailStackId(config: TrailsightConfig, region: string): string {
  * Stacks and where they go:
  * - `TrailsightLogArchive`: log archive account, home Region (stateful, termination protection);
  * - `TrailsightTrail` (regions `"all"`) or `TrailsightTrail-<region>` (one per listed Region): management account;
- * - `TrailsightAnalytics`: audit account, home Region.
+ * - `TrailsightAnalytics`: audit account, home Region;
+ * - `TrailsightDetection` (unless `detection.enabled` is false): log archive account, home Region, next to the
+ *   bucket whose object events it consumes.
  * Trails depend on the archive (CloudTrail checks the bucket and key policies at creation). The stacks
  * share names derived from configuration (lib/contracts.ts), never cross-stack references.
  */
@@ -78,10 +83,20 @@ export function buildApp(config: TrailsightConfig, options: BuildAppOptions = {}
   });
   analytics.addStackDependency(logArchive, 'the table points at the archive bucket');
 
+  let detection: DetectionStack | undefined;
+  if (config.detection.enabled) {
+    detection = new DetectionStack(app, 'TrailsightDetection', {
+      description: 'Trailsight detection: queue, functions, state table, insight bus, alerts, dashboard',
+      env: envFor(placement.logArchive, config.homeRegion),
+      config,
+    });
+    detection.addStackDependency(logArchive, 'the archive bucket sends the object events the pipeline consumes');
+  }
+
   Tags.of(app).add('app', 'trailsight');
   if (options.compliance ?? true) {
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     Validations.of(app).addPlugins(new ServerlessChecks(app));
   }
-  return { app, logArchive, trails, analytics };
+  return { app, logArchive, trails, analytics, detection };
 }

@@ -92,6 +92,75 @@ const lambdaDataEvents = z.strictObject({
   readWrite: readWrite.default('All'),
 });
 
+const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+
+const logRetentionDays = z.number().refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), {
+  error: `must be one of the CloudWatch Logs retention values ${LOG_RETENTION_DAYS.join(', ')}`,
+});
+
+const wholeNumber = (min: number, max: number, unit: string) =>
+  z
+    .number({ error: `must be a whole number of ${unit}` })
+    .int({ error: `must be a whole number of ${unit}` })
+    .min(min, { error: `must be at least ${min} ${unit}` })
+    .max(max, { error: `must be at most ${max} ${unit}` });
+
+/** Defaults of the `detection` section (also the value used when the section is left out). */
+export const DETECTION_DEFAULTS = {
+  enabled: true,
+  scheduleMinutes: 5,
+  memoryMb: 1024,
+  timeoutSeconds: 120,
+  reservedConcurrency: 10,
+  batchSize: 10,
+  maxBatchingWindowSeconds: 5,
+  maxReceiveCount: 5,
+  logRetentionDays: 90,
+  alarmEmails: [] as string[],
+  publishToDefaultBus: false,
+  dedupeWindowHours: 72,
+  lagAlarmMinutes: 15,
+  detector: {} as Record<string, unknown>,
+};
+
+const detection = z
+  .strictObject({
+    /** Deploy the detection pipeline (DetectionStack) and turn on EventBridge notifications on the archive. */
+    enabled: z.boolean({ error: 'must be true or false' }).default(DETECTION_DEFAULTS.enabled),
+    /** Minutes between two runs of the scheduled evaluator (gaps, End events, silent accounts). */
+    scheduleMinutes: wholeNumber(1, 60, 'minutes').default(DETECTION_DEFAULTS.scheduleMinutes),
+    /** Memory of both functions, MB (CPU scales with it). */
+    memoryMb: wholeNumber(256, 10_240, 'MB').default(DETECTION_DEFAULTS.memoryMb),
+    /** Timeout of both functions, seconds; the queue's visibility timeout is 6 × this. */
+    timeoutSeconds: wholeNumber(10, 900, 'seconds').default(DETECTION_DEFAULTS.timeoutSeconds),
+    /** Reserved concurrency of the ingest function: about one per 50 busy account-Regions. */
+    reservedConcurrency: wholeNumber(1, 1000, 'executions').default(DETECTION_DEFAULTS.reservedConcurrency),
+    /** SQS messages (log files) per ingest invocation. */
+    batchSize: wholeNumber(1, 100, 'messages').default(DETECTION_DEFAULTS.batchSize),
+    /** Seconds the event source mapping waits to fill a batch. */
+    maxBatchingWindowSeconds: wholeNumber(0, 300, 'seconds').default(DETECTION_DEFAULTS.maxBatchingWindowSeconds),
+    /** Deliveries of a message before it moves to the dead-letter queue. */
+    maxReceiveCount: wholeNumber(1, 1000, 'receives').default(DETECTION_DEFAULTS.maxReceiveCount),
+    /** Retention of the functions' log groups. */
+    logRetentionDays: logRetentionDays.default(DETECTION_DEFAULTS.logRetentionDays),
+    /** Addresses subscribed (by email, each must confirm) to the alarm and high-severity insight topic. */
+    alarmEmails: z
+      .array(z.string().regex(EMAIL, { error: 'must be an email address such as "secops@example.com"' }))
+      .default([]),
+    /** Also put every insight on the account's default event bus (besides the `trailsight` bus). */
+    publishToDefaultBus: z.boolean({ error: 'must be true or false' }).default(DETECTION_DEFAULTS.publishToDefaultBus),
+    /**
+     * Hours a processed log file is remembered per account-Region: a redelivery inside this window changes
+     * nothing; a file older than the partition's latest delivery by more is skipped and counted (use backfill).
+     */
+    dedupeWindowHours: wholeNumber(1, 24 * 14, 'hours').default(DETECTION_DEFAULTS.dedupeWindowHours),
+    /** Alarm when the oldest queued log file is older than this many minutes. */
+    lagAlarmMinutes: wholeNumber(1, 24 * 60, 'minutes').default(DETECTION_DEFAULTS.lagAlarmMinutes),
+    /** Detection thresholds and suppressions (docs/detection.md), passed to the functions as JSON, checked at cold start. */
+    detector: z.record(z.string(), z.unknown(), { error: 'must be a JSON object (see docs/detection.md)' }).default({}),
+  })
+  .default({ ...DETECTION_DEFAULTS, alarmEmails: [], detector: {} });
+
 /** The configuration schema. `TrailsightConfig` is its output type. */
 export const configSchema = z
   .strictObject({
@@ -280,6 +349,8 @@ export const configSchema = z
         bytesScannedCutoffPerQuery: 10_737_418_240,
         resultsExpirationDays: 30,
       }),
+    /** The serverless detection pipeline (docs/pipeline.md). */
+    detection,
   })
   .superRefine((c, ctx) => {
     if (c.regions !== 'all') {

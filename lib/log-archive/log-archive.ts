@@ -51,6 +51,13 @@ export interface LogArchiveProps {
    * @default - no cross-account readers
    */
   readonly readerAccounts?: readonly string[];
+  /**
+   * Send the bucket's object events (Object Created, ...) to the account's default EventBridge bus, where the
+   * detection pipeline's rule picks up new log files. Set directly on the bucket resource, without the custom
+   * resource (and its Lambda) that `s3.Bucket`'s `eventBridgeEnabled` adds.
+   * @default false
+   */
+  readonly eventBridgeNotifications?: boolean;
 }
 
 /**
@@ -142,6 +149,12 @@ export class LogArchive extends Construct {
       ],
       removalPolicy: RemovalPolicy.RETAIN,
     });
+
+    if (props.eventBridgeNotifications) {
+      (this.bucket.node.defaultChild as s3.CfnBucket).notificationConfiguration = {
+        eventBridgeConfiguration: { eventBridgeEnabled: true },
+      };
+    }
 
     const sourceArn = { 'aws:SourceArn': [...props.trailArns] };
     const cloudTrail = new iam.ServicePrincipal(CLOUDTRAIL);

@@ -41,6 +41,7 @@ export class LogArchiveStack extends Stack {
         accessLogRetentionDays: config.archive.accessLogRetentionDays,
       },
       readerAccounts,
+      eventBridgeNotifications: config.detection.enabled,
     });
   }
 }

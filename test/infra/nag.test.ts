@@ -23,6 +23,7 @@ describe.each([
         cloudWatchLogs: { retentionDays: 30 },
         nativeInsights: ['ApiCallRateInsight'],
         dataEvents: { s3: { resources: 'all' }, lambda: { functions: 'all' } },
+        detection: { alarmEmails: ['secops@example.com'], publishToDefaultBus: true },
       }),
   ],
 ])('cdk-nag over the whole app with %s', (_name, input) => {

@@ -80,6 +80,7 @@ describe('cdk synth (real CLI, offline)', () => {
     });
     expect(stackTemplates(defaults.outdir)).toEqual([
       'TrailsightAnalytics.template.json',
+      'TrailsightDetection.template.json',
       'TrailsightLogArchive.template.json',
       'TrailsightTrail.template.json',
     ]);
@@ -89,6 +90,7 @@ describe('cdk synth (real CLI, offline)', () => {
     expect({ code: example.code, stderr: example.code === 0 ? '' : example.stderr }).toEqual({ code: 0, stderr: '' });
     expect(stackTemplates(example.outdir)).toEqual([
       'TrailsightAnalytics.template.json',
+      'TrailsightDetection.template.json',
       'TrailsightLogArchive.template.json',
       'TrailsightTrail-eu-central-1.template.json',
       'TrailsightTrail-eu-west-1.template.json',
@@ -97,6 +99,21 @@ describe('cdk synth (real CLI, offline)', () => {
     const manifest = JSON.parse(fs.readFileSync(path.join(example.outdir, 'manifest.json'), 'utf8'));
     expect(manifest.artifacts['TrailsightTrail-eu-central-1'].environment).toBe('aws://111111111111/eu-central-1');
     expect(manifest.artifacts['TrailsightLogArchive'].properties.terminationProtection).toBe(true);
+    expect(manifest.artifacts['TrailsightDetection'].environment).toBe('aws://222222222222/eu-west-1');
+  });
+
+  test('bundles the three handlers locally with esbuild (no Docker), source maps included', () => {
+    const manifest = JSON.parse(fs.readFileSync(path.join(defaults.outdir, 'manifest.json'), 'utf8'));
+    const assetsFile = manifest.artifacts['TrailsightDetection.assets'].properties.file;
+    const assets = JSON.parse(fs.readFileSync(path.join(defaults.outdir, assetsFile), 'utf8')).files;
+    const bundles = Object.values(assets as Record<string, { source: { path: string; packaging?: string } }>)
+      .filter((a) => a.source.packaging === 'zip')
+      .map((a) => fs.readdirSync(path.join(defaults.outdir, a.source.path)).sort());
+    expect(bundles).toEqual([
+      ['index.js', 'index.js.map'],
+      ['index.js', 'index.js.map'],
+      ['index.js', 'index.js.map'],
+    ]);
   });
 
   test('fails on an invalid configuration with the key, the value and the fix, without a stack trace', () => {

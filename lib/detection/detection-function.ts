@@ -1,0 +1,105 @@
+import {
+  type Duration,
+  aws_iam as iam,
+  aws_lambda as lambda,
+  aws_logs as logs,
+  RemovalPolicy,
+  Validations,
+} from 'aws-cdk-lib';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Construct } from 'constructs';
+
+/** Properties of a {@link DetectionFunction}. */
+export interface DetectionFunctionProps {
+  /** Path of the handler file (TypeScript), bundled locally by esbuild. */
+  readonly entry: string;
+  /** What the function does, shown in the console. */
+  readonly description: string;
+  /** Memory, MB. */
+  readonly memorySize: number;
+  /** Timeout. */
+  readonly timeout: Duration;
+  /** Retention of the function's log group. */
+  readonly logRetention: logs.RetentionDays;
+  /** Environment variables (the function's configuration). */
+  readonly environment: Record<string, string>;
+  /**
+   * Reserved concurrency.
+   * @default - unreserved
+   */
+  readonly reservedConcurrentExecutions?: number;
+  /**
+   * Powertools service name (logs, metrics, traces).
+   * @default 'trailsight'
+   */
+  readonly serviceName?: string;
+}
+
+/** Powertools metrics namespace of every Trailsight function (the dashboard reads it). */
+export const METRICS_NAMESPACE = 'Trailsight';
+
+/**
+ * The house-default Node.js function of the detection pipeline.
+ *
+ * Defaults, in one place: Node.js 24 on ARM64 (set explicitly: unit tests do not read cdk.json's feature
+ * flags), X-Ray tracing active, an explicit log group with retention (not the legacy `logRetention` custom
+ * resource), memory and timeout always given, esbuild bundling on the local machine (no Docker) with source
+ * maps, and its own role whose only logging permission is writing to that log group (instead of the AWS
+ * managed `AWSLambdaBasicExecutionRole`, which allows every log group in the account).
+ */
+export class DetectionFunction extends Construct {
+  /** The function. */
+  readonly function: NodejsFunction;
+  /** Its log group. */
+  readonly logGroup: logs.LogGroup;
+  /** Its execution role. */
+  readonly role: iam.Role;
+
+  constructor(scope: Construct, id: string, props: DetectionFunctionProps) {
+    super(scope, id);
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Trailsight ${id}: execution role`,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: props.entry,
+      handler: 'handler',
+      description: props.description,
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize,
+      timeout: props.timeout,
+      tracing: lambda.Tracing.ACTIVE,
+      logGroup: this.logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      role: this.role,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: props.serviceName ?? 'trailsight',
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        ...props.environment,
+      },
+      bundling: {
+        format: OutputFormat.CJS,
+        minify: true,
+        sourceMap: true,
+        target: 'node24',
+        // The runtime ships the AWS SDK v3; bundling it would only grow the package.
+        externalModules: ['@aws-sdk/*'],
+        forceDockerBundling: false,
+      },
+    });
+    // X-Ray's PutTraceSegments/PutTelemetryRecords take no resource ARN.
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support only Resource "*".',
+    });
+  }
+}

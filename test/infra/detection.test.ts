@@ -1,0 +1,327 @@
+import { Match, Template as T, type Template } from 'aws-cdk-lib/assertions';
+import { DETECTION_DEFAULTS, parseConfig } from '../../lib/config';
+import { ARCHIVE_KEY_ALIAS } from '../../lib/contracts';
+import { HIGH_SEVERITY_DETECTORS } from '../../lib/detection/insight-alerting';
+import { build, EXAMPLE_ORG_CONFIG_INPUT, withDefaults } from './helpers';
+
+type Statement = { Action: string | string[]; Resource: unknown; Effect: string; Condition?: unknown };
+
+/** Every statement of the inline policies attached to the role whose logical ID starts with `rolePrefix`. */
+function statementsOf(template: Template, rolePrefix: string): Statement[] {
+  const policies = template.findResources('AWS::IAM::Policy');
+  return Object.values(policies)
+    .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref.startsWith(rolePrefix)))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+}
+
+function actionsOf(statements: Statement[]): string[] {
+  return statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])).sort();
+}
+
+describe('DetectionStack (default configuration)', () => {
+  let template: Template;
+  let archive: Template;
+  beforeAll(() => {
+    const app = build(withDefaults({}));
+    if (!app.detection) throw new Error('the default configuration deploys the detection stack');
+    template = T.fromStack(app.detection);
+    archive = T.fromStack(app.logArchive);
+  });
+
+  describe('queue and dead-letter queue', () => {
+    test('encrypts both queues and enforces TLS', () => {
+      template.resourceCountIs('AWS::SQS::Queue', 4);
+      template.allResourcesProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+      const policies = template.findResources('AWS::SQS::QueuePolicy');
+      const denies = Object.values(policies).flatMap((p) =>
+        (p.Properties.PolicyDocument.Statement as Statement[]).filter(
+          (s) => s.Effect === 'Deny' && JSON.stringify(s.Condition).includes('aws:SecureTransport'),
+        ),
+      );
+      expect(denies.length).toBe(4);
+    });
+
+    test('moves a file to the dead-letter queue after maxReceiveCount receives', () => {
+      template.hasResourceProperties('AWS::SQS::Queue', {
+        RedrivePolicy: {
+          maxReceiveCount: DETECTION_DEFAULTS.maxReceiveCount,
+          deadLetterTargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DeadLetterQueue'), 'Arn'] },
+        },
+      });
+    });
+
+    test('takes maxReceiveCount from the configuration', () => {
+      const configured = T.fromStack(build(withDefaults({ detection: { maxReceiveCount: 3 } })).detection!);
+      configured.hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: Match.objectLike({ maxReceiveCount: 3 }) });
+    });
+  });
+
+  test('sets the visibility timeout to 6 × the function timeout', () => {
+    const queues = template.findResources('AWS::SQS::Queue', {
+      Properties: { RedrivePolicy: Match.objectLike({ maxReceiveCount: DETECTION_DEFAULTS.maxReceiveCount }) },
+    });
+    const [queue] = Object.values(queues);
+    expect(queue.Properties.VisibilityTimeout).toBe(DETECTION_DEFAULTS.timeoutSeconds * 6);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('reads new CloudTrail log files'),
+      Timeout: DETECTION_DEFAULTS.timeoutSeconds,
+    });
+  });
+
+  test('maps the queue to the ingest function with ReportBatchItemFailures', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: DETECTION_DEFAULTS.batchSize,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      MaximumBatchingWindowInSeconds: DETECTION_DEFAULTS.maxBatchingWindowSeconds,
+    });
+  });
+
+  test('routes only CloudTrail log files of the archive bucket from the default bus to the queue', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: Match.absent(),
+      EventPattern: {
+        source: ['aws.s3'],
+        'detail-type': ['Object Created'],
+        detail: {
+          bucket: { name: [{ 'Fn::Join': ['', ['trailsight-archive-', { Ref: 'AWS::AccountId' }, '-us-east-1']] }] },
+          object: { key: [{ wildcard: '*/CloudTrail/*.json.gz' }] },
+        },
+      },
+      Targets: [Match.objectLike({ DeadLetterConfig: Match.objectLike({ Arn: Match.anyValue() }) })],
+    });
+  });
+
+  test('turns on EventBridge notifications on the archive bucket, without a custom resource', () => {
+    archive.hasResourceProperties('AWS::S3::Bucket', {
+      BucketName: Match.anyValue(),
+      NotificationConfiguration: { EventBridgeConfiguration: { EventBridgeEnabled: true } },
+    });
+    archive.resourceCountIs('Custom::S3BucketNotifications', 0);
+  });
+
+  describe('functions', () => {
+    test('run Node.js 24 on ARM64 with tracing, explicit memory and timeout, and a log group with retention', () => {
+      const functions = template.findResources('AWS::Lambda::Function');
+      expect(Object.keys(functions)).toHaveLength(3);
+      for (const fn of Object.values(functions)) {
+        const backfill = String(fn.Properties.Description).includes('replays archived history');
+        expect(fn.Properties).toMatchObject({
+          Runtime: 'nodejs24.x',
+          Architectures: ['arm64'],
+          TracingConfig: { Mode: 'Active' },
+          MemorySize: DETECTION_DEFAULTS.memoryMb,
+          Timeout: backfill ? 900 : DETECTION_DEFAULTS.timeoutSeconds,
+          LoggingConfig: { LogGroup: { Ref: expect.stringMatching(/Logs/) } },
+        });
+      }
+      template.resourceCountIs('AWS::Logs::LogGroup', 3);
+      template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: DETECTION_DEFAULTS.logRetentionDays });
+    });
+
+    test('reserve concurrency: the configured value for ingest, 1 for the evaluator', () => {
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Description: Match.stringLikeRegexp('reads new CloudTrail'),
+        ReservedConcurrentExecutions: DETECTION_DEFAULTS.reservedConcurrency,
+      });
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Description: Match.stringLikeRegexp('scheduled evaluation'),
+        ReservedConcurrentExecutions: 1,
+      });
+    });
+
+    test('use no AWS managed policy', () => {
+      for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
+        expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+      }
+    });
+  });
+
+  describe('least privilege', () => {
+    test('the ingest function reads only the log prefix and writes only the insight prefix', () => {
+      const statements = statementsOf(template, 'Ingest');
+      const s3 = statements.filter((s) => actionsOf([s]).some((a) => a.startsWith('s3:')));
+      expect(s3.map((s) => [actionsOf([s]), JSON.stringify(s.Resource)])).toEqual([
+        [['s3:PutObject'], expect.stringMatching(/\/trailsight\/insights\/\*"\]\]\}$/)],
+        [['s3:GetObject', 's3:GetObjectVersion'], expect.stringMatching(/\/AWSLogs\/\*"\]\]\}$/)],
+      ]);
+    });
+
+    test('the evaluator never reads log files', () => {
+      expect(actionsOf(statementsOf(template, 'Evaluator')).filter((a) => a.startsWith('s3:'))).toEqual([
+        's3:PutObject',
+      ]);
+    });
+
+    test('uses only the archive key, found by its alias', () => {
+      const kms = statementsOf(template, 'Ingest').filter((s) => actionsOf([s]).some((a) => a.startsWith('kms:')));
+      expect(kms).toHaveLength(1);
+      expect(actionsOf(kms)).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+      expect(kms[0].Condition).toEqual({ 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': ARCHIVE_KEY_ALIAS } });
+    });
+
+    test('reads and writes only its own table, with single-item calls and the evaluator scan', () => {
+      const dynamo = statementsOf(template, 'Ingest').filter((s) =>
+        actionsOf([s]).some((a) => a.startsWith('dynamodb:')),
+      );
+      expect(actionsOf(dynamo)).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan']);
+      expect(dynamo.every((s) => JSON.stringify(s.Resource).includes('DetectionStateTable'))).toBe(true);
+    });
+
+    test('publishes only to the insight bus', () => {
+      const events = statementsOf(template, 'Ingest').filter((s) => actionsOf([s]).includes('events:PutEvents'));
+      expect(events.map((s) => s.Resource)).toEqual([{ 'Fn::GetAtt': [expect.stringMatching(/^InsightBus/), 'Arn'] }]);
+    });
+
+    test('the backfill function lists only the log prefix, reads log files and publishes nothing', () => {
+      const statements = statementsOf(template, 'Backfill');
+      const list = statements.find((s) => actionsOf([s]).includes('s3:ListBucket'));
+      expect(list?.Condition).toEqual({ StringLike: { 's3:prefix': ['AWSLogs/*'] } });
+      expect(actionsOf(statements).filter((a) => !a.startsWith('logs:') && !a.startsWith('xray:'))).toEqual([
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Scan',
+        'kms:Decrypt',
+        's3:GetObject',
+        's3:GetObjectVersion',
+        's3:ListBucket',
+      ]);
+    });
+
+    test('has no statement with an action wildcard', () => {
+      const all = actionsOf(['Ingest', 'Evaluator', 'Backfill'].flatMap((r) => statementsOf(template, r)));
+      expect(all.filter((a) => a.includes('*') && !a.startsWith('xray:'))).toEqual([]);
+    });
+  });
+
+  describe('state table', () => {
+    test('is retained, deletion-protected and keeps its pinned logical ID', () => {
+      template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+      expect(Object.keys(template.findResources('AWS::DynamoDB::Table'))).toEqual(['DetectionStateTable']);
+    });
+
+    test('is on-demand, encrypted, with point-in-time recovery and TTL', () => {
+      template.hasResourceProperties('AWS::DynamoDB::Table', {
+        BillingMode: 'PAY_PER_REQUEST',
+        SSESpecification: { SSEEnabled: true },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+        DeletionProtectionEnabled: true,
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      });
+    });
+  });
+
+  test('names the insight bus "trailsight"', () => {
+    template.hasResourceProperties('AWS::Events::EventBus', { Name: 'trailsight' });
+  });
+
+  test('runs the evaluator on a schedule with the scheduled time as input, a retry policy and a DLQ', () => {
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: `rate(${DETECTION_DEFAULTS.scheduleMinutes} minutes)`,
+      Target: Match.objectLike({
+        Input: JSON.stringify({ time: '<aws.scheduler.scheduled-time>' }),
+        RetryPolicy: Match.objectLike({ MaximumRetryAttempts: 2 }),
+        DeadLetterConfig: Match.objectLike({ Arn: Match.anyValue() }),
+      }),
+    });
+  });
+
+  test('sends the Start of high-severity insights to an encrypted topic', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: { Ref: Match.stringLikeRegexp('^InsightBus') },
+      EventPattern: {
+        source: ['trailsight'],
+        'detail-type': ['Trailsight Insight'],
+        detail: { insightDetails: { state: ['Start'] }, trailsight: { detector: [...HIGH_SEVERITY_DETECTORS] } },
+      },
+    });
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    template.resourceCountIs('AWS::SNS::Subscription', 0);
+  });
+
+  test('alarms on DLQ depth, errors, oldest message and lag, to the topic', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms.map((a) => a.Properties.MetricName).sort()).toEqual([
+      'ApproximateAgeOfOldestMessage',
+      'ApproximateNumberOfMessagesVisible',
+      'DeliveryLagSeconds',
+      'Errors',
+      'Errors',
+    ]);
+    for (const alarm of alarms) {
+      expect(alarm.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^AlertingTopic/) }]);
+    }
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+});
+
+describe('DetectionStack options', () => {
+  test('subscribes the configured emails, with a dead-letter queue', () => {
+    const app = build(withDefaults({ detection: { alarmEmails: ['secops@example.com', 'oncall@example.com'] } }));
+    const template = T.fromStack(app.detection!);
+    template.resourceCountIs('AWS::SNS::Subscription', 2);
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'secops@example.com',
+      RedrivePolicy: Match.anyValue(),
+    });
+  });
+
+  test('may publish to the default bus too, and only then may put events there', () => {
+    const without = statementsOf(T.fromStack(build(withDefaults({})).detection!), 'Ingest');
+    expect(JSON.stringify(without)).not.toContain('event-bus/default');
+    const template = T.fromStack(build(withDefaults({ detection: { publishToDefaultBus: true } })).detection!);
+    expect(JSON.stringify(statementsOf(template, 'Ingest'))).toContain('event-bus/default');
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ PUBLISH_TO_DEFAULT_BUS: 'true' }) },
+    });
+  });
+
+  test('passes the detector configuration to the functions as JSON', () => {
+    const detector = { alpha: 1e-7, suppress: { principals: ['role/ci-*'] } };
+    const template = T.fromStack(build(withDefaults({ detection: { detector } })).detection!);
+    template.allResourcesProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ DETECTOR_CONFIG: JSON.stringify(detector) }) },
+    });
+  });
+
+  test('is left out, with the bucket notifications, when detection.enabled is false', () => {
+    const app = build(withDefaults({ detection: { enabled: false } }));
+    expect(app.detection).toBeUndefined();
+    const bucket = T.fromStack(app.logArchive).findResources('AWS::S3::Bucket', {
+      Properties: { BucketName: Match.anyValue() },
+    });
+    expect(Object.values(bucket)[0].Properties.NotificationConfiguration).toBeUndefined();
+  });
+
+  test('is deployed with the archive: log archive account, home Region (example organization)', () => {
+    const app = build(EXAMPLE_ORG_CONFIG_INPUT);
+    expect(app.detection?.account).toBe('222222222222');
+    expect(app.detection?.region).toBe('eu-west-1');
+    const statements = statementsOf(T.fromStack(app.detection!), 'Ingest');
+    expect(JSON.stringify(statements)).toContain(':kms:eu-west-1:222222222222:key/*');
+    expect(JSON.stringify(statements)).toContain('trailsight-archive-222222222222-eu-west-1/AWSLogs/*');
+  });
+});
+
+describe('detection configuration', () => {
+  test('fills the defaults', () => {
+    expect(parseConfig({}).detection).toEqual({ ...DETECTION_DEFAULTS, alarmEmails: [], detector: {} });
+  });
+
+  test('fails on an invalid email, naming the key', () => {
+    expect(() => parseConfig({ detection: { alarmEmails: ['not-an-email'] } })).toThrow(
+      /detection\.alarmEmails\.0 = "not-an-email": must be an email address/,
+    );
+  });
+
+  test('fails on a timeout beyond the Lambda maximum', () => {
+    expect(() => parseConfig({ detection: { timeoutSeconds: 901 } })).toThrow(
+      /detection\.timeoutSeconds = 901: must be at most 900 seconds/,
+    );
+  });
+
+  test('fails on a log retention CloudWatch does not offer', () => {
+    expect(() => parseConfig({ detection: { logRetentionDays: 2 } })).toThrow(/detection\.logRetentionDays = 2/);
+  });
+});
