@@ -26,3 +26,29 @@ export function defaultIo(): CliIo {
     stderrIsTty: Boolean(process.stderr.isTTY),
   };
 }
+
+/**
+ * Parses a command's options and answers `--help` and usage errors the same way for every command.
+ * Returns the parsed options, or the exit code when the command should stop (0 after help, 2 on bad usage).
+ */
+export function parseOrExit<T extends { values: { help?: boolean } }>(
+  name: string,
+  help: string,
+  argv: string[],
+  parse: (argv: string[]) => T,
+  io: CliIo,
+): T | number {
+  const text = help.endsWith('\n') ? help : `${help}\n`;
+  let parsed: T;
+  try {
+    parsed = parse(argv);
+  } catch (e) {
+    io.stderr(`trailsight ${name}: ${(e as Error).message}\n\n${text}`);
+    return 2;
+  }
+  if (parsed.values.help) {
+    io.stdout(text);
+    return 0;
+  }
+  return parsed;
+}

@@ -21,7 +21,7 @@ import {
 } from '../../lambda/core/detect';
 import type { TrailEvent } from '../../lambda/core/event';
 import { createReadReport, readTrailEvents } from '../../lambda/core/reader';
-import type { CliCommand, CliIo } from '../io';
+import { type CliCommand, type CliIo, parseOrExit } from '../io';
 
 const HELP = `usage: trailsight detect <path...> [--format jsonl|table] [--state FILE] [--config FILE] [--until TIME]
 
@@ -187,18 +187,9 @@ export function formatInsightTable(insights: readonly InsightEvent[]): string {
 export const command: CliCommand = {
   summary: 'replay CloudTrail files through the detector and print insight events (jsonl or table)',
   async run(argv, io) {
-    let parsed: ReturnType<typeof parse>;
-    try {
-      parsed = parse(argv);
-    } catch (e) {
-      io.stderr(`trailsight detect: ${(e as Error).message}\n\n${HELP}`);
-      return 2;
-    }
+    const parsed = parseOrExit('detect', HELP, argv, parse, io);
+    if (typeof parsed === 'number') return parsed;
     const { values, positionals } = parsed;
-    if (values.help) {
-      io.stdout(HELP);
-      return 0;
-    }
     const format = values.format ?? 'table';
     if ((format !== 'table' && format !== 'jsonl') || positionals.length === 0) {
       io.stderr(

@@ -15,7 +15,7 @@ import {
   QueryCatalogError,
   renderQuery,
 } from '../../queries/catalog';
-import type { CliCommand, CliIo } from '../io';
+import { type CliCommand, type CliIo, parseOrExit } from '../io';
 
 const HELP = `usage:
   trailsight query --list [--format table|json]
@@ -40,17 +40,8 @@ interface Output {
 export const command: CliCommand = {
   summary: 'run a forensic named query locally (DuckDB over log files) or on Athena',
   async run(argv: string[], io: CliIo): Promise<number> {
-    let opts: ReturnType<typeof parse>;
-    try {
-      opts = parse(argv);
-    } catch (err) {
-      io.stderr(`trailsight query: ${(err as Error).message}\n\n${HELP}\n`);
-      return 2;
-    }
-    if (opts.values.help) {
-      io.stdout(`${HELP}\n`);
-      return 0;
-    }
+    const opts = parseOrExit('query', HELP, argv, parse, io);
+    if (typeof opts === 'number') return opts;
     const format = (opts.values.format ?? 'table') as Format;
     if (!['table', 'csv', 'json'].includes(format)) {
       io.stderr(`trailsight query: --format must be table, csv or json (got '${format}')\n`);

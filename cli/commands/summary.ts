@@ -7,7 +7,7 @@ import { type LocalFile, listLocalFiles, openLocalRecords } from '../../lambda/a
 import { EventIdDeduper } from '../../lambda/core/dedupe';
 import { createReadReport, readTrailEvents } from '../../lambda/core/reader';
 import { SummaryBuilder, type SummaryJson } from '../../lambda/core/summary';
-import type { CliCommand, CliIo } from '../io';
+import { type CliCommand, type CliIo, parseOrExit } from '../io';
 
 const HELP = `usage: trailsight summary <path...> [--format table|json] [--top N]
 
@@ -163,18 +163,9 @@ export function formatSummaryTable(s: SummaryJson): string {
 export const command: CliCommand = {
   summary: 'summarize CloudTrail files: span, accounts, APIs, errors, principals, sign-ins, bad files',
   async run(argv, io) {
-    let parsed: ReturnType<typeof parse>;
-    try {
-      parsed = parse(argv);
-    } catch (e) {
-      io.stderr(`trailsight summary: ${(e as Error).message}\n\n${HELP}`);
-      return 2;
-    }
+    const parsed = parseOrExit('summary', HELP, argv, parse, io);
+    if (typeof parsed === 'number') return parsed;
     const { values, positionals } = parsed;
-    if (values.help) {
-      io.stdout(HELP);
-      return 0;
-    }
     const format = values.format ?? 'table';
     const topN = Number(values.top ?? '10');
     if ((format !== 'table' && format !== 'json') || !Number.isInteger(topN) || topN < 1 || positionals.length === 0) {

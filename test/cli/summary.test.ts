@@ -3,28 +3,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { command } from '../../cli/commands/summary';
-import type { CliIo } from '../../cli/io';
 import type { SummaryJson } from '../../lambda/core/summary';
+import { captureIo } from '../support/cli-io';
 
 const REPO = resolve(__dirname, '../..');
 const SAMPLES = join(REPO, 'samples');
 const FLAWS_DIR = 'AWSLogs/653711331788/CloudTrail/us-east-1/2018/11/28';
 const FLAWS_FILE = '653711331788_CloudTrail_us-east-1_20181128T2310Z_rp9i9zxR2Vcpqfnz.json.gz';
-
-function captureIo(tty = false): CliIo & { out: string; err: string } {
-  const io = {
-    out: '',
-    err: '',
-    stderrIsTty: tty,
-    stdout(t: string) {
-      io.out += t;
-    },
-    stderr(t: string) {
-      io.err += t;
-    },
-  };
-  return io;
-}
 
 async function runJson(args: string[]): Promise<{ code: number; summary: SummaryJson; err: string }> {
   const io = captureIo();

@@ -2,25 +2,10 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { command } from '../../cli/commands/detect';
-import type { CliIo } from '../../cli/io';
+import { captureIo } from '../support/cli-io';
 
 /** Real delivery files: one day of a university account (see ../shared/data/grycap-cloudtrail-tracker/SOURCE.md). */
 const GRYCAP = path.resolve(__dirname, '../../../shared/data/grycap-cloudtrail-tracker/examples');
-
-function capture(): CliIo & { out: string; err: string } {
-  const io = {
-    out: '',
-    err: '',
-    stderrIsTty: false,
-    stdout(t: string) {
-      io.out += t;
-    },
-    stderr(t: string) {
-      io.err += t;
-    },
-  };
-  return io;
-}
 
 let dir: string;
 let config: string;
@@ -47,7 +32,7 @@ const REQUIRED_TOP = [
 
 describe('trailsight detect', () => {
   test('--format jsonl writes one insight object per line and nothing else on stdout', async () => {
-    const io = capture();
+    const io = captureIo();
     expect(await command.run([GRYCAP, '--format', 'jsonl', '--config', config], io)).toBe(0);
     const lines = io.out.split('\n').filter((l) => l.length > 0);
     expect(io.out.endsWith('\n')).toBe(true);
@@ -88,11 +73,11 @@ describe('trailsight detect', () => {
       .sort((a, b) => (a.split('_')[3] < b.split('_')[3] ? -1 : 1))
       .map((f) => path.join(GRYCAP, f));
     const half = Math.floor(files.length / 2);
-    const whole = capture();
+    const whole = captureIo();
     await command.run([...files, '--format', 'jsonl', '--config', config], whole);
     const state = path.join(dir, 'state.json');
-    const a = capture();
-    const b = capture();
+    const a = captureIo();
+    const b = captureIo();
     await command.run([...files.slice(0, half), '--format', 'jsonl', '--config', config, '--state', state], a);
     await command.run([...files.slice(half), '--format', 'jsonl', '--config', config, '--state', state], b);
     expect(whole.out.length).toBeGreaterThan(0);
@@ -100,7 +85,7 @@ describe('trailsight detect', () => {
   });
 
   test('--format table prints one line per episode with its explanation', async () => {
-    const io = capture();
+    const io = captureIo();
     await command.run([GRYCAP, '--config', config], io);
     const lines = io.out.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^start \(UTC\)\s+detector\s+account\/region\s+duration\s+explanation/);
@@ -120,7 +105,7 @@ describe('trailsight detect', () => {
       [GRYCAP, '--until', 'yesterday'],
       [],
     ]) {
-      const io = capture();
+      const io = captureIo();
       expect(await command.run(argv, io)).toBe(2);
       expect(io.out).toBe('');
       expect(io.err).toMatch(/trailsight detect: /);
@@ -134,7 +119,7 @@ describe('trailsight detect', () => {
     const { mkdirSync } = await import('node:fs');
     mkdirSync(path.dirname(path.join(tree, key)), { recursive: true });
     writeFileSync(path.join(tree, key), Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x01]));
-    const io = capture();
+    const io = captureIo();
     expect(await command.run([tree, GRYCAP, '--format', 'jsonl', '--config', config], io)).toBe(1);
     expect(io.err).toMatch(/warning: .*111122223333_CloudTrail/);
     expect(io.out.split('\n').filter(Boolean).length).toBeGreaterThan(0);

@@ -10,30 +10,15 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { command, parseParams, render } from '../../cli/commands/query';
-import type { CliIo } from '../../cli/io';
 import { main } from '../../cli/main';
 import { loadCatalog } from '../../queries/catalog';
+import { captureIo } from '../support/cli-io';
 
 const DATA = resolve(__dirname, '../../../shared/data');
 const FLAWS2 = join(DATA, 'flaws2-cloud');
 
-function capture(): CliIo & { out: string; err: string } {
-  const io = {
-    out: '',
-    err: '',
-    stderrIsTty: false,
-    stdout(t: string) {
-      io.out += t;
-    },
-    stderr(t: string) {
-      io.err += t;
-    },
-  };
-  return io;
-}
-
 async function trailsight(...argv: string[]) {
-  const io = capture();
+  const io = captureIo();
   const code = await command.run(argv, io);
   return { code, out: io.out, err: io.err };
 }
@@ -58,7 +43,7 @@ describe('trailsight query --list', () => {
   });
 
   test('is wired into the trailsight command map', async () => {
-    const io = capture();
+    const io = captureIo();
     expect(await main(['query', '--list'], io)).toBe(0);
     expect(io.out).toContain('root-account-use');
   });
