@@ -5,13 +5,14 @@
  * (bench/lib/generate.ts): ~2 MB and ~12 MB gzip (busy accounts' deliveries) and one at
  * CloudTrail's 50 MB-gzip maximum.
  * Each measurement runs in its own child process (bench/lib/worker.ts) so peak RSS belongs to one approach;
- * runs alternate baseline/core and the median time is reported. The baseline gets a 16 GB heap so that it can
+ * runs alternate baseline/core/detect and the median time is reported. The baseline gets a 16 GB heap so that it can
  * finish the big file at all; if it still fails (out of memory, string too long) that is reported, not hidden.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
+import { formatCostRows, runCostBench } from './cost';
 import { ensureBenchFiles } from './lib/generate';
 import type { WorkerResult } from './lib/worker';
 
@@ -20,12 +21,14 @@ const BENCH_DIR = join(ROOT, '.bench');
 const DATA_DIR = resolve(ROOT, '../shared/data');
 const WORKER = join(__dirname, 'lib/worker.ts');
 const TARGET_RATIO = 1.3;
+/** Issue 4: ingest + detect within 1.5x the bare baseline. */
+const TARGET_DETECT_RATIO = 1.5;
 const TARGET_RSS_MB = 300;
 const RUNS: Record<string, number> = { 'small-2MB': 7, 'medium-12MB': 5, 'max-50MB': 3 };
 
 type Outcome = { ok: true; result: WorkerResult } | { ok: false; reason: string };
 
-function measure(mode: 'baseline' | 'core', file: string): Outcome {
+function measure(mode: 'baseline' | 'core' | 'detect', file: string): Outcome {
   const heap = mode === 'baseline' ? ['--max-old-space-size=16384'] : [];
   const child = spawnSync(process.execPath, [...heap, '--import', 'tsx', WORKER, mode, file], {
     cwd: ROOT,
@@ -61,6 +64,9 @@ interface Row {
   events: number;
   baseline: Cell | string;
   core: Cell | string;
+  detect: Cell | string;
+  /** Engine state, serialized bytes per thousand active series (from the detect runs). */
+  stateBytesPerThousandSeries?: number;
 }
 
 function summarize(outcomes: Outcome[]): (Cell & { events: number; jsonBytes: number }) | string {
@@ -94,14 +100,18 @@ async function main(): Promise<void> {
     const runs = RUNS[f.name] ?? 3;
     const base: Outcome[] = [];
     const core: Outcome[] = [];
+    const det: Outcome[] = [];
     for (let i = 0; i < runs; i++) {
       if (tty) process.stderr.write(`\r${f.name}: run ${i + 1}/${runs} `);
       base.push(measure('baseline', f.path));
       core.push(measure('core', f.path));
+      det.push(measure('detect', f.path));
     }
     if (tty) process.stderr.write('\r\x1b[K');
     const b = summarize(base);
     const c = summarize(core);
+    const d = summarize(det);
+    const firstDetect = det.find((o): o is { ok: true; result: WorkerResult } => o.ok);
     const ref = typeof c === 'string' ? (typeof b === 'string' ? undefined : b) : c;
     rows.push({
       name: `${f.name} (N=${runs})`,
@@ -110,6 +120,8 @@ async function main(): Promise<void> {
       events: ref ? ref.events : Number.NaN,
       baseline: typeof b === 'string' ? b : { ms: b.ms, cpuMs: b.cpuMs, rss: b.rss },
       core: typeof c === 'string' ? c : { ms: c.ms, cpuMs: c.cpuMs, rss: c.rss },
+      detect: typeof d === 'string' ? d : { ms: d.ms, cpuMs: d.cpuMs, rss: d.rss },
+      stateBytesPerThousandSeries: firstDetect?.result.stateBytesPerThousandSeries,
     });
   }
 
@@ -131,6 +143,7 @@ async function main(): Promise<void> {
     for (const [label, m] of [
       ['baseline: gunzipSync + JSON.parse', r.baseline],
       ['core: stream, split, normalize, dedupe, aggregate', r.core],
+      ['core + detection engine (no aggregate)', r.detect],
     ] as const) {
       if (typeof m === 'string') {
         lines.push([r.name, fmt(r.gzipMB, 1), fmt(r.jsonMB, 1), fmt(r.events), label, `FAILED (${m})`, '', '', '', '']);
@@ -167,6 +180,16 @@ async function main(): Promise<void> {
       `${r.name}: core/baseline wall ${fmt(wall, 2)} (target ≤ ${TARGET_RATIO}: ${wall <= TARGET_RATIO ? 'met' : 'MISSED'}), ` +
         `CPU ${fmt(cpu, 2)}; ${rss}, baseline ${fmt(b.rss)} MB`,
     );
+    const d = r.detect;
+    if (typeof d === 'string') {
+      verdicts.push(`${r.name}: detect FAILED (${d})`);
+    } else {
+      const dw = d.ms / b.ms;
+      verdicts.push(
+        `${r.name}: detect/baseline wall ${fmt(dw, 2)} (target ≤ ${TARGET_DETECT_RATIO}: ${dw <= TARGET_DETECT_RATIO ? 'met' : 'MISSED'}), ` +
+          `CPU ${fmt(d.cpuMs / b.cpuMs, 2)}; detect peak RSS ${fmt(d.rss)} MB; engine state ${fmt((r.stateBytesPerThousandSeries ?? 0) / 1024, 0)} KB per 1,000 active series`,
+      );
+    }
   }
   const widths = header.map((_h, i) => Math.max(...lines.map((l) => l[i].length)));
   for (const [n, l] of lines.entries()) {
@@ -180,6 +203,12 @@ async function main(): Promise<void> {
   console.log(
     `\nload average at end ${load()} (other processes on this machine inflate wall times; CPU ms is less affected)`,
   );
+
+  // The deployed pipeline's cost per million events, from throughput measured now (bench/cost.ts).
+  if (!process.argv.includes('--no-cost')) {
+    console.log('');
+    console.log(formatCostRows(await runCostBench()));
+  }
 }
 
 main().catch((e: unknown) => {

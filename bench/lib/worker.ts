@@ -5,11 +5,16 @@
  *                    eventName (the simplest correct program, and what toolchain.md §7 measured)
  *   core <file>:     the ingest core as the Lambda runs it: stream → readTrailEventBatches (gunzip, split, JSON.parse per
  *                    record, normalize, eventID dedupe) → TrailAggregate
+ *   detect <file>:   the ingest core (without the aggregate) → the detection engine, as the ingest Lambda and
+ *                    `trailsight detect` run it: the file's events are collected, then `ingestFile` counts and tests
+ *                    them; also reports the engine's state size per thousand active series
  */
 import { createReadStream, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { TrailAggregate } from '../../lambda/core/aggregate';
 import { EventIdDeduper } from '../../lambda/core/dedupe';
+import { DetectionEngine, serializeState } from '../../lambda/core/detect';
+import type { TrailEvent } from '../../lambda/core/event';
 import { createReadReport, readTrailEventBatches } from '../../lambda/core/reader';
 
 export interface WorkerResult {
@@ -20,6 +25,9 @@ export interface WorkerResult {
   readonly cpuMs: number;
   readonly jsonBytes: number;
   readonly maxRssMB: number;
+  /** detect only: insights emitted, and serialized engine state bytes per thousand active series. */
+  readonly insights?: number;
+  readonly stateBytesPerThousandSeries?: number;
 }
 
 type Measured = Omit<WorkerResult, 'maxRssMB' | 'cpuMs'>;
@@ -46,10 +54,49 @@ async function core(file: string): Promise<Measured> {
   return { events: aggregate.events, ms: performance.now() - t0, jsonBytes: report.bytesScanned };
 }
 
+async function detect(file: string): Promise<Measured> {
+  const t0 = performance.now();
+  const report = createReadReport(file);
+  const dedupe = new EventIdDeduper();
+  const events: TrailEvent[] = [];
+  const source = createReadStream(file, { highWaterMark: 1024 * 1024 });
+  for await (const batch of readTrailEventBatches(source, { file, report, dedupe })) {
+    for (const event of batch) events.push(event);
+  }
+  if (!report.complete) throw new Error(`core read failed: ${report.errors[0]?.message}`);
+  // The generated files are not named like deliveries: take the partition from the events and deliver the
+  // file five minutes after its last event, as CloudTrail would.
+  let last = 0;
+  for (const e of events) if (e.time > last) last = e.time;
+  const engine = new DetectionEngine();
+  const insights = engine.ingestFile(
+    {
+      account: events[0]?.account ?? '000000000000',
+      region: events[0]?.region ?? 'us-east-1',
+      deliveredAt: last + 300_000,
+    },
+    events,
+  );
+  const ms = performance.now() - t0;
+  const state = engine.snapshot();
+  const series = Object.values(state.partitions).reduce(
+    (n, p) => n + new Set([...Object.keys(p.series), ...Object.keys(p.recent)]).size,
+    0,
+  );
+  const bytes = Buffer.byteLength(serializeState(state));
+  return {
+    events: events.length,
+    ms,
+    jsonBytes: report.bytesScanned,
+    insights: insights.length,
+    stateBytesPerThousandSeries: series > 0 ? (bytes / series) * 1000 : 0,
+  };
+}
+
 async function main(): Promise<void> {
   const [mode, file] = process.argv.slice(2);
-  const run = mode === 'baseline' ? baseline : mode === 'core' ? core : undefined;
-  if (!run || !file) throw new Error('usage: worker.ts baseline|core <file>');
+  const run = { baseline, core, detect }[mode as 'baseline' | 'core' | 'detect'];
+  if (!run || !file) throw new Error('usage: worker.ts baseline|core|detect <file>');
   const cpu0 = process.cpuUsage();
   const r = await run(file);
   const cpu = process.cpuUsage(cpu0);
