@@ -93,7 +93,7 @@ async function main(): Promise<void> {
       .join(' ');
   console.log(
     `node ${process.version}, ${process.arch}, ${cpus().length} CPUs, load average at start ${load()}; ` +
-      'median of N runs per cell, each in a fresh process, baseline and core alternating\n',
+      'median of N runs per cell, each in a fresh process, baseline, core and detect alternating\n',
   );
   const rows: Row[] = [];
   for (const f of files) {
