@@ -23,31 +23,12 @@ import {
   CLOUDTRAIL_TABLE_NAME,
   type TableColumn,
 } from '../../schema/cloudtrail-table';
+import { INSIGHTS_COLUMNS, INSIGHTS_PARTITION_KEYS, INSIGHTS_TABLE_NAME } from '../../schema/insights-table';
 import { conform, duckdbType, type HiveType, parseHiveType } from './duckdb-hive-types';
 import { discoverLogFiles, type FilePartition, readLogFile, type SkippedFile } from './duckdb-log-files';
 
-/**
- * Name of the insights table the library queries (`queries/insights/`). The Glue side comes with the
- * pipeline issue; locally it holds CloudTrail-Insights-shaped records (CloudTrail's own or Trailsight's).
- */
-export const INSIGHTS_TABLE_NAME = 'trailsight_insights';
-
-/**
- * Columns of the insights table: the Insights record's top-level fields, with `insightdetails` and the
- * `trailsight` extension as JSON text (read with json_extract_scalar), plus the same partition keys.
- */
-export const INSIGHTS_COLUMNS: readonly TableColumn[] = [
-  { name: 'eventversion', type: 'string' },
-  { name: 'eventtime', type: 'string' },
-  { name: 'awsregion', type: 'string' },
-  { name: 'eventid', type: 'string' },
-  { name: 'eventtype', type: 'string' },
-  { name: 'eventcategory', type: 'string' },
-  { name: 'recipientaccountid', type: 'string' },
-  { name: 'sharedeventid', type: 'string' },
-  { name: 'insightdetails', type: 'string' },
-  { name: 'trailsight', type: 'string' },
-];
+/** Re-exported for the modules that imported them from here before they moved to `schema/insights-table.ts`. */
+export { INSIGHTS_COLUMNS, INSIGHTS_TABLE_NAME };
 
 /** DuckDB's default is 16 MB; one JSON Lines row never nears it, but a large record must not fail the load. */
 export const MAXIMUM_OBJECT_SIZE = 256 * 1024 * 1024;
@@ -114,7 +95,7 @@ const CLOUDTRAIL: TableSpec = {
 };
 const INSIGHTS: TableSpec = {
   name: INSIGHTS_TABLE_NAME,
-  columns: [...parsed(INSIGHTS_COLUMNS), ...parsed(CLOUDTRAIL_PARTITION_KEYS)],
+  columns: [...parsed(INSIGHTS_COLUMNS), ...parsed(INSIGHTS_PARTITION_KEYS)],
 };
 
 /** A DuckDB database holding the `cloudtrail_logs` and `trailsight_insights` views over local files. */

@@ -7,8 +7,21 @@ export type AccountProjection =
   | { readonly type: 'enum'; readonly accountIds: readonly string[] }
   | { readonly type: 'injected' };
 
+/**
+ * Which `account`, `region` and `dt` partitions exist; shared by the CloudTrail and the insights table, whose
+ * partition columns have the same names and formats.
+ */
+export interface PartitionProjectionProps {
+  /** The `account` partition values. */
+  readonly accounts: AccountProjection;
+  /** The `region` partition values. */
+  readonly regions: readonly string[];
+  /** How many days back the `dt` projection reaches (the archive retention). */
+  readonly retentionDays: number;
+}
+
 /** Where the log files are and which partitions exist; input of {@link cloudTrailProjection}. */
-export interface CloudTrailProjectionProps {
+export interface CloudTrailProjectionProps extends PartitionProjectionProps {
   /** Name of the archive bucket. */
   readonly bucketName: string;
   /**
@@ -16,12 +29,32 @@ export interface CloudTrailProjectionProps {
    * @default - account trail layout (`AWSLogs/<account>/...`)
    */
   readonly organizationId?: string;
-  /** The `account` partition values. */
-  readonly accounts: AccountProjection;
-  /** The `region` partition values. */
-  readonly regions: readonly string[];
-  /** How many days back the `dt` projection reaches (the archive retention). */
-  readonly retentionDays: number;
+}
+
+/**
+ * Projection parameters of the `account`, `region` and `dt` partition columns (no location template):
+ * `account` an enum of the listed IDs or injected, `region` an enum, `dt` a `yyyy/MM/dd` date reaching back
+ * `retentionDays` from today. `caller` prefixes the error messages.
+ */
+export function accountRegionDateProjection(props: PartitionProjectionProps, caller: string): Record<string, string> {
+  if (props.regions.length === 0) throw new Error(`${caller}: regions is empty; list the Regions the trails record`);
+  const parameters: Record<string, string> = {
+    'projection.enabled': 'true',
+    'projection.account.type': props.accounts.type,
+    'projection.region.type': 'enum',
+    'projection.region.values': props.regions.join(','),
+    'projection.dt.type': 'date',
+    'projection.dt.format': 'yyyy/MM/dd',
+    'projection.dt.range': `NOW-${props.retentionDays}DAYS,NOW`,
+    'projection.dt.interval': '1',
+    'projection.dt.interval.unit': 'DAYS',
+  };
+  if (props.accounts.type === 'enum') {
+    if (props.accounts.accountIds.length === 0)
+      throw new Error(`${caller}: accountIds is empty; list at least one account`);
+    parameters['projection.account.values'] = props.accounts.accountIds.join(',');
+  }
+  return parameters;
 }
 
 /**
@@ -35,27 +68,12 @@ export function cloudTrailProjection(props: CloudTrailProjectionProps): {
   location: string;
   parameters: Record<string, string>;
 } {
-  if (props.regions.length === 0)
-    throw new Error('cloudTrailProjection: regions is empty; list the Regions the trails record');
   const root = `s3://${props.bucketName}/AWSLogs/${props.organizationId ? `${props.organizationId}/` : ''}`;
   const parameters: Record<string, string> = {
     classification: 'cloudtrail',
-    'projection.enabled': 'true',
-    'projection.account.type': props.accounts.type,
-    'projection.region.type': 'enum',
-    'projection.region.values': props.regions.join(','),
-    'projection.dt.type': 'date',
-    'projection.dt.format': 'yyyy/MM/dd',
-    'projection.dt.range': `NOW-${props.retentionDays}DAYS,NOW`,
-    'projection.dt.interval': '1',
-    'projection.dt.interval.unit': 'DAYS',
+    ...accountRegionDateProjection(props, 'cloudTrailProjection'),
     'storage.location.template': `${root}\${account}/CloudTrail/\${region}/\${dt}`,
   };
-  if (props.accounts.type === 'enum') {
-    if (props.accounts.accountIds.length === 0)
-      throw new Error('cloudTrailProjection: accountIds is empty; list at least one account');
-    parameters['projection.account.values'] = props.accounts.accountIds.join(',');
-  }
   return { location: root, parameters };
 }
 

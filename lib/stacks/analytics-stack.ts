@@ -3,6 +3,7 @@ import { RegionInfo } from 'aws-cdk-lib/region-info';
 import type { Construct } from 'constructs';
 import { loadCatalog } from '../../queries/catalog';
 import { CloudTrailTable } from '../analytics/cloudtrail-table';
+import { InsightsTable } from '../analytics/insights-table';
 import { NamedQueries } from '../analytics/named-queries';
 import { QueryWorkGroup } from '../analytics/query-workgroup';
 import type { TrailsightConfig } from '../config';
@@ -15,7 +16,8 @@ export interface AnalyticsStackProps extends StackProps {
 }
 
 /**
- * The Glue database and CloudTrail table over the archive, and the Athena workgroup to query it.
+ * The Glue database with the CloudTrail and insights tables over the archive, and the Athena workgroup to query
+ * them.
  *
  * Deployed in the audit account and the home Region. Redeployable: the results bucket and key are retained
  * (the bucket empties itself by lifecycle), the table only describes the archive.
@@ -29,6 +31,10 @@ export class AnalyticsStack extends Stack {
   readonly cloudTrailTable: CloudTrailTable;
   /** Name of the CloudTrail table in `database`. */
   readonly tableName: string;
+  /** The table over Trailsight's own insights in the archive (`trailsight/insights/`). */
+  readonly insightsTable: InsightsTable;
+  /** Name of the insights table in `database`, `trailsight_insights`. */
+  readonly insightsTableName: string;
   /** The workgroup construct (results bucket and key). */
   readonly queryWorkGroup: QueryWorkGroup;
   /** The forensic query library (`queries/`), saved as Athena named queries in the workgroup. */
@@ -52,6 +58,16 @@ export class AnalyticsStack extends Stack {
       retentionDays: config.archive.retentionDays,
     });
     this.tableName = this.cloudTrailTable.tableName;
+
+    // Same account and Region partitions as the CloudTrail table: insights are per account and Region.
+    this.insightsTable = new InsightsTable(this, 'InsightsTable', {
+      database: this.database,
+      bucketName: archiveBucketName(config),
+      accounts: accountProjection(config),
+      regions: projectedRegions(config),
+      retentionDays: config.archive.retentionDays,
+    });
+    this.insightsTableName = this.insightsTable.tableName;
 
     this.queryWorkGroup = new QueryWorkGroup(this, 'WorkGroup', {
       workGroupName: config.analytics.workGroupName,

@@ -18,6 +18,7 @@ import {
   Validations,
 } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { INSIGHTS_PREFIX } from '../../schema/insights-table';
 import type { TrailsightConfig } from '../config';
 import { ARCHIVE_KEY_ALIAS, accountOrCurrent, archiveBucketName, placementOf } from '../contracts';
 import { DetectionFunction } from '../detection/detection-function';
@@ -25,8 +26,8 @@ import { InsightAlerting, PipelineMonitoring } from '../detection/insight-alerti
 
 /** Name of the event bus insights are published to. */
 export const INSIGHT_BUS_NAME = 'trailsight';
-/** Key prefix of the insight objects written to the archive bucket. */
-export const INSIGHT_PREFIX = 'trailsight/insights/';
+/** Key prefix of the insight objects written to the archive bucket (the insights Glue table reads it). */
+export const INSIGHT_PREFIX = INSIGHTS_PREFIX;
 /** Key pattern (EventBridge wildcard) of CloudTrail log files; digests and Insights files do not match. */
 export const LOG_FILE_KEY_PATTERN = '*/CloudTrail/*.json.gz';
 /** Powertools service name of the functions. */

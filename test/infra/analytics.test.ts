@@ -1,12 +1,28 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { cloudTrailProjection } from '../../lib/analytics/cloudtrail-table';
+import { insightsProjection } from '../../lib/analytics/insights-table';
 import { loadCatalog } from '../../queries/catalog';
 import { CLOUDTRAIL_COLUMNS, CLOUDTRAIL_PARTITION_KEYS, CLOUDTRAIL_TABLE_NAME } from '../../schema/cloudtrail-table';
+import { INSIGHTS_COLUMNS, INSIGHTS_PARTITION_KEYS, INSIGHTS_TABLE_NAME } from '../../schema/insights-table';
 import { build, EXAMPLE_ORG_CONFIG_INPUT, single, withDefaults } from './helpers';
 
 // biome-ignore lint/suspicious/noTemplateCurlyInString: Athena partition projection placeholders, literal by design.
 const TAIL = '${account}/CloudTrail/${region}/${dt}';
+// biome-ignore lint/suspicious/noTemplateCurlyInString: Athena partition projection placeholders, literal by design.
+const INSIGHTS_TAIL = '${account}/${region}/${dt}';
+
+/** The Glue table of the template with this name (the stack holds the CloudTrail and the insights table). */
+function glueTable(
+  template: Template,
+  name: string,
+): { Properties: Record<string, unknown> } & Record<string, unknown> {
+  const found = Object.values(template.findResources('AWS::Glue::Table')).filter(
+    (r) => (r as { Properties: { TableInput: { Name: string } } }).Properties.TableInput.Name === name,
+  );
+  if (found.length !== 1) throw new Error(`expected one Glue table ${name}, found ${found.length}`);
+  return found[0] as { Properties: Record<string, unknown> } & Record<string, unknown>;
+}
 
 describe('cloudTrailProjection', () => {
   test('projects account, region and dt over the account trail layout', () => {
@@ -97,7 +113,7 @@ describe('AnalyticsStack (default configuration)', () => {
   });
 
   test('defines the CloudTrail table from the shared schema with the JSON SerDe and CloudTrailInputFormat', () => {
-    const { resource } = single(template, 'AWS::Glue::Table');
+    const resource = glueTable(template, CLOUDTRAIL_TABLE_NAME);
     expect(resource.Properties).toMatchObject({
       DatabaseName: { Ref: 'Database' },
       TableInput: {
@@ -137,7 +153,7 @@ describe('AnalyticsStack (default configuration)', () => {
   });
 
   test('projects every Region of the partition for a multi-region trail', () => {
-    const { resource } = single(template, 'AWS::Glue::Table');
+    const resource = glueTable(template, CLOUDTRAIL_TABLE_NAME);
     const regions = (resource.Properties.TableInput as { Parameters: Record<string, string> }).Parameters[
       'projection.region.values'
     ].split(',');
@@ -222,11 +238,183 @@ describe('AnalyticsStack (example organization configuration)', () => {
     const input = { ...EXAMPLE_ORG_CONFIG_INPUT, analytics: { databaseName: 'trailsight' } };
     Template.fromStack(build(input).analytics).hasResourceProperties('AWS::Glue::Table', {
       TableInput: {
+        Name: CLOUDTRAIL_TABLE_NAME,
         Parameters: Match.objectLike({
           'projection.account.type': 'injected',
           'projection.account.values': Match.absent(),
         }),
       },
+    });
+  });
+});
+
+describe('insightsProjection', () => {
+  test('projects account, region and dt over the insight archive layout', () => {
+    const { location, parameters } = insightsProjection({
+      bucketName: 'archive',
+      accounts: { type: 'enum', accountIds: ['111111111111', '222222222222'] },
+      regions: ['us-east-1', 'eu-west-1'],
+      retentionDays: 365,
+    });
+    expect(location).toBe('s3://archive/trailsight/insights/');
+    expect(parameters).toEqual({
+      classification: 'json',
+      'projection.enabled': 'true',
+      'projection.account.type': 'enum',
+      'projection.account.values': '111111111111,222222222222',
+      'projection.region.type': 'enum',
+      'projection.region.values': 'us-east-1,eu-west-1',
+      'projection.dt.type': 'date',
+      'projection.dt.format': 'yyyy/MM/dd',
+      'projection.dt.range': 'NOW-365DAYS,NOW',
+      'projection.dt.interval': '1',
+      'projection.dt.interval.unit': 'DAYS',
+      'storage.location.template': `s3://archive/trailsight/insights/${INSIGHTS_TAIL}`,
+    });
+  });
+
+  test('honours another prefix and an injected account projection', () => {
+    const { location, parameters } = insightsProjection({
+      bucketName: 'archive',
+      prefix: 'audit/insights/',
+      accounts: { type: 'injected' },
+      regions: ['us-east-1'],
+      retentionDays: 30,
+    });
+    expect(location).toBe('s3://archive/audit/insights/');
+    expect(parameters['storage.location.template']).toBe(`s3://archive/audit/insights/${INSIGHTS_TAIL}`);
+    expect(parameters['projection.account.type']).toBe('injected');
+    expect(parameters['projection.account.values']).toBeUndefined();
+  });
+
+  test('fails when the prefix does not end in a slash or starts with one', () => {
+    const base = { bucketName: 'a', accounts: { type: 'injected' as const }, regions: ['us-east-1'], retentionDays: 1 };
+    expect(() => insightsProjection({ ...base, prefix: 'trailsight/insights' })).toThrow(/must end with "\/"/);
+    expect(() => insightsProjection({ ...base, prefix: '/trailsight/insights/' })).toThrow(/must not start/);
+  });
+
+  test('fails when no Region is projected', () => {
+    expect(() =>
+      insightsProjection({ bucketName: 'a', accounts: { type: 'injected' }, regions: [], retentionDays: 1 }),
+    ).toThrow(/^insightsProjection: regions is empty/);
+  });
+
+  test('fails when an enum account projection has no account', () => {
+    expect(() =>
+      insightsProjection({
+        bucketName: 'a',
+        accounts: { type: 'enum', accountIds: [] },
+        regions: ['us-east-1'],
+        retentionDays: 1,
+      }),
+    ).toThrow(/^insightsProjection: accountIds is empty/);
+  });
+});
+
+describe('AnalyticsStack insights table', () => {
+  describe('default configuration', () => {
+    let app: ReturnType<typeof build>;
+    let template: Template;
+    beforeAll(() => {
+      app = build(withDefaults({}));
+      template = Template.fromStack(app.analytics);
+    });
+
+    test('exposes the insights table name next to the CloudTrail table in one database', () => {
+      expect(app.analytics.insightsTableName).toBe(INSIGHTS_TABLE_NAME);
+      expect(app.analytics.insightsTableName).toBe('trailsight_insights');
+      template.resourceCountIs('AWS::Glue::Table', 2);
+    });
+
+    test('defines the table from the shared schema: single-line JSON text, OpenX JSON SerDe', () => {
+      const resource = glueTable(template, INSIGHTS_TABLE_NAME);
+      expect(resource.Properties).toMatchObject({
+        CatalogId: { Ref: 'AWS::AccountId' },
+        DatabaseName: { Ref: 'Database' },
+        TableInput: {
+          TableType: 'EXTERNAL_TABLE',
+          PartitionKeys: INSIGHTS_PARTITION_KEYS.map(({ name, type }) => ({ Name: name, Type: type })),
+          StorageDescriptor: {
+            Columns: INSIGHTS_COLUMNS.map(({ name, type }) => ({ Name: name, Type: type })),
+            InputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
+            OutputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
+            SerdeInfo: {
+              SerializationLibrary: 'org.openx.data.jsonserde.JsonSerDe',
+              Parameters: { 'case.insensitive': 'TRUE' },
+            },
+          },
+        },
+      });
+      expect(resource.DependsOn).toEqual(['Database']);
+    });
+
+    test("keeps the JSON objects as string columns and the CloudTrail table's partition columns", () => {
+      const columns = Object.fromEntries(INSIGHTS_COLUMNS.map(({ name, type }) => [name, type]));
+      expect(columns.insightdetails).toBe('string');
+      expect(columns.trailsight).toBe('string');
+      expect(INSIGHTS_PARTITION_KEYS).toEqual(CLOUDTRAIL_PARTITION_KEYS);
+    });
+
+    test('projects account, region and dt over trailsight/insights/ in the same-account archive', () => {
+      const resource = glueTable(template, INSIGHTS_TABLE_NAME);
+      const input = resource.Properties.TableInput as {
+        Parameters: Record<string, unknown>;
+        StorageDescriptor: { Location: unknown };
+      };
+      const bucket = ['s3://trailsight-archive-', { Ref: 'AWS::AccountId' }];
+      expect(input.StorageDescriptor.Location).toEqual({
+        'Fn::Join': ['', [...bucket, '-us-east-1/trailsight/insights/']],
+      });
+      const known = RegionInfo.regions.filter((r) => r.partition === 'aws').map((r) => r.name);
+      expect(input.Parameters).toEqual({
+        EXTERNAL: 'TRUE',
+        classification: 'json',
+        'projection.enabled': 'true',
+        'projection.account.type': 'enum',
+        'projection.account.values': { Ref: 'AWS::AccountId' },
+        'projection.region.type': 'enum',
+        'projection.region.values': known.sort().join(','),
+        'projection.dt.type': 'date',
+        'projection.dt.format': 'yyyy/MM/dd',
+        'projection.dt.range': 'NOW-2557DAYS,NOW',
+        'projection.dt.interval': '1',
+        'projection.dt.interval.unit': 'DAYS',
+        'storage.location.template': {
+          'Fn::Join': ['', [...bucket, `-us-east-1/trailsight/insights/${INSIGHTS_TAIL}`]],
+        },
+      });
+    });
+  });
+
+  describe('example organization configuration', () => {
+    test('projects the listed accounts and Regions, with no organization ID in the insight keys', () => {
+      const template = Template.fromStack(build(EXAMPLE_ORG_CONFIG_INPUT).analytics);
+      const input = glueTable(template, INSIGHTS_TABLE_NAME).Properties.TableInput as {
+        Parameters: Record<string, unknown>;
+        StorageDescriptor: { Location: unknown };
+      };
+      expect(input.StorageDescriptor.Location).toBe(
+        's3://trailsight-archive-222222222222-eu-west-1/trailsight/insights/',
+      );
+      expect(input.Parameters).toMatchObject({
+        'projection.account.type': 'enum',
+        'projection.account.values': '111111111111,222222222222,333333333333,444444444444',
+        'projection.region.values': 'eu-west-1,eu-central-1,us-east-1',
+        'projection.dt.format': 'yyyy/MM/dd',
+        'storage.location.template': `s3://trailsight-archive-222222222222-eu-west-1/trailsight/insights/${INSIGHTS_TAIL}`,
+      });
+    });
+
+    test('injects the account partition of an organization when no accounts are listed', () => {
+      const input = { ...EXAMPLE_ORG_CONFIG_INPUT, analytics: { databaseName: 'trailsight' } };
+      const template = Template.fromStack(build(input).analytics);
+      const params = (
+        glueTable(template, INSIGHTS_TABLE_NAME).Properties.TableInput as {
+          Parameters: Record<string, unknown>;
+        }
+      ).Parameters;
+      expect(params['projection.account.type']).toBe('injected');
+      expect(params['projection.account.values']).toBeUndefined();
     });
   });
 });
