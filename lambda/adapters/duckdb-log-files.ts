@@ -11,8 +11,9 @@
  * Digest files are recognised and ignored (they hold no events). Anything else is a counted skip with a reason.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { join, sep } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { classifyKey } from '../core/keys';
 
 /** Partition values a file's location implies, as the Glue table's projection would compute them. */
 export interface FilePartition {
@@ -64,19 +65,19 @@ export function discoverLogFiles(paths: readonly string[]): { files: string[]; m
   return { files: [...new Set(files)].sort(), missing };
 }
 
-/** CloudTrail's object name: `<account>_CloudTrail[-Insight]_<region>_<yyyyMMdd>T<HHmm>Z_<random>.json.gz`. */
-const DELIVERY_NAME = /^(\d{12})_CloudTrail(?:-Insight)?_([a-z0-9-]+)_(\d{4})(\d{2})(\d{2})T\d{4}Z_/;
-/** The S3 key layout, account or organization trail: `.../<account>/CloudTrail[-Insight]/<region>/yyyy/MM/dd/`. */
-const DELIVERY_PATH =
-  /(?:^|[/\\])(\d{12})[/\\]CloudTrail(?:-Insight)?[/\\]([a-z0-9-]+)[/\\](\d{4})[/\\](\d{2})[/\\](\d{2})[/\\]/;
-
-/** The partition a file belongs to, from its name first (it carries the delivery time), else its path. */
+/**
+ * The partition a file belongs to, as the Glue table's projection computes it from the S3 key: account, region
+ * and the UTC delivery date (`yyyy/MM/dd`). The key is classified by the ingest core's `classifyKey`, the one
+ * parser of CloudTrail's key layouts; a file it calls foreign (renamed, or not CloudTrail's) gets its partition
+ * values from its records instead, as the ingest pipeline also ignores such objects.
+ */
 export function partitionOf(path: string): FilePartition | undefined {
-  const n = DELIVERY_NAME.exec(basename(path));
-  if (n) return { account: n[1], region: n[2], dt: `${n[3]}/${n[4]}/${n[5]}` };
-  const p = DELIVERY_PATH.exec(path);
-  if (p) return { account: p[1], region: p[2], dt: `${p[3]}/${p[4]}/${p[5]}` };
-  return undefined;
+  const info = classifyKey(path.split(sep).join('/'));
+  if (info.kind !== 'log' && info.kind !== 'insight') return undefined;
+  if (!info.account || !info.region || info.deliveredAt === undefined) return undefined;
+  // Athena takes dt from the folder (the storage location template); a bare file name carries the same date.
+  const dt = info.date ?? new Date(info.deliveredAt).toISOString().slice(0, 10).replace(/-/g, '/');
+  return { account: info.account, region: info.region, dt };
 }
 
 export type ReadResult = { readonly ok: true; readonly file: LogFile } | ({ readonly ok: false } & SkippedFile);

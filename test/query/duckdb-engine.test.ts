@@ -204,9 +204,11 @@ describe('partitionOf', () => {
       { account: '974349055189', region: 'sa-east-1', dt: '2018/04/25' },
     ],
     [
-      'AWSLogs/o-abc/111122223333/CloudTrail/us-east-1/2024/01/02/renamed.json.gz',
+      'AWSLogs/o-abcdefghij/111122223333/CloudTrail/us-east-1/2024/01/02/111122223333_CloudTrail_us-east-1_20240102T2355Z_a.json.gz',
       { account: '111122223333', region: 'us-east-1', dt: '2024/01/02' },
     ],
+    // Not CloudTrail's name: foreign to the ingest core too; its rows take account/region/dt from the records.
+    ['AWSLogs/o-abc/111122223333/CloudTrail/us-east-1/2024/01/02/renamed.json.gz', undefined],
     ['stratus/aws.defense-evasion.cloudtrail-stop.json', undefined],
   ])('%s', (path, expected) => {
     expect(partitionOf(path)).toEqual(expected);
