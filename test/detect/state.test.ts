@@ -45,6 +45,17 @@ describe('state', () => {
     expect(serializeState(engine.snapshot()).length).toBeLessThan(100_000);
   });
 
+  test('stores decayed sums with at most 6 significant digits (the state is rewritten on every file)', () => {
+    const engine = new DetectionEngine();
+    run(stream(), engine);
+    const sums = Object.values(engine.snapshot().partitions).flatMap((p) => [
+      ...Object.values(p.exposure),
+      ...Object.values(p.series).flatMap((x) => [...Object.values(x.s1), ...Object.values(x.s2)]),
+    ]);
+    expect(sums.length).toBeGreaterThan(100);
+    for (const v of sums) expect(Number(v.toPrecision(6))).toBe(v);
+  });
+
   test('forgets schedules, principals and series idle for weeks, so the state follows the active ones', () => {
     const engine = new DetectionEngine();
     run(stream(), engine);

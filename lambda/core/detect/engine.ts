@@ -12,7 +12,7 @@ import type { Attribution, AttributionValue, InsightEvent } from './insight';
 import { deterministicUuid, INSIGHT_EVENT_VERSION, isoSeconds, round } from './insight';
 import type { BinState, EngineState, EpisodeState, PartitionState, SeriesState } from './state';
 import { emptyState } from './state';
-import { logUpperTail, zeroProbability } from './stats';
+import { logUpperTail, roundSum, zeroProbability } from './stats';
 
 /** The delivery file a batch of events came from. */
 export interface DeliveredFile {
@@ -58,6 +58,11 @@ interface WindowView {
   e: Record<string, number>;
   n: Record<string, number>;
   s: Record<string, number>;
+}
+
+/** Adds to a decayed sum, keeping {@link roundSum}'s precision. */
+function addRounded(map: Record<string, number>, key: string, by: number): void {
+  map[key] = roundSum((map[key] ?? 0) + by);
 }
 
 function inc(map: Record<string, number>, key: string, by = 1): void {
@@ -307,10 +312,10 @@ export class DetectionEngine {
       const t = (b + 1) * this.binMs;
       const f = 2 ** (-(t - part.expRef) / this.halfLifeMs);
       if (f !== 1) {
-        for (const k of Object.keys(part.exposure)) part.exposure[k] *= f;
+        for (const k of Object.keys(part.exposure)) part.exposure[k] = roundSum(part.exposure[k] * f);
         part.expRef = t;
       }
-      inc(part.exposure, String(this.slot(b * this.binMs)));
+      addRounded(part.exposure, String(this.slot(b * this.binMs)), 1);
     }
     const dayBefore = Math.floor((part.foldedBin * this.binMs) / DAY);
     part.foldedBin = horizon;
@@ -341,13 +346,13 @@ export class DetectionEngine {
         if (ep && t - ep.start < 2 * HOUR) sum = Math.min(sum, Math.max(1, Math.ceil(2 * ep.expected)));
         if (t > series.ref) {
           const f = 2 ** (-(t - series.ref) / this.halfLifeMs);
-          for (const k of Object.keys(series.s1)) series.s1[k] *= f;
-          for (const k of Object.keys(series.s2)) series.s2[k] *= f;
+          for (const k of Object.keys(series.s1)) series.s1[k] = roundSum(series.s1[k] * f);
+          for (const k of Object.keys(series.s2)) series.s2[k] = roundSum(series.s2[k] * f);
           series.ref = t;
         }
         const slot = String(this.slot(w * this.binMs));
-        inc(series.s1, slot, sum);
-        inc(series.s2, slot, sum * sum);
+        addRounded(series.s1, slot, sum);
+        addRounded(series.s2, slot, sum * sum);
       }
       const learnsApis = key[0] === 'r' || key[0] === 'd';
       for (const b of binIds) {

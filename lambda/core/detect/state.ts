@@ -5,6 +5,7 @@
  */
 import type { DetectorKind } from './config';
 import type { Attribution } from './insight';
+import { roundSum } from './stats';
 
 /** Per-bin counts of one series, with what is needed to explain a window (attributions, API lists). */
 export interface BinState {
@@ -184,6 +185,7 @@ function addRecords(
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(a)) out[k] = decayTo(v, aRef, ref, halfLifeMs);
   for (const [k, v] of Object.entries(b)) out[k] = (out[k] ?? 0) + decayTo(v, bRef, ref, halfLifeMs);
+  for (const k of Object.keys(out)) out[k] = roundSum(out[k]);
   return out;
 }
 
