@@ -9,12 +9,13 @@
  * finish the big file at all; if it still fails (out of memory, string too long) that is reported, not hidden.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { formatCostRows, runCostBench } from './cost';
 import { ensureBenchFiles } from './lib/generate';
 import type { WorkerResult } from './lib/worker';
+import { generateScenario, loadBackground } from './scenarios/generate';
 
 const ROOT = resolve(__dirname, '..');
 const BENCH_DIR = join(ROOT, '.bench');
@@ -28,7 +29,7 @@ const RUNS: Record<string, number> = { 'small-2MB': 7, 'medium-12MB': 5, 'max-50
 
 type Outcome = { ok: true; result: WorkerResult } | { ok: false; reason: string };
 
-function measure(mode: 'baseline' | 'core' | 'detect', file: string): Outcome {
+function measure(mode: 'baseline' | 'core' | 'detect' | 'baseline-tree' | 'core-tree', file: string): Outcome {
   const heap = mode === 'baseline' ? ['--max-old-space-size=16384'] : [];
   const child = spawnSync(process.execPath, [...heap, '--import', 'tsx', WORKER, mode, file], {
     cwd: ROOT,
@@ -200,6 +201,38 @@ async function main(): Promise<void> {
   }
   console.log('');
   for (const v of verdicts) console.log(v);
+
+  // Many small files: CloudTrail's usual delivery is tens of KB, so per-file overhead matters as much as MB/s.
+  const tree = join(BENCH_DIR, 'tree');
+  if (!existsSync(join(tree, 'AWSLogs'))) {
+    process.stderr.write('generating an 8-day, 1-account delivery tree in .bench/tree …\n');
+    generateScenario(
+      loadBackground(join(DATA_DIR, 'grycap-cloudtrail-tracker')),
+      { seed: 7, accounts: 1, days: 8, warmupDays: 8, startDay: Date.UTC(2026, 0, 5), region: 'us-east-1' },
+      tree,
+    );
+  }
+  const treeBase: Outcome[] = [];
+  const treeCore: Outcome[] = [];
+  for (let i = 0; i < 3; i++) {
+    treeBase.push(measure('baseline-tree', tree));
+    treeCore.push(measure('core-tree', tree));
+  }
+  const tb = summarize(treeBase);
+  const tc = summarize(treeCore);
+  if (typeof tb === 'string' || typeof tc === 'string') {
+    console.log(`\nmany small files: FAILED (${typeof tb === 'string' ? tb : tc})`);
+  } else {
+    const files = readdirSync(tree, { recursive: true }).filter((f) => String(f).endsWith('.json.gz')).length;
+    const ratio = tc.ms / tb.ms;
+    console.log(
+      `\nmany small files (N=3): ${fmt(files)} delivery files, ${fmt(tb.events)} events, ` +
+        `${fmt(tb.jsonBytes / files / 1024, 0)} KB of JSON per file: baseline ${fmt(tb.ms)} ms, core ${fmt(tc.ms)} ms; ` +
+        `core/baseline wall ${fmt(ratio, 2)} (target ≤ ${TARGET_RATIO}: ${ratio <= TARGET_RATIO ? 'met' : 'MISSED'}), ` +
+        `CPU ${fmt(tc.cpuMs / tb.cpuMs, 2)}`,
+    );
+  }
+
   console.log(
     `\nload average at end ${load()} (other processes on this machine inflate wall times; CPU ms is less affected)`,
   );

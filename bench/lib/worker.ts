@@ -5,12 +5,15 @@
  *                    eventName (the simplest correct program, and what toolchain.md §7 measured)
  *   core <file>:     the ingest core as the Lambda runs it: stream → readTrailEventBatches (gunzip, split, JSON.parse per
  *                    record, normalize, eventID dedupe) → TrailAggregate
+ *   baseline-tree <dir>, core-tree <dir>: the same two over every delivery file of a tree, one file after another
+ *                    (many small files: the usual CloudTrail delivery is tens of KB)
  *   detect <file>:   the ingest core (without the aggregate) → the detection engine, as the ingest Lambda and
  *                    `trailsight detect` run it: the file's events are collected, then `ingestFile` counts and tests
  *                    them; also reports the engine's state size per thousand active series
  */
 import { createReadStream, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
+import { listLocalFiles, openLocalFile } from '../../lambda/adapters/local-files';
 import { TrailAggregate } from '../../lambda/core/aggregate';
 import { EventIdDeduper } from '../../lambda/core/dedupe';
 import { DetectionEngine, serializeState } from '../../lambda/core/detect';
@@ -54,6 +57,44 @@ async function core(file: string): Promise<Measured> {
   return { events: aggregate.events, ms: performance.now() - t0, jsonBytes: report.bytesScanned };
 }
 
+async function treeFiles(dir: string): Promise<string[]> {
+  const files = await listLocalFiles([dir]);
+  return files.filter((f) => f.info.kind === 'log').map((f) => f.path);
+}
+
+async function baselineTree(dir: string): Promise<Measured> {
+  const files = await treeFiles(dir);
+  const t0 = performance.now();
+  const counts = new Map<string, number>();
+  let events = 0;
+  let jsonBytes = 0;
+  for (const file of files) {
+    const json = gunzipSync(readFileSync(file));
+    jsonBytes += json.length;
+    const doc = JSON.parse(json.toString('utf8')) as { Records: Array<{ eventName?: string }> };
+    for (const r of doc.Records) counts.set(r.eventName ?? '', (counts.get(r.eventName ?? '') ?? 0) + 1);
+    events += doc.Records.length;
+  }
+  return { events, ms: performance.now() - t0, jsonBytes };
+}
+
+async function coreTree(dir: string): Promise<Measured> {
+  const files = await treeFiles(dir);
+  const t0 = performance.now();
+  const aggregate = new TrailAggregate();
+  const dedupe = new EventIdDeduper();
+  let jsonBytes = 0;
+  for (const file of files) {
+    const report = createReadReport(file);
+    for await (const batch of readTrailEventBatches(openLocalFile(file), { file, report, dedupe })) {
+      for (const event of batch) aggregate.add(event);
+    }
+    if (!report.complete) throw new Error(`core read failed: ${report.errors[0]?.message}`);
+    jsonBytes += report.bytesScanned;
+  }
+  return { events: aggregate.events, ms: performance.now() - t0, jsonBytes };
+}
+
 async function detect(file: string): Promise<Measured> {
   const t0 = performance.now();
   const report = createReadReport(file);
@@ -95,8 +136,9 @@ async function detect(file: string): Promise<Measured> {
 
 async function main(): Promise<void> {
   const [mode, file] = process.argv.slice(2);
-  const run = { baseline, core, detect }[mode as 'baseline' | 'core' | 'detect'];
-  if (!run || !file) throw new Error('usage: worker.ts baseline|core|detect <file>');
+  const modes = { baseline, core, detect, 'baseline-tree': baselineTree, 'core-tree': coreTree };
+  const run = modes[mode as keyof typeof modes];
+  if (!run || !file) throw new Error(`usage: worker.ts ${Object.keys(modes).join('|')} <file or dir>`);
   const cpu0 = process.cpuUsage();
   const r = await run(file);
   const cpu = process.cpuUsage(cpu0);
