@@ -13,7 +13,7 @@
  */
 import { createReadStream, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { listLocalFiles, openLocalFile } from '../../lambda/adapters/local-files';
+import { type LocalFile, listLocalFiles, openLocalRecords } from '../../lambda/adapters/local-files';
 import { TrailAggregate } from '../../lambda/core/aggregate';
 import { EventIdDeduper } from '../../lambda/core/dedupe';
 import { DetectionEngine, serializeState } from '../../lambda/core/detect';
@@ -57,9 +57,9 @@ async function core(file: string): Promise<Measured> {
   return { events: aggregate.events, ms: performance.now() - t0, jsonBytes: report.bytesScanned };
 }
 
-async function treeFiles(dir: string): Promise<string[]> {
+async function treeFiles(dir: string): Promise<LocalFile[]> {
   const files = await listLocalFiles([dir]);
-  return files.filter((f) => f.info.kind === 'log').map((f) => f.path);
+  return files.filter((f) => f.info.kind === 'log');
 }
 
 async function baselineTree(dir: string): Promise<Measured> {
@@ -68,7 +68,7 @@ async function baselineTree(dir: string): Promise<Measured> {
   const counts = new Map<string, number>();
   let events = 0;
   let jsonBytes = 0;
-  for (const file of files) {
+  for (const { path: file } of files) {
     const json = gunzipSync(readFileSync(file));
     jsonBytes += json.length;
     const doc = JSON.parse(json.toString('utf8')) as { Records: Array<{ eventName?: string }> };
@@ -84,9 +84,10 @@ async function coreTree(dir: string): Promise<Measured> {
   const aggregate = new TrailAggregate();
   const dedupe = new EventIdDeduper();
   let jsonBytes = 0;
-  for (const file of files) {
+  for (const local of files) {
+    const file = local.path;
     const report = createReadReport(file);
-    for await (const batch of readTrailEventBatches(openLocalFile(file), { file, report, dedupe })) {
+    for await (const batch of readTrailEventBatches(openLocalRecords(local), { file, report, dedupe })) {
       for (const event of batch) aggregate.add(event);
     }
     if (!report.complete) throw new Error(`core read failed: ${report.errors[0]?.message}`);
