@@ -13,7 +13,7 @@
  *     types, then a view `cloudtrail_logs` (Insights records go to `trailsight_insights` instead);
  *  4. a few macros give DuckDB the Trino functions the library uses (see {@link TRINO_COMPAT_MACROS}).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
@@ -25,7 +25,8 @@ import {
 } from '../../schema/cloudtrail-table';
 import { INSIGHTS_COLUMNS, INSIGHTS_PARTITION_KEYS, INSIGHTS_TABLE_NAME } from '../../schema/insights-table';
 import { conform, duckdbType, type HiveType, parseHiveType } from './duckdb-hive-types';
-import { discoverLogFiles, type FilePartition, readLogFile, type SkippedFile } from './duckdb-log-files';
+import { type FilePartition, readLogFile, type SkippedFile } from './duckdb-log-files';
+import { listLocalFiles } from './local-files';
 
 /** Re-exported for the modules that imported them from here before they moved to `schema/insights-table.ts`. */
 export { INSIGHTS_COLUMNS, INSIGHTS_TABLE_NAME };
@@ -111,7 +112,10 @@ export class LocalCloudTrail {
    * {@link NoLogsError} when no record at all could be loaded; otherwise skipped files are in `report`.
    */
   static async open(paths: readonly string[]): Promise<LocalCloudTrail> {
-    const { files, missing } = discoverLogFiles(paths);
+    const missing = paths.filter((p) => !existsSync(p));
+    const files = (await listLocalFiles(paths.filter((p) => existsSync(p))))
+      .filter((f) => f.format !== 'other' || /\.gz$/i.test(f.path))
+      .map((f) => f.path);
     const skipped: SkippedFile[] = [];
     const ignored: SkippedFile[] = [];
     const events: string[] = [];

@@ -1,6 +1,6 @@
 /**
- * Finds and reads local CloudTrail files for the DuckDB engine, one file at a time, so that a bad file is
- * reported and skipped instead of failing the whole load.
+ * Reads local CloudTrail files (listed by `listLocalFiles`) for the DuckDB engine, one file at a time, so that
+ * a bad file is reported and skipped instead of failing the whole load.
  *
  * Accepted shapes (by content, not by extension; `.gz` is detected by its magic bytes):
  *  - a delivery file `{"Records":[...]}` (S3 layout, gzip or not);
@@ -10,8 +10,8 @@
  *  - `aws cloudtrail lookup-events` output (`{"Events":[{"CloudTrailEvent":"<json>"}]}`).
  * Digest files are recognised and ignored (they hold no events). Anything else is a counted skip with a reason.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, sep } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { sep } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { classifyKey } from '../core/keys';
 
@@ -35,34 +35,6 @@ export interface SkippedFile {
   readonly reason: string;
   /** True for files that are expected next to logs and hold no events (digests): ignored, not an error. */
   readonly benign: boolean;
-}
-
-/** Extensions considered log files while walking a directory; others (README, YAML) are ignored quietly. */
-const LOG_EXTENSIONS = /\.(json|jsonl|ndjson)(\.gz)?$|\.gz$/i;
-
-/** Lists candidate log files under each path (a file is taken as is), sorted for a stable load order. */
-export function discoverLogFiles(paths: readonly string[]): { files: string[]; missing: string[] } {
-  const files: string[] = [];
-  const missing: string[] = [];
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, entry.name);
-      if (entry.isDirectory()) walk(p);
-      else if (entry.isFile() && LOG_EXTENSIONS.test(entry.name)) files.push(p);
-    }
-  };
-  for (const p of paths) {
-    let st: ReturnType<typeof statSync>;
-    try {
-      st = statSync(p);
-    } catch {
-      missing.push(p);
-      continue;
-    }
-    if (st.isDirectory()) walk(p);
-    else files.push(p);
-  }
-  return { files: [...new Set(files)].sort(), missing };
 }
 
 /**
