@@ -56,8 +56,9 @@ async function walk(root: string, dir: string, given: string, out: LocalFile[]):
   let entries: Dirent[];
   try {
     entries = await readdir(dir, { withFileTypes: true });
-  } catch {
-    return; // unreadable directory: nothing to list (the caller sees fewer files, not a crash)
+  } catch (e) {
+    // Skipping it would silently drop every log file below it: say which directory and why instead.
+    throw new Error(`cannot read directory ${dir}: ${(e as Error).message}`);
   }
   for (const entry of entries) {
     const abs = join(dir, entry.name);
