@@ -50,7 +50,12 @@ describe('every file in ../shared/data', () => {
         f.endsWith('.jsonl') ||
         f.includes('/otrf-security-datasets/ec2_proxy'),
     );
-    const rest = all.filter((f) => !covered.includes(f)).map((f) => relative(DATA_DIR, f));
+    // Detection rules, not logs: the rule engine's tests load them.
+    const sigma = all.filter((f) => f.includes('/sigmahq-cloudtrail-rules/'));
+    expect(sigma.filter((f) => f.endsWith('.yml'))).toHaveLength(57);
+    const rest = all
+      .filter((f) => !covered.includes(f) && !(sigma.includes(f) && f.endsWith('.yml')))
+      .map((f) => relative(DATA_DIR, f));
     expect(rest.sort()).toEqual(
       [
         'README.md',
@@ -60,6 +65,8 @@ describe('every file in ../shared/data', () => {
         'grycap-cloudtrail-tracker/SOURCE.md',
         'otrf-security-datasets/SOURCE.md',
         'panther-analysis/SOURCE.md',
+        'sigmahq-cloudtrail-rules/LICENSE-SigmaHQ.md',
+        'sigmahq-cloudtrail-rules/SOURCE.md',
         'stratus-red-team/SOURCE.md',
         'stratus-red-team/index.yaml',
       ].sort(),
