@@ -9,7 +9,7 @@
  * ```json
  * "trailsight": {
  *   "homeRegion": "eu-west-1",
- *   "regions": ["eu-west-1", "eu-central-1"],
+ *   "regions": ["eu-west-1", "eu-central-1", "us-east-1"],
  *   "organization": { "organizationId": "o-a1b2c3d4e5" },
  *   "accounts": { "management": "111111111111", "logArchive": "222222222222", "audit": "333333333333" },
  *   "managementEvents": { "readWrite": "All", "excludeSources": ["rdsdata.amazonaws.com"] },
@@ -22,6 +22,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
+
+/**
+ * The Region where CloudTrail records the events of global services (IAM, STS, CloudFront, sign-in) in the
+ * partition of `homeRegion`: us-east-1, cn-north-1 (China) or us-gov-west-1 (GovCloud).
+ */
+export function globalServiceEventsRegion(homeRegion: string): string {
+  if (homeRegion.startsWith('cn-')) return 'cn-north-1';
+  if (homeRegion.startsWith('us-gov-')) return 'us-gov-west-1';
+  return 'us-east-1';
+}
 
 /** Context key holding the configuration object (or a JSON string of it). */
 export const CONFIG_CONTEXT_KEY = 'trailsight';
@@ -164,7 +174,7 @@ const detection = z
 /** The configuration schema. `TrailsightConfig` is its output type. */
 export const configSchema = z
   .strictObject({
-    /** Region of the archive bucket, its key, the Athena resources, and the trail's global service events. */
+    /** Region of the archive bucket, its key, the Athena resources and the detection pipeline. */
     homeRegion: z
       .string()
       .regex(REGION, { error: 'must be an AWS Region code such as "us-east-1"' })
@@ -181,6 +191,13 @@ export const configSchema = z
         { error: 'must be "all" or a list of Region codes such as ["us-east-1", "eu-west-1"]' },
       )
       .default('all'),
+    /**
+     * Record the events of the global services (IAM, STS, CloudFront, console sign-in). CloudTrail records them
+     * in one Region only (us-east-1 in the commercial partition, since 22 November 2021), so with listed Regions
+     * that Region's trail carries them and no other trail does; a multi-Region trail always records them.
+     * `false` (listed Regions only) accepts going without them.
+     */
+    globalServiceEvents: z.boolean({ error: 'must be true or false' }).default(true),
     /** `false` for an account trail, or the organization whose organization trail is created. */
     organization: z
       .union(
@@ -353,12 +370,21 @@ export const configSchema = z
     detection,
   })
   .superRefine((c, ctx) => {
+    if (c.regions === 'all' && !c.globalServiceEvents) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['globalServiceEvents'],
+        message:
+          'cannot be false with regions "all": a multi-Region trail always records the global service events; remove the setting, or list the Regions',
+      });
+    }
     if (c.regions !== 'all') {
-      if (!c.regions.includes(c.homeRegion)) {
+      const globalRegion = globalServiceEventsRegion(c.homeRegion);
+      if (c.globalServiceEvents && !c.regions.includes(globalRegion)) {
         ctx.addIssue({
           code: 'custom',
           path: ['regions'],
-          message: `must include homeRegion "${c.homeRegion}" (its trail records the global service events); add it to the list`,
+          message: `does not include "${globalRegion}", the only Region where CloudTrail records IAM, STS, CloudFront and console sign-in events (since 22 November 2021); add "${globalRegion}" to the list (recommended), or set globalServiceEvents to false to go without them`,
         });
       }
       const duplicates = c.regions.filter((r, i) => c.regions.indexOf(r) !== i);

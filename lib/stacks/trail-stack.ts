@@ -1,6 +1,6 @@
 import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import type { TrailsightConfig } from '../config';
+import { globalServiceEventsRegion, type TrailsightConfig } from '../config';
 import { archiveBucketArn, archiveBucketName, archiveKeyAliasArn } from '../contracts';
 import { AuditTrail } from '../trail/audit-trail';
 
@@ -31,8 +31,12 @@ export class TrailStack extends Stack {
       bucketArn: archiveBucketArn(config),
       kmsKeyArn: archiveKeyAliasArn(config),
       multiRegion: config.regions === 'all',
-      // A multi-region trail must include them; per-Region trails record them once, in the home Region.
-      includeGlobalServiceEvents: config.regions === 'all' || trailRegion === config.homeRegion,
+      // A multi-Region trail must include them. Listed Regions: CloudTrail records IAM, STS, CloudFront and
+      // sign-in events only in us-east-1 (since 2021-11-22), so that Region's trail carries them, exactly once;
+      // a trail elsewhere would receive none of them whatever this flag says.
+      includeGlobalServiceEvents:
+        config.regions === 'all' ||
+        (config.globalServiceEvents && trailRegion === globalServiceEventsRegion(config.homeRegion)),
       organizationId: config.organization ? config.organization.organizationId : undefined,
       selection: config,
       cloudWatchLogsRetentionDays: config.cloudWatchLogs ? config.cloudWatchLogs.retentionDays : undefined,

@@ -15,7 +15,7 @@ export interface AuditTrailProps {
   readonly kmsKeyArn: string;
   /** One trail for every Region (true), or a trail for this stack's Region only. */
   readonly multiRegion: boolean;
-  /** Record global service events (IAM, STS, CloudFront): true in the home Region only, to avoid duplicates. */
+  /** Record global service events (IAM, STS, CloudFront, sign-in): true on one trail only (us-east-1 or multi-Region), to avoid duplicates. */
   readonly includeGlobalServiceEvents: boolean;
   /**
    * Make it an organization trail of this organization (deploy from the management account).

@@ -57,9 +57,14 @@ describe('parseConfig', () => {
         /regions\.1 = "mars-1": must be an AWS Region code/,
       ],
       [
-        'when the listed regions miss homeRegion',
-        { homeRegion: 'eu-west-1', regions: ['eu-central-1'] },
-        /regions = \["eu-central-1"\]: must include homeRegion "eu-west-1".*add it to the list/,
+        'when the listed regions miss us-east-1, where the global service events are recorded',
+        { homeRegion: 'eu-west-1', regions: ['eu-west-1', 'eu-central-1'] },
+        /regions = \["eu-west-1","eu-central-1"\]: does not include "us-east-1".*IAM, STS.*add "us-east-1" to the list \(recommended\), or set globalServiceEvents to false/,
+      ],
+      [
+        'when global service events are turned off for a multi-Region trail',
+        { globalServiceEvents: false },
+        /globalServiceEvents = false: cannot be false with regions "all"/,
       ],
       [
         'when a Region is listed twice',
@@ -220,7 +225,7 @@ describe('readConfig', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trailsight-config-'));
     fs.writeFileSync(
       path.join(dir, 'org.json'),
-      JSON.stringify({ homeRegion: 'eu-central-1', regions: ['eu-central-1'] }),
+      JSON.stringify({ homeRegion: 'eu-central-1', regions: ['eu-central-1'], globalServiceEvents: false }),
     );
     const config = readConfig(
       contextOf({ trailsight: { homeRegion: 'us-east-1' }, trailsightConfigFile: 'org.json' }),

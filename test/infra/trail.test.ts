@@ -189,6 +189,34 @@ describe('TrailStack (listed Regions)', () => {
   });
 });
 
+describe('TrailStack (global service events with listed Regions)', () => {
+  const globalFlags = (config: Record<string, unknown>) =>
+    build(withDefaults(config), { defaultAccount: TEST_ACCOUNT }).trails.map((stack) => [
+      stack.region,
+      single(Template.fromStack(stack), 'AWS::CloudTrail::Trail').resource.Properties.IncludeGlobalServiceEvents,
+    ]);
+
+  test('are recorded exactly once, by the us-east-1 trail, whatever the home Region', () => {
+    expect(globalFlags({ homeRegion: 'eu-west-1', regions: ['eu-west-1', 'us-east-1', 'eu-central-1'] })).toEqual([
+      ['eu-west-1', false],
+      ['us-east-1', true],
+      ['eu-central-1', false],
+    ]);
+  });
+
+  test('are recorded by no trail when turned off explicitly (us-east-1 not listed)', () => {
+    expect(globalFlags({ homeRegion: 'eu-west-1', regions: ['eu-west-1'], globalServiceEvents: false })).toEqual([
+      ['eu-west-1', false],
+    ]);
+  });
+
+  test('fails when us-east-1 is not listed and global service events are not turned off', () => {
+    expect(() => build(withDefaults({ homeRegion: 'eu-west-1', regions: ['eu-west-1'] }))).toThrow(
+      /does not include "us-east-1"/,
+    );
+  });
+});
+
 describe('TrailStack (example organization configuration)', () => {
   let app: ReturnType<typeof build>;
   beforeAll(() => {
@@ -206,7 +234,8 @@ describe('TrailStack (example organization configuration)', () => {
         TrailName: 'trailsight-org',
         IsOrganizationTrail: true,
         IsMultiRegionTrail: false,
-        IncludeGlobalServiceEvents: stack.region === 'eu-west-1',
+        // us-east-1, not the home Region: CloudTrail records IAM/STS/CloudFront/sign-in events only there.
+        IncludeGlobalServiceEvents: stack.region === 'us-east-1',
         S3BucketName: 'trailsight-archive-222222222222-eu-west-1',
         KMSKeyId: {
           'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':kms:eu-west-1:222222222222:alias/trailsight/archive']],
