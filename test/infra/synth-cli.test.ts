@@ -118,7 +118,7 @@ describe('cdk synth (real CLI, offline)', () => {
 
   test('fails on an invalid configuration with the key, the value and the fix, without a stack trace', () => {
     expect(invalid.code).not.toBe(0);
-    expect(invalid.stderr).toContain('regions = ["eu-central-1"]: must include homeRegion "eu-west-1"');
+    expect(invalid.stderr).toContain('regions = ["eu-central-1"]: does not include "us-east-1"');
     expect(invalid.stderr).not.toMatch(/\n\s+at /);
   });
 });
