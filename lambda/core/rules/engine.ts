@@ -15,7 +15,7 @@ import type { TrailEvent } from '../event';
 import type { AllowEntry, RulesConfig } from './config';
 import { RULE_LEVELS, type RuleMatch } from './contract';
 import type { RawRecord } from './fields';
-import { emptyGroupingState, type GroupingState, groupHits } from './grouping';
+import { emptyGroupingState, type GroupingState, groupHits, groupKey, toRuleMatch } from './grouping';
 import { type RuleHit, RuleSet } from './ruleset';
 import type { CompiledRule } from './sigma';
 
@@ -151,6 +151,19 @@ export class RuleEngine {
     this.stats.grouped += result.grouped;
     this.stats.matches += result.matches.length;
     return result.matches;
+  }
+
+  /**
+   * Every hit observed since the last flush as its own event, ungrouped and without touching the grouping state
+   * (`trailsight rules test`: testing a rule means seeing each match).
+   */
+  flushEach(): RuleMatch[] {
+    const hits = this.pending;
+    this.pending = [];
+    this.stats.matches += hits.length;
+    return hits
+      .map((hit) => toRuleMatch(hit, groupKey(hit), hit.event.time, hit.event.time, 1, 0))
+      .sort((a, b) => (a.event.eventTime < b.event.eventTime ? -1 : a.event.eventTime > b.event.eventTime ? 1 : 0));
   }
 
   /** The grouping state to persist (plain JSON; see serializeGroupingState). */
