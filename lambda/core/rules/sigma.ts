@@ -169,7 +169,13 @@ function compile(
   if (list.length > 1) {
     throw new Rejected('multi-document', 'multi-document rule files (action: global/repeat) are not supported');
   }
-  const doc: unknown = list[0].toJS({ maxAliasCount: 100 });
+  let doc: unknown;
+  try {
+    // The alias limit stops "billion laughs" documents before they expand.
+    doc = list[0].toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    throw new Rejected('yaml', `cannot be read: ${(e as Error).message}`);
+  }
   if (!isRecord(doc)) throw new Rejected('yaml', 'a Sigma rule is a YAML map');
   if (typeof doc.title === 'string') setLabel(doc.title);
   if (doc.correlation !== undefined) {
