@@ -344,3 +344,33 @@ describe('unsupported constructs are reported per rule, never ignored', () => {
     ]);
   });
 });
+
+describe('the literal prefilter of |re', () => {
+  test.each([
+    ['.+:assumed-role/aws:.+', ':assumed-role/aws:'],
+    ['^arn:aws:iam::\\d{12}:root$', 'arn:aws:iam::'],
+    ['acs\\.amazonaws\\.com/groups', 'acs.amazonaws.com/groups'],
+    ['abcd?ef', 'abc'],
+    ['xy+zzz', 'zzz'],
+    ['[abc]defg[^]x]hij', 'defg'],
+    ['a(b|c)d', undefined],
+    ['one|two', undefined],
+    ['a.b.c', undefined],
+  ])('%s → %s', async (pattern, literal) => {
+    const { requiredLiteral } = await import('../../lambda/core/rules/detection');
+    expect(requiredLiteral(pattern)).toBe(literal);
+    if (literal) expect(new RegExp(pattern).source.length).toBeGreaterThan(0);
+  });
+
+  test('a prefiltered expression matches exactly as the expression alone', () => {
+    const arns = [
+      'arn:aws:sts::1:assumed-role/aws:ec2-instance/i-1',
+      'arn:aws:sts::1:assumed-role/app/s',
+      ':assumed-role/aws:',
+    ];
+    const test = predicate("a:\n    userIdentity.arn|re: '.+:assumed-role/aws:.+'\ncondition: a");
+    expect(arns.map((arn) => test({ userIdentity: { arn } }))).toEqual([true, false, false]);
+    const insensitive = predicate("a:\n    userIdentity.arn|re|i: 'ASSUMED-ROLE/AWS:'\ncondition: a");
+    expect(arns.map((arn) => insensitive({ userIdentity: { arn } }))).toEqual([true, false, true]);
+  });
+});

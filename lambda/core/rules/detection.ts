@@ -16,7 +16,7 @@
  * Hand-written (see condition.ts for why); the YAML itself is parsed by the `yaml` package.
  */
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
-import { anyValue, fieldPath, hasField, isAbsent, type RawRecord, resolveField } from './fields';
+import { anyValue, fieldAccessor, fieldPath, hasField, isAbsent, type RawRecord } from './fields';
 
 /** A construct the engine cannot evaluate; `construct` is a short name for the load report. */
 export class DetectionError extends Error {
@@ -30,6 +30,34 @@ export class DetectionError extends Error {
 }
 
 export type Predicate = (record: RawRecord) => boolean;
+
+/**
+ * AND and OR of predicates as plain loops: they run for every event and every candidate rule, and a closure
+ * passed to `every`/`some` would be allocated on each call.
+ */
+export function allOf(parts: readonly Predicate[]): Predicate {
+  if (parts.length === 1) return parts[0];
+  if (parts.length === 2) {
+    const [a, b] = parts;
+    return (r) => a(r) && b(r);
+  }
+  return (r) => {
+    for (let i = 0; i < parts.length; i++) if (!parts[i](r)) return false;
+    return true;
+  };
+}
+
+export function anyOf(parts: readonly Predicate[]): Predicate {
+  if (parts.length === 1) return parts[0];
+  if (parts.length === 2) {
+    const [a, b] = parts;
+    return (r) => a(r) || b(r);
+  }
+  return (r) => {
+    for (let i = 0; i < parts.length; i++) if (parts[i](r)) return true;
+    return false;
+  };
+}
 
 /** What the index may use: the field can only match one of these lower-cased exact values. */
 export type ExactValues = ReadonlySet<string>;
@@ -164,6 +192,55 @@ function compilePattern(parts: Part[], cased: boolean): StringPattern {
   return { test: (t) => re.test(t) };
 }
 
+/**
+ * The longest run of literal text every match of `pattern` must contain, or undefined when that is not certain.
+ * A cheap `includes` on it spares the regular expression most values: `.+:assumed-role/aws:.+` (a SigmaHQ rule
+ * tested on every event) costs a backtracking scan of every ARN, the literal check almost nothing. Conservative on
+ * purpose: patterns with alternation or groups get no prefilter.
+ */
+export function requiredLiteral(pattern: string): string | undefined {
+  if (/[|()]/.test(pattern)) return undefined;
+  let best = '';
+  let run = '';
+  const end = () => {
+    if (run.length > best.length) best = run;
+    run = '';
+  };
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    let literal: string | undefined;
+    if (c === '\\') {
+      const next = pattern[i + 1];
+      i++;
+      if (next !== undefined && /[.^$*+?()[\]{}|/\\-]/.test(next)) literal = next;
+    } else if (c === '[') {
+      // Skip the character class (a `]` right after `[` or `[^` is part of it).
+      let j = i + 1;
+      if (pattern[j] === '^') j++;
+      if (pattern[j] === ']') j++;
+      while (j < pattern.length && pattern[j] !== ']') j += pattern[j] === '\\' ? 2 : 1;
+      i = j;
+    } else if (!'.^$*+?{}'.includes(c)) {
+      literal = c;
+    }
+    if (literal === undefined) {
+      end();
+      continue;
+    }
+    const quantifier = pattern[i + 1];
+    if (quantifier === '*' || quantifier === '?' || quantifier === '{') {
+      end(); // the character may be absent
+    } else if (quantifier === '+') {
+      run += literal;
+      end(); // present at least once, but what follows it is not adjacent
+    } else {
+      run += literal;
+    }
+  }
+  end();
+  return best.length >= 3 ? best : undefined;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Field items
 
@@ -203,6 +280,7 @@ function compileField(item: FieldItem, options: CompileOptions, notes: string[])
   }
   const has = (m: string) => modifiers.includes(m);
   const path = fieldPath(field);
+  const get = fieldAccessor(field);
   const all = has('all');
   const cased = has('cased');
   const position = modifiers.filter((m) => m === 'contains' || m === 'startswith' || m === 'endswith');
@@ -237,7 +315,7 @@ function compileField(item: FieldItem, options: CompileOptions, notes: string[])
     if (raw === null) {
       if (modifiers.some((m) => m !== 'all')) fail('null cannot take modifiers');
       hasNull = true;
-      recordTests.push((r) => isAbsent(resolveField(r, path)));
+      recordTests.push((r) => isAbsent(get(r)));
       continue;
     }
     if (isRecord(raw) || Array.isArray(raw)) fail('a value must be a string, number, boolean or null');
@@ -250,7 +328,12 @@ function compileField(item: FieldItem, options: CompileOptions, notes: string[])
       } catch (e) {
         return fail(`the regular expression does not compile in JavaScript: ${(e as Error).message}`);
       }
-      textTests.push((t) => re.test(t));
+      const literal = requiredLiteral(value);
+      if (literal && !has('i')) textTests.push((t) => t.includes(literal) && re.test(t));
+      else if (literal) {
+        const lower = literal.toLowerCase();
+        textTests.push((t) => t.toLowerCase().includes(lower) && re.test(t));
+      } else textTests.push((t) => re.test(t));
       continue;
     }
     if (has('cidr')) {
@@ -285,18 +368,18 @@ function compileField(item: FieldItem, options: CompileOptions, notes: string[])
       continue;
     }
     if (has('fieldref')) {
-      const other = fieldPath(value);
+      const other = fieldAccessor(value);
       fields.push(value);
       const kind = position[0] ?? 'equals';
       const norm = (s: string) => (cased ? s : s.toLowerCase());
       recordTests.push((r) => {
         const refs: string[] = [];
-        anyValue(resolveField(r, other), (t) => {
+        anyValue(other(r), (t) => {
           refs.push(norm(t));
           return false;
         });
         if (refs.length === 0) return false;
-        return anyValue(resolveField(r, path), (t) => {
+        return anyValue(get(r), (t) => {
           const own = norm(t);
           return refs.some((ref) =>
             kind === 'contains'
@@ -345,25 +428,25 @@ function compileField(item: FieldItem, options: CompileOptions, notes: string[])
       ...textTests.map(
         (t): Predicate =>
           (r) =>
-            anyValue(resolveField(r, path), t),
+            anyValue(get(r), t),
       ),
       ...recordTests,
     ];
-    test = (r) => tests.every((t) => t(r));
+    test = allOf(tests);
   } else if (recordTests.length === 0 && textTests.length === exact.length && exact.length > 1) {
     // A list of plain values (the usual eventName list): one Set lookup instead of a test per value.
     const set = new Set(exact);
-    test = (r) => anyValue(resolveField(r, path), (t) => set.has(cased ? t : t.toLowerCase()));
+    test = (r) => anyValue(get(r), (t) => set.has(cased ? t : t.toLowerCase()));
   } else if (recordTests.length === 0 && textTests.length === 1) {
     const only = textTests[0];
-    test = (r) => anyValue(resolveField(r, path), only);
+    test = (r) => anyValue(get(r), only);
   } else {
-    test = (r) => anyValue(resolveField(r, path), (t) => textTests.some((f) => f(t))) || recordTests.some((f) => f(r));
+    test = (r) => anyValue(get(r), (t) => textTests.some((f) => f(t))) || recordTests.some((f) => f(r));
   }
   if (neq) {
     if (hasNull) fail('neq cannot take null (use a filter with null and not)');
     const positive = test;
-    test = (r) => !isAbsent(resolveField(r, path)) && !positive(r);
+    test = (r) => !isAbsent(get(r)) && !positive(r);
   }
   const requires = new Map<string, ExactValues>();
   const plain = modifiers.every((m) => m === 'cased' || m === 'expand');
@@ -399,9 +482,7 @@ function compileMap(map: Record<string, unknown>, options: CompileOptions, notes
   });
   const requires = new Map<string, ExactValues>();
   for (const p of parts) for (const [f, v] of p.requires) requires.set(f, intersect(requires.get(f), v));
-  const tests = parts.map((p) => p.test);
-  const test: Predicate = tests.length === 1 ? tests[0] : (r) => tests.every((t) => t(r));
-  return { test, requires, fields: parts.flatMap((p) => p.fields), notes };
+  return { test: allOf(parts.map((p) => p.test)), requires, fields: parts.flatMap((p) => p.fields), notes };
 }
 
 function intersect(a: ExactValues | undefined, b: ExactValues): ExactValues {
@@ -429,8 +510,12 @@ export function compileSearch(definition: unknown, options: CompileOptions): Com
         requires.set(field, new Set(alternatives.flatMap((a) => [...(a.requires.get(field) as ExactValues)])));
       }
     }
-    const tests = alternatives.map((a) => a.test);
-    return { test: (r) => tests.some((t) => t(r)), requires, fields: alternatives.flatMap((a) => a.fields), notes };
+    return {
+      test: anyOf(alternatives.map((a) => a.test)),
+      requires,
+      fields: alternatives.flatMap((a) => a.fields),
+      notes,
+    };
   }
   throw new DetectionError(
     'keywords',

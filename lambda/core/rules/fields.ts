@@ -46,6 +46,34 @@ function pushValues(out: unknown[], value: unknown): void {
   else out.push(value);
 }
 
+type Record_ = Record<string, unknown>;
+
+/**
+ * A fast reader for one field, same results as {@link resolveField}. Field reads run for every event and every
+ * rule that is tested on every event, so the common shapes (one or two plain keys, no array on the way) skip the
+ * generic walk; a path naming a property of Object.prototype (`constructor`, `toString`) keeps the own-property
+ * check.
+ */
+export function fieldAccessor(name: string): (record: unknown) => unknown {
+  const path = fieldPath(name);
+  const generic = (r: unknown) => resolveField(r, path);
+  if (path.some((key) => key in Object.prototype) || path.length > 2) return generic;
+  const [a, b] = path;
+  if (b === undefined) {
+    return (r) => {
+      const v = (r as Record_)[a];
+      return v === null ? undefined : v;
+    };
+  }
+  return (r) => {
+    const o = (r as Record_)[a];
+    if (o === null || typeof o !== 'object') return undefined;
+    if (Array.isArray(o)) return generic(r);
+    const v = (o as Record_)[b];
+    return v === null ? undefined : v;
+  };
+}
+
 /** A scalar or object value as the text rules compare against. */
 export function valueText(value: unknown): string {
   if (typeof value === 'string') return value;

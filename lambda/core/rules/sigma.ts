@@ -8,6 +8,8 @@ import { parseAllDocuments } from 'yaml';
 import { ConditionError, type ConditionNode, parseCondition, referencedIdentifiers } from './condition';
 import { RULE_LEVELS, type RuleLevel, type RuleRef } from './contract';
 import {
+  allOf,
+  anyOf,
   type CompiledSearch,
   type CompileOptions,
   compileSearch,
@@ -305,14 +307,10 @@ function predicate(node: ConditionNode, searches: ReadonlyMap<string, CompiledSe
       const inner = predicate(node.operand, searches);
       return (r) => !inner(r);
     }
-    case 'and': {
-      const parts = node.operands.map((o) => predicate(o, searches));
-      return (r) => parts.every((p) => p(r));
-    }
-    case 'or': {
-      const parts = node.operands.map((o) => predicate(o, searches));
-      return (r) => parts.some((p) => p(r));
-    }
+    case 'and':
+      return allOf(node.operands.map((o) => predicate(o, searches)));
+    case 'or':
+      return anyOf(node.operands.map((o) => predicate(o, searches)));
   }
 }
 
