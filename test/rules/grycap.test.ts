@@ -24,7 +24,19 @@ const GRYCAP = join(DATA, 'grycap-cloudtrail-tracker');
 const ACCOUNT = 'arn:aws:iam::974349055189:';
 const loaded = loadRules({ ...DEFAULT_RULES_CONFIG, folders: [{ path: SIGMAHQ_DIR }] });
 
-async function run(config: RulesConfig): Promise<{ matches: RuleMatch[]; engine: RuleEngine }> {
+const runs = new Map<RulesConfig, Promise<{ matches: RuleMatch[]; engine: RuleEngine }>>();
+
+/** The rule-match events of the whole dataset under `config` (each configuration is replayed once). */
+function run(config: RulesConfig): Promise<{ matches: RuleMatch[]; engine: RuleEngine }> {
+  let result = runs.get(config);
+  if (!result) {
+    result = replay(config);
+    runs.set(config, result);
+  }
+  return result;
+}
+
+async function replay(config: RulesConfig): Promise<{ matches: RuleMatch[]; engine: RuleEngine }> {
   const engine = new RuleEngine(loaded.rules, config);
   const dedupe = new EventIdDeduper();
   for (const f of await listLocalFiles([GRYCAP])) {
