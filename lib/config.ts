@@ -171,204 +171,356 @@ const detection = z
   })
   .default({ ...DETECTION_DEFAULTS, alarmEmails: [], detector: {} });
 
-/** The configuration schema. `TrailsightConfig` is its output type. */
-export const configSchema = z
-  .strictObject({
-    /** Region of the archive bucket, its key, the Athena resources and the detection pipeline. */
-    homeRegion: z
-      .string()
-      .regex(REGION, { error: 'must be an AWS Region code such as "us-east-1"' })
-      .default('us-east-1'),
-    /** `"all"`: one multi-region trail; a list: one single-region trail per listed Region, each in its own stack. */
-    regions: z
-      .union(
-        [
-          z.literal('all'),
-          z
-            .array(z.string().regex(REGION, { error: 'must be an AWS Region code such as "eu-west-1"' }))
-            .min(1, { error: 'must list at least one Region, or be "all"' }),
-        ],
-        { error: 'must be "all" or a list of Region codes such as ["us-east-1", "eu-west-1"]' },
-      )
-      .default('all'),
-    /**
-     * Record the events of the global services (IAM, STS, CloudFront, console sign-in). CloudTrail records them
-     * in one Region only (us-east-1 in the commercial partition, since 22 November 2021), so with listed Regions
-     * that Region's trail carries them and no other trail does; a multi-Region trail always records them.
-     * `false` (listed Regions only) accepts going without them.
-     */
-    globalServiceEvents: z.boolean({ error: 'must be true or false' }).default(true),
-    /** `false` for an account trail, or the organization whose organization trail is created. */
-    organization: z
-      .union(
-        [
-          z.literal(false),
-          z.strictObject({
-            organizationId: z
-              .string()
-              .regex(ORGANIZATION_ID, { error: 'must be an Organizations ID such as "o-a1b2c3d4e5"' }),
-          }),
-        ],
-        { error: 'must be false (account trail) or { "organizationId": "o-..." } (organization trail)' },
-      )
-      .default(false),
-    /** Account placement. All unset: every stack in the deploying account (the default). */
-    accounts: z
-      .strictObject({
-        /** Account owning the trail(s): the organization's management account for an organization trail. */
-        management: accountId.optional(),
-        /** Account of the archive bucket and its key. @default - the management account */
-        logArchive: accountId.optional(),
-        /** Account of the Glue table and the Athena workgroup. @default - the log archive account */
-        audit: accountId.optional(),
-      })
-      .default({}),
-    /** Trail name. It is a contract: the bucket and key policies pin `aws:SourceArn` to the trail ARN. */
-    trailName: z
-      .string()
-      .regex(TRAIL_NAME, {
-        error: 'must be 3-128 letters, digits, ".", "_" or "-", starting and ending with a letter or digit',
-      })
-      .default('trailsight'),
-    managementEvents: z
-      .strictObject({
-        readWrite: z
-          .enum(['All', 'ReadOnly', 'WriteOnly', 'None'], {
-            error: 'must be one of "All", "ReadOnly", "WriteOnly", "None"',
-          })
-          .default('All'),
-        /** High-volume sources left out of the management events. */
-        excludeSources: z
-          .array(
-            z.enum(['kms.amazonaws.com', 'rdsdata.amazonaws.com'], {
-              error: 'must be "kms.amazonaws.com" or "rdsdata.amazonaws.com" (the only sources CloudTrail can exclude)',
-            }),
-          )
-          .default([]),
-      })
-      .default({ readWrite: 'All', excludeSources: [] }),
-    dataEvents: z
-      .strictObject({
-        s3: z
-          .union([z.literal(false), s3DataEvents], {
-            error: 'must be false or { "resources": "all" | ["arn:aws:s3:::<bucket>/<prefix>"], "readWrite": "All" }',
-          })
-          .default(false),
-        lambda: z
-          .union([z.literal(false), lambdaDataEvents], {
-            error: 'must be false or { "functions": "all" | ["<function ARN>"], "readWrite": "All" }',
-          })
-          .default(false),
-      })
-      .default({ s3: false, lambda: false }),
-    /** Also deliver to a CloudWatch Logs log group, kept this many days. */
-    cloudWatchLogs: z
-      .union(
-        [
-          z.literal(false),
-          z.strictObject({
-            retentionDays: z
-              .number()
-              .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), {
-                error: `must be one of the CloudWatch Logs retention values ${LOG_RETENTION_DAYS.join(', ')}`,
-              })
-              .default(365),
-          }),
-        ],
-        { error: 'must be false or { "retentionDays": <CloudWatch Logs retention> }' },
-      )
-      .default(false),
-    /** AWS-native CloudTrail Insights (billed per event analysed), for comparison with Trailsight's own. */
-    nativeInsights: z
-      .array(
-        z.enum(['ApiCallRateInsight', 'ApiErrorRateInsight'], {
-          error: 'must be "ApiCallRateInsight" or "ApiErrorRateInsight"',
+// ---------------------------------------------------------------------------------------------------------------
+// Evidence protection and integrity verification (docs/deploy.md "What the archive guarantees", docs/integrity.md)
+// ---------------------------------------------------------------------------------------------------------------
+
+// IAM role or user ARN, with an optional path (what aws:PrincipalArn carries for a role session).
+const IAM_PRINCIPAL_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):(role|user)\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,128}$/;
+const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
+// Organizations policy targets: the root, an OU or an account.
+const ORGANIZATION_TARGET = /^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|\d{12})$/;
+
+/** Defaults of the `integrity` section (also the value used when the section is left out). */
+export const INTEGRITY_DEFAULTS = {
+  enabled: true,
+  sweepMinutes: 60,
+  lookbackHours: 26,
+  overdueMinutes: 150,
+};
+
+const evidenceKeys = {
+  /**
+   * The one role that may delete or re-lock archived files, disable or delete the archive key, or change its key
+   * policy (break glass). It must exist in the log archive account before the archive is deployed. Unset: nobody can,
+   * until the policies themselves are changed by a deployment.
+   */
+  breakGlassRoleArn: z
+    .string()
+    .regex(IAM_ROLE_ARN, { error: 'must be an IAM role ARN such as "arn:aws:iam::222222222222:role/BreakGlass"' })
+    .optional(),
+  /**
+   * Principals that administer the archive key (describe, tag, rotate, aliases) without being able to use it. The
+   * deployment role is always one. They must exist before the archive is deployed (KMS checks key policy principals).
+   */
+  keyAdministrators: z
+    .array(
+      z.string().regex(IAM_PRINCIPAL_ARN, {
+        error: 'must be an IAM role or user ARN such as "arn:aws:iam::222222222222:role/KeyAdmin"',
+      }),
+    )
+    .default([]),
+  /**
+   * A service control policy, created in the management account and attached to these roots, OUs or accounts, that
+   * denies stopping or changing the Trailsight trails and tampering with the archive bucket and key.
+   */
+  scp: z
+    .union(
+      [
+        z.literal(false),
+        z.strictObject({
+          targetIds: z
+            .array(
+              z.string().regex(ORGANIZATION_TARGET, {
+                error: 'must be a root ("r-…"), OU ("ou-…-…") or 12-digit account ID',
+              }),
+            )
+            .min(1, { error: 'must list at least one root, OU or account ID' }),
         }),
-      )
-      .default([]),
-    archive: z
-      .strictObject({
-        /** Days a log file is kept before it expires. */
-        retentionDays: positiveDays.default(2557),
-        /** Move log files to an archive tier after N days. Athena cannot read GLACIER or DEEP_ARCHIVE objects. */
-        transition: z
-          .union(
-            [
-              z.literal(false),
-              z.strictObject({
-                storageClass: z.enum(['GLACIER_IR', 'GLACIER', 'DEEP_ARCHIVE'], {
-                  error: 'must be "GLACIER_IR", "GLACIER" or "DEEP_ARCHIVE"',
-                }),
-                afterDays: positiveDays,
-              }),
-            ],
-            {
-              error:
-                'must be false or { "storageClass": "GLACIER_IR" | "GLACIER" | "DEEP_ARCHIVE", "afterDays": <days> }',
-            },
-          )
-          .default(false),
-        /** S3 Object Lock default retention (write once, read many), or `false`. Fixed at bucket creation. */
-        objectLock: z
-          .union(
-            [
-              z.literal(false),
-              z.strictObject({
-                mode: z.enum(['GOVERNANCE', 'COMPLIANCE'], { error: 'must be "GOVERNANCE" or "COMPLIANCE"' }),
-                days: positiveDays,
-              }),
-            ],
-            { error: 'must be false or { "mode": "GOVERNANCE" | "COMPLIANCE", "days": <days> }' },
-          )
-          .default(false),
-        /** Days a deleted or overwritten version is kept (versioning keeps deletes recoverable). */
-        noncurrentVersionRetentionDays: positiveDays.default(90),
-        /** Days the S3 server access logs of the archive bucket are kept. */
-        accessLogRetentionDays: positiveDays.default(365),
-      })
-      .default({
-        retentionDays: 2557,
-        transition: false,
-        objectLock: false,
-        noncurrentVersionRetentionDays: 90,
-        accessLogRetentionDays: 365,
+      ],
+      { error: 'must be false or { "targetIds": ["r-…" | "ou-…" | "<account>"] }' },
+    )
+    .default(false),
+  /**
+   * Accept an Object Lock that is off, in GOVERNANCE mode or shorter than retention for an organization (synth then
+   * warns instead of failing).
+   */
+  allowWeakObjectLock: z.boolean({ error: 'must be true or false' }).default(false),
+  /** Continuous digest-chain verification (the TrailsightIntegrity stack, docs/integrity.md). */
+  integrity: z
+    .strictObject({
+      /** Deploy TrailsightIntegrity and turn on EventBridge notifications on the archive. */
+      enabled: z.boolean({ error: 'must be true or false' }).default(INTEGRITY_DEFAULTS.enabled),
+      /** Minutes between two sweeps (digests that never arrived, gaps, planted or deleted files). */
+      sweepMinutes: wholeNumber(15, 24 * 60, 'minutes').default(INTEGRITY_DEFAULTS.sweepMinutes),
+      /** Hours of delivery each sweep re-checks, back from its start. */
+      lookbackHours: wholeNumber(2, 24 * 14, 'hours').default(INTEGRITY_DEFAULTS.lookbackHours),
+      /** A chain whose newest digest ends longer ago than this is reported as overdue (digests are hourly). */
+      overdueMinutes: wholeNumber(70, 24 * 60, 'minutes').default(INTEGRITY_DEFAULTS.overdueMinutes),
+      /** Addresses subscribed to the integrity alarm topic. @default - detection.alarmEmails */
+      alarmEmails: z
+        .array(z.string().regex(EMAIL, { error: 'must be an email address such as "secops@example.com"' }))
+        .optional(),
+    })
+    .default({ ...INTEGRITY_DEFAULTS }),
+};
+
+/**
+ * Why an Object Lock configuration is weaker than evidence needs, or undefined when it is not: off, GOVERNANCE (any
+ * principal with s3:BypassGovernanceRetention can delete or overwrite), or shorter than retention (the last years of
+ * a file's life are unprotected).
+ */
+export function objectLockWeakness(archive: {
+  readonly retentionDays: number;
+  readonly objectLock: false | { readonly mode: string; readonly days: number };
+}): string | undefined {
+  const lock = archive.objectLock;
+  if (!lock) return 'Object Lock is off: any principal allowed s3:DeleteObjectVersion can erase log files';
+  const reasons: string[] = [];
+  if (lock.mode === 'GOVERNANCE')
+    reasons.push(
+      'GOVERNANCE mode lets any principal with s3:BypassGovernanceRetention delete or overwrite locked files',
+    );
+  if (lock.days < archive.retentionDays)
+    reasons.push(
+      `the lock (${lock.days} days) is shorter than retention (${archive.retentionDays} days), so files are unprotected for their last ${archive.retentionDays - lock.days} days`,
+    );
+  return reasons.length > 0 ? reasons.join('; ') : undefined;
+}
+
+/** The cross-field rules of the evidence keys. */
+function evidenceRules(c: z.output<typeof configSchemaBase>, ctx: z.RefinementCtx): void {
+  const weakness = objectLockWeakness(c.archive);
+  if (c.organization && weakness && !c.allowWeakObjectLock) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['archive', 'objectLock'],
+      message: `is too weak for an organization's evidence: ${weakness}; use { "mode": "COMPLIANCE", "days": ${c.archive.retentionDays} } (decide before the first deploy), or set allowWeakObjectLock to true to accept it`,
+    });
+  }
+  const logArchive = c.accounts.logArchive ?? c.accounts.management;
+  const breakGlassAccount = c.breakGlassRoleArn ? IAM_ROLE_ARN.exec(c.breakGlassRoleArn)?.[1] : undefined;
+  if (breakGlassAccount && logArchive && breakGlassAccount !== logArchive) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['breakGlassRoleArn'],
+      message: `must be a role in the log archive account (${logArchive}), where the archive bucket and key are`,
+    });
+  }
+  if (c.scp) {
+    if (!c.organization) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['scp'],
+        message: 'needs an organization: service control policies exist only in AWS Organizations; set scp to false',
+      });
+    } else if (c.accounts.management === undefined || c.accounts.logArchive === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['scp'],
+        message:
+          'needs accounts.management (where the policy is created) and accounts.logArchive (whose archive it protects)',
+      });
+    } else if (c.accounts.logArchive === c.accounts.management) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['scp'],
+        message:
+          'cannot protect an archive in the management account: SCPs never apply to the management account; move the archive to a log archive account or set scp to false',
+      });
+    }
+  }
+}
+
+/** The configuration schema without its cross-field rules. */
+const configSchemaBase = z.strictObject({
+  /** Region of the archive bucket, its key, the Athena resources and the detection pipeline. */
+  homeRegion: z
+    .string()
+    .regex(REGION, { error: 'must be an AWS Region code such as "us-east-1"' })
+    .default('us-east-1'),
+  /** `"all"`: one multi-region trail; a list: one single-region trail per listed Region, each in its own stack. */
+  regions: z
+    .union(
+      [
+        z.literal('all'),
+        z
+          .array(z.string().regex(REGION, { error: 'must be an AWS Region code such as "eu-west-1"' }))
+          .min(1, { error: 'must list at least one Region, or be "all"' }),
+      ],
+      { error: 'must be "all" or a list of Region codes such as ["us-east-1", "eu-west-1"]' },
+    )
+    .default('all'),
+  /**
+   * Record the events of the global services (IAM, STS, CloudFront, console sign-in). CloudTrail records them
+   * in one Region only (us-east-1 in the commercial partition, since 22 November 2021), so with listed Regions
+   * that Region's trail carries them and no other trail does; a multi-Region trail always records them.
+   * `false` (listed Regions only) accepts going without them.
+   */
+  globalServiceEvents: z.boolean({ error: 'must be true or false' }).default(true),
+  /** `false` for an account trail, or the organization whose organization trail is created. */
+  organization: z
+    .union(
+      [
+        z.literal(false),
+        z.strictObject({
+          organizationId: z
+            .string()
+            .regex(ORGANIZATION_ID, { error: 'must be an Organizations ID such as "o-a1b2c3d4e5"' }),
+        }),
+      ],
+      { error: 'must be false (account trail) or { "organizationId": "o-..." } (organization trail)' },
+    )
+    .default(false),
+  /** Account placement. All unset: every stack in the deploying account (the default). */
+  accounts: z
+    .strictObject({
+      /** Account owning the trail(s): the organization's management account for an organization trail. */
+      management: accountId.optional(),
+      /** Account of the archive bucket and its key. @default - the management account */
+      logArchive: accountId.optional(),
+      /** Account of the Glue table and the Athena workgroup. @default - the log archive account */
+      audit: accountId.optional(),
+    })
+    .default({}),
+  /** Trail name. It is a contract: the bucket and key policies pin `aws:SourceArn` to the trail ARN. */
+  trailName: z
+    .string()
+    .regex(TRAIL_NAME, {
+      error: 'must be 3-128 letters, digits, ".", "_" or "-", starting and ending with a letter or digit',
+    })
+    .default('trailsight'),
+  managementEvents: z
+    .strictObject({
+      readWrite: z
+        .enum(['All', 'ReadOnly', 'WriteOnly', 'None'], {
+          error: 'must be one of "All", "ReadOnly", "WriteOnly", "None"',
+        })
+        .default('All'),
+      /** High-volume sources left out of the management events. */
+      excludeSources: z
+        .array(
+          z.enum(['kms.amazonaws.com', 'rdsdata.amazonaws.com'], {
+            error: 'must be "kms.amazonaws.com" or "rdsdata.amazonaws.com" (the only sources CloudTrail can exclude)',
+          }),
+        )
+        .default([]),
+    })
+    .default({ readWrite: 'All', excludeSources: [] }),
+  dataEvents: z
+    .strictObject({
+      s3: z
+        .union([z.literal(false), s3DataEvents], {
+          error: 'must be false or { "resources": "all" | ["arn:aws:s3:::<bucket>/<prefix>"], "readWrite": "All" }',
+        })
+        .default(false),
+      lambda: z
+        .union([z.literal(false), lambdaDataEvents], {
+          error: 'must be false or { "functions": "all" | ["<function ARN>"], "readWrite": "All" }',
+        })
+        .default(false),
+    })
+    .default({ s3: false, lambda: false }),
+  /** Also deliver to a CloudWatch Logs log group, kept this many days. */
+  cloudWatchLogs: z
+    .union(
+      [
+        z.literal(false),
+        z.strictObject({
+          retentionDays: z
+            .number()
+            .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), {
+              error: `must be one of the CloudWatch Logs retention values ${LOG_RETENTION_DAYS.join(', ')}`,
+            })
+            .default(365),
+        }),
+      ],
+      { error: 'must be false or { "retentionDays": <CloudWatch Logs retention> }' },
+    )
+    .default(false),
+  /** AWS-native CloudTrail Insights (billed per event analysed), for comparison with Trailsight's own. */
+  nativeInsights: z
+    .array(
+      z.enum(['ApiCallRateInsight', 'ApiErrorRateInsight'], {
+        error: 'must be "ApiCallRateInsight" or "ApiErrorRateInsight"',
       }),
-    analytics: z
-      .strictObject({
-        databaseName: z
-          .string()
-          .regex(GLUE_NAME, { error: 'must be lower-case letters, digits and "_" (a Glue database name)' })
-          .default('trailsight'),
-        workGroupName: z
-          .string()
-          .regex(WORKGROUP_NAME, { error: 'must be 1-128 letters, digits, ".", "_" or "-" (an Athena workgroup name)' })
-          .default('trailsight'),
-        /** Athena cancels a query that scans more than this many bytes (minimum 10 MB). */
-        bytesScannedCutoffPerQuery: z
-          .number()
-          .int()
-          .min(10_485_760, { error: 'must be at least 10485760 (10 MB), the Athena minimum' })
-          .default(10_737_418_240),
-        /** Days query results are kept in the results bucket. */
-        resultsExpirationDays: positiveDays.default(30),
-        /**
-         * Account IDs the table projects. Unset: the trail account (account trail), or `injected` for an
-         * organization trail (every query must then filter `account = '…'`).
-         */
-        accountIds: z
-          .array(accountId)
-          .min(1, { error: 'must list at least one account ID, or be left out' })
-          .optional(),
-      })
-      .default({
-        databaseName: 'trailsight',
-        workGroupName: 'trailsight',
-        bytesScannedCutoffPerQuery: 10_737_418_240,
-        resultsExpirationDays: 30,
-      }),
-    /** The serverless detection pipeline (docs/pipeline.md). */
-    detection,
-  })
+    )
+    .default([]),
+  archive: z
+    .strictObject({
+      /** Days a log file is kept before it expires. */
+      retentionDays: positiveDays.default(2557),
+      /** Move log files to an archive tier after N days. Athena cannot read GLACIER or DEEP_ARCHIVE objects. */
+      transition: z
+        .union(
+          [
+            z.literal(false),
+            z.strictObject({
+              storageClass: z.enum(['GLACIER_IR', 'GLACIER', 'DEEP_ARCHIVE'], {
+                error: 'must be "GLACIER_IR", "GLACIER" or "DEEP_ARCHIVE"',
+              }),
+              afterDays: positiveDays,
+            }),
+          ],
+          {
+            error:
+              'must be false or { "storageClass": "GLACIER_IR" | "GLACIER" | "DEEP_ARCHIVE", "afterDays": <days> }',
+          },
+        )
+        .default(false),
+      /** S3 Object Lock default retention (write once, read many), or `false`. Fixed at bucket creation. */
+      objectLock: z
+        .union(
+          [
+            z.literal(false),
+            z.strictObject({
+              mode: z.enum(['GOVERNANCE', 'COMPLIANCE'], { error: 'must be "GOVERNANCE" or "COMPLIANCE"' }),
+              days: positiveDays,
+            }),
+          ],
+          { error: 'must be false or { "mode": "GOVERNANCE" | "COMPLIANCE", "days": <days> }' },
+        )
+        .default(false),
+      /** Days a deleted or overwritten version is kept (versioning keeps deletes recoverable). */
+      noncurrentVersionRetentionDays: positiveDays.default(90),
+      /** Days the S3 server access logs of the archive bucket are kept. */
+      accessLogRetentionDays: positiveDays.default(365),
+    })
+    .default({
+      retentionDays: 2557,
+      transition: false,
+      objectLock: false,
+      noncurrentVersionRetentionDays: 90,
+      accessLogRetentionDays: 365,
+    }),
+  analytics: z
+    .strictObject({
+      databaseName: z
+        .string()
+        .regex(GLUE_NAME, { error: 'must be lower-case letters, digits and "_" (a Glue database name)' })
+        .default('trailsight'),
+      workGroupName: z
+        .string()
+        .regex(WORKGROUP_NAME, { error: 'must be 1-128 letters, digits, ".", "_" or "-" (an Athena workgroup name)' })
+        .default('trailsight'),
+      /** Athena cancels a query that scans more than this many bytes (minimum 10 MB). */
+      bytesScannedCutoffPerQuery: z
+        .number()
+        .int()
+        .min(10_485_760, { error: 'must be at least 10485760 (10 MB), the Athena minimum' })
+        .default(10_737_418_240),
+      /** Days query results are kept in the results bucket. */
+      resultsExpirationDays: positiveDays.default(30),
+      /**
+       * Account IDs the table projects. Unset: the trail account (account trail), or `injected` for an
+       * organization trail (every query must then filter `account = '…'`).
+       */
+      accountIds: z.array(accountId).min(1, { error: 'must list at least one account ID, or be left out' }).optional(),
+    })
+    .default({
+      databaseName: 'trailsight',
+      workGroupName: 'trailsight',
+      bytesScannedCutoffPerQuery: 10_737_418_240,
+      resultsExpirationDays: 30,
+    }),
+  /** The serverless detection pipeline (docs/pipeline.md). */
+  detection,
+  // Evidence protection and integrity verification: see the block above.
+  ...evidenceKeys,
+});
+
+/** The configuration schema. `TrailsightConfig` is its output type. */
+export const configSchema = configSchemaBase
   .superRefine((c, ctx) => {
     if (c.regions === 'all' && !c.globalServiceEvents) {
       ctx.addIssue({
@@ -441,7 +593,8 @@ export const configSchema = z
         message: `must include accounts.management (${management}): an account trail writes only under AWSLogs/${management}/`,
       });
     }
-  });
+  })
+  .superRefine(evidenceRules);
 
 /** The validated configuration, with every default filled in. */
 export type TrailsightConfig = z.output<typeof configSchema>;
