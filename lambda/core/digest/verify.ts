@@ -208,6 +208,16 @@ export interface AssessInput {
    * @default - no overdue check
    */
   readonly overdue?: { readonly now: number; readonly afterMs: number };
+  /**
+   * Check the log files listed by these digests only (the others are read for the chain).
+   * @default - every digest's
+   */
+  readonly listingsOf?: ReadonlySet<string>;
+  /**
+   * Files that could not be read at all (access denied, the source failed), as findings: reported, never aborting.
+   * @default - none
+   */
+  readonly readFailures?: readonly Finding[];
 }
 
 /** A chain seen in scope. */
@@ -253,7 +263,7 @@ const CONTIGUITY_TOLERANCE_MS = 5 * 60_000;
 
 /** Assesses the digests and log files of a scope: chains, gaps, missing, altered and planted files. */
 export function assessArchive(input: AssessInput): IntegrityReport {
-  const findings: Finding[] = input.digests.flatMap((d) => d.findings);
+  const findings: Finding[] = [...(input.readFailures ?? []), ...input.digests.flatMap((d) => d.findings)];
   const byTail = new Map(input.digests.map((d) => [keyTail(d.key), d]));
 
   const chains = new Map<string, ExaminedDigest[]>();
@@ -411,6 +421,7 @@ function checkLogFiles(input: AssessInput): LogCheck {
   const listed = new Map<string, { digest: ExaminedDigest; hashValue: string; s3Object: string }>();
   for (const d of input.digests) {
     if (!d.document || (d.status !== 'verified' && d.status !== 'unauthenticated')) continue;
+    if (input.listingsOf && !input.listingsOf.has(d.key)) continue;
     for (const f of d.document.logFiles) {
       const tail = keyTail(f.s3Object);
       if (!listed.has(tail))
