@@ -6,6 +6,7 @@ import { cloudFormationExecutionRoleArn } from './log-archive/deployment-role';
 import { AnalyticsStack } from './stacks/analytics-stack';
 import { DetectionStack } from './stacks/detection-stack';
 import { GuardrailsStack } from './stacks/guardrails-stack';
+import { IntegrityStack } from './stacks/integrity-stack';
 import { LogArchiveStack } from './stacks/log-archive-stack';
 import { TrailStack } from './stacks/trail-stack';
 
@@ -36,6 +37,8 @@ export interface TrailsightApp {
   readonly detection?: DetectionStack;
   /** The service control policy protecting the evidence, when `scp` is configured. */
   readonly guardrails?: GuardrailsStack;
+  /** Continuous digest-chain verification, unless `integrity.enabled` is false. */
+  readonly integrity?: IntegrityStack;
 }
 
 /** Stack ID of the trail stack for `region` (the only one when regions is `"all"`). */
@@ -52,6 +55,8 @@ export function trailStackId(config: TrailsightConfig, region: string): string {
  * - `TrailsightAnalytics`: audit account, home Region;
  * - `TrailsightDetection` (unless `detection.enabled` is false): log archive account, home Region, next to the
  *   bucket whose object events it consumes;
+ * - `TrailsightIntegrity` (unless `integrity.enabled` is false): log archive account, home Region, next to the bucket
+ *   whose digest deliveries it verifies;
  * - `TrailsightGuardrails` (when `scp` is configured): management account, home Region; the service control policy.
  * Trails depend on the archive (CloudTrail checks the bucket and key policies at creation). The stacks
  * share names derived from configuration (lib/contracts.ts), never cross-stack references.
@@ -98,6 +103,18 @@ export function buildApp(config: TrailsightConfig, options: BuildAppOptions = {}
     detection.addStackDependency(logArchive, 'the archive bucket sends the object events the pipeline consumes');
   }
 
+  let integrity: IntegrityStack | undefined;
+  if (config.integrity.enabled) {
+    integrity = new IntegrityStack(app, 'TrailsightIntegrity', {
+      description: 'Trailsight integrity: continuous CloudTrail digest-chain verification, alarms',
+      env: envFor(placement.logArchive, config.homeRegion),
+      config,
+      createBus: detection === undefined,
+    });
+    integrity.addStackDependency(logArchive, 'the archive bucket sends the digest deliveries it verifies');
+    if (detection) integrity.addStackDependency(detection, 'TrailsightDetection defines the trailsight bus');
+  }
+
   let guardrails: GuardrailsStack | undefined;
   if (config.scp) {
     guardrails = new GuardrailsStack(app, 'TrailsightGuardrails', {
@@ -113,5 +130,5 @@ export function buildApp(config: TrailsightConfig, options: BuildAppOptions = {}
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     Validations.of(app).addPlugins(new ServerlessChecks(app));
   }
-  return { app, logArchive, trails, analytics, detection, guardrails };
+  return { app, logArchive, trails, analytics, detection, guardrails, integrity };
 }

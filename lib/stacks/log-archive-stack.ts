@@ -21,8 +21,8 @@ export interface LogArchiveStackProps extends StackProps {
  * The stateful stack: the archive key, the archive bucket, its access-log bucket and the insights bucket.
  *
  * Deployed in the log archive account and the home Region, with termination protection; every resource is
- * retained when the stack is deleted. Synth warns when the Object Lock is weaker than evidence needs (an
- * organization's configuration fails validation instead, unless `allowWeakObjectLock` accepts it).
+ * retained when the stack is deleted. An organization's Object Lock weaker than evidence needs fails validation
+ * unless `allowWeakObjectLock` accepts it, and synth then warns.
  */
 export class LogArchiveStack extends Stack {
   /** The archive (key, bucket, access-log bucket, insights bucket). */
@@ -58,8 +58,10 @@ export class LogArchiveStack extends Stack {
       keyAdministrators: config.keyAdministrators.map((arn) => new iam.ArnPrincipal(arn)),
     });
 
+    // An organization's configuration with a weak lock fails validation unless allowWeakObjectLock accepts it; then
+    // every synth says so. (A single account's trial setup is not an organization's evidence: docs/deploy.md.)
     const weakness = objectLockWeakness(config.archive);
-    if (weakness) {
+    if (weakness && config.organization) {
       Annotations.of(this).addWarningV2(
         'trailsight:weak-object-lock',
         `archive.objectLock: ${weakness}. Evidence needs { "mode": "COMPLIANCE", "days": ${config.archive.retentionDays} }, decided before the first deploy (docs/deploy.md, "What the archive guarantees").`,

@@ -121,7 +121,7 @@ describe('evidence configuration', () => {
     });
   });
 
-  test('a single account only warns about a weak lock (at synth): its configuration is valid', () => {
+  test("a single account's weak lock is valid: the rules are for an organization's evidence", () => {
     expect(() => parseConfig(withDefaults({}))).not.toThrow();
   });
 });
