@@ -278,8 +278,18 @@ export function objectLockWeakness(archive: {
   return reasons.length > 0 ? reasons.join('; ') : undefined;
 }
 
+/** The part of the configuration the evidence rules read. */
+interface EvidenceView {
+  readonly organization: false | { readonly organizationId: string };
+  readonly accounts: { readonly management?: string; readonly logArchive?: string };
+  readonly archive: Parameters<typeof objectLockWeakness>[0];
+  readonly allowWeakObjectLock: boolean;
+  readonly breakGlassRoleArn?: string;
+  readonly scp: false | { readonly targetIds: readonly string[] };
+}
+
 /** The cross-field rules of the evidence keys. */
-function evidenceRules(c: z.output<typeof configSchemaBase>, ctx: z.RefinementCtx): void {
+function evidenceRules(c: EvidenceView, ctx: z.RefinementCtx): void {
   const weakness = objectLockWeakness(c.archive);
   if (c.organization && weakness && !c.allowWeakObjectLock) {
     ctx.addIssue({
@@ -322,205 +332,206 @@ function evidenceRules(c: z.output<typeof configSchemaBase>, ctx: z.RefinementCt
   }
 }
 
-/** The configuration schema without its cross-field rules. */
-const configSchemaBase = z.strictObject({
-  /** Region of the archive bucket, its key, the Athena resources and the detection pipeline. */
-  homeRegion: z
-    .string()
-    .regex(REGION, { error: 'must be an AWS Region code such as "us-east-1"' })
-    .default('us-east-1'),
-  /** `"all"`: one multi-region trail; a list: one single-region trail per listed Region, each in its own stack. */
-  regions: z
-    .union(
-      [
-        z.literal('all'),
-        z
-          .array(z.string().regex(REGION, { error: 'must be an AWS Region code such as "eu-west-1"' }))
-          .min(1, { error: 'must list at least one Region, or be "all"' }),
-      ],
-      { error: 'must be "all" or a list of Region codes such as ["us-east-1", "eu-west-1"]' },
-    )
-    .default('all'),
-  /**
-   * Record the events of the global services (IAM, STS, CloudFront, console sign-in). CloudTrail records them
-   * in one Region only (us-east-1 in the commercial partition, since 22 November 2021), so with listed Regions
-   * that Region's trail carries them and no other trail does; a multi-Region trail always records them.
-   * `false` (listed Regions only) accepts going without them.
-   */
-  globalServiceEvents: z.boolean({ error: 'must be true or false' }).default(true),
-  /** `false` for an account trail, or the organization whose organization trail is created. */
-  organization: z
-    .union(
-      [
-        z.literal(false),
-        z.strictObject({
-          organizationId: z
-            .string()
-            .regex(ORGANIZATION_ID, { error: 'must be an Organizations ID such as "o-a1b2c3d4e5"' }),
-        }),
-      ],
-      { error: 'must be false (account trail) or { "organizationId": "o-..." } (organization trail)' },
-    )
-    .default(false),
-  /** Account placement. All unset: every stack in the deploying account (the default). */
-  accounts: z
-    .strictObject({
-      /** Account owning the trail(s): the organization's management account for an organization trail. */
-      management: accountId.optional(),
-      /** Account of the archive bucket and its key. @default - the management account */
-      logArchive: accountId.optional(),
-      /** Account of the Glue table and the Athena workgroup. @default - the log archive account */
-      audit: accountId.optional(),
-    })
-    .default({}),
-  /** Trail name. It is a contract: the bucket and key policies pin `aws:SourceArn` to the trail ARN. */
-  trailName: z
-    .string()
-    .regex(TRAIL_NAME, {
-      error: 'must be 3-128 letters, digits, ".", "_" or "-", starting and ending with a letter or digit',
-    })
-    .default('trailsight'),
-  managementEvents: z
-    .strictObject({
-      readWrite: z
-        .enum(['All', 'ReadOnly', 'WriteOnly', 'None'], {
-          error: 'must be one of "All", "ReadOnly", "WriteOnly", "None"',
-        })
-        .default('All'),
-      /** High-volume sources left out of the management events. */
-      excludeSources: z
-        .array(
-          z.enum(['kms.amazonaws.com', 'rdsdata.amazonaws.com'], {
-            error: 'must be "kms.amazonaws.com" or "rdsdata.amazonaws.com" (the only sources CloudTrail can exclude)',
-          }),
-        )
-        .default([]),
-    })
-    .default({ readWrite: 'All', excludeSources: [] }),
-  dataEvents: z
-    .strictObject({
-      s3: z
-        .union([z.literal(false), s3DataEvents], {
-          error: 'must be false or { "resources": "all" | ["arn:aws:s3:::<bucket>/<prefix>"], "readWrite": "All" }',
-        })
-        .default(false),
-      lambda: z
-        .union([z.literal(false), lambdaDataEvents], {
-          error: 'must be false or { "functions": "all" | ["<function ARN>"], "readWrite": "All" }',
-        })
-        .default(false),
-    })
-    .default({ s3: false, lambda: false }),
-  /** Also deliver to a CloudWatch Logs log group, kept this many days. */
-  cloudWatchLogs: z
-    .union(
-      [
-        z.literal(false),
-        z.strictObject({
-          retentionDays: z
-            .number()
-            .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), {
-              error: `must be one of the CloudWatch Logs retention values ${LOG_RETENTION_DAYS.join(', ')}`,
-            })
-            .default(365),
-        }),
-      ],
-      { error: 'must be false or { "retentionDays": <CloudWatch Logs retention> }' },
-    )
-    .default(false),
-  /** AWS-native CloudTrail Insights (billed per event analysed), for comparison with Trailsight's own. */
-  nativeInsights: z
-    .array(
-      z.enum(['ApiCallRateInsight', 'ApiErrorRateInsight'], {
-        error: 'must be "ApiCallRateInsight" or "ApiErrorRateInsight"',
-      }),
-    )
-    .default([]),
-  archive: z
-    .strictObject({
-      /** Days a log file is kept before it expires. */
-      retentionDays: positiveDays.default(2557),
-      /** Move log files to an archive tier after N days. Athena cannot read GLACIER or DEEP_ARCHIVE objects. */
-      transition: z
-        .union(
-          [
-            z.literal(false),
-            z.strictObject({
-              storageClass: z.enum(['GLACIER_IR', 'GLACIER', 'DEEP_ARCHIVE'], {
-                error: 'must be "GLACIER_IR", "GLACIER" or "DEEP_ARCHIVE"',
-              }),
-              afterDays: positiveDays,
-            }),
-          ],
-          {
-            error:
-              'must be false or { "storageClass": "GLACIER_IR" | "GLACIER" | "DEEP_ARCHIVE", "afterDays": <days> }',
-          },
-        )
-        .default(false),
-      /** S3 Object Lock default retention (write once, read many), or `false`. Fixed at bucket creation. */
-      objectLock: z
-        .union(
-          [
-            z.literal(false),
-            z.strictObject({
-              mode: z.enum(['GOVERNANCE', 'COMPLIANCE'], { error: 'must be "GOVERNANCE" or "COMPLIANCE"' }),
-              days: positiveDays,
-            }),
-          ],
-          { error: 'must be false or { "mode": "GOVERNANCE" | "COMPLIANCE", "days": <days> }' },
-        )
-        .default(false),
-      /** Days a deleted or overwritten version is kept (versioning keeps deletes recoverable). */
-      noncurrentVersionRetentionDays: positiveDays.default(90),
-      /** Days the S3 server access logs of the archive bucket are kept. */
-      accessLogRetentionDays: positiveDays.default(365),
-    })
-    .default({
-      retentionDays: 2557,
-      transition: false,
-      objectLock: false,
-      noncurrentVersionRetentionDays: 90,
-      accessLogRetentionDays: 365,
-    }),
-  analytics: z
-    .strictObject({
-      databaseName: z
-        .string()
-        .regex(GLUE_NAME, { error: 'must be lower-case letters, digits and "_" (a Glue database name)' })
-        .default('trailsight'),
-      workGroupName: z
-        .string()
-        .regex(WORKGROUP_NAME, { error: 'must be 1-128 letters, digits, ".", "_" or "-" (an Athena workgroup name)' })
-        .default('trailsight'),
-      /** Athena cancels a query that scans more than this many bytes (minimum 10 MB). */
-      bytesScannedCutoffPerQuery: z
-        .number()
-        .int()
-        .min(10_485_760, { error: 'must be at least 10485760 (10 MB), the Athena minimum' })
-        .default(10_737_418_240),
-      /** Days query results are kept in the results bucket. */
-      resultsExpirationDays: positiveDays.default(30),
-      /**
-       * Account IDs the table projects. Unset: the trail account (account trail), or `injected` for an
-       * organization trail (every query must then filter `account = '…'`).
-       */
-      accountIds: z.array(accountId).min(1, { error: 'must list at least one account ID, or be left out' }).optional(),
-    })
-    .default({
-      databaseName: 'trailsight',
-      workGroupName: 'trailsight',
-      bytesScannedCutoffPerQuery: 10_737_418_240,
-      resultsExpirationDays: 30,
-    }),
-  /** The serverless detection pipeline (docs/pipeline.md). */
-  detection,
-  // Evidence protection and integrity verification: see the block above.
-  ...evidenceKeys,
-});
-
 /** The configuration schema. `TrailsightConfig` is its output type. */
-export const configSchema = configSchemaBase
+export const configSchema = z
+  .strictObject({
+    /** Region of the archive bucket, its key, the Athena resources and the detection pipeline. */
+    homeRegion: z
+      .string()
+      .regex(REGION, { error: 'must be an AWS Region code such as "us-east-1"' })
+      .default('us-east-1'),
+    /** `"all"`: one multi-region trail; a list: one single-region trail per listed Region, each in its own stack. */
+    regions: z
+      .union(
+        [
+          z.literal('all'),
+          z
+            .array(z.string().regex(REGION, { error: 'must be an AWS Region code such as "eu-west-1"' }))
+            .min(1, { error: 'must list at least one Region, or be "all"' }),
+        ],
+        { error: 'must be "all" or a list of Region codes such as ["us-east-1", "eu-west-1"]' },
+      )
+      .default('all'),
+    /**
+     * Record the events of the global services (IAM, STS, CloudFront, console sign-in). CloudTrail records them
+     * in one Region only (us-east-1 in the commercial partition, since 22 November 2021), so with listed Regions
+     * that Region's trail carries them and no other trail does; a multi-Region trail always records them.
+     * `false` (listed Regions only) accepts going without them.
+     */
+    globalServiceEvents: z.boolean({ error: 'must be true or false' }).default(true),
+    /** `false` for an account trail, or the organization whose organization trail is created. */
+    organization: z
+      .union(
+        [
+          z.literal(false),
+          z.strictObject({
+            organizationId: z
+              .string()
+              .regex(ORGANIZATION_ID, { error: 'must be an Organizations ID such as "o-a1b2c3d4e5"' }),
+          }),
+        ],
+        { error: 'must be false (account trail) or { "organizationId": "o-..." } (organization trail)' },
+      )
+      .default(false),
+    /** Account placement. All unset: every stack in the deploying account (the default). */
+    accounts: z
+      .strictObject({
+        /** Account owning the trail(s): the organization's management account for an organization trail. */
+        management: accountId.optional(),
+        /** Account of the archive bucket and its key. @default - the management account */
+        logArchive: accountId.optional(),
+        /** Account of the Glue table and the Athena workgroup. @default - the log archive account */
+        audit: accountId.optional(),
+      })
+      .default({}),
+    /** Trail name. It is a contract: the bucket and key policies pin `aws:SourceArn` to the trail ARN. */
+    trailName: z
+      .string()
+      .regex(TRAIL_NAME, {
+        error: 'must be 3-128 letters, digits, ".", "_" or "-", starting and ending with a letter or digit',
+      })
+      .default('trailsight'),
+    managementEvents: z
+      .strictObject({
+        readWrite: z
+          .enum(['All', 'ReadOnly', 'WriteOnly', 'None'], {
+            error: 'must be one of "All", "ReadOnly", "WriteOnly", "None"',
+          })
+          .default('All'),
+        /** High-volume sources left out of the management events. */
+        excludeSources: z
+          .array(
+            z.enum(['kms.amazonaws.com', 'rdsdata.amazonaws.com'], {
+              error: 'must be "kms.amazonaws.com" or "rdsdata.amazonaws.com" (the only sources CloudTrail can exclude)',
+            }),
+          )
+          .default([]),
+      })
+      .default({ readWrite: 'All', excludeSources: [] }),
+    dataEvents: z
+      .strictObject({
+        s3: z
+          .union([z.literal(false), s3DataEvents], {
+            error: 'must be false or { "resources": "all" | ["arn:aws:s3:::<bucket>/<prefix>"], "readWrite": "All" }',
+          })
+          .default(false),
+        lambda: z
+          .union([z.literal(false), lambdaDataEvents], {
+            error: 'must be false or { "functions": "all" | ["<function ARN>"], "readWrite": "All" }',
+          })
+          .default(false),
+      })
+      .default({ s3: false, lambda: false }),
+    /** Also deliver to a CloudWatch Logs log group, kept this many days. */
+    cloudWatchLogs: z
+      .union(
+        [
+          z.literal(false),
+          z.strictObject({
+            retentionDays: z
+              .number()
+              .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), {
+                error: `must be one of the CloudWatch Logs retention values ${LOG_RETENTION_DAYS.join(', ')}`,
+              })
+              .default(365),
+          }),
+        ],
+        { error: 'must be false or { "retentionDays": <CloudWatch Logs retention> }' },
+      )
+      .default(false),
+    /** AWS-native CloudTrail Insights (billed per event analysed), for comparison with Trailsight's own. */
+    nativeInsights: z
+      .array(
+        z.enum(['ApiCallRateInsight', 'ApiErrorRateInsight'], {
+          error: 'must be "ApiCallRateInsight" or "ApiErrorRateInsight"',
+        }),
+      )
+      .default([]),
+    archive: z
+      .strictObject({
+        /** Days a log file is kept before it expires. */
+        retentionDays: positiveDays.default(2557),
+        /** Move log files to an archive tier after N days. Athena cannot read GLACIER or DEEP_ARCHIVE objects. */
+        transition: z
+          .union(
+            [
+              z.literal(false),
+              z.strictObject({
+                storageClass: z.enum(['GLACIER_IR', 'GLACIER', 'DEEP_ARCHIVE'], {
+                  error: 'must be "GLACIER_IR", "GLACIER" or "DEEP_ARCHIVE"',
+                }),
+                afterDays: positiveDays,
+              }),
+            ],
+            {
+              error:
+                'must be false or { "storageClass": "GLACIER_IR" | "GLACIER" | "DEEP_ARCHIVE", "afterDays": <days> }',
+            },
+          )
+          .default(false),
+        /** S3 Object Lock default retention (write once, read many), or `false`. Fixed at bucket creation. */
+        objectLock: z
+          .union(
+            [
+              z.literal(false),
+              z.strictObject({
+                mode: z.enum(['GOVERNANCE', 'COMPLIANCE'], { error: 'must be "GOVERNANCE" or "COMPLIANCE"' }),
+                days: positiveDays,
+              }),
+            ],
+            { error: 'must be false or { "mode": "GOVERNANCE" | "COMPLIANCE", "days": <days> }' },
+          )
+          .default(false),
+        /** Days a deleted or overwritten version is kept (versioning keeps deletes recoverable). */
+        noncurrentVersionRetentionDays: positiveDays.default(90),
+        /** Days the S3 server access logs of the archive bucket are kept. */
+        accessLogRetentionDays: positiveDays.default(365),
+      })
+      .default({
+        retentionDays: 2557,
+        transition: false,
+        objectLock: false,
+        noncurrentVersionRetentionDays: 90,
+        accessLogRetentionDays: 365,
+      }),
+    analytics: z
+      .strictObject({
+        databaseName: z
+          .string()
+          .regex(GLUE_NAME, { error: 'must be lower-case letters, digits and "_" (a Glue database name)' })
+          .default('trailsight'),
+        workGroupName: z
+          .string()
+          .regex(WORKGROUP_NAME, { error: 'must be 1-128 letters, digits, ".", "_" or "-" (an Athena workgroup name)' })
+          .default('trailsight'),
+        /** Athena cancels a query that scans more than this many bytes (minimum 10 MB). */
+        bytesScannedCutoffPerQuery: z
+          .number()
+          .int()
+          .min(10_485_760, { error: 'must be at least 10485760 (10 MB), the Athena minimum' })
+          .default(10_737_418_240),
+        /** Days query results are kept in the results bucket. */
+        resultsExpirationDays: positiveDays.default(30),
+        /**
+         * Account IDs the table projects. Unset: the trail account (account trail), or `injected` for an
+         * organization trail (every query must then filter `account = '…'`).
+         */
+        accountIds: z
+          .array(accountId)
+          .min(1, { error: 'must list at least one account ID, or be left out' })
+          .optional(),
+      })
+      .default({
+        databaseName: 'trailsight',
+        workGroupName: 'trailsight',
+        bytesScannedCutoffPerQuery: 10_737_418_240,
+        resultsExpirationDays: 30,
+      }),
+    /** The serverless detection pipeline (docs/pipeline.md). */
+    detection,
+    // Evidence protection and integrity verification: see the block above.
+    ...evidenceKeys,
+  })
   .superRefine((c, ctx) => {
     if (c.regions === 'all' && !c.globalServiceEvents) {
       ctx.addIssue({
@@ -594,7 +605,7 @@ export const configSchema = configSchemaBase
       });
     }
   })
-  .superRefine(evidenceRules);
+  .superRefine((c, ctx) => evidenceRules(c, ctx));
 
 /** The validated configuration, with every default filled in. */
 export type TrailsightConfig = z.output<typeof configSchema>;
