@@ -15,7 +15,9 @@
  *   "managementEvents": { "readWrite": "All", "excludeSources": ["rdsdata.amazonaws.com"] },
  *   "dataEvents": { "s3": { "resources": ["arn:aws:s3:::payroll-exports/"], "readWrite": "WriteOnly" } },
  *   "archive": { "retentionDays": 2557, "transition": { "storageClass": "DEEP_ARCHIVE", "afterDays": 365 },
- *                "objectLock": { "mode": "COMPLIANCE", "days": 365 } }
+ *                "objectLock": { "mode": "COMPLIANCE", "days": 2557 } },
+ *   "breakGlassRoleArn": "arn:aws:iam::222222222222:role/TrailsightBreakGlass",
+ *   "scp": { "targetIds": ["r-a1b2"] }
  * }
  * ```
  */
