@@ -14,6 +14,7 @@ const COMMANDS: Record<string, () => Promise<CliCommand>> = {
   summary: async () => (require('./commands/summary') as typeof import('./commands/summary')).command,
   query: async () => (require('./commands/query') as typeof import('./commands/query')).command,
   rules: async () => (require('./commands/rules') as typeof import('./commands/rules')).command,
+  verify: async () => (require('./commands/verify') as typeof import('./commands/verify')).command,
 };
 
 function usage(): string {

@@ -6,6 +6,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
+import { INSIGHT_BUCKET_ENV } from '../../schema/evidence-contract';
 import { DynamoDbStateStore } from '../adapters/dynamodb-state-store';
 import { EventBridgeInsightPublisher, type InsightSink } from '../adapters/eventbridge-publisher';
 import { S3InsightArchive } from '../adapters/s3-insight-archive';
@@ -19,6 +20,8 @@ export interface PipelineEnvironment {
   readonly eventBusName: string;
   readonly publishToDefaultBus: boolean;
   readonly archiveBucketName: string;
+  /** Where insights are written: the insights bucket, outside the locked archive. @default - the archive bucket */
+  readonly insightBucketName?: string;
   readonly insightPrefix: string;
   readonly dedupeWindowHours: number;
   readonly detectConfig: DetectConfig;
@@ -46,6 +49,7 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): PipelineE
     eventBusName: required(env, 'EVENT_BUS_NAME'),
     publishToDefaultBus: env.PUBLISH_TO_DEFAULT_BUS === 'true',
     archiveBucketName: required(env, 'ARCHIVE_BUCKET_NAME'),
+    insightBucketName: env[INSIGHT_BUCKET_ENV] || undefined,
     insightPrefix: env.INSIGHT_PREFIX ?? 'trailsight/insights/',
     dedupeWindowHours: hours,
     detectConfig,
@@ -81,7 +85,10 @@ export function buildPorts(settings: PipelineEnvironment, clients: PipelineClien
   return {
     store: new DynamoDbStateStore(dynamodb, { tableName: settings.stateTableName }),
     sinks,
-    archive: new S3InsightArchive(s3, { bucket: settings.archiveBucketName, prefix: settings.insightPrefix }),
+    archive: new S3InsightArchive(s3, {
+      bucket: settings.insightBucketName ?? settings.archiveBucketName,
+      prefix: settings.insightPrefix,
+    }),
     objects: new S3ObjectSource(s3),
     detectConfig: settings.detectConfig,
     dedupeWindowMs: settings.dedupeWindowHours * 3_600_000,
