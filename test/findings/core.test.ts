@@ -32,6 +32,16 @@ describe('findingFromInsight', () => {
     expect(closed.description).toMatch(/^Ended: the episode lasted \d+ min/);
   });
 
+  test.each(['iam-burst', 'delivery-gap', 'gap'])(
+    'the End of a %s episode is always a later version than its Start',
+    (detector) => {
+      // A delivery gap starts and ends on the same file: the same detectedAt for both.
+      const start = findingFromInsight(fixtureInsight(detector, 'Start'));
+      const end = findingFromInsight(fixtureInsight(detector, 'End'));
+      expect(end.updatedAt).toBeGreaterThan(start.updatedAt);
+    },
+  );
+
   test('a redelivered insight (same eventID) maps to the identical finding version', () => {
     const insight = fixtureInsight('recon');
     const again = JSON.parse(JSON.stringify(insight));

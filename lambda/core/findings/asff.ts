@@ -51,10 +51,13 @@ export interface AsffFinding {
 
 export type AsffSeverityLabel = 'INFORMATIONAL' | 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL';
 
+/** The partitions ASFF resources name (`Resource.Partition`). */
+export type AsffPartition = 'aws' | 'aws-cn' | 'aws-us-gov';
+
 export interface AsffResource {
   Type: string;
   Id: string;
-  Partition: string;
+  Partition: AsffPartition;
   Region: string;
 }
 
@@ -71,7 +74,8 @@ export const ASFF_LIMITS = {
 } as const;
 
 /** `arn:<partition>:securityhub:<region>:<account>:product/<account>/default`: an account's own product. */
-const DEFAULT_PRODUCT_ARN = /^arn:(aws[a-z-]*):securityhub:([a-z0-9-]+):(\d{12}):product\/(\d{12})\/default$/;
+const DEFAULT_PRODUCT_ARN =
+  /^arn:(aws|aws-cn|aws-us-gov):securityhub:([a-z0-9-]+):(\d{12}):product\/(\d{12})\/default$/;
 
 /** The account's default product ARN, which lets an account import findings about itself. */
 export function defaultProductArn(partition: string, region: string, account: string): string {
@@ -81,7 +85,7 @@ export function defaultProductArn(partition: string, region: string, account: st
 /** Where findings go: the product ARN and what it implies. */
 export interface AsffTarget {
   readonly productArn: string;
-  readonly partition: string;
+  readonly partition: AsffPartition;
   /** The importing account: `AwsAccountId` of every finding. */
   readonly account: string;
 }
@@ -94,7 +98,7 @@ export function asffTarget(productArn: string): AsffTarget {
       `product ARN '${productArn}' is not an account's default product: expected arn:<partition>:securityhub:<region>:<account>:product/<account>/default`,
     );
   }
-  return { productArn, partition: m[1], account: m[3] };
+  return { productArn, partition: m[1] as AsffPartition, account: m[3] };
 }
 
 function truncate(text: string, max: number): string {
@@ -107,23 +111,23 @@ function iso(ms: number): string {
 }
 
 /** The IAM resource behind a CloudTrail principal ARN (an assumed-role session belongs to its role). */
-function principalResource(arn: string, partition: string, region: string): AsffResource | undefined {
+function principalResource(arn: string, partition: AsffPartition, region: string): AsffResource | undefined {
   const m = /^arn:([^:]+):(iam|sts)::(\d{12}):(.+)$/.exec(arn);
   if (!m) return { Type: 'Other', Id: truncate(arn, ASFF_LIMITS.id), Partition: partition, Region: region };
-  const [, arnPartition, , account, rest] = m;
+  const [, , , account, rest] = m;
   if (rest === 'root') return undefined; // the account resource already names it
-  if (rest.startsWith('user/')) return { Type: 'AwsIamUser', Id: arn, Partition: arnPartition, Region: region };
+  if (rest.startsWith('user/')) return { Type: 'AwsIamUser', Id: arn, Partition: partition, Region: region };
   const assumed = /^assumed-role\/([^/]+)\//.exec(rest);
   if (assumed) {
     return {
       Type: 'AwsIamRole',
-      Id: `arn:${arnPartition}:iam::${account}:role/${assumed[1]}`,
-      Partition: arnPartition,
+      Id: `arn:${partition}:iam::${account}:role/${assumed[1]}`,
+      Partition: partition,
       Region: region,
     };
   }
-  if (rest.startsWith('role/')) return { Type: 'AwsIamRole', Id: arn, Partition: arnPartition, Region: region };
-  return { Type: 'Other', Id: arn, Partition: arnPartition, Region: region };
+  if (rest.startsWith('role/')) return { Type: 'AwsIamRole', Id: arn, Partition: partition, Region: region };
+  return { Type: 'Other', Id: arn, Partition: partition, Region: region };
 }
 
 function productFields(f: Finding): Record<string, string> {

@@ -160,6 +160,15 @@ function descriptionOf(i: InsightEvent): string {
   return `Ended: ${span}. ${i.trailsight.explanation}`;
 }
 
+/**
+ * When this version was produced. An End must order after its Start (Security Hub ignores an update whose
+ * `UpdatedAt` is not later), but both can come from the same delivery: a delivery gap starts and ends when the
+ * first file after the silence arrives. So an End is stamped one millisecond after its detection time.
+ */
+function updatedAtOf(i: InsightEvent): number {
+  return Date.parse(i.trailsight.detectedAt) + (i.insightDetails.state === 'End' ? 1 : 0);
+}
+
 /** The finding one insight event describes. */
 export function findingFromInsight(i: InsightEvent): Finding {
   const t = i.trailsight;
@@ -195,7 +204,7 @@ export function findingFromInsight(i: InsightEvent): Finding {
     state: d.state === 'Start' ? 'active' : 'resolved',
     firstSeen: Date.parse(i.eventTime),
     lastSeen: lastSeenOf(i),
-    updatedAt: Date.parse(t.detectedAt),
+    updatedAt: updatedAtOf(i),
     account: i.recipientAccountId,
     region: i.awsRegion,
     ...(t.principal !== undefined ? { principal: { arn: t.principal, name: shortPrincipal(t.principal) } } : {}),

@@ -1,0 +1,22 @@
+/**
+ * The findings function's contract with the stack that deploys it: one definition of the environment variable,
+ * the Powertools service name and the metric names, imported by both sides (lib/findings/, lambda/handlers/).
+ *
+ * Pure data: this module may be imported from every room (lib/, lambda/, cli/, test/).
+ */
+
+/** Environment variable holding the Security Hub product ARN findings are imported with. */
+export const PRODUCT_ARN_ENV = 'SECURITY_HUB_PRODUCT_ARN';
+
+/** Powertools service name of the findings function (the `service` dimension of its metrics). */
+export const FINDINGS_SERVICE_NAME = 'trailsight-findings';
+
+/** Custom metrics of the findings function (namespace `Trailsight`). */
+export const FINDINGS_METRICS = {
+  /** Finding versions Security Hub accepted. */
+  imported: 'FindingsImported',
+  /** Finding versions Security Hub refused after every retry (FailedFindings); alarmed. */
+  failed: 'FindingsFailed',
+  /** Bus events that are not a finding source (unknown detail-type or a malformed detail); alarmed. */
+  rejected: 'FindingEventsRejected',
+} as const;
