@@ -4,6 +4,7 @@ import type { TrailsightConfig } from './config';
 import { placementOf, trailRegions } from './contracts';
 import { AnalyticsStack } from './stacks/analytics-stack';
 import { DetectionStack } from './stacks/detection-stack';
+import { FindingsStack } from './stacks/findings-stack';
 import { LogArchiveStack } from './stacks/log-archive-stack';
 import { TrailStack } from './stacks/trail-stack';
 
@@ -32,6 +33,8 @@ export interface TrailsightApp {
   readonly analytics: AnalyticsStack;
   /** The detection pipeline, unless `detection.enabled` is false. */
   readonly detection?: DetectionStack;
+  /** Findings for Security Hub, when `findings.securityHub` is set. */
+  readonly findings?: FindingsStack;
 }
 
 /** Stack ID of the trail stack for `region` (the only one when regions is `"all"`). */
@@ -47,7 +50,8 @@ export function trailStackId(config: TrailsightConfig, region: string): string {
  * - `TrailsightTrail` (regions `"all"`) or `TrailsightTrail-<region>` (one per listed Region): management account;
  * - `TrailsightAnalytics`: audit account, home Region;
  * - `TrailsightDetection` (unless `detection.enabled` is false): log archive account, home Region, next to the
- *   bucket whose object events it consumes.
+ *   bucket whose object events it consumes;
+ * - `TrailsightFindings` (when `findings.securityHub` is set): next to the detection stack, reading its bus.
  * Trails depend on the archive (CloudTrail checks the bucket and key policies at creation). The stacks
  * share names derived from configuration (lib/contracts.ts), never cross-stack references.
  */
@@ -93,10 +97,20 @@ export function buildApp(config: TrailsightConfig, options: BuildAppOptions = {}
     detection.addStackDependency(logArchive, 'the archive bucket sends the object events the pipeline consumes');
   }
 
+  let findings: FindingsStack | undefined;
+  if (config.findings.securityHub && detection) {
+    findings = new FindingsStack(app, 'TrailsightFindings', {
+      description: 'Trailsight findings: insights to AWS Security Hub (ASFF)',
+      env: envFor(placement.logArchive, config.homeRegion),
+      config,
+    });
+    findings.addStackDependency(detection, 'the rule is created on the trailsight bus');
+  }
+
   Tags.of(app).add('app', 'trailsight');
   if (options.compliance ?? true) {
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     Validations.of(app).addPlugins(new ServerlessChecks(app));
   }
-  return { app, logArchive, trails, analytics, detection };
+  return { app, logArchive, trails, analytics, detection, findings };
 }

@@ -20,3 +20,15 @@ export const FINDINGS_METRICS = {
   /** Bus events that are not a finding source (unknown detail-type or a malformed detail); alarmed. */
   rejected: 'FindingEventsRejected',
 } as const;
+
+/** `source` of Trailsight's own events on the `trailsight` bus. */
+export const TRAILSIGHT_EVENT_SOURCE = 'trailsight';
+
+/** `detail-type` of insights on the bus (docs/pipeline.md, "Event format"). */
+export const INSIGHT_DETAIL_TYPE = 'Trailsight Insight';
+
+/**
+ * The bus events that become findings: the findings rule matches these, and lambda/core/findings/sources.ts
+ * has one mapper for each (a test keeps the two equal). A new finding kind adds its detail-type here.
+ */
+export const FINDING_DETAIL_TYPES: readonly string[] = [INSIGHT_DETAIL_TYPE];

@@ -2,9 +2,10 @@ import { asffTarget, defaultProductArn, toAsff } from '../../lambda/core/finding
 import { evidenceCommand } from '../../lambda/core/findings/finding';
 import { DETECTOR_PROFILES, findingFromInsight, INSIGHT_DETAIL_TYPE } from '../../lambda/core/findings/insight';
 import { toOcsf } from '../../lambda/core/findings/ocsf';
-import { FindingInputError, findingFromEvent } from '../../lambda/core/findings/sources';
+import { FINDING_SOURCES, FindingInputError, findingFromEvent } from '../../lambda/core/findings/sources';
 import { HIGH_SEVERITY_DETECTORS } from '../../lib/detection/insight-alerting';
 import { findQuery, loadCatalog, renderQuery } from '../../queries/catalog';
+import { FINDING_DETAIL_TYPES } from '../../schema/findings';
 import { asffFindingSchema } from './asff-schema';
 import { fixtureInsight, fixtureInsights, ocsfValidator, PRODUCT_ARN } from './helpers';
 
@@ -88,6 +89,10 @@ describe('findingFromInsight', () => {
 });
 
 describe('findingFromEvent', () => {
+  test('has a mapper for exactly the detail-types the deployed rule sends', () => {
+    expect(Object.keys(FINDING_SOURCES).sort()).toEqual([...FINDING_DETAIL_TYPES].sort());
+  });
+
   test('maps a Trailsight Insight detail', () => {
     const insight = fixtureInsight('call-rate');
     expect(findingFromEvent(INSIGHT_DETAIL_TYPE, insight).generatorId).toBe('trailsight/insight/call-rate');

@@ -5,13 +5,13 @@
  * updates (resolves) the finding its Start opened, and a redelivered event (same `eventID`) yields the same
  * finding version again. Versions are ordered by `trailsight.detectedAt` (the End is always later).
  */
+import { INSIGHT_DETAIL_TYPE } from '../../../schema/findings';
 import type { DetectorKind } from '../detect/config';
 import { shortPrincipal } from '../detect/engine';
 import type { InsightEvent } from '../detect/insight';
 import type { EvidenceQuery, Finding, FindingMeasure, FindingSeverity } from './finding';
 
-/** The EventBridge `detail-type` of insights on the `trailsight` bus (docs/pipeline.md, "Event format"). */
-export const INSIGHT_DETAIL_TYPE = 'Trailsight Insight';
+export { INSIGHT_DETAIL_TYPE };
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
