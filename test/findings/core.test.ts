@@ -1,4 +1,4 @@
-import { asffTarget, defaultProductArn, toAsff } from '../../lambda/core/findings/asff';
+import { asffTarget, defaultProductArn, partitionOf, toAsff } from '../../lambda/core/findings/asff';
 import { evidenceCommand } from '../../lambda/core/findings/finding';
 import { DETECTOR_PROFILES, findingFromInsight, INSIGHT_DETAIL_TYPE } from '../../lambda/core/findings/insight';
 import { toOcsf } from '../../lambda/core/findings/ocsf';
@@ -202,6 +202,10 @@ describe('toAsff', () => {
 });
 
 describe('asffTarget', () => {
+  test('the default product of a Region is in its partition', () => {
+    expect(['us-east-1', 'cn-north-1', 'us-gov-west-1'].map(partitionOf)).toEqual(['aws', 'aws-cn', 'aws-us-gov']);
+  });
+
   test('reads an account default product ARN in any partition', () => {
     expect(asffTarget(defaultProductArn('aws-us-gov', 'us-gov-west-1', '111122223333'))).toEqual({
       productArn: 'arn:aws-us-gov:securityhub:us-gov-west-1:111122223333:product/111122223333/default',

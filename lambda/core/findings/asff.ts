@@ -77,6 +77,13 @@ export const ASFF_LIMITS = {
 const DEFAULT_PRODUCT_ARN =
   /^arn:(aws|aws-cn|aws-us-gov):securityhub:([a-z0-9-]+):(\d{12}):product\/(\d{12})\/default$/;
 
+/** The partition of a Region (`cn-*`: aws-cn, `us-gov-*`: aws-us-gov, otherwise aws). */
+export function partitionOf(region: string): AsffPartition {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  return 'aws';
+}
+
 /** The account's default product ARN, which lets an account import findings about itself. */
 export function defaultProductArn(partition: string, region: string, account: string): string {
   return `arn:${partition}:securityhub:${region}:${account}:product/${account}/default`;
