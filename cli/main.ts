@@ -14,6 +14,7 @@ const COMMANDS: Record<string, () => Promise<CliCommand>> = {
   summary: async () => (require('./commands/summary') as typeof import('./commands/summary')).command,
   query: async () => (require('./commands/query') as typeof import('./commands/query')).command,
   findings: async () => (require('./commands/findings') as typeof import('./commands/findings')).command,
+  report: async () => (require('./commands/report') as typeof import('./commands/report')).command,
 };
 
 function usage(): string {
