@@ -109,15 +109,15 @@ export class SeriesCollector {
       const step = windowMinutes * MINUTE;
       const from = first - Math.ceil((first - rawFrom) / step) * step;
       const counts = new Array<number>(Math.ceil((to - from) / step)).fill(0);
-      return { match: matcherOf(e), from, to, series: { windowMinutes, from, counts } };
+      // Whole windows only: the last one is counted to its end.
+      return { match: matcherOf(e), from, to: from + counts.length * step, series: { windowMinutes, from, counts } };
     });
   }
 
   add(ev: TrailEvent): void {
     for (const p of this.plans) {
       if (ev.time < p.from || ev.time >= p.to || !p.match(ev)) continue;
-      const i = Math.floor((ev.time - p.from) / (p.series.windowMinutes * MINUTE));
-      if (i < p.series.counts.length) p.series.counts[i]++;
+      p.series.counts[Math.floor((ev.time - p.from) / (p.series.windowMinutes * MINUTE))]++;
     }
   }
 
