@@ -7,7 +7,7 @@
  * networking, component updates, sync or QUIC; a fresh profile each time; no sandbox, since CI runs as root.
  * Every request the page makes is recorded, so a test can prove it loads nothing but itself.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -38,6 +38,11 @@ export interface OpenedReport {
 
 /** Loads `file` and waits until its script has drawn every chart. */
 export async function openReport(file: string, viewport = { width: 1200, height: 900 }): Promise<OpenedReport> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `no Chromium at ${CHROMIUM}: install Debian's package (apt-get install chromium), as .ci/run does, or set CHROMIUM_PATH`,
+    );
+  }
   const profile = mkdtempSync(path.join(tmpdir(), 'trailsight-chromium-'));
   let browser: BrowserContext | undefined;
   try {
