@@ -24,7 +24,14 @@ interface Replay {
   readonly emittedAt: Map<string, number>;
 }
 
-async function replaySamples(): Promise<Replay> {
+let replayed: Promise<Replay> | undefined;
+/** Replays the samples once per test file. */
+function replaySamples(): Promise<Replay> {
+  replayed ??= runReplay();
+  return replayed;
+}
+
+async function runReplay(): Promise<Replay> {
   const engine = new DetectionEngine({ learningHours: 0 });
   const events: TrailEvent[] = [];
   const fileOf: number[] = [];
