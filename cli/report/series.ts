@@ -90,8 +90,17 @@ export function matcherOf(e: Episode): (ev: TrailEvent) => boolean {
 }
 
 /** Counts, for every episode, the matching events per window around it. Feed it every event once. */
+interface Plan {
+  readonly match: (ev: TrailEvent) => boolean;
+  readonly from: number;
+  readonly to: number;
+  readonly series: EpisodeSeries;
+}
+
 export class SeriesCollector {
-  private readonly plans: { match: (ev: TrailEvent) => boolean; from: number; to: number; series: EpisodeSeries }[];
+  private readonly plans: Plan[];
+  /** Plans by `account|region`: an event is only tested against the episodes of its own partition. */
+  private readonly byPartition = new Map<string, Plan[]>();
 
   constructor(episodes: readonly Episode[]) {
     this.plans = episodes.map((e) => {
@@ -112,10 +121,16 @@ export class SeriesCollector {
       // Whole windows only: the last one is counted to its end.
       return { match: matcherOf(e), from, to: from + counts.length * step, series: { windowMinutes, from, counts } };
     });
+    episodes.forEach((e, i) => {
+      const key = `${e.start.recipientAccountId}|${e.start.awsRegion}`;
+      const list = this.byPartition.get(key) ?? [];
+      list.push(this.plans[i]);
+      this.byPartition.set(key, list);
+    });
   }
 
   add(ev: TrailEvent): void {
-    for (const p of this.plans) {
+    for (const p of this.byPartition.get(`${ev.account}|${ev.region}`) ?? []) {
       if (ev.time < p.from || ev.time >= p.to || !p.match(ev)) continue;
       p.series.counts[Math.floor((ev.time - p.from) / (p.series.windowMinutes * MINUTE))]++;
     }

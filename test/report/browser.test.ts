@@ -3,8 +3,13 @@
  * The report in a real browser: Debian's headless Chromium (installed by .ci/run when missing), started here,
  * loads the page from disk, and the test checks what a person would see.
  */
+
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { type OpenedReport, openReport } from '../../cli/report/browser';
-import { samplesReport } from './helpers';
+import { INSIGHTS_JSONL } from '../findings/helpers';
+import { report, samplesReport } from './helpers';
 
 interface Box {
   readonly x: number;
@@ -104,5 +109,21 @@ describe('the report in headless Chromium', () => {
       boxes.map((b) => ({ id: b.id, enough: true })),
     );
     expect(marginShare).toBe(0);
+  });
+});
+
+describe('an insights-only report in headless Chromium', () => {
+  test('draws its timeline with no console errors (no series, no activity charts)', async () => {
+    const output = path.join(mkdtempSync(path.join(tmpdir(), 'trailsight-report-')), 'insights.html');
+    expect((await report('--insights', INSIGHTS_JSONL, '-o', output)).code).toBe(0);
+    const opened = await openReport(output);
+    try {
+      expect(opened.errors).toEqual([]);
+      expect(await opened.page.locator('canvas').evaluateAll((els) => els.map((e) => e.id))).toEqual([
+        'chart-timeline',
+      ]);
+    } finally {
+      await opened.close();
+    }
   });
 });
