@@ -1,3 +1,5 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { SecurityHubClient } from '@aws-sdk/client-securityhub';
 import type { Context, SQSRecord } from 'aws-lambda';
 import { SecurityHubImporter } from '../../lambda/adapters/securityhub-importer';
@@ -8,6 +10,7 @@ import { FINDINGS_METRICS, PRODUCT_ARN_ENV } from '../../schema/findings';
 import { fixtureInsight, fixtureInsights, PRODUCT_ARN } from './helpers';
 import { SecurityHubStandIn } from './securityhub-stand-in';
 
+const REPO = path.resolve(__dirname, '../..');
 const context = { functionName: 'findings', awsRequestId: 'r-1' } as unknown as Context;
 let sequence = 0;
 
@@ -136,5 +139,36 @@ describe('readFindingsTarget', () => {
     expect(() =>
       readFindingsTarget({ [PRODUCT_ARN_ENV]: 'arn:aws:securityhub:us-east-1::product/aws/guardduty' }),
     ).toThrow(/not an account's default product/);
+  });
+});
+
+describe('the deployed bundle', () => {
+  test('bundles as the stack bundles it (esbuild, CJS, AWS SDK external) and loads, failing a bad message', async () => {
+    // Prepare: the NodejsFunction settings of DetectionFunction, written where node_modules resolves the SDK.
+    const { buildSync } = await import('esbuild');
+    const dir = mkdtempSync(path.join(REPO, 'node_modules', '.cache-trailsight-bundle-'));
+    const outfile = path.join(dir, 'index.js');
+    buildSync({
+      entryPoints: [path.join(REPO, 'lambda', 'handlers', 'findings.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      external: ['@aws-sdk/*'],
+      outfile,
+      logLevel: 'silent',
+    });
+    process.env[PRODUCT_ARN_ENV] = PRODUCT_ARN;
+    try {
+      // Act
+      const bundled = require(outfile) as { handler: ReturnType<typeof createFindingsHandler> };
+      const response = await bundled.handler({ Records: [raw('not json')] }, context);
+
+      // Assess
+      expect(response.batchItemFailures).toHaveLength(1);
+    } finally {
+      delete process.env[PRODUCT_ARN_ENV];
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
