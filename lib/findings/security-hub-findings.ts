@@ -146,6 +146,9 @@ export class SecurityHubFindings extends Construct {
         batchSize,
         maxBatchingWindow: props.maxBatchingWindow ?? Duration.seconds(10),
         reportBatchItemFailures: true,
+        // BatchImportFindings allows 10 requests per second per account and Region (burst 30): two concurrent
+        // importers stay well inside it, and a backlog drains 100 findings per request.
+        maxConcurrency: 2,
       }),
     );
     this.function.role.addToPrincipalPolicy(

@@ -56,11 +56,12 @@ describe('TrailsightFindings', () => {
     template.hasResourceProperties('AWS::Lambda::Function', { Timeout: 60 });
   });
 
-  test('the function reports batch item failures and batches up to 100 events', () => {
+  test('the function reports batch item failures, batches up to 100 events, and stays within the import rate', () => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       BatchSize: 100,
       MaximumBatchingWindowInSeconds: 10,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 2 },
     });
   });
 
