@@ -15,6 +15,8 @@ const COMMANDS: Record<string, () => Promise<CliCommand>> = {
   query: async () => (require('./commands/query') as typeof import('./commands/query')).command,
   rules: async () => (require('./commands/rules') as typeof import('./commands/rules')).command,
   verify: async () => (require('./commands/verify') as typeof import('./commands/verify')).command,
+  findings: async () => (require('./commands/findings') as typeof import('./commands/findings')).command,
+  report: async () => (require('./commands/report') as typeof import('./commands/report')).command,
 };
 
 function usage(): string {

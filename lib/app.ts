@@ -7,6 +7,7 @@ import { AnalyticsStack } from './stacks/analytics-stack';
 import { DetectionStack } from './stacks/detection-stack';
 import { GuardrailsStack } from './stacks/guardrails-stack';
 import { IntegrityStack } from './stacks/integrity-stack';
+import { FindingsStack } from './stacks/findings-stack';
 import { LogArchiveStack } from './stacks/log-archive-stack';
 import { TrailStack } from './stacks/trail-stack';
 
@@ -39,6 +40,8 @@ export interface TrailsightApp {
   readonly guardrails?: GuardrailsStack;
   /** Continuous digest-chain verification, unless `integrity.enabled` is false. */
   readonly integrity?: IntegrityStack;
+  /** Findings for Security Hub, when `findings.securityHub` is set. */
+  readonly findings?: FindingsStack;
 }
 
 /** Stack ID of the trail stack for `region` (the only one when regions is `"all"`). */
@@ -58,6 +61,7 @@ export function trailStackId(config: TrailsightConfig, region: string): string {
  * - `TrailsightIntegrity` (unless `integrity.enabled` is false): log archive account, home Region, next to the bucket
  *   whose digest deliveries it verifies;
  * - `TrailsightGuardrails` (when `scp` is configured): management account, home Region; the service control policy.
+ * - `TrailsightFindings` (when `findings.securityHub` is set): next to the detection stack, reading its bus.
  * Trails depend on the archive (CloudTrail checks the bucket and key policies at creation). The stacks
  * share names derived from configuration (lib/contracts.ts), never cross-stack references.
  */
@@ -125,10 +129,20 @@ export function buildApp(config: TrailsightConfig, options: BuildAppOptions = {}
     });
   }
 
+  let findings: FindingsStack | undefined;
+  if (config.findings.securityHub && detection) {
+    findings = new FindingsStack(app, 'TrailsightFindings', {
+      description: 'Trailsight findings: insights to AWS Security Hub (ASFF)',
+      env: envFor(placement.logArchive, config.homeRegion),
+      config,
+    });
+    findings.addStackDependency(detection, 'the rule is created on the trailsight bus');
+  }
+
   Tags.of(app).add('app', 'trailsight');
   if (options.compliance ?? true) {
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     Validations.of(app).addPlugins(new ServerlessChecks(app));
   }
-  return { app, logArchive, trails, analytics, detection, guardrails, integrity };
+  return { app, logArchive, trails, analytics, detection, guardrails, integrity, findings };
 }

@@ -333,6 +333,57 @@ function evidenceRules(c: EvidenceView, ctx: z.RefinementCtx): void {
     }
   }
 }
+// ---- findings (issue 12): findings in the tools a SOC already watches ----
+
+/** Defaults of `findings.securityHub` when it is turned on with `{}`. */
+export const SECURITY_HUB_DEFAULTS = {
+  resolveWorkflowOnEnd: false,
+  batchSize: 100,
+  maxBatchingWindowSeconds: 10,
+  maxReceiveCount: 5,
+  logRetentionDays: 90,
+  alarmEmails: [] as string[],
+};
+
+const findings = z
+  .strictObject({
+    /**
+     * `false`, or import every insight into AWS Security Hub CSPM (ASFF, the account's default product) from
+     * its own stack, `TrailsightFindings`, next to the detection pipeline (docs/findings.md).
+     */
+    securityHub: z
+      .union(
+        [
+          z.literal(false),
+          z.strictObject({
+            /**
+             * Also deploy a Security Hub automation rule that sets the workflow status of an ended insight's
+             * finding from NEW to RESOLVED (automation rules need the Security Hub administrator account).
+             */
+            resolveWorkflowOnEnd: z
+              .boolean({ error: 'must be true or false' })
+              .default(SECURITY_HUB_DEFAULTS.resolveWorkflowOnEnd),
+            /** Bus events per invocation (one BatchImportFindings request takes 100 findings). */
+            batchSize: wholeNumber(1, 100, 'events').default(SECURITY_HUB_DEFAULTS.batchSize),
+            /** Seconds the event source mapping waits to fill a batch. */
+            maxBatchingWindowSeconds: wholeNumber(0, 300, 'seconds').default(
+              SECURITY_HUB_DEFAULTS.maxBatchingWindowSeconds,
+            ),
+            /** Deliveries of an event before it moves to the dead-letter queue. */
+            maxReceiveCount: wholeNumber(1, 1000, 'receives').default(SECURITY_HUB_DEFAULTS.maxReceiveCount),
+            /** Retention of the function's log group. */
+            logRetentionDays: logRetentionDays.default(SECURITY_HUB_DEFAULTS.logRetentionDays),
+            /** Addresses subscribed (by email, each must confirm) to the findings alarms. */
+            alarmEmails: z
+              .array(z.string().regex(EMAIL, { error: 'must be an email address such as "secops@example.com"' }))
+              .default([]),
+          }),
+        ],
+        { error: 'must be false or an object such as {} or { "resolveWorkflowOnEnd": true }' },
+      )
+      .default(false),
+  })
+  .default({ securityHub: false });
 
 /** The configuration schema. `TrailsightConfig` is its output type. */
 export const configSchema = z
@@ -533,6 +584,8 @@ export const configSchema = z
     detection,
     // Evidence protection and integrity verification: see the block above.
     ...evidenceKeys,
+    /** Findings for Security Hub (docs/findings.md). */
+    findings,
   })
   .superRefine((c, ctx) => {
     if (c.regions === 'all' && !c.globalServiceEvents) {
@@ -560,6 +613,14 @@ export const configSchema = z
           message: `lists ${duplicates.join(', ')} twice; list each Region once`,
         });
       }
+    }
+    if (c.findings.securityHub && !c.detection.enabled) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['findings', 'securityHub'],
+        message:
+          'needs the detection pipeline, whose trailsight bus carries the insights: set detection.enabled to true, or findings.securityHub to false',
+      });
     }
     const { transition, objectLock, retentionDays } = c.archive;
     if (transition && transition.afterDays >= retentionDays) {
