@@ -5,9 +5,9 @@ import { placementOf, trailRegions } from './contracts';
 import { cloudFormationExecutionRoleArn } from './log-archive/deployment-role';
 import { AnalyticsStack } from './stacks/analytics-stack';
 import { DetectionStack } from './stacks/detection-stack';
+import { FindingsStack } from './stacks/findings-stack';
 import { GuardrailsStack } from './stacks/guardrails-stack';
 import { IntegrityStack } from './stacks/integrity-stack';
-import { FindingsStack } from './stacks/findings-stack';
 import { LogArchiveStack } from './stacks/log-archive-stack';
 import { TrailStack } from './stacks/trail-stack';
 
