@@ -13,6 +13,10 @@ const COMMANDS: Record<string, () => Promise<CliCommand>> = {
   detect: async () => (require('./commands/detect') as typeof import('./commands/detect')).command,
   summary: async () => (require('./commands/summary') as typeof import('./commands/summary')).command,
   query: async () => (require('./commands/query') as typeof import('./commands/query')).command,
+  rules: async () => (require('./commands/rules') as typeof import('./commands/rules')).command,
+  verify: async () => (require('./commands/verify') as typeof import('./commands/verify')).command,
+  findings: async () => (require('./commands/findings') as typeof import('./commands/findings')).command,
+  report: async () => (require('./commands/report') as typeof import('./commands/report')).command,
 };
 
 function usage(): string {

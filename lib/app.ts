@@ -2,8 +2,12 @@ import { App, type AppProps, type Environment, Tags, Validations } from 'aws-cdk
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { TrailsightConfig } from './config';
 import { placementOf, trailRegions } from './contracts';
+import { cloudFormationExecutionRoleArn } from './log-archive/deployment-role';
 import { AnalyticsStack } from './stacks/analytics-stack';
 import { DetectionStack } from './stacks/detection-stack';
+import { FindingsStack } from './stacks/findings-stack';
+import { GuardrailsStack } from './stacks/guardrails-stack';
+import { IntegrityStack } from './stacks/integrity-stack';
 import { LogArchiveStack } from './stacks/log-archive-stack';
 import { TrailStack } from './stacks/trail-stack';
 
@@ -32,6 +36,12 @@ export interface TrailsightApp {
   readonly analytics: AnalyticsStack;
   /** The detection pipeline, unless `detection.enabled` is false. */
   readonly detection?: DetectionStack;
+  /** The service control policy protecting the evidence, when `scp` is configured. */
+  readonly guardrails?: GuardrailsStack;
+  /** Continuous digest-chain verification, unless `integrity.enabled` is false. */
+  readonly integrity?: IntegrityStack;
+  /** Findings for Security Hub, when `findings.securityHub` is set. */
+  readonly findings?: FindingsStack;
 }
 
 /** Stack ID of the trail stack for `region` (the only one when regions is `"all"`). */
@@ -47,7 +57,11 @@ export function trailStackId(config: TrailsightConfig, region: string): string {
  * - `TrailsightTrail` (regions `"all"`) or `TrailsightTrail-<region>` (one per listed Region): management account;
  * - `TrailsightAnalytics`: audit account, home Region;
  * - `TrailsightDetection` (unless `detection.enabled` is false): log archive account, home Region, next to the
- *   bucket whose object events it consumes.
+ *   bucket whose object events it consumes;
+ * - `TrailsightIntegrity` (unless `integrity.enabled` is false): log archive account, home Region, next to the bucket
+ *   whose digest deliveries it verifies;
+ * - `TrailsightGuardrails` (when `scp` is configured): management account, home Region; the service control policy.
+ * - `TrailsightFindings` (when `findings.securityHub` is set): next to the detection stack, reading its bus.
  * Trails depend on the archive (CloudTrail checks the bucket and key policies at creation). The stacks
  * share names derived from configuration (lib/contracts.ts), never cross-stack references.
  */
@@ -93,10 +107,42 @@ export function buildApp(config: TrailsightConfig, options: BuildAppOptions = {}
     detection.addStackDependency(logArchive, 'the archive bucket sends the object events the pipeline consumes');
   }
 
+  let integrity: IntegrityStack | undefined;
+  if (config.integrity.enabled) {
+    integrity = new IntegrityStack(app, 'TrailsightIntegrity', {
+      description: 'Trailsight integrity: continuous CloudTrail digest-chain verification, alarms',
+      env: envFor(placement.logArchive, config.homeRegion),
+      config,
+      createBus: detection === undefined,
+    });
+    integrity.addStackDependency(logArchive, 'the archive bucket sends the digest deliveries it verifies');
+    if (detection) integrity.addStackDependency(detection, 'TrailsightDetection defines the trailsight bus');
+  }
+
+  let guardrails: GuardrailsStack | undefined;
+  if (config.scp) {
+    guardrails = new GuardrailsStack(app, 'TrailsightGuardrails', {
+      description: 'Trailsight guardrails: the service control policy protecting the trails, the archive and its key',
+      env: envFor(placement.management, config.homeRegion),
+      config,
+      archiveDeploymentRoleArn: cloudFormationExecutionRoleArn(logArchive),
+    });
+  }
+
+  let findings: FindingsStack | undefined;
+  if (config.findings.securityHub && detection) {
+    findings = new FindingsStack(app, 'TrailsightFindings', {
+      description: 'Trailsight findings: insights to AWS Security Hub (ASFF)',
+      env: envFor(placement.logArchive, config.homeRegion),
+      config,
+    });
+    findings.addStackDependency(detection, 'the rule is created on the trailsight bus');
+  }
+
   Tags.of(app).add('app', 'trailsight');
   if (options.compliance ?? true) {
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     Validations.of(app).addPlugins(new ServerlessChecks(app));
   }
-  return { app, logArchive, trails, analytics, detection };
+  return { app, logArchive, trails, analytics, detection, guardrails, integrity, findings };
 }

@@ -15,7 +15,9 @@
  *   "managementEvents": { "readWrite": "All", "excludeSources": ["rdsdata.amazonaws.com"] },
  *   "dataEvents": { "s3": { "resources": ["arn:aws:s3:::payroll-exports/"], "readWrite": "WriteOnly" } },
  *   "archive": { "retentionDays": 2557, "transition": { "storageClass": "DEEP_ARCHIVE", "afterDays": 365 },
- *                "objectLock": { "mode": "COMPLIANCE", "days": 365 } }
+ *                "objectLock": { "mode": "COMPLIANCE", "days": 2557 } },
+ *   "breakGlassRoleArn": "arn:aws:iam::222222222222:role/TrailsightBreakGlass",
+ *   "scp": { "targetIds": ["r-a1b2"] }
  * }
  * ```
  */
@@ -170,6 +172,218 @@ const detection = z
     detector: z.record(z.string(), z.unknown(), { error: 'must be a JSON object (see docs/detection.md)' }).default({}),
   })
   .default({ ...DETECTION_DEFAULTS, alarmEmails: [], detector: {} });
+
+// ---------------------------------------------------------------------------------------------------------------
+// Evidence protection and integrity verification (docs/deploy.md "What the archive guarantees", docs/integrity.md)
+// ---------------------------------------------------------------------------------------------------------------
+
+// IAM role or user ARN, with an optional path (what aws:PrincipalArn carries for a role session).
+const IAM_PRINCIPAL_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):(role|user)\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,128}$/;
+const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
+// Organizations policy targets: the root, an OU or an account.
+const ORGANIZATION_TARGET = /^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|\d{12})$/;
+
+/** Defaults of the `integrity` section (also the value used when the section is left out). */
+export const INTEGRITY_DEFAULTS = {
+  enabled: true,
+  sweepMinutes: 60,
+  lookbackHours: 26,
+  overdueMinutes: 150,
+};
+
+const evidenceKeys = {
+  /**
+   * The one role that may delete or re-lock archived files, disable or delete the archive key, or change its key
+   * policy (break glass). It must exist in the log archive account before the archive is deployed. Unset: nobody can,
+   * until the policies themselves are changed by a deployment.
+   */
+  breakGlassRoleArn: z
+    .string()
+    .regex(IAM_ROLE_ARN, { error: 'must be an IAM role ARN such as "arn:aws:iam::222222222222:role/BreakGlass"' })
+    .optional(),
+  /**
+   * Principals that administer the archive key (describe, tag, rotate, aliases) without being able to use it. The
+   * deployment role is always one. They must exist before the archive is deployed (KMS checks key policy principals).
+   */
+  keyAdministrators: z
+    .array(
+      z.string().regex(IAM_PRINCIPAL_ARN, {
+        error: 'must be an IAM role or user ARN such as "arn:aws:iam::222222222222:role/KeyAdmin"',
+      }),
+    )
+    .default([]),
+  /**
+   * A service control policy, created in the management account and attached to these roots, OUs or accounts, that
+   * denies stopping or changing the Trailsight trails and tampering with the archive bucket and key.
+   */
+  scp: z
+    .union(
+      [
+        z.literal(false),
+        z.strictObject({
+          targetIds: z
+            .array(
+              z.string().regex(ORGANIZATION_TARGET, {
+                error: 'must be a root ("r-…"), OU ("ou-…-…") or 12-digit account ID',
+              }),
+            )
+            .min(1, { error: 'must list at least one root, OU or account ID' }),
+        }),
+      ],
+      { error: 'must be false or { "targetIds": ["r-…" | "ou-…" | "<account>"] }' },
+    )
+    .default(false),
+  /**
+   * Accept an Object Lock that is off, in GOVERNANCE mode or shorter than retention for an organization (synth then
+   * warns instead of failing).
+   */
+  allowWeakObjectLock: z.boolean({ error: 'must be true or false' }).default(false),
+  /** Continuous digest-chain verification (the TrailsightIntegrity stack, docs/integrity.md). */
+  integrity: z
+    .strictObject({
+      /** Deploy TrailsightIntegrity and turn on EventBridge notifications on the archive. */
+      enabled: z.boolean({ error: 'must be true or false' }).default(INTEGRITY_DEFAULTS.enabled),
+      /** Minutes between two sweeps (digests that never arrived, gaps, planted or deleted files). */
+      sweepMinutes: wholeNumber(15, 24 * 60, 'minutes').default(INTEGRITY_DEFAULTS.sweepMinutes),
+      /** Hours of delivery each sweep re-checks, back from its start. */
+      lookbackHours: wholeNumber(2, 24 * 14, 'hours').default(INTEGRITY_DEFAULTS.lookbackHours),
+      /** A chain whose newest digest ends longer ago than this is reported as overdue (digests are hourly). */
+      overdueMinutes: wholeNumber(70, 24 * 60, 'minutes').default(INTEGRITY_DEFAULTS.overdueMinutes),
+      /** Addresses subscribed to the integrity alarm topic. @default - detection.alarmEmails */
+      alarmEmails: z
+        .array(z.string().regex(EMAIL, { error: 'must be an email address such as "secops@example.com"' }))
+        .optional(),
+    })
+    .default({ ...INTEGRITY_DEFAULTS }),
+};
+
+/**
+ * Why an Object Lock configuration is weaker than evidence needs, or undefined when it is not: off, GOVERNANCE (any
+ * principal with s3:BypassGovernanceRetention can delete or overwrite), or shorter than retention (the last years of
+ * a file's life are unprotected).
+ */
+export function objectLockWeakness(archive: {
+  readonly retentionDays: number;
+  readonly objectLock: false | { readonly mode: string; readonly days: number };
+}): string | undefined {
+  const lock = archive.objectLock;
+  if (!lock) return 'Object Lock is off: any principal allowed s3:DeleteObjectVersion can erase log files';
+  const reasons: string[] = [];
+  if (lock.mode === 'GOVERNANCE')
+    reasons.push(
+      'GOVERNANCE mode lets any principal with s3:BypassGovernanceRetention delete or overwrite locked files',
+    );
+  if (lock.days < archive.retentionDays)
+    reasons.push(
+      `the lock (${lock.days} days) is shorter than retention (${archive.retentionDays} days), so files are unprotected for their last ${archive.retentionDays - lock.days} days`,
+    );
+  return reasons.length > 0 ? reasons.join('; ') : undefined;
+}
+
+/** The part of the configuration the evidence rules read. */
+interface EvidenceView {
+  readonly organization: false | { readonly organizationId: string };
+  readonly accounts: { readonly management?: string; readonly logArchive?: string };
+  readonly archive: Parameters<typeof objectLockWeakness>[0];
+  readonly allowWeakObjectLock: boolean;
+  readonly breakGlassRoleArn?: string;
+  readonly scp: false | { readonly targetIds: readonly string[] };
+}
+
+/** The cross-field rules of the evidence keys. */
+function evidenceRules(c: EvidenceView, ctx: z.RefinementCtx): void {
+  const weakness = objectLockWeakness(c.archive);
+  if (c.organization && weakness && !c.allowWeakObjectLock) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['archive', 'objectLock'],
+      message: `is too weak for an organization's evidence: ${weakness}; use { "mode": "COMPLIANCE", "days": ${c.archive.retentionDays} } (decide before the first deploy), or set allowWeakObjectLock to true to accept it`,
+    });
+  }
+  const logArchive = c.accounts.logArchive ?? c.accounts.management;
+  const breakGlassAccount = c.breakGlassRoleArn ? IAM_ROLE_ARN.exec(c.breakGlassRoleArn)?.[1] : undefined;
+  if (breakGlassAccount && logArchive && breakGlassAccount !== logArchive) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['breakGlassRoleArn'],
+      message: `must be a role in the log archive account (${logArchive}), where the archive bucket and key are`,
+    });
+  }
+  if (c.scp) {
+    if (!c.organization) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['scp'],
+        message: 'needs an organization: service control policies exist only in AWS Organizations; set scp to false',
+      });
+    } else if (c.accounts.management === undefined || c.accounts.logArchive === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['scp'],
+        message:
+          'needs accounts.management (where the policy is created) and accounts.logArchive (whose archive it protects)',
+      });
+    } else if (c.accounts.logArchive === c.accounts.management) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['scp'],
+        message:
+          'cannot protect an archive in the management account: SCPs never apply to the management account; move the archive to a log archive account or set scp to false',
+      });
+    }
+  }
+}
+// ---- findings (issue 12): findings in the tools a SOC already watches ----
+
+/** Defaults of `findings.securityHub` when it is turned on with `{}`. */
+export const SECURITY_HUB_DEFAULTS = {
+  resolveWorkflowOnEnd: false,
+  batchSize: 100,
+  maxBatchingWindowSeconds: 10,
+  maxReceiveCount: 5,
+  logRetentionDays: 90,
+  alarmEmails: [] as string[],
+};
+
+const findings = z
+  .strictObject({
+    /**
+     * `false`, or import every insight into AWS Security Hub CSPM (ASFF, the account's default product) from
+     * its own stack, `TrailsightFindings`, next to the detection pipeline (docs/findings.md).
+     */
+    securityHub: z
+      .union(
+        [
+          z.literal(false),
+          z.strictObject({
+            /**
+             * Also deploy a Security Hub automation rule that sets the workflow status of an ended insight's
+             * finding from NEW to RESOLVED (automation rules need the Security Hub administrator account).
+             */
+            resolveWorkflowOnEnd: z
+              .boolean({ error: 'must be true or false' })
+              .default(SECURITY_HUB_DEFAULTS.resolveWorkflowOnEnd),
+            /** Bus events per invocation (one BatchImportFindings request takes 100 findings). */
+            batchSize: wholeNumber(1, 100, 'events').default(SECURITY_HUB_DEFAULTS.batchSize),
+            /** Seconds the event source mapping waits to fill a batch. */
+            maxBatchingWindowSeconds: wholeNumber(0, 300, 'seconds').default(
+              SECURITY_HUB_DEFAULTS.maxBatchingWindowSeconds,
+            ),
+            /** Deliveries of an event before it moves to the dead-letter queue. */
+            maxReceiveCount: wholeNumber(1, 1000, 'receives').default(SECURITY_HUB_DEFAULTS.maxReceiveCount),
+            /** Retention of the function's log group. */
+            logRetentionDays: logRetentionDays.default(SECURITY_HUB_DEFAULTS.logRetentionDays),
+            /** Addresses subscribed (by email, each must confirm) to the findings alarms. */
+            alarmEmails: z
+              .array(z.string().regex(EMAIL, { error: 'must be an email address such as "secops@example.com"' }))
+              .default([]),
+          }),
+        ],
+        { error: 'must be false or an object such as {} or { "resolveWorkflowOnEnd": true }' },
+      )
+      .default(false),
+  })
+  .default({ securityHub: false });
 
 /** The configuration schema. `TrailsightConfig` is its output type. */
 export const configSchema = z
@@ -368,6 +582,10 @@ export const configSchema = z
       }),
     /** The serverless detection pipeline (docs/pipeline.md). */
     detection,
+    // Evidence protection and integrity verification: see the block above.
+    ...evidenceKeys,
+    /** Findings for Security Hub (docs/findings.md). */
+    findings,
   })
   .superRefine((c, ctx) => {
     if (c.regions === 'all' && !c.globalServiceEvents) {
@@ -395,6 +613,14 @@ export const configSchema = z
           message: `lists ${duplicates.join(', ')} twice; list each Region once`,
         });
       }
+    }
+    if (c.findings.securityHub && !c.detection.enabled) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['findings', 'securityHub'],
+        message:
+          'needs the detection pipeline, whose trailsight bus carries the insights: set detection.enabled to true, or findings.securityHub to false',
+      });
     }
     const { transition, objectLock, retentionDays } = c.archive;
     if (transition && transition.afterDays >= retentionDays) {
@@ -441,7 +667,8 @@ export const configSchema = z
         message: `must include accounts.management (${management}): an account trail writes only under AWSLogs/${management}/`,
       });
     }
-  });
+  })
+  .superRefine((c, ctx) => evidenceRules(c, ctx));
 
 /** The validated configuration, with every default filled in. */
 export type TrailsightConfig = z.output<typeof configSchema>;

@@ -7,7 +7,8 @@
  * derives them the same way:
  * - the archive bucket name (the trails deliver to it; the Glue table reads from it),
  * - the archive key alias (the trails encrypt with it; CloudTrail accepts an alias ARN as `KmsKeyId`),
- * - the trail ARNs (the bucket and key policies pin `aws:SourceArn` to them).
+ * - the trail ARNs (the bucket and key policies pin `aws:SourceArn` to them),
+ * - the insights bucket name (the detection pipeline writes insights to it; the insights Glue table reads it).
  *
  * An account that is not configured is the deploying account of the stack (`Aws.ACCOUNT_ID`): that is only
  * allowed in the same-account layout, where every stack resolves it to the same account.
@@ -78,4 +79,18 @@ export function trailArn(config: TrailsightConfig, region: string): string {
 /** ARNs of every trail Trailsight deploys: the values of `aws:SourceArn` in the bucket and key policies. */
 export function trailArns(config: TrailsightConfig): string[] {
   return trailRegions(config).map((region) => trailArn(config, region));
+}
+
+/**
+ * Name of the bucket of Trailsight's own insights: `trailsight-insights-<log archive account>-<home Region>`, next to
+ * the archive but outside it (insights are derived data: a false positive must be deletable, which the locked
+ * archive forbids).
+ */
+export function insightsBucketName(config: TrailsightConfig): string {
+  return `trailsight-insights-${accountOrCurrent(placementOf(config).logArchive)}-${config.homeRegion}`;
+}
+
+/** ARN of the insights bucket. */
+export function insightsBucketArn(config: TrailsightConfig): string {
+  return `arn:${Aws.PARTITION}:s3:::${insightsBucketName(config)}`;
 }

@@ -1,3 +1,5 @@
+import { INSIGHT_BUCKET_ENV, TRAILSIGHT_BUS_NAME, TRAILSIGHT_EVENT_SOURCE } from './evidence-contract';
+
 /**
  * The contract between the detection stack (lib/) and its functions (lambda/handlers/), defined once and
  * imported by both sides: environment variable names, metric names, the event bus and its event shape.
@@ -17,7 +19,7 @@ export const ENV = {
   /** The archive bucket (log files are read from it; the delivery check lists it). */
   archiveBucket: 'ARCHIVE_BUCKET_NAME',
   /** Bucket and key prefix insights are written to, for Athena. */
-  insightBucket: 'INSIGHT_BUCKET_NAME',
+  insightBucket: INSIGHT_BUCKET_ENV,
   insightPrefix: 'INSIGHT_PREFIX',
   /** Days a file's delta is kept (the dedupe window). */
   dedupeRetentionDays: 'DEDUPE_RETENTION_DAYS',
@@ -56,6 +58,6 @@ export const METRIC = {
 } as const;
 
 /** The bus insights are published to, and the event that carries each one. */
-export const INSIGHT_BUS_NAME = 'trailsight';
-export const INSIGHT_SOURCE = 'trailsight';
+export const INSIGHT_BUS_NAME = TRAILSIGHT_BUS_NAME;
+export const INSIGHT_SOURCE = TRAILSIGHT_EVENT_SOURCE;
 export const INSIGHT_DETAIL_TYPE = 'Trailsight Insight';

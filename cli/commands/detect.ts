@@ -80,7 +80,12 @@ interface PlannedFile {
 
 function deliveredFile(p: PlannedFile, account: string, region: string, mixed = false): DeliveredFile {
   // An export mixing partitions contributes one input per partition: each needs its own identity.
-  return { account, region, deliveredAt: p.deliveredAt, file: mixed ? `${p.identity}#${account}|${region}` : p.identity };
+  return {
+    account,
+    region,
+    deliveredAt: p.deliveredAt,
+    file: mixed ? `${p.identity}#${account}|${region}` : p.identity,
+  };
 }
 
 function isReadable(f: LocalFile): boolean {

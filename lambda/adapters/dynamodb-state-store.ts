@@ -332,7 +332,10 @@ export class DynamoDbStateStore implements PartitionStore {
   }
 
   async getDeltas(key: string, refs: readonly FileRef[]): Promise<FileDelta[]> {
-    const firsts = await this.batchGet(refs.map((r) => deltaKey(r.deliveredAt, r.file)), key);
+    const firsts = await this.batchGet(
+      refs.map((r) => deltaKey(r.deliveredAt, r.file)),
+      key,
+    );
     const chunkKeys: string[] = [];
     for (const item of firsts) {
       const n = Number(item.n?.N ?? 1);
@@ -422,7 +425,9 @@ export class DynamoDbStateStore implements PartitionStore {
   private async batchGet(sks: readonly string[], key: string): Promise<Record<string, AttributeValue>[]> {
     const out: Record<string, AttributeValue>[] = [];
     for (let i = 0; i < sks.length; i += 100) {
-      let keys: Record<string, AttributeValue>[] = sks.slice(i, i + 100).map((sk) => ({ pk: { S: key }, sk: { S: sk } }));
+      let keys: Record<string, AttributeValue>[] = sks
+        .slice(i, i + 100)
+        .map((sk) => ({ pk: { S: key }, sk: { S: sk } }));
       for (let attempt = 0; keys.length > 0; attempt++) {
         if (attempt > 0) await sleep(this.retryBaseMs * 2 ** Math.min(attempt, 6) * Math.random());
         const res = await this.client.send(

@@ -189,7 +189,8 @@ export class MemoryStateStore implements PartitionStore {
     const lo = deltaKey(from, '');
     const hi = `${deltaKey(to, '')}\uffff`;
     const items: [string, Buffer][] = [];
-    for (const [sk, v] of this.table(key)) if (sk.startsWith('f#') && sk >= lo && sk <= hi) items.push([sk, v as Buffer]);
+    for (const [sk, v] of this.table(key))
+      if (sk.startsWith('f#') && sk >= lo && sk <= hi) items.push([sk, v as Buffer]);
     items.sort((a, b) => (a[0] < b[0] ? -1 : 1));
     this.read(items.reduce((n, [, b]) => n + b.length + ITEM_OVERHEAD, 0));
     return items.map(([, b]) => decodeJson(b) as FileDelta);
@@ -297,7 +298,8 @@ export class MemoryStateStore implements PartitionStore {
   /** Drops delta items delivered before `before` (the deployed table's TTL does this). */
   expireDeltas(before: number): void {
     const lo = deltaKey(before, '');
-    for (const t of this.data.values()) for (const sk of [...t.keys()]) if (sk.startsWith('f#') && sk < lo) t.delete(sk);
+    for (const t of this.data.values())
+      for (const sk of [...t.keys()]) if (sk.startsWith('f#') && sk < lo) t.delete(sk);
   }
 
   /** Every partition key with a head item. */

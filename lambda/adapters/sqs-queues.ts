@@ -16,7 +16,9 @@ export class SqsSegmentQueue implements SegmentQueue {
 
   async send(messages: readonly SegmentMessage[]): Promise<void> {
     for (let i = 0; i < messages.length; i += BATCH) {
-      let entries = messages.slice(i, i + BATCH).map((m) => ({ Id: String(m.segment), MessageBody: JSON.stringify(m) }));
+      let entries = messages
+        .slice(i, i + BATCH)
+        .map((m) => ({ Id: String(m.segment), MessageBody: JSON.stringify(m) }));
       for (let attempt = 1; entries.length > 0; attempt++) {
         const out = await this.client.send(new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: entries }));
         const failed = new Set((out.Failed ?? []).map((f) => f.Id));

@@ -91,6 +91,12 @@ export interface ReadOptions {
   readonly dedupe?: EventIdDeduper;
   /** Called for every issue as it happens (record skips included). */
   readonly onIssue?: (issue: ReadIssue) => void;
+  /**
+   * Called with every event (after dedupe) and the parsed record it came from, while the record is still at hand:
+   * for consumers that read raw fields, such as the rule engine (`requestParameters.…`), without `keepRaw`
+   * holding every record of the file in memory.
+   */
+  readonly onEvent?: (event: TrailEvent, record: Record<string, unknown>) => void;
   /** A report to fill in (so the caller can hold it); one is created otherwise and returned at the end. */
   readonly report?: ReadReport;
   /** Skip records larger than this many bytes. @default 16 MiB (CloudTrail caps events at 256 KB). */
@@ -164,7 +170,7 @@ export async function* readTrailEventBatches(
   source: AsyncIterable<Uint8Array> | NodeJS.ReadableStream,
   options: ReadOptions,
 ): AsyncGenerator<TrailEvent[], ReadReport, undefined> {
-  const { file, onIssue, dedupe } = options;
+  const { file, onIssue, onEvent, dedupe } = options;
   const report = options.report ?? createReadReport(file);
   let pending: TrailEvent[] = [];
   let fatal = false;
@@ -198,6 +204,7 @@ export async function* readTrailEventBatches(
           issue('duplicate', offset, `duplicate eventID ${event.eventId}`, 'record');
           return;
         }
+        onEvent?.(event, value);
         pending.push(event);
       },
       issue(i: SplitIssue) {

@@ -26,6 +26,7 @@ export interface PipelineEnvironment {
   readonly eventBusName: string;
   readonly publishToDefaultBus: boolean;
   readonly archiveBucketName: string;
+  /** Where insights are written: the insights bucket, outside the locked archive. */
   readonly insightBucketName: string;
   readonly insightPrefix: string;
   readonly dedupeRetentionDays: number;
@@ -83,7 +84,9 @@ export interface PipelineClients {
 export function defaultClients(): PipelineClients {
   return {
     s3: tracer.captureAWSv3Client(new S3Client({})),
-    dynamodb: tracer.captureAWSv3Client(new DynamoDBClient({ maxAttempts: 3, requestHandler: { requestTimeout: 5000 } })),
+    dynamodb: tracer.captureAWSv3Client(
+      new DynamoDBClient({ maxAttempts: 3, requestHandler: { requestTimeout: 5000 } }),
+    ),
     eventBridge: tracer.captureAWSv3Client(new EventBridgeClient({})),
     sqs: tracer.captureAWSv3Client(new SQSClient({})),
   };

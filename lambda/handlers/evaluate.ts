@@ -31,7 +31,11 @@ function recordMetrics(summary: SegmentSummary): void {
   metrics.addMetric(METRIC.compactions, MetricUnit.Count, summary.compactions);
   metrics.addMetric(METRIC.stateConflicts, MetricUnit.Count, summary.conflicts);
   metrics.addMetric(METRIC.partitionFailures, MetricUnit.Count, summary.failures.length);
-  metrics.addMetric(METRIC.unrecordedFiles, MetricUnit.Count, summary.unrecorded.reduce((n, u) => n + u.files, 0));
+  metrics.addMetric(
+    METRIC.unrecordedFiles,
+    MetricUnit.Count,
+    summary.unrecorded.reduce((n, u) => n + u.files, 0),
+  );
   metrics.addMetric(METRIC.insightsDeadLettered, MetricUnit.Count, summary.deadLettered);
   for (const insight of summary.insights) {
     const single = metrics.singleMetric();

@@ -13,9 +13,9 @@ import { JSONStringified } from '@aws-lambda-powertools/parser/helpers';
 import { SqsRecordSchema } from '@aws-lambda-powertools/parser/schemas/sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
+import { METRIC } from '../../schema/detection-contract';
 import { PipelineError } from '../pipeline/errors';
 import { type IngestOutcome, type IngestPorts, ingestObject, type NotifiedObject } from '../pipeline/ingest';
-import { METRIC } from '../../schema/detection-contract';
 import { buildPorts, readEnvironment } from './environment';
 import { logger, metrics } from './powertools';
 

@@ -26,9 +26,9 @@ import {
   newHead,
   type Page,
   type PartitionData,
+  type PartitionHead,
   type PartitionInput,
   PartitionMachine,
-  type PartitionHead,
   type Settings,
   settingsOf,
   WindowIndex,
@@ -232,9 +232,10 @@ async function runRound(
   const newDeltas = [...lateDeltas, ...pending];
   const recorded = new Set(newDeltas.map(refKey));
   // An index entry whose delta is not stored yet (the ingest writes the entry first) waits for the next round.
-  const lateWaiting =
-    open.some((e) => !recorded.has(refKey(e))) || index.some((e) => !e.applied && e.deliveredAt > W);
-  const lateDone = open.filter((e) => recorded.has(refKey(e))).map((e) => ({ deliveredAt: e.deliveredAt, file: e.file }));
+  const lateWaiting = open.some((e) => !recorded.has(refKey(e))) || index.some((e) => !e.applied && e.deliveredAt > W);
+  const lateDone = open
+    .filter((e) => recorded.has(refKey(e)))
+    .map((e) => ({ deliveredAt: e.deliveredAt, file: e.file }));
 
   let head: PartitionHead | undefined = stored.head;
   if (!head) {
@@ -252,7 +253,8 @@ async function runRound(
     windowFrom = Math.min(windowFrom, (Math.max(d.minBin, oldest) - config.windowBins + 1) * binMs - 60_000);
   }
   const history: FileDelta[] = recent.filter((d) => cursor && compareDeltas(d, cursor) <= 0);
-  if (windowFrom < from) history.unshift(...(await store.queryDeltas(key, windowFrom, from)).filter((d) => d.deliveredAt < from));
+  if (windowFrom < from)
+    history.unshift(...(await store.queryDeltas(key, windowFrom, from)).filter((d) => d.deliveredAt < from));
 
   const data = new LoadedData();
   let result: ReturnType<typeof runEngine>;
@@ -281,7 +283,17 @@ async function runRound(
   const confirmedGone = stored.lateApplied.length !== unconfirmed.length;
   if (!changed && !goIdle && !confirmedGone && stored.head) {
     // Nothing to write: the due time and idle mark stored are still right.
-    return { files: 0, lateFiles: 0, insights: [], compacted: false, more: false, committed: false, idled: false, unrecorded, lateToMark: unconfirmed };
+    return {
+      files: 0,
+      lateFiles: 0,
+      insights: [],
+      compacted: false,
+      more: false,
+      committed: false,
+      idled: false,
+      unrecorded,
+      lateToMark: unconfirmed,
+    };
   }
   if (data.written.size > 0) await store.putPages(key, data.written);
   const put = await store.putHead(
@@ -319,7 +331,17 @@ async function runRound(
 }
 
 function nothingDone(): RoundResult {
-  return { files: 0, lateFiles: 0, insights: [], compacted: false, more: false, committed: false, idled: false, unrecorded: 0, lateToMark: [] };
+  return {
+    files: 0,
+    lateFiles: 0,
+    insights: [],
+    compacted: false,
+    more: false,
+    committed: false,
+    idled: false,
+    unrecorded: 0,
+    lateToMark: [],
+  };
 }
 
 /**
@@ -335,7 +357,14 @@ function runEngine(
   late: readonly FileDelta[],
   pending: readonly FileDelta[],
   W: number,
-): { machine: PartitionMachine; insights: InsightEvent[]; files: number; lateFiles: number; ticks: number; more: boolean } {
+): {
+  machine: PartitionMachine;
+  insights: InsightEvent[];
+  files: number;
+  lateFiles: number;
+  ticks: number;
+  more: boolean;
+} {
   const index = new WindowIndex();
   for (const d of history) index.add(d);
   const machine = new PartitionMachine(settings, head, data, index);
@@ -397,7 +426,9 @@ async function load(
   }
   if (data.deltasFrom !== undefined && (!data.compactionDeltas || data.missingLate.length > 0)) {
     const upTo = cursor?.deliveredAt ?? head.clock;
-    const inRange = (await store.queryDeltas(key, data.deltasFrom, upTo)).filter((d) => !cursor || compareDeltas(d, cursor) <= 0);
+    const inRange = (await store.queryDeltas(key, data.deltasFrom, upTo)).filter(
+      (d) => !cursor || compareDeltas(d, cursor) <= 0,
+    );
     const have = new Set(inRange.map(refKey));
     const late = data.missingLate.filter((r) => !have.has(refKey(r)));
     const lateDeltas = late.length > 0 ? await store.getDeltas(key, late) : [];

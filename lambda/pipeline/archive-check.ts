@@ -42,7 +42,8 @@ export async function unrecordedFiles(
       for (const o of page.objects) {
         const info = classifyKey(o.key);
         if (info.kind !== 'log' || info.deliveredAt === undefined) continue;
-        if (info.deliveredAt > from && info.deliveredAt <= to) delivered.push({ deliveredAt: info.deliveredAt, file: fileIdentity(o.key) });
+        if (info.deliveredAt > from && info.deliveredAt <= to)
+          delivered.push({ deliveredAt: info.deliveredAt, file: fileIdentity(o.key) });
       }
       startAfter = page.next;
     } while (startAfter);

@@ -11,11 +11,11 @@
  * returns the key to continue after, so any history fits in 15-minute invocations. Replay history up to the
  * time the live pipeline started: a file in both would be counted twice.
  */
-import { type FileDelta, headToJson, type Page, pageIdOf, type PartitionHead } from '../core/detect';
+import { type FileDelta, headToJson, type Page, type PartitionHead, pageIdOf } from '../core/detect';
 import { mergeHistory } from '../core/detect/merge';
-import { classifyKey } from '../core/keys';
 import { hash32 } from '../core/detect/state';
-import { advancePartition, type AdvancePorts } from './advance';
+import { classifyKey } from '../core/keys';
+import { type AdvancePorts, advancePartition } from './advance';
 import { type IngestPorts, ingestObject } from './ingest';
 import type { HeadSummary, KeyLister, PartitionStore } from './ports';
 import { CONFLICT, retryOnConflict } from './retry';
@@ -236,7 +236,14 @@ export async function mergeBackfill(ports: AdvancePorts): Promise<string[]> {
       if (!b?.head) return true;
       const put = await history.putHead(
         key,
-        { head: { ...b.head, merged: [mergeId] }, outbox: [], lateHint: false, lateApplied: [], idle: true, dueAt: Number.POSITIVE_INFINITY },
+        {
+          head: { ...b.head, merged: [mergeId] },
+          outbox: [],
+          lateHint: false,
+          lateApplied: [],
+          idle: true,
+          dueAt: Number.POSITIVE_INFINITY,
+        },
         b.version,
       );
       return put.ok ? true : CONFLICT;

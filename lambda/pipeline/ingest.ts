@@ -21,7 +21,14 @@ import { DeltaBuilder, type DetectConfig, type FileDelta, fileIdentity } from '.
 import { classifyKey, type KeyKind } from '../core/keys';
 import { createReadReport, type ReadReport, readTrailEventBatches } from '../core/reader';
 import { PipelineError } from './errors';
-import { type FileRef, ObjectReadError, type ObjectSource, type OpenedObject, type PartitionStore, partitionKey } from './ports';
+import {
+  type FileRef,
+  ObjectReadError,
+  type ObjectSource,
+  type OpenedObject,
+  type PartitionStore,
+  partitionKey,
+} from './ports';
 
 /**
  * A file is late when less than this is left of its reorder window when the ingest starts storing it: the
@@ -92,7 +99,12 @@ export function partitionPrefix(key: string, region: string): string {
 export async function ingestObject(object: NotifiedObject, ports: IngestPorts): Promise<IngestOutcome> {
   const info = classifyKey(object.key);
   if (info.kind !== 'log' || !info.account || !info.region || info.deliveredAt === undefined) {
-    return { status: 'skipped', reason: 'not-a-log-file', detail: `${info.kind} object ${object.key}`, keyKind: info.kind };
+    return {
+      status: 'skipped',
+      reason: 'not-a-log-file',
+      detail: `${info.kind} object ${object.key}`,
+      keyKind: info.kind,
+    };
   }
   const key = partitionKey(info.account, info.region);
   const ref: FileRef = { deliveredAt: info.deliveredAt, file: fileIdentity(object.key) };
@@ -104,7 +116,12 @@ export async function ingestObject(object: NotifiedObject, ports: IngestPorts): 
   }
   const opened = await open(object, ports.objects);
   if (!opened) return { status: 'skipped', reason: 'object-gone', detail: `${object.key} no longer exists` };
-  const { delta, report } = await readDelta(object.key, opened, { account: info.account, region: info.region, ...ref }, ports.detectConfig);
+  const { delta, report } = await readDelta(
+    object.key,
+    opened,
+    { account: info.account, region: info.region, ...ref },
+    ports.detectConfig,
+  );
   const expires = Math.floor(started / 1000) + ports.dedupeRetentionDays * 86_400;
   if (late && !(await ports.store.addLate(key, ref, expires))) {
     // Another delivery of the same file is entering it (or did): that one applies it.

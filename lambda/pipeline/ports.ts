@@ -143,7 +143,9 @@ export interface HeadSummary {
   readonly outbox: boolean;
 }
 
-export type PutResult = { readonly ok: true; readonly version: number; readonly bytes: number } | { readonly ok: false };
+export type PutResult =
+  | { readonly ok: true; readonly version: number; readonly bytes: number }
+  | { readonly ok: false };
 
 /** The next head item of a partition (written with a condition on the version read). */
 export interface HeadUpdate {

@@ -19,7 +19,7 @@ export const INSIGHTS_SERDE = 'org.openx.data.jsonserde.JsonSerDe';
 
 /** Where the insights are and which partitions exist; input of {@link insightsProjection}. */
 export interface InsightsProjectionProps extends PartitionProjectionProps {
-  /** Name of the archive bucket. */
+  /** Name of the bucket holding the insights (the insights bucket next to the archive). */
   readonly bucketName: string;
   /**
    * Key prefix of the insights in the bucket, ending in `/`.
@@ -56,7 +56,7 @@ export interface InsightsTableProps extends InsightsProjectionProps {
 }
 
 /**
- * Defines the Glue table over the insights Trailsight writes to the archive, with partition projection.
+ * Defines the Glue table over the insights Trailsight writes to the insights bucket, with partition projection.
  *
  * One single-line JSON object per S3 object (`TextInputFormat`, OpenX JSON SerDe, see {@link INSIGHTS_SERDE});
  * columns and partition keys come from `schema/insights-table.ts`, the single source shared with the local
@@ -76,7 +76,7 @@ export class InsightsTable extends Construct {
       databaseName: props.database.ref,
       tableInput: {
         name: INSIGHTS_TABLE_NAME,
-        description: 'Insights Trailsight emitted, in the archive (partition projection: account, region, dt)',
+        description: 'Insights Trailsight emitted, in the insights bucket (partition projection: account, region, dt)',
         tableType: 'EXTERNAL_TABLE',
         parameters: { EXTERNAL: 'TRUE', ...parameters },
         partitionKeys: INSIGHTS_PARTITION_KEYS.map(({ name, type }) => ({ name, type })),

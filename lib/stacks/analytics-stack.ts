@@ -7,7 +7,7 @@ import { InsightsTable } from '../analytics/insights-table';
 import { NamedQueries } from '../analytics/named-queries';
 import { QueryWorkGroup } from '../analytics/query-workgroup';
 import type { TrailsightConfig } from '../config';
-import { accountOrCurrent, archiveBucketName, placementOf } from '../contracts';
+import { accountOrCurrent, archiveBucketName, insightsBucketName, placementOf } from '../contracts';
 
 /** Properties of an {@link AnalyticsStack}. */
 export interface AnalyticsStackProps extends StackProps {
@@ -31,7 +31,7 @@ export class AnalyticsStack extends Stack {
   readonly cloudTrailTable: CloudTrailTable;
   /** Name of the CloudTrail table in `database`. */
   readonly tableName: string;
-  /** The table over Trailsight's own insights in the archive (`trailsight/insights/`). */
+  /** The table over Trailsight's own insights in the insights bucket (`trailsight/insights/`). */
   readonly insightsTable: InsightsTable;
   /** Name of the insights table in `database`, `trailsight_insights`. */
   readonly insightsTableName: string;
@@ -59,10 +59,11 @@ export class AnalyticsStack extends Stack {
     });
     this.tableName = this.cloudTrailTable.tableName;
 
-    // Same account and Region partitions as the CloudTrail table: insights are per account and Region.
+    // Same account and Region partitions as the CloudTrail table: insights are per account and Region. They live
+    // in their own bucket, outside the locked archive (a false positive must stay deletable).
     this.insightsTable = new InsightsTable(this, 'InsightsTable', {
       database: this.database,
-      bucketName: archiveBucketName(config),
+      bucketName: insightsBucketName(config),
       accounts: accountProjection(config),
       regions: projectedRegions(config),
       retentionDays: config.archive.retentionDays,

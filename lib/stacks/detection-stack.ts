@@ -18,9 +18,10 @@ import {
   Validations,
 } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { INSIGHT_BUCKET_ENV } from '../../schema/evidence-contract';
 import { INSIGHTS_PREFIX } from '../../schema/insights-table';
 import type { TrailsightConfig } from '../config';
-import { ARCHIVE_KEY_ALIAS, accountOrCurrent, archiveBucketName, placementOf } from '../contracts';
+import { ARCHIVE_KEY_ALIAS, accountOrCurrent, archiveBucketName, insightsBucketName, placementOf } from '../contracts';
 import { DetectionFunction } from '../detection/detection-function';
 import { InsightAlerting, PipelineMonitoring } from '../detection/insight-alerting';
 
@@ -131,6 +132,7 @@ export class DetectionStack extends Stack {
       EVENT_BUS_NAME: this.bus.eventBusName,
       PUBLISH_TO_DEFAULT_BUS: String(settings.publishToDefaultBus),
       ARCHIVE_BUCKET_NAME: bucketName,
+      [INSIGHT_BUCKET_ENV]: insightsBucketName(config),
       INSIGHT_PREFIX,
       DEDUPE_WINDOW_HOURS: String(settings.dedupeWindowHours),
       DETECTOR_CONFIG: JSON.stringify(settings.detector),
@@ -254,7 +256,7 @@ export class DetectionStack extends Stack {
         new iam.PolicyStatement({
           sid: 'WriteInsightObjects',
           actions: ['s3:PutObject'],
-          resources: [`${bucketArn}/${INSIGHT_PREFIX}*`],
+          resources: [`arn:${partition}:s3:::${insightsBucketName(config)}/${INSIGHT_PREFIX}*`],
         }),
       );
       this.table.grant(role, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan');
@@ -269,7 +271,7 @@ export class DetectionStack extends Stack {
         );
       }
       Validations.of(role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::${nagBucket}/${INSIGHT_PREFIX}*]`,
+        id: `AwsSolutions-IAM5[Resource::arn:${nagPartition}:s3:::trailsight-insights-${nagAccount}-${config.homeRegion}/${INSIGHT_PREFIX}*]`,
         reason: 'Writes one object per insight under the insight prefix only.',
       });
       Validations.of(role).acknowledge({

@@ -1,7 +1,14 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, aws_iam as iam, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import type { TrailsightConfig } from '../config';
-import { ARCHIVE_KEY_ALIAS, accountOrCurrent, archiveBucketName, placementOf, trailArns } from '../contracts';
+import { objectLockWeakness, type TrailsightConfig } from '../config';
+import {
+  ARCHIVE_KEY_ALIAS,
+  accountOrCurrent,
+  archiveBucketName,
+  insightsBucketName,
+  placementOf,
+  trailArns,
+} from '../contracts';
 import { LogArchive } from '../log-archive/log-archive';
 
 /** Properties of a {@link LogArchiveStack}. */
@@ -11,13 +18,14 @@ export interface LogArchiveStackProps extends StackProps {
 }
 
 /**
- * The stateful stack: the archive key, the archive bucket and its access-log bucket.
+ * The stateful stack: the archive key, the archive bucket, its access-log bucket and the insights bucket.
  *
  * Deployed in the log archive account and the home Region, with termination protection; every resource is
- * retained when the stack is deleted.
+ * retained when the stack is deleted. An organization's Object Lock weaker than evidence needs fails validation
+ * unless `allowWeakObjectLock` accepts it, and synth then warns.
  */
 export class LogArchiveStack extends Stack {
-  /** The archive (key, bucket, access-log bucket). */
+  /** The archive (key, bucket, access-log bucket, insights bucket). */
   readonly archive: LogArchive;
 
   constructor(scope: Construct, id: string, props: LogArchiveStackProps) {
@@ -28,6 +36,7 @@ export class LogArchiveStack extends Stack {
     const readerAccounts = placement.crossAccount && placement.audit !== placement.logArchive ? [placement.audit!] : [];
     this.archive = new LogArchive(this, 'Archive', {
       bucketName: archiveBucketName(config),
+      insightsBucketName: insightsBucketName(config),
       keyAlias: ARCHIVE_KEY_ALIAS,
       trailArns: trailArns(config),
       trailName: config.trailName,
@@ -41,7 +50,22 @@ export class LogArchiveStack extends Stack {
         accessLogRetentionDays: config.archive.accessLogRetentionDays,
       },
       readerAccounts,
-      eventBridgeNotifications: config.detection.enabled,
+      // The detection pipeline picks up new log files, the integrity verifier new digests.
+      eventBridgeNotifications: config.detection.enabled || config.integrity.enabled,
+      breakGlassRole: config.breakGlassRoleArn
+        ? iam.Role.fromRoleArn(this, 'BreakGlassRole', config.breakGlassRoleArn, { mutable: false })
+        : undefined,
+      keyAdministrators: config.keyAdministrators.map((arn) => new iam.ArnPrincipal(arn)),
     });
+
+    // An organization's configuration with a weak lock fails validation unless allowWeakObjectLock accepts it; then
+    // every synth says so. (A single account's trial setup is not an organization's evidence: docs/deploy.md.)
+    const weakness = objectLockWeakness(config.archive);
+    if (weakness && config.organization) {
+      Annotations.of(this).addWarningV2(
+        'trailsight:weak-object-lock',
+        `archive.objectLock: ${weakness}. Evidence needs { "mode": "COMPLIANCE", "days": ${config.archive.retentionDays} }, decided before the first deploy (docs/deploy.md, "What the archive guarantees").`,
+      );
+    }
   }
 }

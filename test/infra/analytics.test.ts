@@ -355,13 +355,13 @@ describe('AnalyticsStack insights table', () => {
       expect(INSIGHTS_PARTITION_KEYS).toEqual(CLOUDTRAIL_PARTITION_KEYS);
     });
 
-    test('projects account, region and dt over trailsight/insights/ in the same-account archive', () => {
+    test('projects account, region and dt over trailsight/insights/ in the same-account insights bucket', () => {
       const resource = glueTable(template, INSIGHTS_TABLE_NAME);
       const input = resource.Properties.TableInput as {
         Parameters: Record<string, unknown>;
         StorageDescriptor: { Location: unknown };
       };
-      const bucket = ['s3://trailsight-archive-', { Ref: 'AWS::AccountId' }];
+      const bucket = ['s3://trailsight-insights-', { Ref: 'AWS::AccountId' }];
       expect(input.StorageDescriptor.Location).toEqual({
         'Fn::Join': ['', [...bucket, '-us-east-1/trailsight/insights/']],
       });
@@ -394,14 +394,14 @@ describe('AnalyticsStack insights table', () => {
         StorageDescriptor: { Location: unknown };
       };
       expect(input.StorageDescriptor.Location).toBe(
-        's3://trailsight-archive-222222222222-eu-west-1/trailsight/insights/',
+        's3://trailsight-insights-222222222222-eu-west-1/trailsight/insights/',
       );
       expect(input.Parameters).toMatchObject({
         'projection.account.type': 'enum',
         'projection.account.values': '111111111111,222222222222,333333333333,444444444444',
         'projection.region.values': 'eu-west-1,eu-central-1,us-east-1',
         'projection.dt.format': 'yyyy/MM/dd',
-        'storage.location.template': `s3://trailsight-archive-222222222222-eu-west-1/trailsight/insights/${INSIGHTS_TAIL}`,
+        'storage.location.template': `s3://trailsight-insights-222222222222-eu-west-1/trailsight/insights/${INSIGHTS_TAIL}`,
       });
     });
 

@@ -53,7 +53,8 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 /** Templates of every stack of an app, by stack ID. */
 export function templates(app: TrailsightApp): Record<string, Template> {
   const out: Record<string, Template> = {};
-  for (const stack of [app.logArchive, ...app.trails, app.analytics, ...(app.detection ? [app.detection] : [])])
+  const optional = [app.detection, app.integrity, app.guardrails].filter((s) => s !== undefined);
+  for (const stack of [app.logArchive, ...app.trails, app.analytics, ...optional])
     out[stack.node.id] = Template.fromStack(stack);
   return out;
 }

@@ -29,10 +29,11 @@ describe('LogArchiveStack (default single-account configuration)', () => {
     expect(Object.keys(template.findResources('AWS::S3::Bucket')).sort()).toEqual([
       'ArchiveAccessLogBucket69093EBF',
       'ArchiveBucket49F1AC64',
+      'ArchiveInsightsBucket9F114CF2',
     ]);
   });
 
-  test('retains the key and both buckets when the stack is deleted', () => {
+  test('retains the key and every bucket when the stack is deleted', () => {
     template.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
     const buckets = template.findResources('AWS::S3::Bucket');
     for (const bucket of Object.values(buckets)) {
@@ -70,7 +71,7 @@ describe('LogArchiveStack (default single-account configuration)', () => {
     });
   });
 
-  test('blocks all public access on both buckets', () => {
+  test('blocks all public access on every bucket', () => {
     const buckets = template.findResources('AWS::S3::Bucket');
     for (const bucket of Object.values(buckets)) {
       expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({
@@ -82,7 +83,7 @@ describe('LogArchiveStack (default single-account configuration)', () => {
     }
   });
 
-  test('versions both buckets and enforces bucket-owner object ownership', () => {
+  test('versions every bucket and enforces bucket-owner object ownership', () => {
     const buckets = template.findResources('AWS::S3::Bucket');
     for (const bucket of Object.values(buckets)) {
       expect(bucket.Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
@@ -90,8 +91,8 @@ describe('LogArchiveStack (default single-account configuration)', () => {
     }
   });
 
-  test('denies requests without TLS and with TLS below 1.2 on both buckets', () => {
-    for (const bucket of ['ArchiveBucket49F1AC64', 'ArchiveAccessLogBucket69093EBF']) {
+  test('denies requests without TLS and with TLS below 1.2 on every bucket', () => {
+    for (const bucket of ['ArchiveBucket49F1AC64', 'ArchiveAccessLogBucket69093EBF', 'ArchiveInsightsBucket9F114CF2']) {
       template.hasResourceProperties('AWS::S3::BucketPolicy', {
         Bucket: { Ref: bucket },
         PolicyDocument: {
@@ -353,12 +354,12 @@ describe('LogArchiveStack (example organization configuration)', () => {
     });
   });
 
-  test('locks files in COMPLIANCE mode and transitions them to Deep Archive', () => {
+  test('locks files in COMPLIANCE mode for the whole retention and transitions them to Deep Archive', () => {
     template.hasResourceProperties('AWS::S3::Bucket', {
       BucketName: Match.anyValue(),
       ObjectLockConfiguration: {
         ObjectLockEnabled: 'Enabled',
-        Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 365 } },
+        Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 2557 } },
       },
       LifecycleConfiguration: {
         Rules: [Match.objectLike({ Transitions: [{ StorageClass: 'DEEP_ARCHIVE', TransitionInDays: 400 }] })],

@@ -81,6 +81,7 @@ describe('cdk synth (real CLI, offline)', () => {
     expect(stackTemplates(defaults.outdir)).toEqual([
       'TrailsightAnalytics.template.json',
       'TrailsightDetection.template.json',
+      'TrailsightIntegrity.template.json',
       'TrailsightLogArchive.template.json',
       'TrailsightTrail.template.json',
     ]);
@@ -91,6 +92,8 @@ describe('cdk synth (real CLI, offline)', () => {
     expect(stackTemplates(example.outdir)).toEqual([
       'TrailsightAnalytics.template.json',
       'TrailsightDetection.template.json',
+      'TrailsightGuardrails.template.json',
+      'TrailsightIntegrity.template.json',
       'TrailsightLogArchive.template.json',
       'TrailsightTrail-eu-central-1.template.json',
       'TrailsightTrail-eu-west-1.template.json',
@@ -100,6 +103,8 @@ describe('cdk synth (real CLI, offline)', () => {
     expect(manifest.artifacts['TrailsightTrail-eu-central-1'].environment).toBe('aws://111111111111/eu-central-1');
     expect(manifest.artifacts['TrailsightLogArchive'].properties.terminationProtection).toBe(true);
     expect(manifest.artifacts['TrailsightDetection'].environment).toBe('aws://222222222222/eu-west-1');
+    expect(manifest.artifacts['TrailsightIntegrity'].environment).toBe('aws://222222222222/eu-west-1');
+    expect(manifest.artifacts['TrailsightGuardrails'].environment).toBe('aws://111111111111/eu-west-1');
   });
 
   test('bundles the three handlers locally with esbuild (no Docker), source maps included', () => {

@@ -105,7 +105,11 @@ describe('the pipeline equals trailsight detect', () => {
         return seed / 2 ** 31;
       };
       const shuffled = await harness(detector, { batchSize: 3 });
-      await shuffled.replay([...files].sort(() => random() - 0.5), until, (_f, d) => d + 5_000 + random() * 75_000);
+      await shuffled.replay(
+        [...files].sort(() => random() - 0.5),
+        until,
+        (_f, d) => d + 5_000 + random() * 75_000,
+      );
       expect(shuffled.failures).toEqual([]);
       expect(byId(shuffled.sink.published)).toEqual(byId(expected));
     } finally {

@@ -130,7 +130,9 @@ export class PipelineHarness {
               bucket: options.bucket,
               lister: {
                 async list({ prefix, startAfter }) {
-                  const keys = [...objects.keys()].filter((k) => k.startsWith(prefix) && (!startAfter || k > startAfter)).sort();
+                  const keys = [...objects.keys()]
+                    .filter((k) => k.startsWith(prefix) && (!startAfter || k > startAfter))
+                    .sort();
                   return { objects: keys.map((key) => ({ key })) };
                 },
               },
@@ -139,7 +141,12 @@ export class PipelineHarness {
               async open(ref) {
                 const body = objects.get(ref.key);
                 if (!body) throw new ObjectReadError('not-found', ref, 'NoSuchKey');
-                return { body: (async function* () { yield body; })(), contentLength: body.length };
+                return {
+                  body: (async function* () {
+                    yield body;
+                  })(),
+                  contentLength: body.length,
+                };
               },
             },
           }),
@@ -255,7 +262,8 @@ export class PipelineHarness {
    */
   private async nextDueEvaluation(after: number): Promise<number> {
     let next = Number.POSITIVE_INFINITY;
-    for (const d of this.recorded) if (d + this.reorderMs > after - this.reorderMs) next = Math.min(next, d + this.reorderMs);
+    for (const d of this.recorded)
+      if (d + this.reorderMs > after - this.reorderMs) next = Math.min(next, d + this.reorderMs);
     this.recorded = this.recorded.filter((d) => d + this.reorderMs > after);
     for await (const s of this.ports.store.scanHeads(0, 1)) {
       if (s.lateHint || s.outbox) return after + this.tickMs;

@@ -4,7 +4,7 @@
  * time, first-seen sets united, the better-established schedule of each job kept, and the live partition's
  * clock, episodes and input position kept as they are (history is learned from, never alerted on).
  */
-import { pageRefOf, pageChars } from './compaction';
+import { pageChars, pageRefOf } from './compaction';
 import type { DetectConfig } from './config';
 import { DAY, decay } from './context';
 import type { FileDelta } from './delta';
@@ -84,7 +84,10 @@ export function mergeHistory(
     head.jobs[id] = liveJob ? mergeJob(liveJob, job) : structuredClone(job);
     delete page.jobs[id];
     const principal = parseJobId(id).principal;
-    const seen = Math.max(head.seen[principal] ?? Number.NEGATIVE_INFINITY, page.seen[principal] ?? Number.NEGATIVE_INFINITY);
+    const seen = Math.max(
+      head.seen[principal] ?? Number.NEGATIVE_INFINITY,
+      page.seen[principal] ?? Number.NEGATIVE_INFINITY,
+    );
     if (Number.isFinite(seen)) head.seen[principal] = seen;
     if (live.head.jobs[id]) continue;
     // Runs the live partition saw since its last compaction are in its deltas, not in its pages yet.

@@ -1,0 +1,173 @@
+/**
+ * The rule engine as the CLI and the ingest Lambda run it: select the rules the configuration turns on, test
+ * every event as the reader produces it (the reader's `onEvent` hands over the parsed record, which is where
+ * Sigma's field paths point), drop allow-listed matches, and group the rest into rule-match events.
+ *
+ *     const engine = new RuleEngine(loaded.rules, config, previousGroupingState);
+ *     for await (const batch of readTrailEventBatches(source, { file, onEvent: engine.observe })) { … }
+ *     const matches = engine.flush();          // RuleMatch[] to publish (detail-type RULE_MATCH_DETAIL_TYPE)
+ *     persist(serializeGroupingState(engine.snapshot()));
+ *
+ * Pure: no I/O, no clock. Matches are grouped by event time (grouping.ts).
+ */
+import { wildcardMatcher } from '../detect/config';
+import type { TrailEvent } from '../event';
+import type { AllowEntry, RulesConfig } from './config';
+import { RULE_LEVELS, type RuleMatch } from './contract';
+import type { RawRecord } from './fields';
+import { emptyGroupingState, type GroupingState, groupHits, groupKey, toRuleMatch } from './grouping';
+import { type RuleHit, RuleSet } from './ruleset';
+import type { CompiledRule } from './sigma';
+
+/** Counts since the engine was created. */
+export interface RuleEngineStats {
+  /** Events tested. */
+  events: number;
+  /** Rule matches, suppressed ones included. */
+  hits: number;
+  /** Matches dropped by an allow-list entry. */
+  suppressed: number;
+  /** Matches folded into a rule-match event sent earlier (reported with the group's next event). */
+  grouped: number;
+  /** Rule-match events produced. */
+  matches: number;
+}
+
+/** Why a loaded rule does or does not run under a configuration. */
+export type RuleStatus =
+  | { readonly state: 'active' }
+  | { readonly state: 'disabled' }
+  | { readonly state: 'below-min-level' }
+  /** An active rule makes it obsolete (Sigma `related: obsolete`); naming it in `enable` runs it anyway. */
+  | { readonly state: 'superseded'; readonly by: string };
+
+/**
+ * Decides which rules run: at or above `minLevel` or named in `enable`, not named in `disable`, and not made
+ * obsolete by a rule that runs (unless named in `enable`).
+ */
+export function planRules(
+  rules: readonly CompiledRule[],
+  config: Pick<RulesConfig, 'minLevel' | 'enable' | 'disable'>,
+): { rule: CompiledRule; status: RuleStatus }[] {
+  const enabled = wildcardMatcher(config.enable);
+  const disabled = wildcardMatcher(config.disable);
+  const floor = RULE_LEVELS.indexOf(config.minLevel);
+  const named = (r: CompiledRule, test: (v: string) => boolean) => test(r.ref.id) || test(r.ref.name);
+  const first = rules.map((rule) => {
+    const status: RuleStatus = named(rule, disabled)
+      ? { state: 'disabled' }
+      : RULE_LEVELS.indexOf(rule.ref.level) >= floor || named(rule, enabled)
+        ? { state: 'active' }
+        : { state: 'below-min-level' };
+    return { rule, status };
+  });
+  const supersededBy = new Map<string, string>();
+  for (const { rule, status } of first) {
+    if (status.state !== 'active') continue;
+    for (const id of rule.obsoletes) if (!supersededBy.has(id)) supersededBy.set(id, rule.ref.name);
+  }
+  return first.map(({ rule, status }) => {
+    const by = supersededBy.get(rule.ref.id);
+    return status.state === 'active' && by !== undefined && !named(rule, enabled)
+      ? { rule, status: { state: 'superseded', by } }
+      : { rule, status };
+  });
+}
+
+/** The rules that run under a configuration (see {@link planRules}). */
+export function selectRules(
+  rules: readonly CompiledRule[],
+  config: Pick<RulesConfig, 'minLevel' | 'enable' | 'disable'>,
+): CompiledRule[] {
+  return planRules(rules, config)
+    .filter((p) => p.status.state === 'active')
+    .map((p) => p.rule);
+}
+
+type AllowTest = (hit: RuleHit) => boolean;
+
+function allowTest(entries: readonly AllowEntry[]): AllowTest {
+  const compiled = entries.map((e) => {
+    const rules = wildcardMatcher(e.rules);
+    const principals = e.principals.length > 0 ? wildcardMatcher(e.principals) : undefined;
+    const accounts = e.accounts.length > 0 ? wildcardMatcher(e.accounts) : undefined;
+    return (hit: RuleHit) =>
+      (rules(hit.rule.ref.id) || rules(hit.rule.ref.name)) &&
+      (principals === undefined || principals(hit.event.principal)) &&
+      (accounts === undefined || accounts(hit.event.account));
+  });
+  return (hit) => compiled.some((test) => test(hit));
+}
+
+export class RuleEngine {
+  readonly ruleSet: RuleSet;
+  readonly stats: RuleEngineStats = { events: 0, hits: 0, suppressed: 0, grouped: 0, matches: 0 };
+  private readonly allowed: AllowTest;
+  private pending: RuleHit[] = [];
+  private state: GroupingState;
+
+  /**
+   * @param rules every loaded rule; the configuration selects which run
+   * @param state the grouping state persisted by a previous run
+   */
+  constructor(
+    rules: readonly CompiledRule[],
+    private readonly config: RulesConfig,
+    state: GroupingState = emptyGroupingState(),
+  ) {
+    this.ruleSet = new RuleSet(selectRules(rules, config));
+    this.allowed = allowTest(config.allow);
+    this.state = state;
+  }
+
+  /** Tests one event against the rules; pass it as the reader's `onEvent`. */
+  readonly observe = (event: TrailEvent, record: RawRecord): void => {
+    this.stats.events++;
+    this.ruleSet.match(event, record, this.onHit);
+  };
+
+  /** Tests events that carry their record (`keepRaw`); events without one are skipped and counted as not tested. */
+  observeEvents(events: Iterable<TrailEvent>): number {
+    let untested = 0;
+    for (const event of events) {
+      if (event.raw) this.observe(event, event.raw);
+      else untested++;
+    }
+    return untested;
+  }
+
+  private readonly onHit = (hit: RuleHit): void => {
+    this.stats.hits++;
+    if (this.allowed(hit)) this.stats.suppressed++;
+    else this.pending.push(hit);
+  };
+
+  /** The rule-match events for everything observed since the last flush, grouped; updates the grouping state. */
+  flush(): RuleMatch[] {
+    const hits = this.pending;
+    this.pending = [];
+    const result = groupHits(hits, this.state, this.config.grouping);
+    this.state = result.state;
+    this.stats.grouped += result.grouped;
+    this.stats.matches += result.matches.length;
+    return result.matches;
+  }
+
+  /**
+   * Every hit observed since the last flush as its own event, ungrouped and without touching the grouping state
+   * (`trailsight rules test`: testing a rule means seeing each match).
+   */
+  flushEach(): RuleMatch[] {
+    const hits = this.pending;
+    this.pending = [];
+    this.stats.matches += hits.length;
+    return hits
+      .map((hit) => toRuleMatch(hit, groupKey(hit), hit.event.time, hit.event.time, 1, 0))
+      .sort((a, b) => (a.event.eventTime < b.event.eventTime ? -1 : a.event.eventTime > b.event.eventTime ? 1 : 0));
+  }
+
+  /** The grouping state to persist (plain JSON; see serializeGroupingState). */
+  snapshot(): GroupingState {
+    return this.state;
+  }
+}

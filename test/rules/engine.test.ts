@@ -1,0 +1,363 @@
+/**
+ * The engine around the rules: the eventName/eventSource index, rule selection (levels, enable/disable,
+ * superseded rules), allow-lists, grouping by event time with its serializable state, the configuration resolver,
+ * and the reader hook that hands each raw record to the rules.
+ */
+import { Readable } from 'node:stream';
+import { EventIdDeduper } from '../../lambda/core/dedupe';
+import { readTrailEvents } from '../../lambda/core/reader';
+import {
+  type CompiledRule,
+  compileRules,
+  DEFAULT_RULES_CONFIG,
+  emptyGroupingState,
+  GroupingStateError,
+  parseGroupingState,
+  planRules,
+  RULE_MATCH_DETAIL_TYPE,
+  RULE_MATCH_SOURCE,
+  RuleEngine,
+  RuleSet,
+  type RulesConfig,
+  RulesConfigError,
+  resolveRulesConfig,
+  serializeGroupingState,
+} from '../../lambda/core/rules';
+import { groupHits } from '../../lambda/core/rules/grouping';
+import type { RuleHit } from '../../lambda/core/rules/ruleset';
+import { TEST_PACK, toEvent } from './helpers';
+
+const MIN = 60_000;
+const T0 = Date.UTC(2026, 0, 5, 10, 0, 0);
+
+function rule(name: string, detection: string, extra = ''): string {
+  return `title: ${name}\nid: id-${name}\nname: ${name}\nauthor: Tester\nlevel: ${/level:/.test(extra) ? '' : 'medium'}\n${extra}logsource:\n    product: aws\n    service: cloudtrail\ndetection:\n${detection
+    .trim()
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n')}\n`.replace('level: \n', '');
+}
+
+function rules(...texts: string[]): CompiledRule[] {
+  const loaded = compileRules(
+    texts.map((text, i) => ({ text, file: `r${i}.yml`, pack: TEST_PACK })),
+    { placeholders: {} },
+  );
+  expect(loaded.issues.filter((i) => i.severity === 'rejected')).toEqual([]);
+  return loaded.rules;
+}
+
+function record(time: number, name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    eventVersion: '1.08',
+    eventTime: new Date(time).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    eventSource: 'ec2.amazonaws.com',
+    eventName: name,
+    awsRegion: 'us-east-1',
+    eventID: `ev-${time}-${name}`,
+    recipientAccountId: '111122223333',
+    userIdentity: { type: 'IAMUser', arn: 'arn:aws:iam::111122223333:user/alice', accountId: '111122223333' },
+    ...extra,
+  };
+}
+
+const SG = rule(
+  'sg',
+  "selection:\n    eventName: ['CreateSecurityGroup', 'AuthorizeSecurityGroupIngress']\ncondition: selection",
+);
+const ROOT = rule('root', "selection:\n    userIdentity.type: 'Root'\ncondition: selection", 'level: high\n');
+const IAM = rule('iam', "selection:\n    eventSource: 'iam.amazonaws.com'\ncondition: selection");
+
+describe('RuleSet: an event is tested only against the rules that can match it', () => {
+  test('eventName rules, eventSource rules and the unindexed residue', () => {
+    const set = new RuleSet(rules(SG, ROOT, IAM));
+    const names = (list: readonly CompiledRule[]) => list.map((r) => r.ref.name);
+    expect(names(set.candidates('ec2.amazonaws.com', 'CreateSecurityGroup'))).toEqual(['sg', 'root']);
+    expect(names(set.candidates('EC2.amazonaws.com', 'createsecuritygroup'))).toEqual(['sg', 'root']);
+    expect(names(set.candidates('ec2.amazonaws.com', 'DescribeInstances'))).toEqual(['root']);
+    expect(names(set.candidates('iam.amazonaws.com', 'CreateUser'))).toEqual(['root', 'iam']);
+    expect(names(set.unindexed)).toEqual(['root']);
+  });
+
+  test('rules outside the candidates are never evaluated', () => {
+    const compiled = rules(SG, IAM);
+    let calls = 0;
+    const counted = compiled.map((r) => ({
+      ...r,
+      test: (x: Record<string, unknown>) => {
+        calls++;
+        return r.test(x);
+      },
+    }));
+    const set = new RuleSet(counted);
+    const hits: RuleHit[] = [];
+    for (let i = 0; i < 100; i++) {
+      const r = record(T0 + i, 'DescribeInstances');
+      set.match(toEvent(r), r, (h) => hits.push(h));
+    }
+    expect(calls).toBe(0);
+    const r = record(T0, 'CreateSecurityGroup');
+    set.match(toEvent(r), r, (h) => hits.push(h));
+    expect(calls).toBe(1);
+    expect(hits.map((h) => [h.rule.ref.name, h.fields])).toEqual([['sg', { eventName: 'CreateSecurityGroup' }]]);
+  });
+
+  test('matched fields are cut to 1,024 characters', () => {
+    const [r] = rules(rule('long', "selection:\n    userAgent|startswith: 'x'\ncondition: selection"));
+    const set = new RuleSet([r]);
+    const rec = record(T0, 'X', { userAgent: 'x'.repeat(5000) });
+    const hits: RuleHit[] = [];
+    set.match(toEvent(rec), rec, (h) => hits.push(h));
+    expect(hits[0].fields.userAgent).toHaveLength(1024);
+  });
+});
+
+describe('planRules: levels, enable, disable and superseded rules', () => {
+  const low = rule('noisy', "selection:\n    eventName: 'X'\ncondition: selection", 'level: low\n');
+  const old = rule('old', "selection:\n    eventName: 'X'\ncondition: selection");
+  const replacement = rule(
+    'new',
+    "selection:\n    eventName: 'X'\ncondition: selection",
+    'related:\n    - id: id-old\n      type: obsolete\n',
+  );
+  const plan = (config: Partial<RulesConfig>) =>
+    planRules(rules(low, old, replacement), { ...DEFAULT_RULES_CONFIG, ...config }).map((p) => [
+      p.rule.ref.name,
+      p.status,
+    ]);
+
+  test('defaults: medium and above run; a rule made obsolete by a running rule does not', () => {
+    expect(plan({})).toEqual([
+      ['noisy', { state: 'below-min-level' }],
+      ['old', { state: 'superseded', by: 'new' }],
+      ['new', { state: 'active' }],
+    ]);
+  });
+
+  test('enable runs a rule whatever its level or supersession; disable wins; a disabled rule supersedes nothing', () => {
+    expect(plan({ enable: ['noisy', 'old'] }).map(([n, s]) => [n, (s as { state: string }).state])).toEqual([
+      ['noisy', 'active'],
+      ['old', 'active'],
+      ['new', 'active'],
+    ]);
+    expect(plan({ disable: ['new'], enable: ['new'] })).toEqual([
+      ['noisy', { state: 'below-min-level' }],
+      ['old', { state: 'active' }],
+      ['new', { state: 'disabled' }],
+    ]);
+    expect(
+      plan({ minLevel: 'informational', disable: ['id-*'] }).every(
+        ([, s]) => (s as { state: string }).state === 'disabled',
+      ),
+    ).toBe(true);
+  });
+});
+
+describe('RuleEngine: allow-lists and grouping', () => {
+  function run(config: RulesConfig, records: Record<string, unknown>[], state = emptyGroupingState()) {
+    const engine = new RuleEngine(rules(SG, ROOT), config, state);
+    for (const r of records) engine.observe(toEvent(r), r);
+    return { engine, matches: engine.flush() };
+  }
+  const root = { type: 'Root', arn: 'arn:aws:iam::111122223333:root', accountId: '111122223333' };
+
+  test('one event per rule + account + principal + window, counting every match of the window in the batch', () => {
+    const records = [
+      ...Array.from({ length: 30 }, (_, i) => record(T0 + i * MIN, 'AuthorizeSecurityGroupIngress')),
+      record(T0 + 5 * MIN, 'CreateSecurityGroup', {
+        userIdentity: { type: 'IAMUser', arn: 'arn:aws:iam::111122223333:user/bob', accountId: '111122223333' },
+      }),
+      record(T0 + 61 * MIN, 'CreateSecurityGroup'),
+    ];
+    const { matches, engine } = run(DEFAULT_RULES_CONFIG, records);
+    expect(matches.map((m) => [m.rule.name, m.event.principal, m.event.eventTime, m.group.count])).toEqual([
+      ['sg', 'arn:aws:iam::111122223333:user/alice', '2026-01-05T10:00:00Z', 30],
+      ['sg', 'arn:aws:iam::111122223333:user/bob', '2026-01-05T10:05:00Z', 1],
+      ['sg', 'arn:aws:iam::111122223333:user/alice', '2026-01-05T11:01:00Z', 1],
+    ]);
+    expect(matches[0].group).toMatchObject({ windowStart: '2026-01-05T10:00:00Z', windowEnd: '2026-01-05T11:00:00Z' });
+    expect(engine.stats).toEqual({ events: 32, hits: 32, suppressed: 0, grouped: 0, matches: 3 });
+  });
+
+  test('matches arriving in a later batch of the same window are counted, then reported with the next event', () => {
+    const first = run(DEFAULT_RULES_CONFIG, [record(T0, 'CreateSecurityGroup')]);
+    const engine = first.engine;
+    for (const t of [10, 20, 30]) {
+      const r = record(T0 + t * MIN, 'CreateSecurityGroup');
+      engine.observe(toEvent(r), r);
+    }
+    expect(engine.flush()).toEqual([]);
+    expect(engine.stats.grouped).toBe(3);
+    const late = record(T0 + 90 * MIN, 'CreateSecurityGroup');
+    engine.observe(toEvent(late), late);
+    const [next] = engine.flush();
+    expect(next.group).toMatchObject({ count: 1, countedSincePreviousEvent: 3 });
+    expect(next.explanation).toMatch(/\(3 more in the previous window\)/);
+  });
+
+  test('the state is plain JSON: a resumed engine opens the same windows, and counts every match once', () => {
+    const records = Array.from({ length: 12 }, (_, i) => record(T0 + i * 15 * MIN, 'CreateSecurityGroup'));
+    const whole = run(DEFAULT_RULES_CONFIG, records).matches;
+    const a = run(DEFAULT_RULES_CONFIG, records.slice(0, 5));
+    const resumed = parseGroupingState(serializeGroupingState(a.engine.snapshot()));
+    const b = run(DEFAULT_RULES_CONFIG, records.slice(5), resumed);
+    const split = [...a.matches, ...b.matches];
+    expect(whole.map((m) => [m.event.eventTime, m.group.count])).toEqual([
+      ['2026-01-05T10:00:00Z', 4],
+      ['2026-01-05T11:00:00Z', 4],
+      ['2026-01-05T12:00:00Z', 4],
+    ]);
+    expect(split.map((m) => [m.event.eventTime, m.group.count, m.group.countedSincePreviousEvent])).toEqual([
+      ['2026-01-05T10:00:00Z', 4, 0],
+      ['2026-01-05T11:00:00Z', 1, 0],
+      // 11:15, 11:30 and 11:45 came in the second batch, after 11:00's event was sent.
+      ['2026-01-05T12:00:00Z', 4, 3],
+    ]);
+    const total = (ms: typeof split) => ms.reduce((n, m) => n + m.group.count + m.group.countedSincePreviousEvent, 0);
+    expect(total(split)).toBe(12);
+    expect(total(whole)).toBe(12);
+  });
+
+  test('a late event joins the open window instead of alerting again', () => {
+    const { matches } = run(DEFAULT_RULES_CONFIG, [
+      record(T0, 'CreateSecurityGroup'),
+      record(T0 - 10 * MIN, 'CreateSecurityGroup'),
+    ]);
+    expect(matches.map((m) => [m.event.eventTime, m.group.count])).toEqual([['2026-01-05T09:50:00Z', 2]]);
+  });
+
+  test('groups are forgotten retainHours after their window, so the state stays bounded', () => {
+    const config = resolveRulesConfig({ grouping: { windowMinutes: 60, retainHours: 2 } });
+    const { engine } = run(config, [
+      record(T0, 'CreateSecurityGroup'),
+      record(T0 + 4 * 60 * MIN, 'X', { userIdentity: root }),
+    ]);
+    expect(Object.keys(engine.snapshot().groups)).toEqual(['id-root|111122223333|arn:aws:iam::111122223333:root']);
+  });
+
+  test('allow-list entries suppress by rule, principal and account (wildcards), and are counted', () => {
+    const config = resolveRulesConfig({
+      allow: [
+        { rules: ['sg'], principals: ['arn:aws:iam::*:user/alice'], reason: 'alice deploys the network' },
+        { accounts: ['999*'], reason: 'sandbox accounts' },
+      ],
+    });
+    const { matches, engine } = run(config, [
+      record(T0, 'CreateSecurityGroup'),
+      record(T0, 'CreateSecurityGroup', { recipientAccountId: '999988887777' }),
+      record(T0, 'X', { userIdentity: root }),
+      record(T0, 'CreateSecurityGroup', {
+        userIdentity: { type: 'IAMUser', arn: 'arn:aws:iam::111122223333:user/bob', accountId: '111122223333' },
+      }),
+    ]);
+    expect(matches.map((m) => [m.rule.name, m.event.principal])).toEqual([
+      ['root', 'arn:aws:iam::111122223333:root'],
+      ['sg', 'arn:aws:iam::111122223333:user/bob'],
+    ]);
+    expect(engine.stats.suppressed).toBe(2);
+  });
+
+  test('the rule-match event: contract constants, credit, deterministic id', () => {
+    expect([RULE_MATCH_SOURCE, RULE_MATCH_DETAIL_TYPE]).toEqual(['trailsight', 'Trailsight Rule Match']);
+    const r = record(T0, 'X', { userIdentity: root, sourceIPAddress: '198.51.100.7' });
+    const once = run(DEFAULT_RULES_CONFIG, [r]).matches;
+    const again = run(DEFAULT_RULES_CONFIG, [r]).matches;
+    expect(once).toEqual(again);
+    expect(once[0]).toMatchObject({
+      version: 1,
+      state: 'Start',
+      rule: { name: 'root', author: 'Tester', source: { pack: 'test', file: 'r1.yml' }, level: 'high' },
+      event: {
+        eventId: `ev-${T0}-X`,
+        eventTime: '2026-01-05T10:00:00Z',
+        principal: 'arn:aws:iam::111122223333:root',
+        principalKind: 'Root',
+        sourceIp: '198.51.100.7',
+      },
+      fields: { 'userIdentity.type': 'Root' },
+    });
+    expect(once[0].explanation).toBe(
+      'root [high]: X by arn:aws:iam::111122223333:root in 111122223333/us-east-1; rule by Tester, test.',
+    );
+    expect(JSON.stringify(once[0])).not.toMatch(/undefined/);
+  });
+
+  test('observeEvents uses the records kept on events (keepRaw) and counts events without one', () => {
+    const engine = new RuleEngine(rules(SG), DEFAULT_RULES_CONFIG);
+    const r = record(T0, 'CreateSecurityGroup');
+    const withRaw = { ...toEvent(r), raw: r };
+    expect(engine.observeEvents([withRaw, toEvent(r)])).toBe(1);
+    expect(engine.flush()).toHaveLength(1);
+  });
+});
+
+describe('grouping state input is checked', () => {
+  test.each([
+    ['not JSON', '{', /not JSON/],
+    ['another document', '{"version":2}', /not a rule grouping state/],
+    ['a malformed group', '{"version":1,"clock":0,"groups":{"k":{"start":"x"}}}', /malformed/],
+  ])('fails on %s', (_name, text, message) => {
+    expect(() => parseGroupingState(text)).toThrow(GroupingStateError);
+    expect(() => parseGroupingState(text)).toThrow(message);
+  });
+
+  test('groupHits does not change the state it is given', () => {
+    const [sg] = rules(SG);
+    const r = record(T0, 'CreateSecurityGroup');
+    const hit: RuleHit = { rule: sg, event: toEvent(r), fields: {} };
+    const first = groupHits([hit], emptyGroupingState(), DEFAULT_RULES_CONFIG.grouping);
+    const frozen = JSON.stringify(first.state);
+    groupHits([hit, hit], first.state, DEFAULT_RULES_CONFIG.grouping);
+    expect(JSON.stringify(first.state)).toBe(frozen);
+  });
+});
+
+describe('resolveRulesConfig', () => {
+  test('defaults, shorthand folders and placeholders', () => {
+    expect(resolveRulesConfig({})).toEqual(DEFAULT_RULES_CONFIG);
+    const c = resolveRulesConfig({
+      folders: ['sigma', { path: 'mine', pack: 'Mine' }],
+      placeholders: { a: 'x', b: ['y', 'z'] },
+    });
+    expect(c.folders).toEqual([{ path: 'sigma' }, { path: 'mine', pack: 'Mine' }]);
+    expect(c.placeholders).toEqual({ a: ['x'], b: ['y', 'z'] });
+    expect(c.allow).toEqual([]);
+  });
+
+  test.each([
+    [[], /rules: expected an object/],
+    [{ minLevel: 'urgent' }, /minLevel: expected one of informational, low, medium, high, critical/],
+    [{ nope: 1 }, /nope: unknown setting/],
+    [{ builtin: 'yes' }, /builtin: expected true or false/],
+    [{ folders: [{ pack: 'x' }] }, /folders\[0\].path: the folder has no path/],
+    [{ folders: [{ path: 'x', colour: 'red' }] }, /folders\[0\].colour: unknown setting/],
+    [{ disable: 'x' }, /disable: expected a list of non-empty strings/],
+    [{ allow: [{ principals: ['x'] }] }, /allow\[0\].reason: say why/],
+    [{ allow: [{ reason: 'r' }] }, /allow\[0\]: name principals or accounts/],
+    [{ grouping: { windowMinutes: 0 } }, /grouping.windowMinutes: expected a positive number/],
+    [{ grouping: { every: 1 } }, /grouping.every: unknown setting/],
+    [{ placeholders: { a: [1] } }, /placeholders.a: expected a list of non-empty strings/],
+  ])('fails on %j', (input, message) => {
+    expect(() => resolveRulesConfig(input)).toThrow(RulesConfigError);
+    expect(() => resolveRulesConfig(input)).toThrow(message);
+  });
+});
+
+describe('reader onEvent: the rules see each raw record once, after dedupe', () => {
+  test('duplicates and skipped records never reach the rules', async () => {
+    const r = record(T0, 'CreateSecurityGroup');
+    const doc = JSON.stringify({ Records: [r, r, { eventName: 'NoTime' }, record(T0 + MIN, 'X')] });
+    const seen: string[] = [];
+    const events: string[] = [];
+    for await (const e of readTrailEvents(Readable.from([Buffer.from(doc)]), {
+      file: 'f.json',
+      dedupe: new EventIdDeduper(),
+      onEvent: (event, raw) => seen.push(`${event.name}:${raw.eventID}`),
+    })) {
+      events.push(e.name);
+      expect(e.raw).toBeUndefined();
+    }
+    expect(seen).toEqual([`CreateSecurityGroup:ev-${T0}-CreateSecurityGroup`, `X:ev-${T0 + MIN}-X`]);
+    expect(events).toEqual(['CreateSecurityGroup', 'X']);
+  });
+});
