@@ -25,9 +25,9 @@ describe('the insights home (example organization configuration)', () => {
   test('the detection functions write insights to the insights bucket, named by the shared contract', () => {
     const template = Template.fromStack(app.detection!);
     const functions = Object.values(template.findResources('AWS::Lambda::Function')).filter(
-      (f) => f.Properties.Environment?.Variables?.STATE_TABLE_NAME,
+      (f) => f.Properties.Environment?.Variables?.[ENV.headsTable],
     );
-    expect(functions).toHaveLength(3);
+    expect(functions).toHaveLength(4);
     for (const f of functions) expect(f.Properties.Environment.Variables[INSIGHT_BUCKET_ENV]).toBe(INSIGHTS_BUCKET);
     const writes = Object.values(template.findResources('AWS::IAM::Policy'))
       .flatMap((p) => p.Properties.PolicyDocument.Statement as { Sid?: string; Resource: unknown }[])
