@@ -45,6 +45,8 @@ import type {
 
 /** Compressed delta bytes per item (a 400 KB item limit, less the key and attributes). */
 export const MAX_CHUNK_BYTES = 350 * 1024;
+/** The heads table's bookkeeping item (not a partition: scans skip it). */
+export const META_KEY = '~meta';
 /** `dueAt` of a partition that nothing time-based can wake (stored as a number). */
 const NEVER = 8.64e15;
 
@@ -381,7 +383,7 @@ export class DynamoDbStateStore implements PartitionStore {
       );
       for (const item of page.Items ?? []) {
         const key = item.pk?.S;
-        if (!key) continue;
+        if (!key || key === META_KEY) continue;
         const due = Number(item.dueAt?.N ?? 0);
         yield {
           key,
@@ -396,9 +398,28 @@ export class DynamoDbStateStore implements PartitionStore {
     } while (start);
   }
 
-  async countHeads(): Promise<number> {
-    const out = await this.client.send(new DescribeTableCommand({ TableName: this.heads }));
-    return out.Table?.ItemCount ?? 0;
+  async countHeads(): Promise<{ items: number; segmentsNeeded: number }> {
+    const [table, meta] = await Promise.all([
+      this.client.send(new DescribeTableCommand({ TableName: this.heads })),
+      this.client.send(new GetItemCommand({ TableName: this.heads, Key: { pk: { S: META_KEY } } })),
+    ]);
+    return { items: table.Table?.ItemCount ?? 0, segmentsNeeded: Number(meta.Item?.neededSegments?.N ?? 0) };
+  }
+
+  async raiseSegmentsNeeded(segments: number): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.heads,
+          Key: { pk: { S: META_KEY } },
+          UpdateExpression: 'SET neededSegments = :n',
+          ConditionExpression: 'attribute_not_exists(neededSegments) OR neededSegments < :n',
+          ExpressionAttributeValues: { ':n': { N: String(segments) } },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
   }
 
   private async conditionalPut(

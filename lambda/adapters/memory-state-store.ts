@@ -279,8 +279,14 @@ export class MemoryStateStore implements PartitionStore {
     }
   }
 
-  async countHeads(): Promise<number> {
-    return this.heads.size;
+  private segmentsNeeded = 0;
+
+  async countHeads(): Promise<{ items: number; segmentsNeeded: number }> {
+    return { items: this.heads.size, segmentsNeeded: this.segmentsNeeded };
+  }
+
+  async raiseSegmentsNeeded(segments: number): Promise<void> {
+    this.segmentsNeeded = Math.max(this.segmentsNeeded, segments);
   }
 
   /** Stored bytes of a partition by kind (the state-growth table of the benchmark). */

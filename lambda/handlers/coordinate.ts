@@ -23,8 +23,9 @@ export function createCoordinateHandler(portsFactory: () => { store: PartitionSt
     ports ??= portsFactory();
     if (!ports.segments) throw new Error('the evaluation queue is not configured (EVALUATION_QUEUE_URL)');
     const { time } = parse(event, undefined, scheduledEventSchema);
-    const partitions = await ports.store.countHeads();
-    const messages = planSegments(Date.parse(time), partitions);
+    const count = await ports.store.countHeads();
+    const messages = planSegments(Date.parse(time), count);
+    const partitions = count.items;
     await ports.segments.send(messages);
     try {
       metrics.addMetric(METRIC.segmentsPlanned, MetricUnit.Count, messages.length);

@@ -273,38 +273,32 @@ async function runRound(
   // CLI's replay applies the same ticks, and both must continue from the same clock.
   const changed = files > 0 || lateFiles > 0 || ticks > 0 || compacted;
   const lastDelivery = machine.head.lastDelivery;
-  const goIdle =
-    !changed &&
-    !stored.idle &&
+  // Quiet: no file for a while, nothing waiting, nothing due by W. An idle partition is not looked up for new
+  // files until one wakes it (its due time still brings the evaluator back).
+  const idle =
+    files === 0 &&
+    lateFiles === 0 &&
     !lateWaiting &&
     stored.lateApplied.length === unconfirmed.length &&
     machine.nextDue() > W &&
     (!Number.isFinite(lastDelivery) || lastDelivery < W - IDLE_AFTER_MS);
+  const goIdle = idle && !stored.idle;
   const confirmedGone = stored.lateApplied.length !== unconfirmed.length;
   if (!changed && !goIdle && !confirmedGone && stored.head) {
     // Nothing to write: the due time and idle mark stored are still right.
-    return {
-      files: 0,
-      lateFiles: 0,
-      insights: [],
-      compacted: false,
-      more: false,
-      committed: false,
-      idled: false,
-      unrecorded,
-      lateToMark: unconfirmed,
-    };
+    return { files: 0, lateFiles: 0, insights: [], compacted: false, more: false, committed: false, idled: false, unrecorded, lateToMark: unconfirmed };
   }
   if (data.written.size > 0) await store.putPages(key, data.written);
   const put = await store.putHead(
     key,
     {
       head: machine.head,
-      outbox: insights.map((insight) => ({ insight, attempts: 0 })),
+      // Insights a delivery at the start of the round kept (the bus refused them) stay, with their attempts.
+      outbox: [...stored.outbox, ...insights.map((insight) => ({ insight, attempts: 0 }))],
       lateHint: lateWaiting,
       lateApplied: [...unconfirmed, ...lateDone],
       ...(stored.prefix ? { prefix: stored.prefix } : {}),
-      idle: goIdle,
+      idle,
       dueAt: machine.nextDue(),
     },
     stored.version,

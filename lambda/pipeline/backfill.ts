@@ -51,6 +51,7 @@ export function backfillStore(store: PartitionStore): PartitionStore {
       }
     },
     countHeads: () => store.countHeads(),
+    raiseSegmentsNeeded: (n) => store.raiseSegmentsNeeded(n),
   };
 }
 

@@ -19,9 +19,13 @@ export const PARTITIONS_PER_SEGMENT = 250;
 /** At most this many segments per evaluation (DynamoDB allows 1,000,000; the queue and concurrency decide). */
 export const MAX_SEGMENTS = 1000;
 
-/** The segment messages of one scheduled evaluation. */
-export function planSegments(scheduled: number, partitions: number): SegmentMessage[] {
-  const total = Math.min(MAX_SEGMENTS, Math.max(1, Math.ceil(partitions / PARTITIONS_PER_SEGMENT)));
+/**
+ * The segment messages of one scheduled evaluation: enough segments for the partitions counted (DynamoDB's
+ * item count lags by hours) and at least as many as earlier evaluations found they needed.
+ */
+export function planSegments(scheduled: number, count: { items: number; segmentsNeeded: number }): SegmentMessage[] {
+  const byCount = Math.ceil(count.items / PARTITIONS_PER_SEGMENT);
+  const total = Math.min(MAX_SEGMENTS, Math.max(1, byCount, count.segmentsNeeded));
   return Array.from({ length: total }, (_, segment) => ({ scheduled, segment, totalSegments: total }));
 }
 
@@ -51,11 +55,12 @@ export interface SegmentSummary {
  * A partition quiet for a while is advanced once more with nothing to apply, which marks it idle: from then
  * on its scan read is all it costs until a file wakes it.
  */
-async function hasWork(s: HeadSummary, W: number, ports: EvaluatePorts): Promise<boolean> {
+export async function hasWork(s: HeadSummary, W: number, ports: Pick<EvaluatePorts, 'store'>): Promise<boolean> {
   if (s.lateHint || s.outbox || s.dueAt <= W) return true;
   if (s.idle) return false;
   if (await ports.store.hasDeltaAfter(s.key, s.cursor, W)) return true;
-  return !Number.isFinite(s.dueAt) && s.cursor !== undefined && s.cursor.deliveredAt < W - IDLE_AFTER_MS;
+  // Idle still wakes at its due time (the scan sees it): only the lookup for new files stops.
+  return s.cursor !== undefined && s.cursor.deliveredAt < W - IDLE_AFTER_MS;
 }
 
 /** Evaluates one scan segment at the scheduled time (epoch ms). */
@@ -84,6 +89,11 @@ export async function evaluateSegment(message: SegmentMessage, ports: EvaluatePo
     } catch (error) {
       summary.failures.push({ partition: s.key, error: (error as Error).message });
     }
+  }
+  // A segment holding far more than its share means the fan-out is too narrow: the next evaluations widen it.
+  if (summary.partitions > 2 * PARTITIONS_PER_SEGMENT) {
+    const needed = Math.ceil((summary.partitions * message.totalSegments) / PARTITIONS_PER_SEGMENT);
+    await ports.store.raiseSegmentsNeeded(Math.min(MAX_SEGMENTS, needed));
   }
   let next = 0;
   const worker = async () => {

@@ -200,8 +200,13 @@ export interface PartitionStore {
   putPages(key: string, pages: ReadonlyMap<string, Page>): Promise<void>;
   /** Every head of scan segment `segment` of `total` (parallel scan). */
   scanHeads(segment: number, total: number): AsyncIterable<HeadSummary>;
-  /** Approximate number of partitions (the coordinator sizes its fan-out with it). */
-  countHeads(): Promise<number>;
+  /**
+   * Approximate number of partitions (DynamoDB's item count, updated every few hours), with the number of
+   * scan segments the last evaluations found they needed: the coordinator sizes its fan-out with both.
+   */
+  countHeads(): Promise<{ items: number; segmentsNeeded: number }>;
+  /** Records that an evaluation needed at least `segments` segments (kept as the maximum seen). */
+  raiseSegmentsNeeded(segments: number): Promise<void>;
 }
 
 /** The evaluation queue: one message per scan segment of one scheduled evaluation. */

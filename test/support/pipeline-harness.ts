@@ -12,12 +12,15 @@ import { createHash } from 'node:crypto';
 import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SQSBatchResponse } from 'aws-lambda';
+import { MemoryStateStore } from '../../lambda/adapters/memory-state-store';
 import { type InsightEvent, resolveDetectConfig } from '../../lambda/core/detect';
 import { classifyKey } from '../../lambda/core/keys';
 import { createCoordinateHandler } from '../../lambda/handlers/coordinate';
 import { buildPorts, type PipelineEnvironment, type PipelinePorts } from '../../lambda/handlers/environment';
 import { createEvaluateHandler } from '../../lambda/handlers/evaluate';
 import { createIngestHandler } from '../../lambda/handlers/ingest';
+import { IDLE_AFTER_MS } from '../../lambda/pipeline/advance';
+import { hasWork } from '../../lambda/pipeline/evaluate';
 import { type InsightSink, ObjectReadError, type SegmentMessage } from '../../lambda/pipeline/ports';
 import { lambdaContext, objectCreatedRecord, sqsEvent, sqsRecord } from '../pipeline/helpers';
 
@@ -68,7 +71,17 @@ export interface HarnessFile {
 export interface HarnessOptions {
   /** Upload files to this S3 (s3rver) and read them from it. @default - files stay in memory (an ObjectSource over a map) */
   readonly s3?: S3Client;
-  readonly dynamo: DynamoDBClient;
+  /** The state tables' DynamoDB (dynalite). @default - the store given by `wrap`, or an in-memory store */
+  readonly dynamo?: DynamoDBClient;
+  /** Changes the ports the handlers get (fault injection, another store). */
+  readonly wrap?: (ports: PipelinePorts) => PipelinePorts;
+  /**
+   * Receives of a notification that fails before it goes to the dead-letter queue (SQS retries it a
+   * visibility timeout later). @default 5
+   */
+  readonly maxReceiveCount?: number;
+  /** Seconds before a failed notification is received again. @default 15 */
+  readonly retrySeconds?: number;
   readonly bucket: string;
   readonly detector?: Record<string, unknown>;
   /** Table name prefix (several harnesses on one dynalite). */
@@ -116,13 +129,14 @@ export class PipelineHarness {
     };
     const built = buildPorts(this.settings, {
       s3: options.s3 as S3Client,
-      dynamodb: options.dynamo,
+      dynamodb: (options.dynamo ?? undefined) as DynamoDBClient,
       eventBridge: undefined as never,
       sqs: undefined as never,
     });
     const objects = this.objects;
-    this.ports = {
+    const ports: PipelinePorts = {
       ...built,
+      ...(options.dynamo ? {} : { store: new MemoryStateStore() }),
       ...(options.s3
         ? {}
         : {
@@ -155,6 +169,7 @@ export class PipelineHarness {
       now: () => this.wall,
       segments: { send: async (messages) => void this.segments.push(...messages) },
     };
+    this.ports = options.wrap ? options.wrap(ports) : ports;
     this.ingest = createIngestHandler(() => this.ports);
     this.coordinate = createCoordinateHandler(() => this.ports);
     this.evaluate = createEvaluateHandler(
@@ -163,10 +178,23 @@ export class PipelineHarness {
     );
   }
 
+  /** Notifications that failed and wait for their next receive: [file, receives so far, when]. */
+  private retries: { file: HarnessFile; receives: number; at: number }[] = [];
+  /** Files whose notification failed `maxReceiveCount` times, with the last reason (the dead-letter queue). */
+  readonly deadLettered: { key: string; reason: string }[] = [];
+  /** Every file notified, by key, with the receives it took (1 = first time). */
+  readonly receives = new Map<string, number>();
+
   /** Uploads files and notifies them (in the order given), at the current wall time. */
   async deliver(files: readonly HarnessFile[], arrivals?: readonly number[]): Promise<SQSBatchResponse[]> {
+    return this.notify(files.map((file, i) => ({ file, receives: 0, at: arrivals?.[i] ?? this.wall })));
+  }
+
+  private async notify(items: { file: HarnessFile; receives: number; at: number }[]): Promise<SQSBatchResponse[]> {
     const out: SQSBatchResponse[] = [];
     const size = this.options.batchSize ?? 10;
+    const files = items.map((x) => x.file);
+    const arrivals = items.map((x) => x.at);
     for (let i = 0; i < files.length; i += size) {
       const records = [];
       for (const f of files.slice(i, i + size)) {
@@ -183,10 +211,22 @@ export class PipelineHarness {
       }
       // A batch is handled when its first file arrives: none of them is seen later than it arrived.
       const wall = this.wall;
-      if (arrivals) this.wall = Math.min(...arrivals.slice(i, i + size));
+      this.wall = Math.min(...arrivals.slice(i, i + size));
       const r = (await this.ingest(sqsEvent(records), lambdaContext)) as SQSBatchResponse;
       this.wall = Math.max(wall, this.wall);
       out.push(r);
+      const failed = new Set(r.batchItemFailures.map((f) => f.itemIdentifier));
+      records.forEach((record, j) => {
+        const item = items[i + j];
+        const receives = item.receives + 1;
+        this.receives.set(item.file.key, receives);
+        if (!failed.has(record.messageId)) return;
+        if (receives >= (this.options.maxReceiveCount ?? 5)) {
+          this.deadLettered.push({ key: item.file.key, reason: `failed ${receives} receives` });
+        } else {
+          this.retries.push({ file: item.file, receives, at: item.at + (this.options.retrySeconds ?? 15) * 1000 });
+        }
+      });
     }
     return out;
   }
@@ -225,7 +265,7 @@ export class PipelineHarness {
       .sort((a, b) => a.at - b.at);
     let i = 0;
     let tick = timed.length > 0 ? Math.ceil(timed[0].at / this.tickMs) * this.tickMs : until;
-    while (tick <= until + this.reorderMs) {
+    while (tick <= until + this.reorderMs || this.retries.length > 0) {
       const batch: HarnessFile[] = [];
       const arrivals: number[] = [];
       while (i < timed.length && timed[i].at <= tick) {
@@ -238,21 +278,26 @@ export class PipelineHarness {
         await this.deliver(batch, arrivals);
         this.wall = Math.max(this.wall, ...arrivals);
       }
+      for (let due = this.dueRetries(tick); due.length > 0; due = this.dueRetries(tick)) await this.notify(due);
       if (await this.hasWork(tick)) await this.evaluateAt(tick);
       const nextFile = i < timed.length ? Math.ceil(timed[i].at / this.tickMs) * this.tickMs : Number.POSITIVE_INFINITY;
       const nextDue = await this.nextDueEvaluation(tick);
-      const next = Math.min(nextFile, nextDue, until + this.reorderMs + this.tickMs);
+      const nextRetry = Math.min(...this.retries.map((r) => Math.ceil(r.at / this.tickMs) * this.tickMs));
+      const next = Math.min(nextFile, nextDue, nextRetry, until + this.reorderMs + this.tickMs);
       tick = Math.max(tick + this.tickMs, next);
     }
+  }
+
+  private dueRetries(until: number): { file: HarnessFile; receives: number; at: number }[] {
+    const due = this.retries.filter((r) => r.at <= until).sort((a, b) => a.at - b.at);
+    this.retries = this.retries.filter((r) => r.at > until);
+    return due;
   }
 
   /** Whether the evaluation at `scheduled` would advance some partition (what its scan decides). */
   private async hasWork(scheduled: number): Promise<boolean> {
     const W = scheduled - this.reorderMs;
-    for await (const s of this.ports.store.scanHeads(0, 1)) {
-      if (s.lateHint || s.outbox || s.dueAt <= W) return true;
-      if (!s.idle && (await this.ports.store.hasDeltaAfter(s.key, s.cursor, W))) return true;
-    }
+    for await (const s of this.ports.store.scanHeads(0, 1)) if (await hasWork(s, W, this.ports)) return true;
     return false;
   }
 
@@ -268,6 +313,8 @@ export class PipelineHarness {
     for await (const s of this.ports.store.scanHeads(0, 1)) {
       if (s.lateHint || s.outbox) return after + this.tickMs;
       if (Number.isFinite(s.dueAt)) next = Math.min(next, s.dueAt + this.reorderMs);
+      // A quiet partition is advanced once more to be marked idle (evaluate.ts, hasWork).
+      if (!s.idle && s.cursor) next = Math.min(next, s.cursor.deliveredAt + IDLE_AFTER_MS + this.reorderMs + 1);
     }
     if (!Number.isFinite(next)) return next;
     return Math.max(after + this.tickMs, Math.ceil(next / this.tickMs) * this.tickMs);
