@@ -286,7 +286,17 @@ async function runRound(
   const confirmedGone = stored.lateApplied.length !== unconfirmed.length;
   if (!changed && !goIdle && !confirmedGone && stored.head) {
     // Nothing to write: the due time and idle mark stored are still right.
-    return { files: 0, lateFiles: 0, insights: [], compacted: false, more: false, committed: false, idled: false, unrecorded, lateToMark: unconfirmed };
+    return {
+      files: 0,
+      lateFiles: 0,
+      insights: [],
+      compacted: false,
+      more: false,
+      committed: false,
+      idled: false,
+      unrecorded,
+      lateToMark: unconfirmed,
+    };
   }
   if (data.written.size > 0) await store.putPages(key, data.written);
   const put = await store.putHead(
@@ -359,7 +369,7 @@ function runEngine(
   ticks: number;
   more: boolean;
 } {
-  const index = new WindowIndex();
+  const index = new WindowIndex(settings.binMs);
   for (const d of history) index.add(d);
   const machine = new PartitionMachine(settings, head, data, index);
   const insights: InsightEvent[] = [];

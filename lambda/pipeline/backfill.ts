@@ -11,7 +11,7 @@
  * returns the key to continue after, so any history fits in 15-minute invocations. Replay history up to the
  * time the live pipeline started: a file in both would be counted twice.
  */
-import { type FileDelta, headToJson, type Page, type PartitionHead, pageIdOf } from '../core/detect';
+import { type FileDelta, headToJson, type Page, type PartitionHead, pageIds } from '../core/detect';
 import { mergeHistory } from '../core/detect/merge';
 import { hash32 } from '../core/detect/state';
 import { classifyKey } from '../core/keys';
@@ -155,7 +155,7 @@ export async function replaySlice(
 }
 
 async function allPages(store: PartitionStore, key: string, head: PartitionHead): Promise<Map<string, Page>> {
-  return store.getPages(key, head.pages.map(pageIdOf));
+  return store.getPages(key, pageIds(head));
 }
 
 /**

@@ -143,7 +143,7 @@ describe('PartitionMachine', () => {
       deltas: () => [],
       unappliedFiles: () => false,
     };
-    const machine = new PartitionMachine(settings, head, missing, new WindowIndex());
+    const machine = new PartitionMachine(settings, head, missing, new WindowIndex(settings.binMs));
     const t = T0 + 4 * DAY + 14 * HOUR;
     const delta = buildDelta(
       { account: ACCOUNT, region: REGION, deliveredAt: t + 8 * MIN, file: 'burst' },
@@ -155,7 +155,7 @@ describe('PartitionMachine', () => {
 
   test('a new partition starts with one page covering every bucket', () => {
     const head = newHead(settingsOf(resolveDetectConfig({})), ACCOUNT, REGION, T0);
-    expect(head.pages).toEqual([{ lo: 0, hi: 65_536, chars: 0 }]);
+    expect(head.pages).toEqual([0]);
   });
 });
 

@@ -5,7 +5,7 @@
  */
 import type { Context } from 'aws-lambda';
 import { S3KeyLister } from '../../lambda/adapters/s3-key-lister';
-import { pageIdOf, resolveDetectConfig } from '../../lambda/core/detect';
+import { pageIds, resolveDetectConfig } from '../../lambda/core/detect';
 import { classifyKey } from '../../lambda/core/keys';
 import { createBackfillHandler } from '../../lambda/handlers/backfill';
 import { buildPorts, type PipelineEnvironment } from '../../lambda/handlers/environment';
@@ -23,7 +23,7 @@ const PARTITION = `${ACCOUNT}|us-east-1`;
 async function learned(store: PartitionStore, key: string): Promise<number> {
   const head = (await store.getHead(key))?.head;
   if (!head) return 0;
-  const pages = await store.getPages(key, head.pages.map(pageIdOf));
+  const pages = await store.getPages(key, pageIds(head));
   let total = 0;
   for (const page of pages.values())
     for (const s of Object.values(page.series)) total += Object.values(s.s1).reduce((a, b) => a + b, 0);

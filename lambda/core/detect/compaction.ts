@@ -26,29 +26,37 @@
 import { foldExposure, foldWindow, seriesWeight } from './baseline';
 import type { Context } from './context';
 import { DAY, HOUR, MINUTE } from './context';
-import { compareDeltas } from './delta';
+import { compareDeltas, jobObservations, latestByPrincipal } from './delta';
 import { isTrusted, newJob, observeRun } from './jobs';
 import { groupOf, learnsApis, parseJobId, principalGroup } from './series';
-import { emptyPage, type FilePosition, hash32, type JobState, type Page, type PageRef, pageIdOf } from './state';
-
-const BUCKETS = 65_536;
+import {
+  BUCKETS,
+  emptyPage,
+  type FilePosition,
+  hash32,
+  type JobState,
+  type Page,
+  type PageRef,
+  pageIdOf,
+  pageRefs,
+} from './state';
 
 /** The bucket (0..65535) of a storage group: pages hold contiguous bucket ranges. */
 export function bucketOf(group: string): number {
   return hash32(group) >>> 16;
 }
 
-/** The page holding a storage group. */
-export function pageRefOf(pages: readonly PageRef[], group: string): PageRef {
+/** The page holding a storage group, from the sorted starts of the pages' bucket ranges. */
+export function pageRefOf(starts: readonly number[], group: string): PageRef {
   const bucket = bucketOf(group);
   let lo = 0;
-  let hi = pages.length - 1;
+  let hi = starts.length - 1;
   while (lo < hi) {
     const mid = (lo + hi + 1) >> 1;
-    if (pages[mid].lo <= bucket) lo = mid;
+    if (starts[mid] <= bucket) lo = mid;
     else hi = mid - 1;
   }
-  return pages[lo];
+  return { lo: starts[lo], hi: starts[lo + 1] ?? BUCKETS };
 }
 
 function positionAfter(p: FilePosition | undefined, q: FilePosition): boolean {
@@ -63,8 +71,7 @@ export function compactionDue(ctx: Context, now: number): boolean {
   const since = now - c.at;
   if (since >= config.compaction.maxIntervalHours * 60 * MINUTE) return true;
   if (since < config.compaction.minIntervalMinutes * MINUTE) return false;
-  const base = ctx.head.pages.reduce((n, p) => n + p.chars, 0);
-  return c.deltaChars >= config.compaction.deltaRatio * Math.max(base, config.compaction.minBaseChars);
+  return c.deltaChars >= config.compaction.deltaRatio * Math.max(c.baseChars, config.compaction.minBaseChars);
 }
 
 /** The earliest time a compaction can become due by time alone (for the evaluator's due time). */
@@ -72,8 +79,7 @@ export function nextCompaction(ctx: Context): number {
   const { config } = ctx.settings;
   const c = ctx.head.compaction;
   if (c.deltaChars === 0) return Number.POSITIVE_INFINITY;
-  const base = ctx.head.pages.reduce((n, p) => n + p.chars, 0);
-  const bySize = c.deltaChars >= config.compaction.deltaRatio * Math.max(base, config.compaction.minBaseChars);
+  const bySize = c.deltaChars >= config.compaction.deltaRatio * Math.max(c.baseChars, config.compaction.minBaseChars);
   return (
     c.at + (bySize ? config.compaction.minIntervalMinutes * MINUTE : config.compaction.maxIntervalHours * 3_600_000)
   );
@@ -100,7 +106,7 @@ export function compact(ctx: Context): void {
 
   // Load everything first: a missing page or delta range raises NeedData before anything changes.
   const pages = new Map<string, Page>();
-  for (const ref of head.pages) pages.set(pageIdOf(ref), data.page(pageIdOf(ref)));
+  for (const ref of pageRefs(head)) pages.set(pageIdOf(ref), data.page(pageIdOf(ref)));
   const from = (prevH - wb + 1) * binMs - MINUTE;
   const deltas = data.deltas(from, c.late);
 
@@ -129,8 +135,8 @@ export function compact(ctx: Context): void {
       }
     }
     if (fresh) {
-      for (const entry of Object.entries(d.jobs)) freshJobs.push(entry);
-      for (const [p, t] of Object.entries(d.seen)) if (t > (seen.get(p) ?? Number.NEGATIVE_INFINITY)) seen.set(p, t);
+      for (const [id, first, last, calls] of jobObservations(d)) freshJobs.push([id, [first, last, calls]]);
+      for (const [p, t] of latestByPrincipal(d)) if (t > (seen.get(p) ?? Number.NEGATIVE_INFINITY)) seen.set(p, t);
     }
   }
 
@@ -286,35 +292,35 @@ export function compact(ctx: Context): void {
   for (const [id, [lastHot]] of Object.entries(head.ended)) if (lastHot < H - DAY / binMs) delete head.ended[id];
 
   // Write the pages, splitting those that grew too large.
-  const refs = [];
-  for (const ref of head.pages) {
+  const starts: number[] = [];
+  let baseChars = 0;
+  for (const ref of pageRefs(head)) {
     const id = pageIdOf(ref);
     const page = pages.get(id)!;
     if (!dirty.has(id)) {
-      // Unchanged, or written by a failed attempt of this compaction: its size as it is now.
-      refs.push(page.k >= k ? { lo: ref.lo, hi: ref.hi, chars: pageChars(page) } : ref);
+      // Unchanged, or written by a failed attempt of this compaction (its size as it is now).
+      starts.push(ref.lo);
+      baseChars += pageChars(page);
       continue;
     }
     page.k = k;
     let parts: [PageRef, Page][] = [[ref, page]];
-    while (parts.some(([r, p]) => pageChars(p) > config.compaction.maxPageChars && r.hi - r.lo > 1)) {
-      parts = parts.flatMap(([r, p]) =>
-        pageChars(p) > config.compaction.maxPageChars && r.hi - r.lo > 1 ? split(r, p, k) : [[r, p]],
-      );
-    }
+    const tooBig = ([r, p]: [PageRef, Page]) => pageChars(p) > config.compaction.maxPageChars && r.hi - r.lo > 1;
+    while (parts.some(tooBig)) parts = parts.flatMap((part) => (tooBig(part) ? split(part[0], part[1], k) : [part]));
     for (const [r, p] of parts) {
-      const chars = pageChars(p);
       data.putPage(pageIdOf(r), p);
-      refs.push({ lo: r.lo, hi: r.hi, chars });
+      starts.push(r.lo);
+      baseChars += pageChars(p);
     }
   }
-  head.pages = refs.sort((x, y) => x.lo - y.lo);
+  head.pages = starts.sort((x, y) => x - y);
   head.compaction = {
     k,
     at: head.clock,
     horizon: H,
     ...(head.cursor ? { position: head.cursor } : {}),
     deltaChars: 0,
+    baseChars,
     late: [],
     due: false,
   };
@@ -340,10 +346,7 @@ function split(ref: PageRef, page: Page, k: number): [PageRef, Page][] {
     s.promoted = { ...(s.promoted ?? {}), [id]: j };
   }
   return [
-    [{ lo: ref.lo, hi: mid, chars: 0 }, low],
-    [{ lo: mid, hi: ref.hi, chars: 0 }, high],
+    [{ lo: ref.lo, hi: mid }, low],
+    [{ lo: mid, hi: ref.hi }, high],
   ];
 }
-
-/** Bucket range of the first page of a partition: all of them. */
-export const ALL_BUCKETS: PageRef = { lo: 0, hi: BUCKETS, chars: 0 };

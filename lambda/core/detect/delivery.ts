@@ -14,6 +14,7 @@ import { type Context, decay, HOUR, historyMinutes, MINUTE, slotOf } from './con
 import { DELIVERY_EPISODE_KEY, episodeId, startEpisode } from './episodes';
 import { type InsightEvent, isoSeconds, round } from './insight';
 import type { EpisodeState, PartitionHead } from './state';
+import { roundSum } from './stats';
 
 function fmtMinutes(ms: number): string {
   const m = ms / MINUTE;
@@ -33,10 +34,11 @@ export function recordSilence(ctx: Context, from: number, to: number): void {
     return;
   }
   const f = decay(1, entry[3], to, halfLifeMs);
-  // The longest silence fades at half the baselines' pace: an outage is remembered for weeks.
-  entry[0] = Math.max(gap, entry[0] * Math.sqrt(f));
-  entry[1] = entry[1] * f + 1;
-  entry[2] = entry[2] * f + gap;
+  // The longest silence fades at half the baselines' pace: an outage is remembered for weeks. Decayed
+  // values keep 6 digits (roundSum), as the baselines do: the head is rewritten on every advance.
+  entry[0] = roundSum(Math.max(gap, entry[0] * Math.sqrt(f)));
+  entry[1] = roundSum(entry[1] * f + 1);
+  entry[2] = roundSum(entry[2] * f + gap);
   entry[3] = to;
 }
 

@@ -9,14 +9,14 @@
  * "this file was applied" marker and what later windows and compactions read back.
  */
 import type { TrailEvent } from '../event';
-import { jobId, seriesId } from './series';
+import { jobId, parseJobId, seriesId } from './series';
 
 /** Counts of one series in one bin, and what explains them (only the maps the series kind needs). */
 export interface BinCounts {
   /** Calls in the bin. */
   c: number;
-  /** Earliest event time in the bin (epoch ms). */
-  t0: number;
+  /** Earliest event time in the bin, ms after the bin's start (small numbers: deltas are stored per file). */
+  o: number;
   /** By principal (per-API series), user agent, error code, eventName, eventSource (per-principal series). */
   p?: Record<string, number>;
   a?: Record<string, number>;
@@ -36,9 +36,15 @@ export interface FileDelta {
   readonly events: number;
   /** Series id → bin index → counts. */
   readonly series: Record<string, Record<string, BinCounts>>;
-  /** Job id → [first event time, last event time, calls] of the (principal, API) in this file. */
+  /**
+   * Job id → [ms from the first event to the delivery, ms from the first to the last event, calls] of the
+   * (principal, API) in this file (offsets keep the stored delta small; see {@link jobObservations}).
+   */
   readonly jobs: Record<string, [number, number, number]>;
-  /** Principal → latest event time in this file. */
+  /**
+   * Principal → ms from its latest event to the delivery, for principals without job observations in this
+   * file (the console, root); the others' latest event is in `jobs` (see {@link latestByPrincipal}).
+   */
   readonly seen: Record<string, number>;
   /** Delivery lag histogram: whole minutes (0..30) → events. */
   readonly lag: Record<string, number>;
@@ -96,8 +102,10 @@ export function mayBeJob(ev: TrailEvent): boolean {
  */
 export class DeltaBuilder {
   private readonly series: Record<string, Record<string, BinCounts>> = {};
+  /** Absolute [first, last, calls] while building; offsets in the finished delta. */
   private readonly jobs: Record<string, [number, number, number]> = {};
   private readonly seen: Record<string, number> = {};
+  private readonly jobPrincipals = new Set<string>();
   private readonly lag: Record<string, number> = {};
   private events = 0;
   private minBin = Number.POSITIVE_INFINITY;
@@ -121,6 +129,7 @@ export class DeltaBuilder {
     if (ev.time > (this.seen[ev.principal] ?? Number.NEGATIVE_INFINITY)) this.seen[ev.principal] = ev.time;
     for (const id of seriesOfEvent(ev)) this.count(id, bin, ev);
     if (mayBeJob(ev)) {
+      this.jobPrincipals.add(ev.principal);
       const key = jobId({ principal: ev.principal, source: ev.source, name: ev.name });
       const j = this.jobs[key];
       if (!j) this.jobs[key] = [ev.time, ev.time, 1];
@@ -138,13 +147,14 @@ export class DeltaBuilder {
       bins = {};
       this.series[id] = bins;
     }
+    const offset = ev.time - bin * this.binMs;
     let b = bins[bin];
     if (!b) {
-      b = { c: 0, t0: ev.time };
+      b = { c: 0, o: offset };
       bins[bin] = b;
     }
     b.c += 1;
-    if (ev.time < b.t0) b.t0 = ev.time;
+    if (offset < b.o) b.o = offset;
     const code = id[0];
     if (code === 'c' || code === 'e') {
       b.p ??= {};
@@ -176,12 +186,17 @@ export class DeltaBuilder {
         if (b.a) b.a = capped(b.a);
       }
     }
+    const d = this.file.deliveredAt;
+    const jobs: Record<string, [number, number, number]> = {};
+    for (const [id, [first, last, calls]] of Object.entries(this.jobs)) jobs[id] = [d - first, last - first, calls];
+    const seen: Record<string, number> = {};
+    for (const [p, t] of Object.entries(this.seen)) if (!this.jobPrincipals.has(p)) seen[p] = d - t;
     return {
       ...this.file,
       events: this.events,
       series: this.series,
-      jobs: this.jobs,
-      seen: this.seen,
+      jobs,
+      seen,
       lag: this.lag,
       ...(this.events > 0 ? { minBin: this.minBin, maxBin: this.maxBin } : {}),
     };
@@ -215,6 +230,28 @@ export function buildDelta(
   const builder = new DeltaBuilder(file, binMs);
   for (const ev of events) builder.add(ev);
   return builder.finish();
+}
+
+/** A delta's job observations with absolute times: [job id, first event, last event, calls]. */
+export function* jobObservations(delta: FileDelta): Generator<[string, number, number, number]> {
+  for (const [id, [toDelivery, span, calls]] of Object.entries(delta.jobs)) {
+    const first = delta.deliveredAt - toDelivery;
+    yield [id, first, first + span, calls];
+  }
+}
+
+/** The latest event time of every principal of a delta (from its job observations and `seen`). */
+export function latestByPrincipal(delta: FileDelta): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [id, , last] of jobObservations(delta)) {
+    const principal = parseJobId(id).principal;
+    if (last > (out.get(principal) ?? Number.NEGATIVE_INFINITY)) out.set(principal, last);
+  }
+  for (const [p, toDelivery] of Object.entries(delta.seen)) {
+    const t = delta.deliveredAt - toDelivery;
+    if (t > (out.get(p) ?? Number.NEGATIVE_INFINITY)) out.set(p, t);
+  }
+  return out;
 }
 
 /** Canonical order of deltas: delivery time, then file identity. Every replay applies files in this order. */

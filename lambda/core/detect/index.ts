@@ -12,5 +12,5 @@ export { compareInputs, deltaChars, inputTime, newHead, PartitionMachine } from 
 export type { DeliveredFile, PartitionSnapshot, ReplayState, ReplayStats } from './replay';
 export { fileIdentity, parseReplayState, Replay, serializeReplayState } from './replay';
 export type { FilePosition, Page, PageRef, PartitionHead } from './state';
-export { checkHead, checkPage, emptyPage, headFromJson, headToJson, pageIdOf, StateError } from './state';
+export { checkHead, checkPage, emptyPage, headFromJson, headToJson, pageIdOf, pageIds, StateError } from './state';
 export { WindowIndex } from './windows';

@@ -7,10 +7,18 @@
 import { pageChars, pageRefOf } from './compaction';
 import type { DetectConfig } from './config';
 import { DAY, decay } from './context';
-import type { FileDelta } from './delta';
+import { type FileDelta, jobObservations } from './delta';
 import { observeRun } from './jobs';
 import { groupOf, parseJobId, principalGroup } from './series';
-import { emptyPage, type JobState, type Page, type PartitionHead, pageIdOf, type SeriesBaseline } from './state';
+import {
+  emptyPage,
+  type JobState,
+  type Page,
+  type PartitionHead,
+  pageIdOf,
+  pageIds,
+  type SeriesBaseline,
+} from './state';
 import { roundSum } from './stats';
 
 function addDecayed(
@@ -72,10 +80,7 @@ export function mergeHistory(
   for (const [p, t] of Object.entries(h.seen)) head.seen[p] = Math.max(head.seen[p] ?? t, t);
 
   const pages = new Map<string, Page>();
-  for (const ref of head.pages) {
-    const id = pageIdOf(ref);
-    pages.set(id, structuredClone(live.pages.get(id) ?? emptyPage()));
-  }
+  for (const id of pageIds(head)) pages.set(id, structuredClone(live.pages.get(id) ?? emptyPage()));
   const into = (group: string): Page => pages.get(pageIdOf(pageRefOf(head.pages, group)))!;
   // A schedule trusted in history: merged with what the live partition saw of the same job so far.
   for (const [id, job] of Object.entries(h.jobs)) {
@@ -92,10 +97,11 @@ export function mergeHistory(
     if (live.head.jobs[id]) continue;
     // Runs the live partition saw since its last compaction are in its deltas, not in its pages yet.
     for (const d of live.recent) {
-      const obs = d.jobs[id];
-      if (!obs) continue;
-      observeRun(config, head.jobs[id], obs[0], obs[1], obs[2]);
-      if (obs[1] > (head.seen[principal] ?? Number.NEGATIVE_INFINITY)) head.seen[principal] = obs[1];
+      for (const [jid, first, last, calls] of jobObservations(d)) {
+        if (jid !== id) continue;
+        observeRun(config, head.jobs[id], first, last, calls);
+        if (last > (head.seen[principal] ?? Number.NEGATIVE_INFINITY)) head.seen[principal] = last;
+      }
     }
   }
   for (const page of history.pages.values()) {
@@ -118,6 +124,6 @@ export function mergeHistory(
       p.seen[principal] = Math.max(p.seen[principal] ?? t, t);
     }
   }
-  head.pages = head.pages.map((ref) => ({ ...ref, chars: pageChars(pages.get(pageIdOf(ref))!) }));
+  head.compaction.baseChars = [...pages.values()].reduce((n, p) => n + pageChars(p), 0);
   return { head, pages };
 }

@@ -11,7 +11,7 @@
 import { compact, compactionDue, nextCompaction } from './compaction';
 import type { Context, PartitionData, Settings } from './context';
 import { checkDelivery, nextDeliveryCheck, recordSilence } from './delivery';
-import type { FileDelta } from './delta';
+import { type FileDelta, jobObservations, latestByPrincipal } from './delta';
 import { DELIVERY_EPISODE_KEY, endEpisode, endQuietEpisodes, nextQuietEnd } from './episodes';
 import type { InsightEvent } from './insight';
 import { checkJobs, jobRan, nextJobDue, observeRun } from './jobs';
@@ -127,14 +127,14 @@ export class PartitionMachine {
     if (head.lag.reduce((x, y) => x + y, 0) > 100_000) head.lag = head.lag.map((v) => Math.floor(v / 2));
 
     // Trusted jobs follow every run as it arrives (candidates learn at compactions).
-    for (const [id, [first, last, calls]] of Object.entries(delta.jobs)) {
+    for (const [id, first, last, calls] of jobObservations(delta)) {
       const job = head.jobs[id];
       if (!job) continue;
       const principal = parseJobId(id).principal;
       if (last > (head.seen[principal] ?? Number.NEGATIVE_INFINITY)) head.seen[principal] = last;
       if (observeRun(config, job, first, last, calls)) jobRan(this.ctx, id, now, out);
     }
-    for (const [principal, t] of Object.entries(delta.seen)) {
+    for (const [principal, t] of latestByPrincipal(delta)) {
       if (head.seen[principal] !== undefined && t > head.seen[principal]) head.seen[principal] = t;
     }
 

@@ -108,7 +108,7 @@ export class Replay {
 
   private open(snapshot: PartitionSnapshot): LivePartition {
     const data = new MemoryData(snapshot);
-    const index = new WindowIndex();
+    const index = new WindowIndex(this.settings.binMs);
     for (const d of snapshot.deltas) index.add(d);
     return { snapshot, data, index, machine: new PartitionMachine(this.settings, snapshot.head, data, index) };
   }

@@ -94,16 +94,28 @@ export interface Page {
   promoted?: Record<string, JobState>;
 }
 
-/** A page's place: the range [lo, hi) of group buckets it holds, and its serialized size when last written. */
+/** A page's place: the range [lo, hi) of group buckets (0..65535) it holds. */
 export interface PageRef {
   readonly lo: number;
   readonly hi: number;
-  readonly chars: number;
 }
 
+/** Group buckets: pages hold contiguous ranges of them. */
+export const BUCKETS = 65_536;
+
 /** The storage id of a page. */
-export function pageIdOf(ref: { lo: number; hi: number }): string {
+export function pageIdOf(ref: PageRef): string {
   return `${ref.lo}-${ref.hi}`;
+}
+
+/** The pages of a head, from the sorted starts of their bucket ranges. */
+export function pageRefs(head: { pages: readonly number[] }): PageRef[] {
+  return head.pages.map((lo, i) => ({ lo, hi: head.pages[i + 1] ?? BUCKETS }));
+}
+
+/** The storage ids of a head's pages. */
+export function pageIds(head: { pages: readonly number[] }): string[] {
+  return pageRefs(head).map(pageIdOf);
 }
 
 /** Bookkeeping of the compactions (everything deterministic, so the CLI and the pipeline compact alike). */
@@ -118,6 +130,8 @@ export interface CompactionState {
   position?: FilePosition;
   /** Serialized size (characters) of the deltas applied since the last compaction. */
   deltaChars: number;
+  /** Serialized size (characters) of the pages as the last compaction wrote them. */
+  baseChars: number;
   /** Files applied out of canonical order since the last compaction (their bins fold as late windows). */
   late: FilePosition[];
   /** True when the next advance must start with a compaction. */
@@ -157,13 +171,13 @@ export interface PartitionHead {
   /** Decayed count of observed windows per hour-of-week slot, as of `expRef`. */
   exposure: Record<string, number>;
   expRef: number;
-  /** Silences between files by the slot where they began: [longest (decayed), count, total, last update]. */
+  /** Silences between files by the slot where they began: [longest (decayed), count, total, last update] (6 digits). */
   silences: Record<string, [number, number, number, number]>;
   /** Histogram of delivery lag (file time − event time), whole minutes 0..30. */
   lag: number[];
   compaction: CompactionState;
-  /** The pages, by bucket range (sorted, covering 0..65535). */
-  pages: PageRef[];
+  /** The pages: the first bucket of each page's range, sorted (the first is 0; each runs to the next). */
+  pages: number[];
   /** Backfills merged into this partition (a second merge of the same one adds nothing). */
   merged?: string[];
 }
@@ -205,10 +219,11 @@ export function emptyHead(
       at: first,
       horizon: Math.floor((first - settleMs) / binMs) - 1,
       deltaChars: 0,
+      baseChars: 0,
       late: [],
       due: false,
     },
-    pages: [{ lo: 0, hi: 65_536, chars: 0 }],
+    pages: [0],
   };
 }
 

@@ -25,9 +25,9 @@ function addCounts(into: Record<string, number>, from: Record<string, number>): 
   for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
 }
 
-function mergeBin(into: BinCounts, from: BinCounts): void {
+function mergeBin(into: IndexedBin, from: BinCounts, t0: number): void {
   into.c += from.c;
-  if (from.t0 < into.t0) into.t0 = from.t0;
+  if (t0 < into.t0) into.t0 = t0;
   for (const field of ['p', 'a', 'e', 'n', 's'] as const) {
     const src = from[field];
     if (!src) continue;
@@ -36,8 +36,8 @@ function mergeBin(into: BinCounts, from: BinCounts): void {
   }
 }
 
-function copyBin(b: BinCounts): BinCounts {
-  const out: BinCounts = { c: b.c, t0: b.t0 };
+function copyBin(b: BinCounts, t0: number): IndexedBin {
+  const out: IndexedBin = { c: b.c, t0 };
   for (const field of ['p', 'a', 'e', 'n', 's'] as const) {
     const src = b[field];
     if (src) out[field] = { ...src };
@@ -45,8 +45,14 @@ function copyBin(b: BinCounts): BinCounts {
   return out;
 }
 
+/** A bin's counts in the index: with the earliest event's absolute time. */
+interface IndexedBin extends Omit<BinCounts, 'o'> {
+  t0: number;
+}
+
 export class WindowIndex {
-  private readonly bins = new Map<string, Map<number, BinCounts>>();
+  private readonly bins = new Map<string, Map<number, IndexedBin>>();
+  constructor(private readonly binMs: number) {}
 
   /** Adds a delta's counts. */
   add(delta: FileDelta): void {
@@ -58,9 +64,10 @@ export class WindowIndex {
       }
       for (const [bin, counts] of Object.entries(bins)) {
         const b = Number(bin);
+        const t0 = b * this.binMs + counts.o;
         const have = into.get(b);
-        if (have) mergeBin(have, counts);
-        else into.set(b, copyBin(counts));
+        if (have) mergeBin(have, counts, t0);
+        else into.set(b, copyBin(counts, t0));
       }
     }
   }
