@@ -1,9 +1,11 @@
 /**
- * The DynamoDB state store against dynalite: head items with optimistic versions, deltas written once (and
- * chunked when large), the late index, pages, and the evaluator's scan.
+ * The partition store's contract, held against both adapters: the DynamoDB store on dynalite and the
+ * in-memory store the long replays and benches run on. Head items with optimistic versions, deltas written
+ * once (and chunked when large), the late index, pages, and the evaluator's scan.
  */
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDbStateStore, MAX_CHUNK_BYTES } from '../../lambda/adapters/dynamodb-state-store';
+import { MemoryStateStore } from '../../lambda/adapters/memory-state-store';
 import {
   buildDelta,
   emptyPage,
@@ -28,24 +30,26 @@ function delta(deliveredAt: number, file: string, calls = 3): FileDelta {
   );
 }
 
-describe('DynamoDbStateStore (dynalite)', () => {
-  let dynamo: DynamoStandIn;
-  let n = 0;
-  const store = async () => {
-    const prefix = `s${++n}-`;
-    await createStateTables(dynamo.client, prefix);
-    return {
-      store: new DynamoDbStateStore(dynamo.client, {
-        headsTableName: `${prefix}heads`,
-        dataTableName: `${prefix}data`,
-      }),
-      prefix,
-    };
+let dynamo: DynamoStandIn;
+let n = 0;
+async function dynamoStore() {
+  const prefix = `s${++n}-`;
+  await createStateTables(dynamo.client, prefix);
+  return {
+    store: new DynamoDbStateStore(dynamo.client, { headsTableName: `${prefix}heads`, dataTableName: `${prefix}data` }),
+    prefix,
   };
-  beforeAll(async () => {
-    dynamo = await startDynamo();
-  });
-  afterAll(async () => dynamo.stop());
+}
+beforeAll(async () => {
+  dynamo = await startDynamo();
+});
+afterAll(async () => dynamo.stop());
+
+describe.each([
+  ['DynamoDbStateStore (dynalite)', async () => (await dynamoStore()).store],
+  ['MemoryStateStore', async () => new MemoryStateStore()],
+])('%s', (_name, create) => {
+  const store = async () => ({ store: await create() });
 
   test('creates a head item once, then writes it only at the version read', async () => {
     const { store: s } = await store();
@@ -119,30 +123,6 @@ describe('DynamoDbStateStore (dynalite)', () => {
     expect(await s.hasDeltaAfter(KEY, { deliveredAt: T + 120_000, file: 'c' }, T + 600_000)).toBe(false);
   });
 
-  test('splits a delta larger than an item into chunks, written before the conditional first item', async () => {
-    const { store: s, prefix } = await store();
-    // Distinct principals make a delta too large to compress into one item.
-    const events = Array.from({ length: 40_000 }, (_, i) =>
-      ev(T - 60_000, `Describe${i % 300}`, { who: `role/r-${i}-${(i * 7919).toString(36)}` }),
-    );
-    const big = buildDelta(
-      { account: '111122223333', region: 'us-east-1', deliveredAt: T, file: 'big' },
-      events,
-      settings.binMs,
-    );
-    expect(await s.putDelta(KEY, big, 2e9)).toBe('stored');
-    const first = await dynamo.client.send(
-      new GetItemCommand({
-        TableName: `${prefix}data`,
-        Key: { pk: { S: KEY }, sk: { S: `f#${String(T).padStart(13, '0')}#big` } },
-      }),
-    );
-    expect(Number(first.Item?.n?.N)).toBeGreaterThan(1);
-    expect((first.Item?.b?.B?.length ?? 0) <= MAX_CHUNK_BYTES).toBe(true);
-    expect(await s.queryDeltas(KEY, T, T)).toEqual([big]);
-    expect(await s.getDeltas(KEY, [{ deliveredAt: T, file: 'big' }])).toEqual([big]);
-  });
-
   test('keeps a late index: an entry is added once, marked applied, and never added again', async () => {
     const { store: s } = await store();
     const ref = { deliveredAt: T, file: 'late.json.gz' };
@@ -183,5 +163,31 @@ describe('DynamoDbStateStore (dynalite)', () => {
     const after: string[] = [];
     for await (const h of s.scanHeads(0, 1)) after.push(h.key);
     expect(after).toHaveLength(12);
+  });
+});
+
+describe('DynamoDbStateStore (dynalite) item limits', () => {
+  test('splits a delta larger than an item into chunks, written before the conditional first item', async () => {
+    const { store: s, prefix } = await dynamoStore();
+    // Distinct principals make a delta too large to compress into one item.
+    const events = Array.from({ length: 40_000 }, (_, i) =>
+      ev(T - 60_000, `Describe${i % 300}`, { who: `role/r-${i}-${(i * 7919).toString(36)}` }),
+    );
+    const big = buildDelta(
+      { account: '111122223333', region: 'us-east-1', deliveredAt: T, file: 'big' },
+      events,
+      settings.binMs,
+    );
+    expect(await s.putDelta(KEY, big, 2e9)).toBe('stored');
+    const first = await dynamo.client.send(
+      new GetItemCommand({
+        TableName: `${prefix}data`,
+        Key: { pk: { S: KEY }, sk: { S: `f#${String(T).padStart(13, '0')}#big` } },
+      }),
+    );
+    expect(Number(first.Item?.n?.N)).toBeGreaterThan(1);
+    expect((first.Item?.b?.B?.length ?? 0) <= MAX_CHUNK_BYTES).toBe(true);
+    expect(await s.queryDeltas(KEY, T, T)).toEqual([big]);
+    expect(await s.getDeltas(KEY, [{ deliveredAt: T, file: 'big' }])).toEqual([big]);
   });
 });

@@ -46,9 +46,14 @@ function walk(dir: string): string[] {
 describe('the pipeline equals trailsight detect', () => {
   let dynamo: DynamoStandIn;
   let tables = 0;
-  // The objects stay in memory (the ingest's S3 reads are tested against s3rver elsewhere): the state store on
-  // dynalite and the handlers are what these replays exercise.
-  const harness = async (detector: Record<string, unknown>, options: { batchSize?: number } = {}) => {
+  // The objects stay in memory (the ingest's S3 reads are tested against s3rver elsewhere). The long replays
+  // run the handlers on the in-memory store, which follows DynamoDB's conditions and limits
+  // (dynamodb-state-store.test.ts holds both adapters to the same behaviour); one replay runs on dynalite.
+  const harness = async (
+    detector: Record<string, unknown>,
+    options: { batchSize?: number; store?: 'dynalite' | 'memory' } = {},
+  ) => {
+    if (options.store === 'memory') return new PipelineHarness({ bucket: BUCKET, detector, ...options });
     const tablePrefix = `t${++tables}-`;
     await createStateTables(dynamo.client, tablePrefix);
     return new PipelineHarness({ dynamo: dynamo.client, bucket: BUCKET, detector, tablePrefix, ...options });
@@ -69,13 +74,31 @@ describe('the pipeline equals trailsight detect', () => {
     const until = last + 6 * 3_600_000;
     const detector = {};
     const expected = await cli([root], detector, until);
-    const h = await harness(detector);
+    const h = await harness(detector, { store: 'memory' });
     await h.replay(files, until);
     expect(h.failures).toEqual([]);
     expect(byId(h.sink.published)).toEqual(byId(expected));
     expect(new Set(expected.map((i) => i.awsRegion))).toEqual(new Set(['us-east-1', 'sa-east-1']));
     expect(expected.length).toBeGreaterThan(10);
   }, 240_000);
+
+  test('on dynalite: the DynamoDB adapter under the same handlers, over the first 300 files of the grycap tree', async () => {
+    const root = path.join(SHARED_DATA, 'grycap-cloudtrail-tracker');
+    const delivered = (f: string) => classifyKey(logKey(f)).deliveredAt ?? 0;
+    const local = walk(root)
+      .filter((f) => f.endsWith('.json.gz'))
+      .sort((a, b) => delivered(a) - delivered(b))
+      .slice(0, 300);
+    const files: HarnessFile[] = local.map((f) => ({ key: logKey(f), body: readFileSync(f) }));
+    const until = delivered(local[local.length - 1]) + 6 * 3_600_000;
+    const detector = { learningHours: 24 };
+    const expected = await cli(local, detector, until);
+    const h = await harness(detector);
+    await h.replay(files, until);
+    expect(h.failures).toEqual([]);
+    expect(byId(h.sink.published)).toEqual(byId(expected));
+    expect(expected.length).toBeGreaterThan(0);
+  }, 120_000);
 
   test('on a multi-day scenario, whatever order the files of each minute are processed in', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'trailsight-replay-'));
@@ -92,7 +115,7 @@ describe('the pipeline equals trailsight detect', () => {
       const expected = await cli([dir], detector, until);
       expect(new Set(expected.map((i) => i.trailsight.detector)).size).toBeGreaterThan(1);
 
-      const inOrder = await harness(detector, { batchSize: 10 });
+      const inOrder = await harness(detector, { batchSize: 10, store: 'memory' });
       await inOrder.replay(files, until);
       expect(inOrder.failures).toEqual([]);
       expect(byId(inOrder.sink.published)).toEqual(byId(expected));
@@ -104,7 +127,7 @@ describe('the pipeline equals trailsight detect', () => {
         seed = (seed * 1103515245 + 12345) % 2 ** 31;
         return seed / 2 ** 31;
       };
-      const shuffled = await harness(detector, { batchSize: 3 });
+      const shuffled = await harness(detector, { batchSize: 3, store: 'memory' });
       await shuffled.replay(
         [...files].sort(() => random() - 0.5),
         until,
