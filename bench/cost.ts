@@ -75,6 +75,8 @@ export interface CostRow {
   readonly rruPerFile: number;
   readonly writtenPerFile: number;
   readonly insights: number;
+  /** State-store units per file by what was read or written (where the DynamoDB bill goes). */
+  readonly unitsByKind: Record<string, { wru: number; rru: number }>;
   /** USD per file: the floor (what reading a delivered file costs at all) and the pipeline's full cost. */
   readonly floorPerFile: number;
   readonly fullPerFile: number;
@@ -101,6 +103,12 @@ async function measure(workload: Workload): Promise<CostRow> {
   for (const f of files) await driver.file(f);
   await driver.evaluateUntil(files[files.length - 1].deliveredAt + 10 * 60_000);
   const t = driver.totals;
+  const unitsByKind = Object.fromEntries(
+    Object.entries(driver.unitsByKind()).map(([k, u]) => [
+      k,
+      { wru: u.writeUnits / files.length, rru: u.readUnits / files.length },
+    ]),
+  );
   if (t.events !== readerEvents) throw new Error(`pipeline counted ${t.events} events, the reader ${readerEvents}`);
 
   const n = files.length;
@@ -152,6 +160,7 @@ async function measure(workload: Workload): Promise<CostRow> {
     rruPerFile: t.units.readUnits / n,
     writtenPerFile: t.units.bytesWritten / n,
     insights: t.insights,
+    unitsByKind,
     floorPerFile,
     fullPerFile,
     perMillion,
@@ -261,6 +270,13 @@ export function formatCostRows(rows: CostRow[]): string {
   const components = Object.keys(rows[0].perMillion);
   lines.push(`| component | ${rows.map((r) => r.workload).join(' | ')} |`, `|---|${rows.map(() => '---').join('|')}|`);
   for (const c of components) lines.push(`| ${c} | ${rows.map((r) => usd(r.perMillion[c])).join(' | ')} |`);
+  lines.push('', 'State-store units per file (WRU / RRU) by item:', '');
+  lines.push(`| item | ${rows.map((r) => r.workload).join(' | ')} |`, `|---|${rows.map(() => '---').join('|')}|`);
+  for (const k of Object.keys(rows[0].unitsByKind)) {
+    lines.push(
+      `| ${k} | ${rows.map((r) => `${r.unitsByKind[k].wru.toFixed(2)} / ${r.unitsByKind[k].rru.toFixed(2)}`).join(' | ')} |`,
+    );
+  }
   lines.push('', `target: full ≤ ${TARGET_OVER_FLOOR}× the floor on every workload`);
   return `${lines.join('\n')}\n`;
 }

@@ -8,7 +8,7 @@
  * What it measures per file: CPU of the ingest (read, reduce, record) and of the advances, and the bytes and
  * request units read and written in the state store.
  */
-import { MemoryStateStore, type UnitCounts } from '../lambda/adapters/memory-state-store';
+import { MemoryStateStore, type UnitCounts, type UnitKind } from '../lambda/adapters/memory-state-store';
 import { type DetectConfig, type InsightEvent, resolveDetectConfig } from '../lambda/core/detect';
 import { type AdvancePorts, advancePartition } from '../lambda/pipeline/advance';
 import { hasWork } from '../lambda/pipeline/evaluate';
@@ -114,11 +114,27 @@ export class PipelineDriver {
     };
   }
 
+  private kindsAtReset = this.kindSnapshot();
+
+  private kindSnapshot(): Record<UnitKind, UnitCounts> {
+    return Object.fromEntries(
+      Object.entries(this.store.unitsByKind).map(([k, u]) => [k, { ...u }]),
+    ) as Record<UnitKind, UnitCounts>;
+  }
+
   /** Starts a new measurement window (the state carries on). */
   resetTotals(): DriveTotals {
     const t = this.totals;
     this.totals = this.empty();
+    this.kindsAtReset = this.kindSnapshot();
     return t;
+  }
+
+  /** The state store's units since the last reset, by what was read or written. */
+  unitsByKind(): Record<UnitKind, UnitCounts> {
+    const now = this.kindSnapshot();
+    for (const k of Object.keys(now) as UnitKind[]) now[k] = diff(now[k], this.kindsAtReset[k]);
+    return now;
   }
 
   /** Notifies one file (40 s after its delivery) after running the evaluations due before then. */

@@ -41,6 +41,9 @@ export interface UnitCounts {
   bytesRead: number;
 }
 
+export type UnitKind = 'head' | 'outbox' | 'delta' | 'late' | 'pages' | 'scan';
+const noUnits = (): UnitCounts => ({ writeUnits: 0, readUnits: 0, bytesWritten: 0, bytesRead: 0 });
+
 const KB = 1024;
 const writeUnits = (bytes: number) => Math.max(1, Math.ceil(bytes / KB));
 const readUnits = (bytes: number) => Math.max(1, Math.ceil(bytes / (4 * KB)));
@@ -62,16 +65,29 @@ function headSize(item: HeadItem | undefined): number {
 export class MemoryStateStore implements PartitionStore {
   private readonly heads = new Map<string, HeadItem>();
   private readonly data = new Map<string, Map<string, Buffer | { applied: boolean }>>();
-  readonly units: UnitCounts = { writeUnits: 0, readUnits: 0, bytesWritten: 0, bytesRead: 0 };
+  readonly units: UnitCounts = noUnits();
+  /** The same units by what was read or written (where a partition's cost goes). */
+  readonly unitsByKind: Record<UnitKind, UnitCounts> = {
+    head: noUnits(),
+    outbox: noUnits(),
+    delta: noUnits(),
+    late: noUnits(),
+    pages: noUnits(),
+    scan: noUnits(),
+  };
 
-  private write(before: number, after: number): void {
-    this.units.writeUnits += writeUnits(Math.max(before, after));
-    this.units.bytesWritten += after;
+  private write(kind: UnitKind, before: number, after: number): void {
+    for (const u of [this.units, this.unitsByKind[kind]]) {
+      u.writeUnits += writeUnits(Math.max(before, after));
+      u.bytesWritten += after;
+    }
   }
 
-  private read(bytes: number, consistent = true): void {
-    this.units.readUnits += readUnits(bytes) / (consistent ? 1 : 2);
-    this.units.bytesRead += bytes;
+  private read(kind: UnitKind, bytes: number, consistent = true): void {
+    for (const u of [this.units, this.unitsByKind[kind]]) {
+      u.readUnits += readUnits(bytes) / (consistent ? 1 : 2);
+      u.bytesRead += bytes;
+    }
   }
 
   private table(key: string): Map<string, Buffer | { applied: boolean }> {
@@ -85,7 +101,7 @@ export class MemoryStateStore implements PartitionStore {
 
   async getHead(key: string): Promise<StoredHead | undefined> {
     const item = this.heads.get(key);
-    this.read(headSize(item));
+    this.read('head', headSize(item));
     if (!item) return undefined;
     return {
       key,
@@ -104,11 +120,11 @@ export class MemoryStateStore implements PartitionStore {
   async createHead(key: string, prefix: string): Promise<void> {
     const before = this.heads.get(key);
     if (before) {
-      this.write(headSize(before), 0);
+      this.write('head', headSize(before), 0);
       return;
     }
     const item: HeadItem = { v: 1, lateHint: false, lateApplied: [], prefix, idle: false, dueAt: 0 };
-    this.write(0, headSize(item));
+    this.write('head', 0, headSize(item));
     this.heads.set(key, item);
   }
 
@@ -127,7 +143,7 @@ export class MemoryStateStore implements PartitionStore {
       dueAt: update.dueAt,
       ...(update.head.cursor ? { cursor: refString(update.head.cursor) } : {}),
     };
-    this.write(headSize(before), headSize(item));
+    this.write('head', headSize(before), headSize(item));
     if ((before?.v ?? 0) !== expectedVersion) return { ok: false };
     this.heads.set(key, item);
     return { ok: true, version: item.v, bytes: head.length + (outbox?.length ?? 0) };
@@ -136,13 +152,13 @@ export class MemoryStateStore implements PartitionStore {
   async putOutbox(key: string, outbox: OutboxEntry[], expectedVersion: number): Promise<PutResult> {
     const before = this.heads.get(key);
     if (!before || before.v !== expectedVersion) {
-      this.write(headSize(before), 0);
+      this.write('outbox', headSize(before), 0);
       return { ok: false };
     }
     const item: HeadItem = { ...before, v: before.v + 1 };
     if (outbox.length > 0) item.outbox = encodeJson(outbox);
     else delete item.outbox;
-    this.write(headSize(before), headSize(item));
+    this.write('outbox', headSize(before), headSize(item));
     this.heads.set(key, item);
     return { ok: true, version: item.v, bytes: 0 };
   }
@@ -151,7 +167,7 @@ export class MemoryStateStore implements PartitionStore {
     const item = this.heads.get(key);
     if (!item) throw new Error(`wake: no head item for ${key}`);
     const next: HeadItem = { ...item, v: item.v + 1, idle: false, lateHint: item.lateHint || late };
-    this.write(headSize(item), headSize(next));
+    this.write('head', headSize(item), headSize(next));
     this.heads.set(key, next);
   }
 
@@ -159,7 +175,7 @@ export class MemoryStateStore implements PartitionStore {
     const t = this.table(key);
     const sk = deltaKey(delta.deliveredAt, delta.file);
     const bytes = encodeJson(delta);
-    this.write(0, bytes.length + ITEM_OVERHEAD);
+    this.write('delta', 0, bytes.length + ITEM_OVERHEAD);
     if (t.has(sk)) return 'exists';
     t.set(sk, bytes);
     return 'stored';
@@ -175,13 +191,13 @@ export class MemoryStateStore implements PartitionStore {
         break;
       }
     }
-    this.read(found ? found.length + ITEM_OVERHEAD : 0);
+    this.read('delta', found ? found.length + ITEM_OVERHEAD : 0, false);
     return found !== undefined;
   }
 
   async hasDelta(key: string, ref: FileRef): Promise<boolean> {
     const b = this.table(key).get(deltaKey(ref.deliveredAt, ref.file));
-    this.read(b instanceof Buffer ? b.length + ITEM_OVERHEAD : 0);
+    this.read('delta', b instanceof Buffer ? b.length + ITEM_OVERHEAD : 0);
     return b !== undefined;
   }
 
@@ -192,7 +208,7 @@ export class MemoryStateStore implements PartitionStore {
     for (const [sk, v] of this.table(key))
       if (sk.startsWith('f#') && sk >= lo && sk <= hi) items.push([sk, v as Buffer]);
     items.sort((a, b) => (a[0] < b[0] ? -1 : 1));
-    this.read(items.reduce((n, [, b]) => n + b.length + ITEM_OVERHEAD, 0));
+    this.read('delta', items.reduce((n, [, b]) => n + b.length + ITEM_OVERHEAD, 0));
     return items.map(([, b]) => decodeJson(b) as FileDelta);
   }
 
@@ -207,14 +223,14 @@ export class MemoryStateStore implements PartitionStore {
         out.push(decodeJson(b) as FileDelta);
       }
     }
-    this.read(bytes);
+    this.read('delta', bytes);
     return out.sort((a, b) => a.deliveredAt - b.deliveredAt || (a.file < b.file ? -1 : 1));
   }
 
   async addLate(key: string, ref: FileRef, _expiresAtSeconds: number): Promise<boolean> {
     const t = this.table(key);
     const sk = `l#${refString(ref)}`;
-    this.write(0, ITEM_OVERHEAD);
+    this.write('late', 0, ITEM_OVERHEAD);
     if (t.has(sk)) return false;
     t.set(sk, { applied: false });
     return true;
@@ -225,14 +241,14 @@ export class MemoryStateStore implements PartitionStore {
     for (const [sk, v] of this.table(key)) {
       if (sk.startsWith('l#')) out.push({ ...parseRef(sk.slice(2)), applied: (v as { applied: boolean }).applied });
     }
-    this.read(out.length * ITEM_OVERHEAD);
+    this.read('late', out.length * ITEM_OVERHEAD);
     return out.sort((a, b) => a.deliveredAt - b.deliveredAt || (a.file < b.file ? -1 : 1));
   }
 
   async markLateApplied(key: string, refs: readonly FileRef[]): Promise<void> {
     const t = this.table(key);
     for (const r of refs) {
-      this.write(ITEM_OVERHEAD, ITEM_OVERHEAD);
+      this.write('late', ITEM_OVERHEAD, ITEM_OVERHEAD);
       t.set(`l#${refString(r)}`, { applied: true });
     }
   }
@@ -248,7 +264,7 @@ export class MemoryStateStore implements PartitionStore {
         out.set(id, checkPage(decodeJson(b), `page ${id} of ${key}`));
       }
     }
-    this.read(bytes);
+    this.read('pages', bytes);
     return out;
   }
 
@@ -257,7 +273,7 @@ export class MemoryStateStore implements PartitionStore {
     for (const [id, page] of pages) {
       const b = encodeJson(page);
       const before = t.get(`p#${id}`);
-      this.write(before instanceof Buffer ? before.length + ITEM_OVERHEAD : 0, b.length + ITEM_OVERHEAD);
+      this.write('pages', before instanceof Buffer ? before.length + ITEM_OVERHEAD : 0, b.length + ITEM_OVERHEAD);
       t.set(`p#${id}`, b);
     }
   }
@@ -267,7 +283,7 @@ export class MemoryStateStore implements PartitionStore {
     for (const [i, key] of keys.entries()) {
       if (i % total !== segment) continue;
       const item = this.heads.get(key)!;
-      this.read(headSize(item), false);
+      this.read('scan', headSize(item), false);
       yield {
         key,
         idle: item.idle,

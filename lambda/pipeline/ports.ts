@@ -185,7 +185,10 @@ export interface PartitionStore {
   hasDelta(key: string, ref: FileRef): Promise<boolean>;
   /** Deltas of the partition delivered in [from, to], in canonical order. */
   queryDeltas(key: string, from: number, to: number): Promise<FileDelta[]>;
-  /** Whether a delta after `after` (in canonical order) and delivered by `to` is stored (reads at most one). */
+  /**
+   * Whether a delta after `after` (in canonical order) and delivered by `to` is stored (reads at most one,
+   * eventually consistent: the evaluator's hint, which finds a delta written a moment ago at its next tick).
+   */
   hasDeltaAfter(key: string, after: FileRef | undefined, to: number): Promise<boolean>;
   /** Specific deltas; missing ones are left out. */
   getDeltas(key: string, refs: readonly FileRef[]): Promise<FileDelta[]>;

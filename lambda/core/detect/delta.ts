@@ -17,7 +17,7 @@ export interface BinCounts {
   c: number;
   /** Earliest event time in the bin, ms after the bin's start (small numbers: deltas are stored per file). */
   o: number;
-  /** By principal (per-API series), user agent, error code, eventName, eventSource (per-principal series). */
+  /** By principal (per-API series), user agent, error code (denials), eventName, eventSource (per-principal series). */
   p?: Record<string, number>;
   a?: Record<string, number>;
   e?: Record<string, number>;
@@ -157,12 +157,9 @@ export class DeltaBuilder {
     if (offset < b.o) b.o = offset;
     const code = id[0];
     if (code === 'c' || code === 'e') {
+      // No error codes for api-calls: it counts successful calls only (their errorCode is null).
       b.p ??= {};
       inc(b.p, ev.principal);
-      if (code === 'c') {
-        b.e ??= {};
-        inc(b.e, ev.errorCode ?? 'null');
-      }
     } else if (code !== 'w' && code !== 'x') {
       b.n ??= {};
       inc(b.n, ev.name);

@@ -134,8 +134,9 @@ function attributionsOf(view: WindowView, windowMin: number, id: string): Attrib
   const out: Attribution[] = [];
   if (Object.keys(view.p).length > 0) out.push({ attribute: 'userIdentityArn', insight: items(view.p), baseline: [] });
   if (Object.keys(view.a).length > 0) out.push({ attribute: 'userAgent', insight: items(view.a), baseline: [] });
-  if (kindOf(id) === 'api-calls' && Object.keys(view.e).length > 0) {
-    out.push({ attribute: 'errorCode', insight: items(view.e), baseline: [] });
+  if (kindOf(id) === 'api-calls' && view.count > 0) {
+    // Successful calls only: every errorCode is null, which CloudTrail Insights reports as the value "null".
+    out.push({ attribute: 'errorCode', insight: items({ null: view.count }), baseline: [] });
   }
   return out;
 }
