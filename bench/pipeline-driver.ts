@@ -117,9 +117,10 @@ export class PipelineDriver {
   private kindsAtReset = this.kindSnapshot();
 
   private kindSnapshot(): Record<UnitKind, UnitCounts> {
-    return Object.fromEntries(
-      Object.entries(this.store.unitsByKind).map(([k, u]) => [k, { ...u }]),
-    ) as Record<UnitKind, UnitCounts>;
+    return Object.fromEntries(Object.entries(this.store.unitsByKind).map(([k, u]) => [k, { ...u }])) as Record<
+      UnitKind,
+      UnitCounts
+    >;
   }
 
   /** Starts a new measurement window (the state carries on). */

@@ -208,7 +208,10 @@ export class MemoryStateStore implements PartitionStore {
     for (const [sk, v] of this.table(key))
       if (sk.startsWith('f#') && sk >= lo && sk <= hi) items.push([sk, v as Buffer]);
     items.sort((a, b) => (a[0] < b[0] ? -1 : 1));
-    this.read('delta', items.reduce((n, [, b]) => n + b.length + ITEM_OVERHEAD, 0));
+    this.read(
+      'delta',
+      items.reduce((n, [, b]) => n + b.length + ITEM_OVERHEAD, 0),
+    );
     return items.map(([, b]) => decodeJson(b) as FileDelta);
   }
 
