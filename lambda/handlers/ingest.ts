@@ -85,8 +85,22 @@ function recordMetrics(outcome: IngestOutcome, createdAt: number, now: number): 
   if (skippedRecords > 0) metrics.addMetric(METRIC.recordsSkipped, MetricUnit.Count, skippedRecords);
 }
 
-/** Builds the handler on the given ports (tests pass ports on local stand-ins; Lambda uses the environment). */
-export function createIngestHandler(portsFactory: () => IngestPorts) {
+/** A record that failed, with the reason the handler logs for it (what an operator reads before a redrive). */
+export interface IngestFailure {
+  readonly key: string;
+  readonly kind: string;
+  readonly messageId: string;
+  readonly error: Error;
+}
+
+/**
+ * Builds the handler on the given ports (tests pass ports on local stand-ins; Lambda uses the environment).
+ * `onFailure` sees every failed record with its reason (tests check that a dead-lettered file has one).
+ */
+export function createIngestHandler(
+  portsFactory: () => IngestPorts,
+  onFailure: (failure: IngestFailure) => void = () => undefined,
+) {
   let ports: IngestPorts | undefined;
   const processor = new BatchProcessor(EventType.SQS);
 
@@ -121,6 +135,7 @@ export function createIngestHandler(portsFactory: () => IngestPorts) {
         receiveCount: record.attributes?.ApproximateReceiveCount,
         error: error as Error,
       });
+      onFailure({ key, kind, messageId: record.messageId, error: error as Error });
       throw error;
     }
   };
