@@ -7,21 +7,33 @@
  * Scheduled evaluations at which no partition has anything to do (no file recorded, nothing due, nothing
  * waiting) write nothing: the harness skips them (it checks what the scan would show) and runs the ones
  * that matter, so years of sparse history replay in seconds.
+ *
+ * Concurrency, as Lambda and SQS produce it: the batches of a delivery can go to several ingest invocations
+ * at once (`ingestConcurrency`), each with its own clock; the segment messages of an evaluation can be
+ * received twice, or by several invocations at once (`evaluatorInvocations`). Deliveries and evaluations
+ * never overlap: the simulated clock does not advance while a request runs, so an ingest overlapping an
+ * evaluation would break the ingest's late margin (pipeline/ingest.ts) for want of time, not of design.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { SQSBatchResponse } from 'aws-lambda';
+import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { MemoryStateStore } from '../../lambda/adapters/memory-state-store';
 import { type InsightEvent, resolveDetectConfig } from '../../lambda/core/detect';
 import { classifyKey } from '../../lambda/core/keys';
 import { createCoordinateHandler } from '../../lambda/handlers/coordinate';
 import { buildPorts, type PipelineEnvironment, type PipelinePorts } from '../../lambda/handlers/environment';
 import { createEvaluateHandler } from '../../lambda/handlers/evaluate';
-import { createIngestHandler } from '../../lambda/handlers/ingest';
+import { createIngestHandler, type IngestFailure } from '../../lambda/handlers/ingest';
 import { IDLE_AFTER_MS } from '../../lambda/pipeline/advance';
 import { hasWork } from '../../lambda/pipeline/evaluate';
-import { type InsightSink, ObjectReadError, type SegmentMessage } from '../../lambda/pipeline/ports';
+import {
+  type InsightSink,
+  ObjectReadError,
+  type PartitionStore,
+  type SegmentMessage,
+} from '../../lambda/pipeline/ports';
 import { lambdaContext, objectCreatedRecord, sqsEvent, sqsRecord } from '../pipeline/helpers';
 
 export const HEADS = 'heads';
@@ -73,7 +85,10 @@ export interface HarnessOptions {
   readonly s3?: S3Client;
   /** The state tables' DynamoDB (dynalite). @default - the store given by `wrap`, or an in-memory store */
   readonly dynamo?: DynamoDBClient;
-  /** Changes the ports the handlers get (fault injection, another store). */
+  /**
+   * Changes the ports the handlers get (fault injection, another store). The harness's own scheduling
+   * (which evaluations to skip) reads the store as built, so faults injected here hit only the handlers.
+   */
   readonly wrap?: (ports: PipelinePorts) => PipelinePorts;
   /**
    * Receives of a notification that fails before it goes to the dead-letter queue (SQS retries it a
@@ -90,6 +105,23 @@ export interface HarnessOptions {
   readonly notifyDelaySeconds?: number;
   /** Files per SQS batch. @default 10 */
   readonly batchSize?: number;
+  /** Ingest invocations at once: the batches of a delivery are handled concurrently. @default 1 */
+  readonly ingestConcurrency?: number;
+  /**
+   * The evaluator invocations of one scheduled evaluation, each with the segment messages it receives; they
+   * run concurrently. SQS delivers at least once, and a message whose invocation outlives the visibility
+   * timeout is received again while the first still runs: return a message twice to test that.
+   * @default - one invocation receives every message of the evaluation
+   */
+  readonly evaluatorInvocations?: (messages: readonly SegmentMessage[], scheduled: number) => SegmentMessage[][];
+}
+
+interface Notification {
+  readonly file: HarnessFile;
+  /** Receives so far. */
+  readonly receives: number;
+  /** When the notification reaches the queue, or becomes visible again after a failed receive. */
+  readonly at: number;
 }
 
 export class PipelineHarness {
@@ -100,16 +132,31 @@ export class PipelineHarness {
   readonly settings: PipelineEnvironment;
   readonly segments: SegmentMessage[] = [];
   evaluations = 0;
+  /** Partition failures and failed segment messages of the evaluator, failed coordinator runs. */
   readonly failures: unknown[] = [];
+  /** Every record the ingest handler failed, with its reason. */
+  readonly ingestFailures: IngestFailure[] = [];
+  /** Partitions whose silence the archive contradicted (files delivered, never recorded), per evaluation. */
+  readonly unrecorded: { partition: string; files: number }[] = [];
+  /** Conditional writes of the evaluator lost to another writer and redone. */
+  conflicts = 0;
   /** The objects when no S3 is given. */
   readonly objects = new Map<string, Buffer>();
-  private readonly ingest;
+  /**
+   * One handler per execution environment: invocations running at once are separate environments in
+   * Lambda (a handler's batch processor belongs to one invocation at a time).
+   */
+  private readonly ingests: ReturnType<typeof createIngestHandler>[] = [];
+  private readonly evaluators: ReturnType<typeof createEvaluateHandler>[] = [];
   private readonly coordinate;
-  private readonly evaluate;
   private readonly tickMs: number;
   private readonly reorderMs: number;
   /** Delivery times of the files notified so far that the evaluator may not have applied yet. */
   private recorded: number[] = [];
+  /** The clock of the ingest invocation running in this async context (several may run at once). */
+  private readonly invocationClock = new AsyncLocalStorage<number>();
+  /** The store as built (before `wrap`): what the harness's scheduling reads, and tests inspect. */
+  readonly state: PartitionStore;
 
   constructor(private readonly options: HarnessOptions) {
     const prefix = options.tablePrefix ?? '';
@@ -166,21 +213,40 @@ export class PipelineHarness {
           }),
       sinks: [this.sink],
       archive: undefined,
-      now: () => this.wall,
+      now: () => this.invocationClock.getStore() ?? this.wall,
       segments: { send: async (messages) => void this.segments.push(...messages) },
     };
+    this.state = ports.store;
     this.ports = options.wrap ? options.wrap(ports) : ports;
-    this.ingest = createIngestHandler(() => this.ports);
     this.coordinate = createCoordinateHandler(() => this.ports);
-    this.evaluate = createEvaluateHandler(
-      () => this.ports,
-      (summary) => this.failures.push(...summary.failures),
-    );
   }
 
-  /** Notifications that failed and wait for their next receive: [file, receives so far, when]. */
-  private retries: { file: HarnessFile; receives: number; at: number }[] = [];
-  /** Files whose notification failed `maxReceiveCount` times, with the last reason (the dead-letter queue). */
+  private ingest(environment: number) {
+    this.ingests[environment] ??= createIngestHandler(
+      () => this.ports,
+      (failure) => this.ingestFailures.push(failure),
+    );
+    return this.ingests[environment];
+  }
+
+  private evaluator(environment: number) {
+    this.evaluators[environment] ??= createEvaluateHandler(
+      () => this.ports,
+      (summary) => {
+        this.failures.push(...summary.failures);
+        this.unrecorded.push(...summary.unrecorded);
+        this.conflicts += summary.conflicts;
+      },
+    );
+    return this.evaluators[environment];
+  }
+
+  /** Notifications that failed and wait for their next receive. */
+  private retries: Notification[] = [];
+  /**
+   * Files whose notification failed `maxReceiveCount` times (the dead-letter queue), with the reason the
+   * ingest logged for the last receive.
+   */
   readonly deadLettered: { key: string; reason: string }[] = [];
   /** Every file notified, by key, with the receives it took (1 = first time). */
   readonly receives = new Map<string, number>();
@@ -190,59 +256,101 @@ export class PipelineHarness {
     return this.notify(files.map((file, i) => ({ file, receives: 0, at: arrivals?.[i] ?? this.wall })));
   }
 
-  private async notify(items: { file: HarnessFile; receives: number; at: number }[]): Promise<SQSBatchResponse[]> {
-    const out: SQSBatchResponse[] = [];
+  /** Hands notifications to the ingest in SQS batches, `ingestConcurrency` invocations at a time. */
+  private async notify(items: Notification[]): Promise<SQSBatchResponse[]> {
     const size = this.options.batchSize ?? 10;
-    const files = items.map((x) => x.file);
-    const arrivals = items.map((x) => x.at);
-    for (let i = 0; i < files.length; i += size) {
-      const records = [];
-      for (const f of files.slice(i, i + size)) {
-        let etag = createHash('md5').update(f.body).digest('hex');
-        if (this.options.s3) {
-          const put = await this.options.s3.send(
-            new PutObjectCommand({ Bucket: this.options.bucket, Key: f.key, Body: f.body }),
-          );
-          etag = (put.ETag ?? '').replace(/"/g, '');
-        } else this.objects.set(f.key, f.body);
-        records.push(
-          objectCreatedRecord({ key: f.key, etag, size: f.body.length }, this.options.bucket, new Date(this.wall)),
-        );
+    const batches: Notification[][] = [];
+    for (let i = 0; i < items.length; i += size) batches.push(items.slice(i, i + size));
+    const out: SQSBatchResponse[] = [];
+    let next = 0;
+    const environment = async (_: unknown, e: number) => {
+      while (next < batches.length) {
+        const n = next++;
+        out[n] = await this.invokeIngest(batches[n], e);
       }
-      // A batch is handled when its first file arrives: none of them is seen later than it arrived.
-      const wall = this.wall;
-      this.wall = Math.min(...arrivals.slice(i, i + size));
-      const r = (await this.ingest(sqsEvent(records), lambdaContext)) as SQSBatchResponse;
-      this.wall = Math.max(wall, this.wall);
-      out.push(r);
-      const failed = new Set(r.batchItemFailures.map((f) => f.itemIdentifier));
-      records.forEach((record, j) => {
-        const item = items[i + j];
-        const receives = item.receives + 1;
-        this.receives.set(item.file.key, receives);
-        if (!failed.has(record.messageId)) return;
-        if (receives >= (this.options.maxReceiveCount ?? 5)) {
-          this.deadLettered.push({ key: item.file.key, reason: `failed ${receives} receives` });
-        } else {
-          this.retries.push({ file: item.file, receives, at: item.at + (this.options.retrySeconds ?? 15) * 1000 });
-        }
-      });
-    }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, this.options.ingestConcurrency ?? 1) }, environment));
     return out;
   }
 
-  /** Runs one scheduled evaluation (coordinator, then every segment message through the evaluator). */
+  private async invokeIngest(batch: Notification[], environment: number): Promise<SQSBatchResponse> {
+    const records: SQSRecord[] = [];
+    for (const { file: f } of batch) {
+      let etag = createHash('md5').update(f.body).digest('hex');
+      if (this.options.s3) {
+        const put = await this.options.s3.send(
+          new PutObjectCommand({ Bucket: this.options.bucket, Key: f.key, Body: f.body }),
+        );
+        etag = (put.ETag ?? '').replace(/"/g, '');
+      } else this.objects.set(f.key, f.body);
+      records.push(
+        objectCreatedRecord({ key: f.key, etag, size: f.body.length }, this.options.bucket, new Date(this.wall)),
+      );
+    }
+    // A batch is handled when its first file arrives: none of them is seen later than it arrived.
+    const at = Math.min(...batch.map((x) => x.at));
+    const r = (await this.invocationClock.run(at, () =>
+      this.ingest(environment)(sqsEvent(records), lambdaContext),
+    )) as SQSBatchResponse;
+    this.wall = Math.max(this.wall, at);
+    const failed = new Set(r.batchItemFailures.map((f) => f.itemIdentifier));
+    records.forEach((record, j) => {
+      const item = batch[j];
+      const receives = item.receives + 1;
+      this.receives.set(item.file.key, receives);
+      if (!failed.has(record.messageId)) return;
+      if (receives >= (this.options.maxReceiveCount ?? 5)) {
+        const last = this.ingestFailures.find((f) => f.messageId === record.messageId);
+        const reason = last ? `${last.kind}: ${last.error.message}` : 'no reason logged';
+        this.deadLettered.push({ key: item.file.key, reason: `${receives} receives; last: ${reason}` });
+      } else {
+        this.retries.push({ file: item.file, receives, at: item.at + (this.options.retrySeconds ?? 15) * 1000 });
+      }
+    });
+    return r;
+  }
+
+  /**
+   * Runs one scheduled evaluation (coordinator, then the segment messages through the evaluator). A failed
+   * coordinator run is recorded and skipped (the next scheduled run covers it).
+   */
   async evaluateAt(scheduled: number): Promise<void> {
     this.wall = Math.max(this.wall, scheduled);
     this.segments.length = 0;
-    await this.coordinate({ time: new Date(scheduled).toISOString() }, lambdaContext);
-    const messages = [...this.segments];
-    const r = (await this.evaluate(
-      sqsEvent(messages.map((m) => sqsRecord(JSON.stringify(m)))),
-      lambdaContext,
-    )) as SQSBatchResponse;
-    if (r.batchItemFailures.length > 0) this.failures.push(...r.batchItemFailures);
     this.evaluations++;
+    try {
+      await this.coordinate({ time: new Date(scheduled).toISOString() }, lambdaContext);
+    } catch (error) {
+      this.failures.push({ coordinator: (error as Error).message });
+      return;
+    }
+    const messages = [...this.segments];
+    const invocations = this.options.evaluatorInvocations?.(messages, scheduled) ?? [messages];
+    const responses = await Promise.all(
+      invocations.map(
+        (batch, environment) =>
+          this.evaluator(environment)(
+            sqsEvent(batch.map((m) => sqsRecord(JSON.stringify(m)))),
+            lambdaContext,
+          ) as Promise<SQSBatchResponse>,
+      ),
+    );
+    for (const r of responses) if (r.batchItemFailures.length > 0) this.failures.push(...r.batchItemFailures);
+  }
+
+  /**
+   * Runs the evaluation at `scheduled` again until no partition has anything left to do at that time, as
+   * retried runs of the same scheduled time would (an evaluation of a later time would apply more than
+   * `scheduled` allows). Returns the runs it took; throws when work remains after `maxRuns`.
+   */
+  async settle(scheduled: number, maxRuns = 20): Promise<number> {
+    for (let runs = 0; runs < maxRuns; runs++) {
+      if (!(await this.hasWork(scheduled))) return runs;
+      await this.evaluateAt(scheduled);
+    }
+    if (await this.hasWork(scheduled))
+      throw new Error(`work remains at ${new Date(scheduled).toISOString()} after ${maxRuns} runs`);
+    return maxRuns;
   }
 
   /**
@@ -288,7 +396,7 @@ export class PipelineHarness {
     }
   }
 
-  private dueRetries(until: number): { file: HarnessFile; receives: number; at: number }[] {
+  private dueRetries(until: number): Notification[] {
     const due = this.retries.filter((r) => r.at <= until).sort((a, b) => a.at - b.at);
     this.retries = this.retries.filter((r) => r.at > until);
     return due;
@@ -297,7 +405,7 @@ export class PipelineHarness {
   /** Whether the evaluation at `scheduled` would advance some partition (what its scan decides). */
   private async hasWork(scheduled: number): Promise<boolean> {
     const W = scheduled - this.reorderMs;
-    for await (const s of this.ports.store.scanHeads(0, 1)) if (await hasWork(s, W, this.ports)) return true;
+    for await (const s of this.state.scanHeads(0, 1)) if (await hasWork(s, W, { store: this.state })) return true;
     return false;
   }
 
@@ -310,7 +418,7 @@ export class PipelineHarness {
     for (const d of this.recorded)
       if (d + this.reorderMs > after - this.reorderMs) next = Math.min(next, d + this.reorderMs);
     this.recorded = this.recorded.filter((d) => d + this.reorderMs > after);
-    for await (const s of this.ports.store.scanHeads(0, 1)) {
+    for await (const s of this.state.scanHeads(0, 1)) {
       if (s.lateHint || s.outbox) return after + this.tickMs;
       if (Number.isFinite(s.dueAt)) next = Math.min(next, s.dueAt + this.reorderMs);
       // A quiet partition is advanced once more to be marked idle (evaluate.ts, hasWork).
