@@ -111,8 +111,18 @@ export async function ingestObject(object: NotifiedObject, ports: IngestPorts): 
   const reorderMs = ports.detectConfig.reorderMinutes * 60_000;
   const started = ports.now();
   const late = !ports.inOrder && started >= ref.deliveredAt + reorderMs - LATE_MARGIN_MS;
-  if (late && (await ports.store.hasDelta(key, ref))) {
+  const prefix = partitionPrefix(object.key, info.region);
+  const duplicate = async (lateWaiting = false): Promise<IngestOutcome> => {
+    // The receive that recorded the file may have died before its last step: redo that (it is idempotent).
+    await announce(ports.store, key, prefix, lateWaiting);
     return { status: 'skipped', reason: 'duplicate', detail: `${object.key} was already recorded for ${key}` };
+  };
+  if (late && (await ports.store.hasDelta(key, ref))) {
+    // A late receive that recorded it and died before setting the late hint left its entry unseen.
+    const entry = (await ports.store.queryLate(key)).find(
+      (e) => e.file === ref.file && e.deliveredAt === ref.deliveredAt,
+    );
+    return duplicate(entry !== undefined && !entry.applied);
   }
   const opened = await open(object, ports.objects);
   if (!opened) return { status: 'skipped', reason: 'object-gone', detail: `${object.key} no longer exists` };
@@ -123,21 +133,16 @@ export async function ingestObject(object: NotifiedObject, ports: IngestPorts): 
     ports.detectConfig,
   );
   const expires = Math.floor(started / 1000) + ports.dedupeRetentionDays * 86_400;
-  if (late && !(await ports.store.addLate(key, ref, expires))) {
-    // Another delivery of the same file is entering it (or did): that one applies it.
-    return { status: 'skipped', reason: 'duplicate', detail: `${object.key} is already in the late index of ${key}` };
-  }
+  // A late file enters the late index first. An entry already there was made by another delivery of the
+  // file, or by an earlier receive of this one that died before storing the delta: the write below tells.
+  const entered = late && (await ports.store.addLate(key, ref, expires));
   if ((await ports.store.putDelta(key, delta, expires)) === 'exists') {
     // Recorded meanwhile by an on-time delivery of the same file: the evaluator applies that one in order,
-    // so this late entry must never apply it again.
-    if (late) await ports.store.markLateApplied(key, [ref]);
-    return { status: 'skipped', reason: 'duplicate', detail: `${object.key} was already recorded for ${key}` };
+    // so the entry made here must never apply it again.
+    if (entered) await ports.store.markLateApplied(key, [ref]);
+    return duplicate();
   }
-  // Read after the write: an evaluator that marks the partition idle re-checks for deltas after its write,
-  // and this read sees its mark, so one of the two always notices the new file.
-  const head = await ports.store.getHead(key);
-  if (!head) await ports.store.createHead(key, partitionPrefix(object.key, info.region));
-  if (late || head?.idle) await ports.store.wake(key, late);
+  await announce(ports.store, key, prefix, late);
   return {
     status: 'processed',
     partition: key,
@@ -147,6 +152,17 @@ export async function ingestObject(object: NotifiedObject, ports: IngestPorts): 
     report,
     deltaChars: JSON.stringify(delta).length,
   };
+}
+
+/**
+ * Makes a partition with a new file known to the evaluator (its head item) and awake, with the late hint for
+ * a late file. Read after the write: an evaluator that marks the partition idle re-checks for deltas after
+ * its write, and this read sees its mark, so one of the two always notices the new file.
+ */
+async function announce(store: PartitionStore, key: string, prefix: string, late: boolean): Promise<void> {
+  const head = await store.getHead(key);
+  if (!head) await store.createHead(key, prefix);
+  if (late || head?.idle) await store.wake(key, late);
 }
 
 async function open(object: NotifiedObject, objects: ObjectSource): Promise<OpenedObject | undefined> {
