@@ -284,7 +284,9 @@ async function runRound(
     (!Number.isFinite(lastDelivery) || lastDelivery < W - IDLE_AFTER_MS);
   const goIdle = idle && !stored.idle;
   const confirmedGone = stored.lateApplied.length !== unconfirmed.length;
-  if (!changed && !goIdle && !confirmedGone && stored.head) {
+  // A late hint with nothing behind it (a late duplicate's wake) is cleared, or every tick would come back.
+  const staleHint = stored.lateHint && !lateWaiting;
+  if (!changed && !goIdle && !confirmedGone && !staleHint && stored.head) {
     // Nothing to write: the due time and idle mark stored are still right.
     return {
       files: 0,

@@ -97,3 +97,18 @@ describe('the ingest redoes what a failed receive left undone', () => {
     expect(head.head!.lag.reduce((a, b) => a + b, 0)).toBe(deltas.reduce((n, d) => n + d.events, 0));
   });
 });
+
+describe('the evaluator', () => {
+  test('clears a late hint with nothing behind it, instead of advancing the partition at every tick', async () => {
+    // A late duplicate wakes the partition with the hint when it finds its entry unapplied; the evaluator may
+    // apply the entry between that read and the wake.
+    const h = new PipelineHarness({ bucket: BUCKET, detector: DETECTOR });
+    // A few minutes after the last file: the partition is not quiet enough to be marked idle.
+    const files = day.slice(0, 20);
+    const until = deliveredAt(files[19]) + 5 * 60_000;
+    await h.replay(files, until);
+    await h.state.wake(PARTITION, true);
+    expect(await h.settle(until + 2 * 60_000)).toBe(1);
+    expect(await h.state.getHead(PARTITION)).toMatchObject({ lateHint: false });
+  });
+});
