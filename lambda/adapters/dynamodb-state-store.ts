@@ -225,15 +225,20 @@ export class DynamoDbStateStore implements PartitionStore {
   }
 
   async hasDeltaAfter(key: string, after: FileRef | undefined, to: number): Promise<boolean> {
+    // A delta sort key sorts after its own chunks' keys' prefix: step past the cursor's own items.
+    const from = after ? `${deltaKey(after.deliveredAt, after.file)}#\uffff` : 'f#';
+    const upTo = `f#${pad(to)}#\uffff`;
+    // An empty range (a cursor past `to`: an evaluation of an earlier time, received late) holds nothing;
+    // DynamoDB rejects a BETWEEN whose bounds are reversed.
+    if (from > upTo) return false;
     const out = await this.client.send(
       new QueryCommand({
         TableName: this.data,
         KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
         ExpressionAttributeValues: {
           ':pk': { S: key },
-          // A delta sort key sorts after its own chunks' keys' prefix: step past the cursor's own items.
-          ':from': { S: after ? `${deltaKey(after.deliveredAt, after.file)}#\uffff` : 'f#' },
-          ':to': { S: `f#${pad(to)}#\uffff` },
+          ':from': { S: from },
+          ':to': { S: upTo },
         },
         ProjectionExpression: 'sk',
         // A hint for the evaluator (a delta written a moment ago is found at the next tick): half the units.
@@ -312,6 +317,8 @@ export class DynamoDbStateStore implements PartitionStore {
   }
 
   async queryDeltas(key: string, from: number, to: number): Promise<FileDelta[]> {
+    // An empty range holds nothing (DynamoDB rejects a BETWEEN whose bounds are reversed).
+    if (pad(from) > pad(to)) return [];
     const items: Record<string, AttributeValue>[] = [];
     let start: Record<string, AttributeValue> | undefined;
     do {
