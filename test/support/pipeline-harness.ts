@@ -276,13 +276,7 @@ export class PipelineHarness {
   private async invokeIngest(batch: Notification[], environment: number): Promise<SQSBatchResponse> {
     const records: SQSRecord[] = [];
     for (const { file: f } of batch) {
-      let etag = createHash('md5').update(f.body).digest('hex');
-      if (this.options.s3) {
-        const put = await this.options.s3.send(
-          new PutObjectCommand({ Bucket: this.options.bucket, Key: f.key, Body: f.body }),
-        );
-        etag = (put.ETag ?? '').replace(/"/g, '');
-      } else this.objects.set(f.key, f.body);
+      const etag = await this.upload(f);
       records.push(
         objectCreatedRecord({ key: f.key, etag, size: f.body.length }, this.options.bucket, new Date(this.wall)),
       );
@@ -301,13 +295,40 @@ export class PipelineHarness {
       if (!failed.has(record.messageId)) return;
       if (receives >= (this.options.maxReceiveCount ?? 5)) {
         const last = this.ingestFailures.find((f) => f.messageId === record.messageId);
-        const reason = last ? `${last.kind}: ${last.error.message}` : 'no reason logged';
+        const message = last?.error.message ?? '';
+        const reason = !last
+          ? 'no reason logged'
+          : message.startsWith(`${last.kind}:`)
+            ? message
+            : `${last.kind}: ${message}`;
         this.deadLettered.push({ key: item.file.key, reason: `${receives} receives; last: ${reason}` });
       } else {
         this.retries.push({ file: item.file, receives, at: item.at + (this.options.retrySeconds ?? 15) * 1000 });
       }
     });
     return r;
+  }
+
+  /** The objects uploaded (or being uploaded), by key: the MD5 of the body, and the ETag S3 gave it. */
+  private readonly uploaded = new Map<string, { md5: string; etag: Promise<string> }>();
+
+  /**
+   * Puts a file in the bucket, once: a repeated notification (a retry, a duplicate) names the object already
+   * there. (s3rver does not write an object atomically: a read racing a second PUT may see it empty.)
+   */
+  private upload(f: HarnessFile): Promise<string> {
+    const md5 = createHash('md5').update(f.body).digest('hex');
+    const done = this.uploaded.get(f.key);
+    if (done?.md5 === md5) return done.etag;
+    const s3 = this.options.s3;
+    const etag = s3
+      ? s3
+          .send(new PutObjectCommand({ Bucket: this.options.bucket, Key: f.key, Body: f.body }))
+          .then((put) => (put.ETag ?? '').replace(/"/g, ''))
+      : Promise.resolve(md5);
+    if (!s3) this.objects.set(f.key, f.body);
+    this.uploaded.set(f.key, { md5, etag });
+    return etag;
   }
 
   /**
