@@ -132,7 +132,7 @@ async function main(): Promise<number> {
       const days = Number(values['size-days']);
       const principals = Number(values['size-principals']);
       out(
-        `## No size wall: a busy partition of ${principals.toLocaleString('en-US')} principals × 30 APIs, ${days} days (dynalite, default settings)`,
+        `## No size wall: a busy partition of ${principals.toLocaleString('en-US')} principals × 30 APIs, ${days} day${days === 1 ? '' : 's'} (dynalite, default settings)`,
       );
       out();
       const started = Date.now();
