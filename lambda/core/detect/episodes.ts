@@ -49,7 +49,7 @@ export function episodeRecord(
           baselineDuration: historyMinutes(head),
           insightDuration,
         },
-        attributions: ep.attributions,
+        attributions: [...ep.attributions],
       },
     },
     eventCategory: 'Insight',
@@ -59,8 +59,10 @@ export function episodeRecord(
       // publishes, and what the CLI reports, so both say the same.
       detectedAt: isoSeconds(now + settings.config.reorderMinutes * MINUTE),
       ...(ep.principal !== undefined ? { principal: ep.principal } : {}),
-      eventNames: ep.eventNames,
-      errorCodes: ep.errorCodes,
+      // Copies: the episode goes on (a gap episode gains the APIs of the principal's other missed jobs), and
+      // an insight records the moment it was emitted, whenever it is serialized (CLI and pipeline differ).
+      eventNames: [...ep.eventNames],
+      errorCodes: [...ep.errorCodes],
       observed: state === 'Start' ? ep.observed : ep.total,
       expected: round(ep.expected),
       score: ep.score,
