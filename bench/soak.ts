@@ -94,7 +94,7 @@ async function main(): Promise<number> {
           duplicates: 0.1,
           evaluatorDuplicates: 0.3,
           staleEvaluations: 0.1,
-          detector: { learningHours: 24, tickMinutes: 5, reorderMinutes: 5 },
+          detector: { learningHours: 24, tickMinutes: 5, reorderMinutes: 10 },
           s3: s3.client,
           dynamo: dynamo.client,
           dir: dir(),

@@ -39,7 +39,7 @@ describe('fault soak (s3rver + dynalite)', () => {
       duplicates: 0.1,
       evaluatorDuplicates: 0.3,
       staleEvaluations: 0.1,
-      detector: { learningHours: 24, tickMinutes: 15, reorderMinutes: 5 },
+      detector: { learningHours: 24, tickMinutes: 15, reorderMinutes: 10 },
       s3: s3.client,
       dynamo: dynamo.client,
       dir: mkdtempSync(path.join(tmpdir(), 'trailsight-soak-')),

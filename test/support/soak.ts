@@ -6,11 +6,12 @@
  * the same files.
  *
  * What happens to the files, from the seed:
- * - each file reaches the queue 5–90 s after its delivery time, by default (so files of the same minutes arrive out of
- *   order, within the reorder window), in batches of 10 spread over three ingest invocations at once, so
- *   files of one partition are processed concurrently (in one batch and in parallel invocations);
- * - some files are notified twice (EventBridge delivers at least once): soon after the first, racing it, or
- *   hours later;
+ * - each file reaches the queue 5 s to 7 min after its delivery time (the soak's reorder window is 10 minutes;
+ *   files of a partition are 5 minutes apart, so some arrive before the one delivered before them), in
+ *   batches of 10 spread over three ingest invocations at once, so files of one partition are processed
+ *   concurrently (in one batch and in parallel invocations);
+ * - some files are notified twice (EventBridge delivers at least once): within a minute of the first, racing
+ *   it, or hours later;
  * - a failed record comes back 15 s later (the SQS retry, shortened so that a retried file still lands
  *   within the reorder window: a file recorded after it is a *late* file, applied out of canonical order,
  *   which the equality with the CLI does not cover; advance.test.ts tests late files), and goes to the
@@ -53,6 +54,7 @@ import {
   type ReplayState,
 } from '../../lambda/core/detect';
 import { classifyKey } from '../../lambda/core/keys';
+import { LATE_MARGIN_MS } from '../../lambda/pipeline/ingest';
 import type { PartitionStore, SegmentMessage } from '../../lambda/pipeline/ports';
 import { GRYCAP_DAY } from '../pipeline/helpers';
 import { FaultInjector, type FaultRates, isInjected } from './faults';
@@ -88,8 +90,9 @@ export interface SoakOptions {
   /** Probability that the previous evaluation's messages are received again during an evaluation. @default 0 */
   readonly staleEvaluations?: number;
   /**
-   * Seconds between a file's delivery and its notification, drawn uniformly (retries come 15 s apart
-   * after it: all must land within the reorder window, less the ingest's late margin). @default [5, 90]
+   * Seconds between a file's delivery and its notification, drawn uniformly. With a duplicate up to a minute
+   * later and four retries 15 s apart, all must land within the reorder window less the ingest's late
+   * margin (checked). @default [5, 420]
    */
   readonly arrivalSeconds?: readonly [number, number];
   /** Plant a truncated log file (it must reach the dead-letter queue with its reason). @default true */
@@ -238,10 +241,14 @@ function canonical(value: unknown): string {
   );
 }
 
-function differingKeys(a: object, b: object): string[] {
+/** The paths (down to `depth` levels) at which two JSON values differ. */
+function differingKeys(a: unknown, b: unknown, depth = 3, prefix = ''): string[] {
+  if (canonical(a) === canonical(b)) return [];
+  const objects = a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b);
+  if (!objects || depth === 0) return [prefix || '(value)'];
+  const at = (o: unknown, k: string) => (o as Record<string, unknown>)[k];
   const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
-  const at = (o: object, k: string) => (o as Record<string, unknown>)[k];
-  return keys.filter((k) => canonical(at(a, k)) !== canonical(at(b, k)));
+  return keys.flatMap((k) => differingKeys(at(a, k), at(b, k), depth - 1, prefix ? `${prefix}.${k}` : k));
 }
 
 const sample = (list: readonly string[], n = 5) =>
@@ -264,7 +271,12 @@ export function insightProblems(
   for (const i of published) {
     seen.add(i.eventID);
     const e = byId.get(i.eventID);
-    if (e && canonical(e) !== canonical(i)) mismatched.push(`${i.eventID} (${differingKeys(e, i).join(', ')})`);
+    if (e && canonical(e) !== canonical(i)) {
+      const paths = differingKeys(e, i);
+      const at = (o: unknown, p: string) => p.split('.').reduce((v, k) => (v as Record<string, unknown>)?.[k], o);
+      const detail = paths.map((p) => `${p}: CLI ${JSON.stringify(at(e, p))}, pipeline ${JSON.stringify(at(i, p))}`);
+      mismatched.push(`${i.eventID} (${detail.join('; ').slice(0, 600)})`);
+    }
   }
   for (const d of deadLettered) {
     if (!d.reason) problems.push(`insight ${d.insight.eventID} dead-lettered without a reason`);
@@ -321,7 +333,7 @@ export async function stateProblems(
     if (headToJson(mine.head) !== headToJson(theirs.head)) {
       const a = JSON.parse(headToJson(mine.head));
       const b = JSON.parse(headToJson(theirs.head));
-      problems.push(`${key}: head differs from the CLI's in ${differingKeys(a, b).join(', ')}`);
+      problems.push(`${key}: head differs from the CLI's in ${differingKeys(a, b, 1).join(', ')}`);
     }
     const ids = pageIds(mine.head);
     const pages = await store.getPages(key, ids);
@@ -436,18 +448,25 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     // More scan segments than the partitions need: segments are evaluated by separate invocations at once.
     await store.raiseSegmentsNeeded(2);
 
-    // Notifications: each file 5-90 s after its delivery; some a second time, soon or hours later.
+    // Notifications: each file some minutes after its delivery; some a second time, soon or hours later.
     const arrivals = new Map<HarnessFile, number>();
     const notifications: HarnessFile[] = [];
     let duplicates = 0;
     const last = Math.max(...files.map((f) => f.deliveredAt));
     const tickMs = ((detector.tickMinutes as number | undefined) ?? 1) * MINUTE;
     const reorderMs = ((detector.reorderMinutes as number | undefined) ?? 2) * MINUTE;
+    const [lo, hi] = options.arrivalSeconds ?? [5, 420];
+    const faulty = Object.values(options.rates).some((r) => r > 0);
+    const latest = hi + (options.duplicates ? 60 : 0) + (faulty ? 4 * 15 : 0);
+    if (latest * 1000 >= reorderMs - LATE_MARGIN_MS) {
+      throw new Error(
+        `notifications up to ${latest} s after delivery would make files late (reorder window ${reorderMs / MINUTE} min)`,
+      );
+    }
     // The last evaluation is at a scheduled time of the grid; `until` is what it applies up to.
     const finalTick = Math.ceil((last + 3 * 3_600_000) / tickMs) * tickMs;
     const until = finalTick - reorderMs;
     for (const f of files) {
-      const [lo, hi] = options.arrivalSeconds ?? [5, 90];
       const first = f.deliveredAt + rng.uniform(lo * 1000, hi * 1000);
       notifications.push(f);
       arrivals.set(f, first);
