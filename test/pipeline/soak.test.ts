@@ -55,7 +55,7 @@ describe('fault soak (s3rver + dynalite)', () => {
     expect(report.conflicts).toBeGreaterThan(0);
     expect(report.deadLettered).toHaveLength(1);
     expect(report.deadLettered[0].reason).toMatch(/corrupt-file: .*truncated/);
-  }, 120_000);
+  }, 300_000);
 });
 
 describe('stale evaluations (s3rver + dynalite)', () => {
