@@ -13,6 +13,7 @@ const COMMANDS: Record<string, () => Promise<CliCommand>> = {
   detect: async () => (require('./commands/detect') as typeof import('./commands/detect')).command,
   summary: async () => (require('./commands/summary') as typeof import('./commands/summary')).command,
   query: async () => (require('./commands/query') as typeof import('./commands/query')).command,
+  index: async () => (require('./commands/index') as typeof import('./commands/index')).command,
 };
 
 function usage(): string {
