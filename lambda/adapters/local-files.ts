@@ -13,8 +13,10 @@
  *  - {@link extractRecords} is the one definition of the accepted document shapes.
  *  - {@link readOutcome} tells a file that turned out not to be CloudTrail from a CloudTrail file that is broken.
  */
+
+import { isUtf8 } from 'node:buffer';
 import { createReadStream, type Dirent, readdirSync, readFileSync, realpathSync, type Stats, statSync } from 'node:fs';
-import { basename, join, relative, resolve, sep } from 'node:path';
+import { basename, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { createGunzip, gunzipSync } from 'node:zlib';
 import { classifyKey, type KeyInfo } from '../core/keys';
@@ -103,7 +105,10 @@ class Walker {
     if (st.isDirectory()) {
       const found: LocalFile[] = [];
       const absolute = resolve(given);
-      this.walk(absolute, absolute, given, found, new Set([realOrSelf(absolute)]));
+      // Paths are built by concatenation below: path.join/relative per file cost more than reading a small file.
+      const base = join(given);
+      const prefix = base === '.' ? '' : base.endsWith(sep) ? base : `${base}${sep}`;
+      this.walk(absolute, '', prefix, found, new Set([realOrSelf(absolute)]));
       found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
       this.files.push(...found);
     } else if (st.isFile()) {
@@ -113,8 +118,12 @@ class Walker {
     }
   }
 
-  /** `ancestors`: real paths of the directories on the way down, to stop at a symlink loop. */
-  private walk(root: string, dir: string, given: string, found: LocalFile[], ancestors: Set<string>): void {
+  /**
+   * `dir`: the absolute directory; `key`: its path below the root with `/` separators ('' at the root);
+   * `prefix`: the given root path with a trailing separator; `ancestors`: real paths of the directories on the
+   * way down, to stop at a symlink loop.
+   */
+  private walk(dir: string, key: string, prefix: string, found: LocalFile[], ancestors: Set<string>): void {
     let entries: Dirent<Buffer>[];
     try {
       // Names as bytes: a name that is not UTF-8 would otherwise come back altered and could not be opened.
@@ -129,8 +138,8 @@ class Walker {
     }
     for (const entry of entries) {
       const name = entry.name.toString('utf8');
-      const abs = join(dir, name);
-      if (!Buffer.from(name, 'utf8').equals(entry.name)) {
+      const abs = `${dir}${sep}${name}`;
+      if (!isUtf8(entry.name)) {
         this.problems.push({
           path: abs,
           kind: 'bad-name',
@@ -138,6 +147,7 @@ class Walker {
         });
         continue;
       }
+      const childKey = key === '' ? name : `${key}/${name}`;
       let isDir = entry.isDirectory();
       let isFile = entry.isFile();
       let size: number | undefined;
@@ -168,11 +178,11 @@ class Walker {
           continue;
         }
         ancestors.add(real);
-        this.walk(root, abs, given, found, ancestors);
+        this.walk(abs, childKey, prefix, found, ancestors);
         ancestors.delete(real);
       } else if (isFile) {
-        const key = relative(root, abs).split(sep).join('/');
-        this.addFile(join(given, key), key, size ?? statSync(abs).size, found, abs);
+        const path = sep === '/' ? `${prefix}${childKey}` : `${prefix}${childKey.split('/').join(sep)}`;
+        this.addFile(path, childKey, size ?? statSync(abs).size, found, abs);
       }
     }
   }
