@@ -1,0 +1,40 @@
+// Builds the `trailsight` command to JavaScript with esbuild, so it starts without compiling TypeScript:
+// `dist/cli/trailsight.js` (argument dispatch only), one bundle per command in `dist/cli/commands/` (loaded when
+// the command runs, as cli/main.ts requires them), the reader threads' script beside the commands that start them,
+// and `dist/queries/` (the SQL library the catalog reads at run time). Run by `npm run build:cli`, and by `prepare`,
+// which npm runs on `npm ci`, `npm install` and `npm pack`.
+//
+// Why bundles rather than `tsc` output: a bundle loads in milliseconds where hundreds of modules take hundreds
+// (`trailsight --help` must answer in under 300 ms), a command never parses another's code, and the pure-JavaScript
+// dependencies ride inside, so installing the package fetches only DuckDB's native binary (external: it is a
+// native module).
+import { cpSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const out = join(root, 'dist');
+
+rmSync(out, { recursive: true, force: true });
+await build({
+  entryPoints: {
+    'cli/trailsight': join(root, 'cli/main.ts'),
+    'cli/commands/detect': join(root, 'cli/commands/detect.ts'),
+    'cli/commands/index': join(root, 'cli/commands/index.ts'),
+    'cli/commands/query': join(root, 'cli/commands/query.ts'),
+    'cli/commands/summary': join(root, 'cli/commands/summary.ts'),
+    // Beside the command bundles, which start it from their own directory (lambda/adapters/local-reader.ts).
+    'cli/commands/local-read-worker': join(root, 'lambda/adapters/local-read-worker.ts'),
+  },
+  outdir: out,
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  // Each command is its own bundle, required by path at run time.
+  external: ['@duckdb/node-api', './commands/*'],
+  legalComments: 'linked',
+  logLevel: 'warning',
+});
+cpSync(join(root, 'queries'), join(out, 'queries'), { recursive: true, filter: (p) => !p.endsWith('.ts') });
