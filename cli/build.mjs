@@ -34,6 +34,8 @@ await build({
   format: 'cjs',
   // Each command is its own bundle, required by path at run time.
   external: ['@duckdb/node-api', './commands/*'],
+  // queries/catalog.ts reads the SQL files at run time: from dist/cli/commands/, they are in dist/queries/.
+  define: { TRAILSIGHT_QUERIES_DIR: JSON.stringify('../../queries') },
   legalComments: 'linked',
   logLevel: 'warning',
 });

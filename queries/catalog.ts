@@ -70,8 +70,15 @@ export class QueryCatalogError extends Error {
 /** Placeholders the renderer fills itself; they are never declared in a header. */
 export const DERIVED_PARAMS = ['dt_from', 'dt_to'] as const;
 
-/** The directory holding the library (this module's own folder). */
-export const QUERIES_DIR = __dirname;
+/**
+ * Where the library sits relative to the built command bundle (set by cli/build.mjs with esbuild's `define`);
+ * undefined when this module runs from source.
+ */
+declare const TRAILSIGHT_QUERIES_DIR: string | undefined;
+
+/** The directory holding the library: this module's own folder, or the copy that ships beside the built CLI. */
+export const QUERIES_DIR =
+  typeof TRAILSIGHT_QUERIES_DIR === 'string' ? join(__dirname, TRAILSIGHT_QUERIES_DIR) : __dirname;
 
 const PARAM_LINE = /^(\w+)\s+(timestamp|string|integer)(?:\s*=\s*("(?:[^"\\]|\\.)*"|\S+))?(?:\s+(.*))?$/;
 const PLACEHOLDER = /\{\{\s*([A-Za-z_]\w*)\s*\}\}/g;
