@@ -52,7 +52,7 @@ import {
   prunedDuckdbType,
 } from './duckdb-hive-types';
 import type { TrailIndex } from './duckdb-index';
-import { type FilePartition, readLogFile, type SkippedFile } from './duckdb-log-files';
+import { type FilePartition, partitionOfKey, readLogFile, type SkippedFile } from './duckdb-log-files';
 import { inputRole, type LocalFile, type PathProblem, scanLocalPaths } from './local-files';
 
 /** DuckDB's default is 16 MB; a CloudTrail file (one JSON object) can be far larger. */
@@ -154,35 +154,33 @@ const INSIGHTS: TableSpec = {
 const TABLES = [CLOUDTRAIL, INSIGHTS];
 const PARTITION_COLUMNS = new Set(CLOUDTRAIL_PARTITION_KEYS.map((c) => c.name));
 
-/**
- * Account, region and delivery date from a delivery file's name (`<account>_CloudTrail[-Insight]_<region>_<yyyyMMdd>T…`),
- * which is what `partitionOf` takes them from for the files DuckDB reads (see {@link deliveryTable}).
- */
-const NAME_PARTS =
-  "'(\\d{12})_CloudTrail(?:-Insight)?_([a-z0-9-]+)_(\\d{4})(\\d{2})(\\d{2})T\\d{4}Z_[A-Za-z0-9]+\\.json(?:\\.gz)?$'";
-
 /** The table a file's records go to when DuckDB reads it itself, or undefined for the tolerant reader. */
 function deliveryTable(f: LocalFile): TableSpec | undefined {
   if (f.info.kind !== 'log' && f.info.kind !== 'insight') return undefined;
   if (f.size < NATIVE_MIN_BYTES || GLOB_CHARACTERS.test(f.path)) return undefined;
-  // The SQL takes the date from the name; the projection from the folder. They agree in CloudTrail's layout.
-  if (f.info.date && f.info.deliveredAt !== undefined && yyyyMMdd(f.info.deliveredAt) !== f.info.date) return undefined;
   return f.info.kind === 'log' ? CLOUDTRAIL : INSIGHTS;
 }
 
-function yyyyMMdd(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10).replaceAll('-', '/');
-}
+/**
+ * The delivery files' partition values, computed here by `partitionOf` (the ingest core's key parser, as the
+ * Glue projection reads the key) and joined to the rows by file name: cheaper than computing them in SQL, which
+ * DuckDB evaluates per row once the records are unnested.
+ */
+const FILES_TABLE = '_trailsight_files';
 
 const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
+const filesVariable = (spec: TableSpec) => `trailsight_${spec.name}_files`;
 const ident = (s: string) => `"${s.replaceAll('"', '""')}"`;
 
 /** A DuckDB database with the `cloudtrail_logs` and `trailsight_insights` views over local files. */
 export class LocalCloudTrail {
-  private readonly delivery = new Map<TableSpec, Set<string>>([
-    [CLOUDTRAIL, new Set()],
-    [INSIGHTS, new Set()],
+  /** Delivery files DuckDB reads, by table: absolute path → partition values. */
+  private readonly delivery = new Map<TableSpec, Map<string, FilePartition>>([
+    [CLOUDTRAIL, new Map()],
+    [INSIGHTS, new Map()],
   ]);
+  /** Tables whose file list changed since it was last handed to DuckDB. */
+  private readonly stale = new Set<TableSpec>(TABLES);
   private readonly otherRows = new Map<TableSpec, number>([
     [CLOUDTRAIL, 0],
     [INSIGHTS, 0],
@@ -210,7 +208,7 @@ export class LocalCloudTrail {
     const files = listing.files.filter((f) => inputRole(f) === 'events');
     const engine = await LocalCloudTrail.create(listing.problems, options);
     engine.digests = listing.files.filter((f) => inputRole(f) === 'digest').length;
-    engine.add(files);
+    await engine.add(files);
     return engine;
   }
 
@@ -236,7 +234,7 @@ export class LocalCloudTrail {
   /** Opens the engine over files already listed and classified (see `cli/inputs.ts`). */
   static async openFiles(files: readonly LocalFile[], options: EngineOptions = {}): Promise<LocalCloudTrail> {
     const engine = await LocalCloudTrail.create([], options);
-    engine.add(files);
+    await engine.add(files);
     return engine;
   }
 
@@ -332,17 +330,29 @@ export class LocalCloudTrail {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
-  private add(files: readonly LocalFile[]): void {
+  private async add(files: readonly LocalFile[]): Promise<void> {
+    await this.connection.run(
+      `CREATE TABLE ${FILES_TABLE} (filename VARCHAR, account VARCHAR, region VARCHAR, dt VARCHAR)`,
+    );
+    const appender = await this.connection.createAppender(FILES_TABLE);
     for (const f of files) {
       const table = deliveryTable(f);
-      if (table) {
-        this.delivery.get(table)?.add(resolve(f.path));
+      const path = resolve(f.path);
+      const partition = table ? partitionOfKey(f.info) : undefined;
+      if (table && partition) {
+        this.delivery.get(table)?.set(path, partition);
+        appender.appendVarchar(path);
+        appender.appendVarchar(partition.account);
+        appender.appendVarchar(partition.region);
+        appender.appendVarchar(partition.dt);
+        appender.endRow();
         const at = f.info.deliveredAt;
         if (at !== undefined) this.widen(at - 86_400_000, at);
       } else {
-        this.readOther(resolve(f.path));
+        this.readOther(path);
       }
     }
+    appender.closeSync();
   }
 
   private widen(first: number, last: number): void {
@@ -399,6 +409,12 @@ export class LocalCloudTrail {
     ]);
     for (;;) {
       try {
+        // The file lists travel as variables: a view holding 20,000 paths as literals is slow to bind.
+        for (const spec of this.stale) {
+          const files = [...(this.delivery.get(spec)?.keys() ?? [])];
+          await this.connection.run(`SET VARIABLE ${filesVariable(spec)} = [${files.map(sqlString).join(', ')}]`);
+        }
+        this.stale.clear();
         // Binding a view may already open a file (DuckDB sniffs the first one), so a refusal can come from here too.
         for (const spec of TABLES) {
           await this.connection.run(
@@ -417,13 +433,13 @@ export class LocalCloudTrail {
   /** The delivery file a DuckDB error names, if any. */
   private refusedFile(message: string): string | undefined {
     for (const files of this.delivery.values()) {
-      for (const f of files) if (message.includes(f)) return f;
+      for (const f of files.keys()) if (message.includes(f)) return f;
     }
     return undefined;
   }
 
   private reroute(path: string): void {
-    for (const files of this.delivery.values()) files.delete(path);
+    for (const [spec, files] of this.delivery) if (files.delete(path)) this.stale.add(spec);
     // The tolerant reader either reads what the Glue SerDe would show, or says precisely why it cannot.
     this.readOther(path);
     this.reroutes++;
@@ -437,10 +453,11 @@ export class LocalCloudTrail {
   private checkDeliveryFiles(): void {
     this.checked = true;
     for (const [spec, files] of this.delivery) {
-      for (const path of [...files]) {
+      for (const path of [...files.keys()]) {
         const result = readLogFile(path);
         if (!result.ok || !fitsDuckDB(result.file.records, spec)) {
           files.delete(path);
+          this.stale.add(spec);
           this.readOther(path);
         }
       }
@@ -455,8 +472,7 @@ export class LocalCloudTrail {
     };
     const parts: string[] = [];
 
-    const delivered = [...(this.delivery.get(spec) ?? [])];
-    if (delivered.length > 0) {
+    if ((this.delivery.get(spec)?.size ?? 0) > 0) {
       const dataColumns = spec.columns.filter((c) => !PARTITION_COLUMNS.has(c.name) && used(c.name) !== undefined);
       const key = (path: string) => spec.keys[path] ?? path.slice(path.lastIndexOf('.') + 1);
       // DuckDB needs one field at least, even for count(*).
@@ -465,22 +481,21 @@ export class LocalCloudTrail {
       );
       const partitions = spec.columns.some((c) => PARTITION_COLUMNS.has(c.name) && used(c.name) !== undefined);
       const source =
-        `read_json([${delivered.map(sqlString).join(', ')}], format = 'unstructured', ` +
+        `read_json(getvariable('${filesVariable(spec)}'), format = 'unstructured', ` +
         `columns = {Records: ${sqlString(`STRUCT(${declared.join(', ')})[]`)}}, ` +
         `maximum_object_size = ${MAXIMUM_OBJECT_SIZE}${partitions ? ', filename = true' : ''})`;
-      const inner = partitions
-        ? `SELECT unnest(Records) AS r, p FROM (SELECT Records, regexp_extract(filename, ${NAME_PARTS}, ['account', 'region', 'y', 'm', 'd']) AS p FROM ${source})`
-        : `SELECT unnest(Records) AS r FROM ${source}`;
+      const from = partitions
+        ? `(SELECT unnest(Records) AS r, filename FROM ${source}) AS t JOIN ${FILES_TABLE} AS f ON t.filename = f.filename`
+        : `(SELECT unnest(Records) AS r FROM ${source})`;
       const select = spec.columns.map((c) => {
         if (used(c.name) === undefined) return `CAST(NULL AS ${outType(c)}) AS ${ident(c.name)}`;
-        if (c.name === 'dt') return `p.y || '/' || p.m || '/' || p.d AS dt`;
-        if (PARTITION_COLUMNS.has(c.name)) return `p.${c.name} AS ${ident(c.name)}`;
+        if (PARTITION_COLUMNS.has(c.name)) return `f.${ident(c.name)} AS ${ident(c.name)}`;
         const field = `r.${ident(key(c.name))}`;
         return c.type.kind === 'primitive'
           ? `${field} AS ${ident(c.name)}`
           : `CAST(${field} AS ${outType(c)}) AS ${ident(c.name)}`;
       });
-      parts.push(`SELECT ${select.join(', ')} FROM (${inner})`);
+      parts.push(`SELECT ${select.join(', ')} FROM ${from}`);
     }
 
     if ((this.otherRows.get(spec) ?? 0) > 0) {

@@ -10,7 +10,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { sep } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { classifyKey } from '../core/keys';
+import { classifyKey, type KeyInfo } from '../core/keys';
 import { extractRecords } from './local-files';
 
 /** Partition values a file's location implies, as the Glue table's projection would compute them. */
@@ -42,7 +42,11 @@ export interface SkippedFile {
  * values from its records instead, as the ingest pipeline also ignores such objects.
  */
 export function partitionOf(path: string): FilePartition | undefined {
-  const info = classifyKey(path.split(sep).join('/'));
+  return partitionOfKey(classifyKey(path.split(sep).join('/')));
+}
+
+/** {@link partitionOf} for a key already classified (a listed file's `info`). */
+export function partitionOfKey(info: KeyInfo): FilePartition | undefined {
   if (info.kind !== 'log' && info.kind !== 'insight') return undefined;
   if (!info.account || !info.region || info.deliveredAt === undefined) return undefined;
   // Athena takes dt from the folder (the storage location template); a bare file name carries the same date.

@@ -124,10 +124,9 @@ class Walker {
    * way down, to stop at a symlink loop.
    */
   private walk(dir: string, key: string, prefix: string, found: LocalFile[], ancestors: Set<string>): void {
-    let entries: Dirent<Buffer>[];
+    let entries: Dirent[];
     try {
-      // Names as bytes: a name that is not UTF-8 would otherwise come back altered and could not be opened.
-      entries = readdirSync(dir, { withFileTypes: true, encoding: 'buffer' });
+      entries = readdirSync(dir, { withFileTypes: true });
     } catch (e) {
       this.problems.push({
         path: dir,
@@ -136,10 +135,20 @@ class Walker {
       });
       return;
     }
+    // A name that is not UTF-8 comes back with U+FFFD in place of its bad bytes and could not be opened by it:
+    // only then are the directory's names read again as bytes, to tell it from a name that holds U+FFFD.
+    let badNames: Set<string> | undefined;
+    if (entries.some((e) => e.name.includes('\uFFFD'))) {
+      badNames = new Set(
+        readdirSync(dir, { encoding: 'buffer' })
+          .filter((raw) => !isUtf8(raw))
+          .map((raw) => raw.toString('utf8')),
+      );
+    }
     for (const entry of entries) {
-      const name = entry.name.toString('utf8');
+      const name = entry.name;
       const abs = `${dir}${sep}${name}`;
-      if (!isUtf8(entry.name)) {
+      if (badNames?.has(name)) {
         this.problems.push({
           path: abs,
           kind: 'bad-name',
