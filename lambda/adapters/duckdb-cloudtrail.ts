@@ -81,6 +81,8 @@ export const TRINO_COMPAT_MACROS: readonly string[] = [
 const NATIVE_MIN_BYTES = 128;
 /** DuckDB reads file names as glob patterns: names with these characters go to the tolerant reader. */
 const GLOB_CHARACTERS = /[*?[\]{}]/;
+/** Rows of a streamed result held until the statement has succeeded; a longer result goes through a table. */
+const HELD_ROWS = 10_000;
 /** A statement re-run after DuckDB refuses a file; past this, every delivery file is checked first. */
 const MAX_REROUTES_BEFORE_CHECK = 3;
 
@@ -277,20 +279,31 @@ export class LocalCloudTrail {
   async query(sql: string): Promise<QueryResult> {
     const reader = await this.withViews(sql, () => this.connection.runAndReadAll(sql));
     const columns = reader.columnNames();
-    const rows = reader.getRowObjectsJS().map((r) => {
-      const out: Record<string, unknown> = {};
-      for (const c of columns) out[c] = plain(r[c]);
-      return out;
-    });
-    return { columns, rows };
+    return { columns, rows: reader.getRowObjectsJS().map((r) => plainRow(r, columns)) };
   }
 
   /**
-   * Runs a SELECT to completion inside DuckDB (a temporary table, spilled to disk if large), then hands its column
-   * names and its rows, in batches, to `sink`. Nothing reaches the sink unless the whole statement succeeded, so a
-   * file moved to the tolerant reader never leaves half a result behind.
+   * Runs a statement and hands its column names, then its rows in batches, to `sink`. Nothing reaches the sink
+   * unless the whole statement succeeded, so a file moved to the tolerant reader never leaves half a result
+   * behind: rows are held here up to {@link HELD_ROWS} (most answers are a few rows); a longer result is computed
+   * again into a temporary table (spilled to disk if large) and streamed from there.
    */
   async stream(sql: string, sink: ResultSink): Promise<void> {
+    const held = await this.withViews(sql, async () => {
+      const result = await this.connection.stream(sql);
+      const columns = result.columnNames();
+      const rows: Record<string, unknown>[] = [];
+      for await (const batch of result.yieldRowObjectJs()) {
+        for (const r of batch) rows.push(plainRow(r, columns));
+        if (rows.length > HELD_ROWS) return undefined;
+      }
+      return { columns, rows };
+    });
+    if (held) {
+      sink.columns(held.columns);
+      if (held.rows.length > 0) sink.rows(held.rows);
+      return;
+    }
     await this.withViews(sql, () =>
       this.connection.run(`CREATE OR REPLACE TEMP TABLE _trailsight_result AS ${sql.replace(/;\s*$/, '')}`),
     );
@@ -298,15 +311,7 @@ export class LocalCloudTrail {
       const result = await this.connection.stream('SELECT * FROM _trailsight_result');
       const columns = result.columnNames();
       sink.columns(columns);
-      for await (const batch of result.yieldRowObjectJs()) {
-        sink.rows(
-          batch.map((r) => {
-            const out: Record<string, unknown> = {};
-            for (const c of columns) out[c] = plain(r[c]);
-            return out;
-          }),
-        );
-      }
+      for await (const batch of result.yieldRowObjectJs()) sink.rows(batch.map((r) => plainRow(r, columns)));
     } finally {
       await this.connection.run('DROP TABLE IF EXISTS _trailsight_result');
     }
@@ -571,6 +576,12 @@ function recordPartition(record: Record<string, unknown>): FilePartition {
     region: typeof record.awsRegion === 'string' ? record.awsRegion : 'unknown',
     dt: String(record.eventTime).slice(0, 10).replaceAll('-', '/'),
   };
+}
+
+function plainRow(r: Record<string, unknown>, columns: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const c of columns) out[c] = plain(r[c]);
+  return out;
 }
 
 function plain(v: unknown): unknown {

@@ -365,3 +365,27 @@ describe('LocalCloudTrail reads delivery files itself, and never loses one', () 
     }
   });
 });
+
+describe('LocalCloudTrail.stream', () => {
+  test('hands over a short result whole, and a long one (held in a table first) in order', async () => {
+    const engine = await LocalCloudTrail.open([]);
+    try {
+      for (const n of [3, 25_000]) {
+        const batches: Record<string, unknown>[][] = [];
+        let columns: readonly string[] = [];
+        await engine.stream(`SELECT range AS i FROM range(${n}) ORDER BY i`, {
+          columns: (c) => {
+            columns = c;
+          },
+          rows: (b) => batches.push(b),
+        });
+        const rows = batches.flat();
+        expect(columns).toEqual(['i']);
+        expect(rows).toHaveLength(n);
+        expect(rows.every((r, k) => r.i === k)).toBe(true);
+      }
+    } finally {
+      engine.close();
+    }
+  });
+});
