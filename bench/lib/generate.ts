@@ -248,16 +248,20 @@ export interface GeneratedTree {
 
 /**
  * The tree of `spec` under `benchDir`, written once (by as many processes as there are cores, each taking some
- * accounts) and reused while its `.complete` marker matches the spec.
+ * accounts) and reused while its marker (`<name>.complete` beside the tree, so the tree holds only delivery files)
+ * matches the spec.
  */
 export async function ensureTree(benchDir: string, spec: TreeSpec, log: (s: string) => void): Promise<GeneratedTree> {
   const dir = join(benchDir, spec.name);
-  const marker = join(dir, '.complete');
+  const marker = `${dir}.complete`;
+  // Trees generated before the marker moved out of them.
+  if (existsSync(join(dir, '.complete'))) renameSync(join(dir, '.complete'), marker);
   if (existsSync(marker)) {
     const done = JSON.parse(readFileSync(marker, 'utf8')) as { spec: TreeSpec; files: number; events: number };
     if (JSON.stringify(done.spec) === JSON.stringify(spec))
       return { path: dir, files: done.files, events: done.events };
   }
+  rmSync(marker, { force: true });
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const accounts = treeAccounts(spec);

@@ -418,14 +418,23 @@ export class LocalCloudTrail {
         // literals took DuckDB's parser 130 MB and a view holding them was slow to bind.
         for (const spec of this.stale) {
           const files = [...(this.delivery.get(spec)?.keys() ?? [])];
-          await this.connection.run(`SET VARIABLE ${filesVariable(spec)} = $1`, [listValue(files)], [LIST(VARCHAR)]);
+          await this.connection.run(
+            `SET VARIABLE ${filesVariable(spec)}_all = $1`,
+            [listValue(files)],
+            [LIST(VARCHAR)],
+          );
         }
         this.stale.clear();
-        // Binding a view may already open a file (DuckDB sniffs the first one), so a refusal can come from here too.
+        // CREATE VIEW binds the view (DuckDB stats every file of a read_json then; 250 ms for 20,000), and the
+        // statement binds it again: the views are created over the first file only, and the statement sees all.
+        // Binding may already open a file (DuckDB sniffs the first one), so a refusal can come from here too.
         for (const spec of TABLES) {
+          const v = filesVariable(spec);
+          await this.connection.run(`SET VARIABLE ${v} = getvariable('${v}_all')[1:1]`);
           await this.connection.run(
             `CREATE OR REPLACE VIEW ${ident(spec.name)} AS ${this.viewSql(spec, use.get(spec.name) ?? 'all')}`,
           );
+          await this.connection.run(`SET VARIABLE ${v} = getvariable('${v}_all')`);
         }
         return await run();
       } catch (err) {
