@@ -24,6 +24,8 @@ await build({
     'cli/commands/index': join(root, 'cli/commands/index.ts'),
     'cli/commands/query': join(root, 'cli/commands/query.ts'),
     'cli/commands/summary': join(root, 'cli/commands/summary.ts'),
+    // The AWS SDK for `query --athena`, required by the query command only when it runs on Athena.
+    'cli/athena': join(root, 'cli/athena.ts'),
     // Beside the command bundles, which start it from their own directory (lambda/adapters/local-reader.ts).
     'cli/commands/local-read-worker': join(root, 'lambda/adapters/local-read-worker.ts'),
   },
@@ -33,7 +35,7 @@ await build({
   target: 'node20',
   format: 'cjs',
   // Each command is its own bundle, required by path at run time.
-  external: ['@duckdb/node-api', './commands/*'],
+  external: ['@duckdb/node-api', './commands/*', '../athena'],
   // queries/catalog.ts reads the SQL files at run time: from dist/cli/commands/, they are in dist/queries/.
   define: { TRAILSIGHT_QUERIES_DIR: JSON.stringify('../../queries') },
   legalComments: 'linked',

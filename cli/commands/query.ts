@@ -235,10 +235,8 @@ async function runOnAthena(
 ): Promise<number> {
   if (!values.workgroup) throw new UsageError('--athena needs --workgroup <name>');
   const rendered = renderQuery(query, params, { now: new Date(), compacted: values.compacted });
-  const { AthenaClient }: typeof import('@aws-sdk/client-athena') = require('@aws-sdk/client-athena');
-  const {
-    runAthenaQuery,
-  }: typeof import('../../lambda/adapters/athena-query-runner') = require('../../lambda/adapters/athena-query-runner');
+  // A bundle of its own at run time (cli/build.mjs), loaded only here.
+  const { AthenaClient, runAthenaQuery }: typeof import('../athena') = require('../athena');
   const client = new AthenaClient(values.region ? { region: values.region } : {});
   io.stderr(
     `trailsight query: ${query.name} on Athena workgroup ${terminalSafe(values.workgroup)}; ${describeValues(rendered.values)}\n`,

@@ -25,7 +25,7 @@
  */
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance, LIST, listValue, VARCHAR } from '@duckdb/node-api';
 import {
   CLOUDTRAIL_COLUMNS,
@@ -342,7 +342,8 @@ export class LocalCloudTrail {
     const appender = await this.connection.createAppender(FILES_TABLE);
     for (const f of files) {
       const table = deliveryTable(f);
-      const path = resolve(f.path);
+      // The listing's paths under an absolute root are absolute and normalized already.
+      const path = isAbsolute(f.path) ? f.path : resolve(f.path);
       const partition = table ? partitionOfKey(f.info) : undefined;
       if (table && partition) {
         this.delivery.get(table)?.set(path, partition);

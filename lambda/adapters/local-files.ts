@@ -223,7 +223,8 @@ class Walker {
 
 function realOrSelf(path: string): string {
   try {
-    return realpathSync(path);
+    // One system call, where the JavaScript version walks every component.
+    return realpathSync.native(path);
   } catch {
     return path;
   }
