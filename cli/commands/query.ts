@@ -163,7 +163,12 @@ async function runOnLogs(
     io.stderr(
       `trailsight query: ${query.name} over ${plural(r.deliveryFiles + r.otherFiles, 'file')}; ${describeValues(rendered.values)}\n`,
     );
-    const code = await runLocally(engine, rendered.sql, format, io);
+    const code = await runLocally(engine, rendered.sql, format, io, () => {
+      const all = engine.report.deliveryFiles;
+      return engine.statementFiles < all
+        ? `; read ${engine.statementFiles.toLocaleString('en-US')} of the ${plural(all, 'delivery file')} (its dt range)`
+        : '';
+    });
     const after = engine.report;
     inputs.engineRead(after.deliveryFiles + after.otherFiles, after.unreadable, after.notCloudTrail, after.digests);
     return code === EXIT.ok ? inputs.finish() : code;
@@ -204,7 +209,13 @@ async function runOnIndex(
   }
 }
 
-async function runLocally(engine: LocalCloudTrail, sql: string, format: RowFormat, io: CliIo): Promise<number> {
+async function runLocally(
+  engine: LocalCloudTrail,
+  sql: string,
+  format: RowFormat,
+  io: CliIo,
+  read: () => string = () => '',
+): Promise<number> {
   let writer: ReturnType<typeof rowWriter> | undefined;
   let rows = 0;
   try {
@@ -222,7 +233,7 @@ async function runLocally(engine: LocalCloudTrail, sql: string, format: RowForma
     return EXIT.partial;
   }
   writer?.end();
-  io.stderr(`trailsight query: ${plural(rows, 'row')}\n`);
+  io.stderr(`trailsight query: ${plural(rows, 'row')}${read()}\n`);
   return EXIT.ok;
 }
 

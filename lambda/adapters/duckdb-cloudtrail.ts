@@ -5,7 +5,8 @@
  *
  * How a query runs:
  *  1. DuckDB parses the statement (`json_serialize_sql`) and `duckdb-columns.ts` says which columns and struct
- *     fields of `cloudtrail_logs` / `trailsight_insights` it reads;
+ *     fields of `cloudtrail_logs` / `trailsight_insights` it reads, and which days (`partitionRanges`: the
+ *     delivery files of other days are left out, as Athena's projection leaves out other `dt` partitions);
  *  2. the views are (re)defined for this statement: CloudTrail delivery files are read by DuckDB's own
  *     `read_json` (in parallel, across files), declaring only the fields the statement reads, with CloudTrail's
  *     key spellings (`schema/*.ts`), renamed to the Glue names; `account`, `region`, `dt` come from the file
@@ -19,7 +20,7 @@
  *     cannot, and the statement runs again. A file is never silently dropped.
  *
  * Why DuckDB reads the files rather than being fed by the ingest core's reader: measured on a 28-day, two-account
- * tree (docs/queries.md), feeding the same rows through DuckDB's appender took about 10× as long as
+ * tree (docs/queries.md), feeding the same rows through DuckDB's appender took 5–8× as long as
  * `read_json` over the files and held the whole table in memory; `read_json` parallelizes across files and
  * streams.
  */
@@ -42,7 +43,7 @@ import {
   INSIGHTS_TABLE_NAME,
 } from '../../schema/insights-table';
 import { parseEventTime } from '../core/normalize';
-import { type ColumnUse, columnUse } from './duckdb-columns';
+import { type ColumnUse, columnUse, partitionRanges } from './duckdb-columns';
 import {
   conform,
   duckdbType,
@@ -181,8 +182,11 @@ export class LocalCloudTrail {
     [CLOUDTRAIL, new Map()],
     [INSIGHTS, new Map()],
   ]);
-  /** Tables whose file list changed since it was last handed to DuckDB. */
-  private readonly stale = new Set<TableSpec>(TABLES);
+  /** Changes whenever a delivery file moves to the tolerant reader, so the file lists are set again. */
+  private generation = 0;
+  /** The file list last handed to DuckDB per table: for which files and bounds, and how many files. */
+  private readonly listed = new Map<TableSpec, { key: string; count: number }>();
+  private lastRead = 0;
   private readonly otherRows = new Map<TableSpec, number>([
     [CLOUDTRAIL, 0],
     [INSIGHTS, 0],
@@ -275,6 +279,14 @@ export class LocalCloudTrail {
     };
   }
 
+  /**
+   * Delivery files the last statement was given: all of them, or those of the days its `dt` bounds allow
+   * (`partitionRanges`), as Athena reads only the partitions a query's `dt` range names.
+   */
+  get statementFiles(): number {
+    return this.lastRead;
+  }
+
   /** Runs one SQL statement and returns its rows as plain values (small results: tests, listings). */
   async query(sql: string): Promise<QueryResult> {
     const reader = await this.withViews(sql, () => this.connection.runAndReadAll(sql));
@@ -336,6 +348,7 @@ export class LocalCloudTrail {
   }
 
   private async add(files: readonly LocalFile[]): Promise<void> {
+    this.generation++;
     await this.connection.run(
       `CREATE TABLE ${FILES_TABLE} (filename VARCHAR, account VARCHAR, region VARCHAR, dt VARCHAR)`,
     );
@@ -409,31 +422,47 @@ export class LocalCloudTrail {
    */
   private async withViews<T>(sql: string, run: () => Promise<T>): Promise<T> {
     const serialized = await this.connection.runAndReadAll(`SELECT json_serialize_sql(${sqlString(sql)}) AS j`);
-    const use = columnUse(String(serialized.getRowObjectsJS()[0]?.j ?? '{"error":true}'), [
+    const ast = String(serialized.getRowObjectsJS()[0]?.j ?? '{"error":true}');
+    const use = columnUse(ast, [
       { name: CLOUDTRAIL.name, columns: new Set(CLOUDTRAIL.columns.map((c) => c.name)) },
       { name: INSIGHTS.name, columns: new Set(INSIGHTS.columns.map((c) => c.name)) },
     ]);
+    const ranges = new Map(TABLES.map((spec) => [spec, partitionRanges(ast, spec.name, 'dt')]));
     for (;;) {
       try {
-        // The file lists travel as variables set from a bound list: 20,000 paths written into the SQL as
-        // literals took DuckDB's parser 130 MB and a view holding them was slow to bind.
-        for (const spec of this.stale) {
-          const files = [...(this.delivery.get(spec)?.keys() ?? [])];
-          await this.connection.run(
-            `SET VARIABLE ${filesVariable(spec)}_all = $1`,
-            [listValue(files)],
-            [LIST(VARCHAR)],
-          );
-        }
-        this.stale.clear();
-        // CREATE VIEW binds the view (DuckDB stats every file of a read_json then; 250 ms for 20,000), and the
-        // statement binds it again: the views are created over the first file only, and the statement sees all.
-        // Binding may already open a file (DuckDB sniffs the first one), so a refusal can come from here too.
+        this.lastRead = 0;
         for (const spec of TABLES) {
+          // Only the delivery files of the days the statement can read (its `dt` bounds), as on Athena.
+          const key = `${this.generation}|${JSON.stringify(ranges.get(spec) ?? null)}`;
+          let listed = this.listed.get(spec);
+          if (listed?.key !== key) {
+            const within = ranges.get(spec);
+            const files: string[] = [];
+            for (const [path, p] of this.delivery.get(spec) ?? []) {
+              if (
+                !within ||
+                within.some((r) => (r.from === undefined || p.dt >= r.from) && (r.to === undefined || p.dt <= r.to))
+              )
+                files.push(path);
+            }
+            // The file lists travel as variables set from a bound list: 20,000 paths written into the SQL as
+            // literals took DuckDB's parser 130 MB and a view holding them was slow to bind.
+            await this.connection.run(
+              `SET VARIABLE ${filesVariable(spec)}_all = $1`,
+              [listValue(files)],
+              [LIST(VARCHAR)],
+            );
+            listed = { key, count: files.length };
+            this.listed.set(spec, listed);
+          }
+          this.lastRead += listed.count;
+          // CREATE VIEW binds the view (DuckDB stats every file of a read_json then; 250 ms for 20,000), and the
+          // statement binds it again: the views are created over the first file only, and the statement sees
+          // all. Binding may already open a file (DuckDB sniffs the first one), so a refusal can come from here.
           const v = filesVariable(spec);
           await this.connection.run(`SET VARIABLE ${v} = getvariable('${v}_all')[1:1]`);
           await this.connection.run(
-            `CREATE OR REPLACE VIEW ${ident(spec.name)} AS ${this.viewSql(spec, use.get(spec.name) ?? 'all')}`,
+            `CREATE OR REPLACE VIEW ${ident(spec.name)} AS ${this.viewSql(spec, use.get(spec.name) ?? 'all', listed.count > 0)}`,
           );
           await this.connection.run(`SET VARIABLE ${v} = getvariable('${v}_all')`);
         }
@@ -455,7 +484,7 @@ export class LocalCloudTrail {
   }
 
   private reroute(path: string): void {
-    for (const [spec, files] of this.delivery) if (files.delete(path)) this.stale.add(spec);
+    for (const files of this.delivery.values()) if (files.delete(path)) this.generation++;
     // The tolerant reader either reads what the Glue SerDe would show, or says precisely why it cannot.
     this.readOther(path);
     this.reroutes++;
@@ -473,14 +502,14 @@ export class LocalCloudTrail {
         const result = readLogFile(path);
         if (!result.ok || !fitsDuckDB(result.file.records, spec)) {
           files.delete(path);
-          this.stale.add(spec);
+          this.generation++;
           this.readOther(path);
         }
       }
     }
   }
 
-  private viewSql(spec: TableSpec, use: ColumnUse): string {
+  private viewSql(spec: TableSpec, use: ColumnUse, delivery: boolean): string {
     const used = (name: string): FieldUse | undefined => (use === 'all' ? true : use.get(name));
     const outType = (c: TableSpec['columns'][number]) => {
       const u = used(c.name);
@@ -488,7 +517,7 @@ export class LocalCloudTrail {
     };
     const parts: string[] = [];
 
-    if ((this.delivery.get(spec)?.size ?? 0) > 0) {
+    if (delivery) {
       const dataColumns = spec.columns.filter((c) => !PARTITION_COLUMNS.has(c.name) && used(c.name) !== undefined);
       const key = (path: string) => spec.keys[path] ?? path.slice(path.lastIndexOf('.') + 1);
       // DuckDB needs one field at least, even for count(*).
