@@ -88,7 +88,12 @@ describe('whole-document path', () => {
       if (!/\.json(\.gz)?$/.test(file)) continue;
       // As stored (mostly gzip); the gzip and plain forms of each shape are covered above.
       const bytes = readFileSync(file);
-      await expectSame(bytes, [bytes]);
+      // Compared as text (key order included), which is many times faster than a deep equality over a
+      // thousand documents; a difference is shown as a readable diff first.
+      const fast = JSON.stringify(await read(bytes, false, new EventIdDeduper()));
+      const split = JSON.stringify(await read(bytes, true, new EventIdDeduper()));
+      if (fast !== split) expect(JSON.parse(fast)).toEqual(JSON.parse(split));
+      expect(fast).toBe(split);
       documents++;
     }
     expect(documents).toBeGreaterThan(1000);
