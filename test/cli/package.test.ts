@@ -3,7 +3,7 @@
  * outside the repository; `--help` loads nothing but the dispatcher.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -17,8 +17,12 @@ describe('the packed CLI', () => {
   let files: string[];
   beforeAll(() => {
     const out = mkdtempSync(join(tmpdir(), 'trailsight-pack-'));
-    // `npm pack` runs `prepare`, which builds dist/ with esbuild: what a fresh clone's `npm ci` does too.
-    const name = npm(['pack', '--pack-destination', out], REPO).trim().split('\n').pop() ?? '';
+    // `npm test` builds dist/ before jest starts (`npm run build:cli`, the same script as `prepare`, which a fresh
+    // clone's `npm ci` and a plain `npm pack` run). Packing without scripts leaves dist/ alone while other test
+    // files run the built command; run on its own, this file builds it first.
+    if (!existsSync(join(REPO, 'dist/cli/trailsight.js')))
+      execFileSync(process.execPath, ['cli/build.mjs'], { cwd: REPO });
+    const name = npm(['pack', '--ignore-scripts', '--pack-destination', out], REPO).trim().split('\n').pop() ?? '';
     tarball = join(out, name);
     files = execFileSync('tar', ['tzf', tarball], { encoding: 'utf8' }).trim().split('\n');
   });
