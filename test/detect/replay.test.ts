@@ -1,15 +1,4 @@
-import {
-  buildDelta,
-  NeedData,
-  type Page,
-  PartitionMachine,
-  parseReplayState,
-  Replay,
-  StateError,
-  serializeReplayState,
-  settingsOf,
-  WindowIndex,
-} from '../../lambda/core/detect';
+import { parseReplayState, Replay, StateError, serializeReplayState, settingsOf } from '../../lambda/core/detect';
 import { resolveDetectConfig } from '../../lambda/core/detect/config';
 import { mergeHistory } from '../../lambda/core/detect/merge';
 import { newHead } from '../../lambda/core/detect/partition';
@@ -129,30 +118,6 @@ describe('Replay state', () => {
 });
 
 describe('PartitionMachine', () => {
-  test('asks for the pages it has not been given (NeedData), before changing anything it persists', () => {
-    const settings = settingsOf(resolveDetectConfig({}));
-    const replay = new Replay();
-    run(stream(), replay);
-    const p = replay.snapshot().partitions[KEY];
-    const head = structuredClone(p.head);
-    const missing = {
-      page(id: string): Page {
-        throw new NeedData([id]);
-      },
-      putPage() {},
-      deltas: () => [],
-      unappliedFiles: () => false,
-    };
-    const machine = new PartitionMachine(settings, head, missing, new WindowIndex(settings.binMs));
-    const t = T0 + 4 * DAY + 14 * HOUR;
-    const delta = buildDelta(
-      { account: ACCOUNT, region: REGION, deliveredAt: t + 8 * MIN, file: 'burst' },
-      burst(t, 30, 5, (x) => ev(x, 'RunInstances', { who: 'user/mallory' })),
-      settings.binMs,
-    );
-    expect(() => machine.apply({ kind: 'file', delta })).toThrow(NeedData);
-  });
-
   test('a new partition starts with one page covering every bucket', () => {
     const head = newHead(settingsOf(resolveDetectConfig({})), ACCOUNT, REGION, T0);
     expect(head.pages).toEqual([0]);

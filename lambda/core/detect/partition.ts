@@ -63,9 +63,8 @@ export class PartitionMachine {
   }
 
   /**
-   * Applies one input; returns the insights it emitted in a deterministic order. Throws NeedData (from the
-   * data port) when the caller must load pages, deltas or an archive listing and run again from the same
-   * head; nothing the caller persists has changed then.
+   * Applies one input; returns the insights it emitted in a deterministic order. The pipeline runs it on a
+   * copy of the head and discards the copy when the data port recorded a miss (advance.ts).
    */
   apply(input: PartitionInput): InsightEvent[] {
     const out: InsightEvent[] = [];

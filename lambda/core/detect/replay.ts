@@ -12,7 +12,7 @@
 import type { TrailEvent } from '../event';
 import type { DetectConfig, DetectConfigInput } from './config';
 import { resolveDetectConfig } from './config';
-import { MINUTE, NeedData, type PartitionData, type Settings, settingsOf } from './context';
+import { MINUTE, type PartitionData, type Settings, settingsOf } from './context';
 import { compareDeltas, DeltaBuilder, type FileDelta } from './delta';
 import type { InsightEvent } from './insight';
 import { newHead, PartitionMachine } from './partition';
@@ -210,13 +210,7 @@ export class Replay {
   }
 
   private run(p: LivePartition, input: Parameters<PartitionMachine['apply']>[0]): InsightEvent[] {
-    try {
-      return p.machine.apply(input);
-    } catch (error) {
-      // Everything is in memory: a NeedData here is a bug, not a missing read.
-      if (error instanceof NeedData) throw new Error(`replay: ${error.message}`);
-      throw error;
-    }
+    return p.machine.apply(input);
   }
 
   /** Drops the deltas no window test or compaction can read again, and old applied-file marks. */
