@@ -168,8 +168,10 @@ const detection = z
     /** Also put every insight on the account's default event bus (besides the `trailsight` bus). */
     publishToDefaultBus: z.boolean({ error: 'must be true or false' }).default(DETECTION_DEFAULTS.publishToDefaultBus),
     /**
-     * Days a recorded file is remembered (its delta item's TTL): a redelivery within them is a counted duplicate;
-     * a file redriven or backfilled later than that is applied again, as a late file.
+     * Days a recorded file is remembered (its delta item's TTL; at least twice the detector's
+     * `compaction.maxIntervalHours` plus a day, so a delta outlives the compaction that folds it): a redelivery
+     * within them is a counted duplicate; a file redriven or backfilled later than that is applied again, as a
+     * late file.
      */
     dedupeRetentionDays: wholeNumber(1, 365, 'days').default(DETECTION_DEFAULTS.dedupeRetentionDays),
     /** Alarm when the oldest queued log file is older than this many minutes. */

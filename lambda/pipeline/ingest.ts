@@ -122,7 +122,12 @@ export async function ingestObject(object: NotifiedObject, ports: IngestPorts): 
     { account: info.account, region: info.region, ...ref },
     ports.detectConfig,
   );
-  const expires = Math.floor(started / 1000) + ports.dedupeRetentionDays * 86_400;
+  // A delta must outlive the compaction that folds it (compactions are at most maxIntervalHours apart).
+  const keepSeconds = Math.max(
+    ports.dedupeRetentionDays * 86_400,
+    2 * ports.detectConfig.compaction.maxIntervalHours * 3_600 + 86_400,
+  );
+  const expires = Math.floor(started / 1000) + keepSeconds;
   if (late && !(await ports.store.addLate(key, ref, expires))) {
     // Another delivery of the same file is entering it (or did): that one applies it.
     return { status: 'skipped', reason: 'duplicate', detail: `${object.key} is already in the late index of ${key}` };

@@ -245,6 +245,35 @@ describe('ingest handler (s3rver + dynalite)', () => {
     expect(await ports.store.getHead(PARTITION)).toMatchObject({ idle: false });
   });
 
+  test('keeps a delta for the dedupe retention, and at least until the compaction that folds it', async () => {
+    const expiries: number[] = [];
+    const base = await fresh();
+    const recording: PartitionStore = {
+      ...base.ports.store,
+      getHead: (k) => base.ports.store.getHead(k),
+      createHead: (k, p) => base.ports.store.createHead(k, p),
+      wake: (k, l) => base.ports.store.wake(k, l),
+      putDelta: async (k, d, expires) => {
+        expiries.push(expires);
+        return base.ports.store.putDelta(k, d, expires);
+      },
+    };
+    const [u, v] = await uploadAll([day[56], day[57]]);
+    const at = deliveredAt(day[56]);
+    const object = (x: Uploaded) => ({ bucket: BUCKET, key: x.key, etag: x.etag });
+    const retained = await fresh({ store: recording, now: () => at });
+    await ingestObject(object(u), retained.ports);
+    // A day of retention, compactions up to 10 days apart: the delta lives 2 × 10 days + 1.
+    const short = await fresh({
+      store: recording,
+      now: () => at,
+      detectConfig: resolveDetectConfig({ compaction: { maxIntervalHours: 240 } }),
+      dedupeRetentionDays: 1,
+    });
+    await ingestObject(object(v), short.ports);
+    expect(expiries).toEqual([Math.floor(at / 1000) + 35 * 86_400, Math.floor(at / 1000) + 21 * 86_400]);
+  });
+
   describe('faults', () => {
     const object = (u: Uploaded) => ({ bucket: BUCKET, key: u.key, etag: u.etag });
 

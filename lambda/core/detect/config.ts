@@ -82,13 +82,21 @@ export interface DetectConfig {
   readonly maxLateHours: number;
   /** When the cold state is folded (see compaction.ts). */
   readonly compaction: {
-    /** Fold once the deltas applied since the last compaction weigh this many times the pages… */
+    /**
+     * Fold once the deltas applied since the last compaction weigh this many times the pages (JSON
+     * characters; deltas compress about twice as well as pages, so 2 makes a file's share of the page writes
+     * about its own compressed delta, whatever the size of the partition)…
+     */
     readonly deltaRatio: number;
     /** …counting the pages as at least this many characters… */
     readonly minBaseChars: number;
     /** …but no more often than this… */
     readonly minIntervalMinutes: number;
-    /** …and no less often than this while files arrive. */
+    /**
+     * …and no less often than this while files arrive: what is learned (baselines, first-seen sets, job
+     * schedules) is at most this old. A week keeps the page writes per file flat up to 5,000 active principals
+     * (`npm run bench`, state section); deltas are kept at least twice as long.
+     */
     readonly maxIntervalHours: number;
     /** A page larger than this (serialized characters) is split in two. */
     readonly maxPageChars: number;
@@ -161,10 +169,10 @@ export const DEFAULT_DETECT_CONFIG: DetectConfig = {
   reorderMinutes: 2,
   maxLateHours: 6,
   compaction: {
-    deltaRatio: 1,
+    deltaRatio: 2,
     minBaseChars: 20_000,
     minIntervalMinutes: 60,
-    maxIntervalHours: 24,
+    maxIntervalHours: 168,
     maxPageChars: 200_000,
   },
   retention: { principalDays: 30, minSeriesWeight: 1 },
