@@ -5,12 +5,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { MemoryStateStore } from '../../lambda/adapters/memory-state-store';
-import type { InsightEvent } from '../../lambda/core/detect';
+import { buildDelta, type InsightEvent, resolveDetectConfig, settingsOf } from '../../lambda/core/detect';
 import { classifyKey } from '../../lambda/core/keys';
 import type { PipelinePorts } from '../../lambda/handlers/environment';
 import { advancePartition } from '../../lambda/pipeline/advance';
 import { evaluateSegment, PARTITIONS_PER_SEGMENT, planSegments } from '../../lambda/pipeline/evaluate';
 import type { InsightSink, PartitionStore } from '../../lambda/pipeline/ports';
+import { ev } from '../detect/helpers';
 import { type HarnessFile, PipelineHarness } from '../support/pipeline-harness';
 import { ACCOUNT, BUCKET, grycapDayFiles, logKey } from './helpers';
 
@@ -216,6 +217,29 @@ describe('evaluation fan-out', () => {
     expect(summary.failures.map((f) => f.partition)).toEqual(['222222222222|us-east-1']);
     expect(summary.advanced).toBe(2);
     expect(summary.files).toBe(120);
+  }, 60_000);
+
+  test('one scheduled evaluation advances 5,000 partitions, one segment message per 250 of them', async () => {
+    const store = new MemoryStateStore();
+    const settings = settingsOf(resolveDetectConfig({}));
+    const t = deliveredAt(day[0]);
+    const keys = Array.from({ length: 5_000 }, (_, i) => `${String(100_000_000_000 + i)}|eu-west-1`);
+    for (const key of keys) {
+      const [account, region] = key.split('|');
+      await store.createHead(key, `AWSLogs/${account}/CloudTrail/${region}/`);
+      const delta = buildDelta(
+        { account, region, deliveredAt: t, file: `${account}_CloudTrail_${region}_x.json.gz` },
+        [ev(t - 60_000, 'DescribeInstances')],
+        settings.binMs,
+      );
+      await store.putDelta(key, delta, 2e9);
+    }
+    const h = new PipelineHarness({ bucket: BUCKET, wrap: (ports) => ({ ...ports, store }) });
+    await h.evaluateAt(t + 5 * 60_000);
+    expect(h.segments).toHaveLength(5_000 / PARTITIONS_PER_SEGMENT);
+    expect(h.failures).toEqual([]);
+    const advanced = await Promise.all(keys.map(async (k) => (await store.getHead(k))?.head?.cursor?.deliveredAt));
+    expect(advanced.filter((c) => c === t)).toHaveLength(5_000);
   }, 60_000);
 
   test('a segment holding far more than its share asks the next evaluations for more segments', async () => {
