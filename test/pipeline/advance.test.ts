@@ -252,11 +252,15 @@ describe('evaluation fan-out', () => {
   });
 
   test('an idle partition is marked once, then costs only its scan until a file wakes it', async () => {
-    const h = new PipelineHarness({ bucket: BUCKET, detector: EAGER });
+    // Compactions at most a day apart: the partition goes idle with one pending, due a day later.
+    const h = new PipelineHarness({
+      bucket: BUCKET,
+      detector: { ...EAGER, compaction: { deltaRatio: 1, maxIntervalHours: 24 } },
+    });
     await h.replay(day.slice(0, 40), deliveredAt(day[39]) + 2 * 3_600_000);
     expect(await h.ports.store.getHead(PARTITION)).toMatchObject({ idle: true });
     const store = h.ports.store as MemoryStateStore;
-    // Its last time-based check (a silence long enough to report) comes once: the partition is advanced then…
+    // Its last time-based work (the compaction) comes once: the partition is advanced then…
     const due = await evaluateSegment({ scheduled: last + 30 * 86_400_000, segment: 0, totalSegments: 1 }, h.ports);
     expect(due.advanced).toBe(1);
     expect((await store.getHead(PARTITION))?.dueAt).toBe(Number.POSITIVE_INFINITY);
