@@ -9,7 +9,7 @@ import path from 'node:path';
 import { detectFiles, formatInsightTable } from '../cli/commands/detect';
 import type { CliIo } from '../cli/io';
 import { listLocalFiles } from '../lambda/adapters/local-files';
-import { DetectionEngine, type InsightEvent } from '../lambda/core/detect';
+import { type InsightEvent, Replay } from '../lambda/core/detect';
 import { generateScenario, loadBackground } from './scenarios/generate';
 import { matches } from './scenarios/score';
 
@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   );
   const io: CliIo = { stdout: () => {}, stderr: (t) => process.stderr.write(t), stderrIsTty: false };
   const insights: InsightEvent[] = [];
-  await detectFiles(await listLocalFiles([logs]), new DetectionEngine(), (i) => insights.push(i), io);
+  await detectFiles(await listLocalFiles([logs]), new Replay(), (i) => insights.push(i), io);
   const testStart = scenario.options.startDay + warmupDays * DAY;
   const end = scenario.options.startDay + days * DAY;
   const shown = insights.filter((i) => Date.parse(i.eventTime) >= testStart && Date.parse(i.eventTime) < end);

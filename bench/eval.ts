@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { detectFiles, type InsightSource } from '../cli/commands/detect';
 import type { CliIo } from '../cli/io';
 import { listLocalFiles } from '../lambda/adapters/local-files';
-import { DetectionEngine, type InsightEvent } from '../lambda/core/detect';
+import { type InsightEvent, Replay } from '../lambda/core/detect';
 import { generateScenario, loadBackground, type Scenario } from './scenarios/generate';
 import { NaiveMeanSigma } from './scenarios/naive';
 import { emptyScore, median, type Score, type Summary, scoreScenario, summarize } from './scenarios/score';
@@ -90,7 +90,7 @@ async function main(): Promise<void> {
     process.stderr.write(
       `seed ${seed}: ${scenario.files} files, ${scenario.events} events, ${scenario.labels.length} labels, generated in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
     );
-    const engine = await replay(logs, new DetectionEngine());
+    const engine = await replay(logs, new Replay());
     const naive = await replay(logs, new NaiveMeanSigma(3));
     engineSeconds += engine.seconds;
     naiveSeconds += naive.seconds;

@@ -3,7 +3,7 @@
  * measured in the same run (the machine is shared and noisy; only ratios are comparable).
  *
  *   detect:         stream → readTrailEventBatches (gunzip, split, JSON.parse, normalize, dedupe) → the file's
- *                   events collected → DetectionEngine.ingestFile (as bench/lib/worker.ts `detect` and the CLI)
+ *                   events collected → Replay.ingestFile (as bench/lib/worker.ts `detect` and the CLI)
  *   detect + rules: the same, with every event also tested by the rule engine as it is read (the reader's
  *                   onEvent), then grouped (flush): all 57 SigmaHQ rules plus the built-in pack, every level,
  *                   nothing superseded (the most rules that can run)
@@ -19,7 +19,7 @@ import { spawnSync } from 'node:child_process';
 import { createReadStream, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { EventIdDeduper } from '../lambda/core/dedupe';
-import { DetectionEngine } from '../lambda/core/detect';
+import { Replay } from '../lambda/core/detect';
 import type { TrailEvent } from '../lambda/core/event';
 import { createReadReport, readTrailEventBatches } from '../lambda/core/reader';
 import { loadRules, RuleEngine, resolveRulesConfig } from '../lambda/core/rules';
@@ -74,11 +74,12 @@ async function work(mode: Mode, file: string): Promise<WorkerResult> {
   if (!report.complete) throw new Error(`read failed: ${report.errors[0]?.message}`);
   let last = 0;
   for (const e of events) if (e.time > last) last = e.time;
-  new DetectionEngine().ingestFile(
+  new Replay().ingestFile(
     {
       account: events[0]?.account ?? '000000000000',
       region: events[0]?.region ?? 'us-east-1',
       deliveredAt: last + 300_000,
+      file,
     },
     events,
   );

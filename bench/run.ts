@@ -19,8 +19,10 @@ import { section as cli } from './lib/sections/cli';
 import { section as cost } from './lib/sections/cost';
 import { section as ingest } from './lib/sections/ingest';
 import { section as query } from './lib/sections/query';
+import { section as rules } from './lib/sections/rules';
+import { section as state } from './lib/sections/state';
 
-const SECTIONS: readonly BenchSection[] = [ingest, cli, query, cost];
+const SECTIONS: readonly BenchSection[] = [ingest, cli, query, rules, cost, state];
 
 function names(flag: string): string[] | undefined {
   const at = process.argv.indexOf(flag);

@@ -120,17 +120,18 @@ const wholeNumber = (min: number, max: number, unit: string) =>
 /** Defaults of the `detection` section (also the value used when the section is left out). */
 export const DETECTION_DEFAULTS = {
   enabled: true,
-  scheduleMinutes: 5,
+  scheduleMinutes: 1,
   memoryMb: 1024,
   timeoutSeconds: 120,
   reservedConcurrency: 10,
+  evaluatorConcurrency: 10,
   batchSize: 10,
   maxBatchingWindowSeconds: 5,
   maxReceiveCount: 5,
   logRetentionDays: 90,
   alarmEmails: [] as string[],
   publishToDefaultBus: false,
-  dedupeWindowHours: 72,
+  dedupeRetentionDays: 35,
   lagAlarmMinutes: 15,
   detector: {} as Record<string, unknown>,
 };
@@ -139,14 +140,19 @@ const detection = z
   .strictObject({
     /** Deploy the detection pipeline (DetectionStack) and turn on EventBridge notifications on the archive. */
     enabled: z.boolean({ error: 'must be true or false' }).default(DETECTION_DEFAULTS.enabled),
-    /** Minutes between two runs of the scheduled evaluator (gaps, End events, silent accounts). */
+    /**
+     * Minutes between two evaluations: recorded files are applied and insights published at each, so this
+     * and the engine's reorder window (2 min) set the latency. It is also the engine's `tickMinutes`.
+     */
     scheduleMinutes: wholeNumber(1, 60, 'minutes').default(DETECTION_DEFAULTS.scheduleMinutes),
     /** Memory of both functions, MB (CPU scales with it). */
     memoryMb: wholeNumber(256, 10_240, 'MB').default(DETECTION_DEFAULTS.memoryMb),
     /** Timeout of both functions, seconds; the queue's visibility timeout is 6 × this. */
     timeoutSeconds: wholeNumber(10, 900, 'seconds').default(DETECTION_DEFAULTS.timeoutSeconds),
-    /** Reserved concurrency of the ingest function: about one per 50 busy account-Regions. */
+    /** Reserved concurrency of the ingest function (reads and records files; shares no state). */
     reservedConcurrency: wholeNumber(1, 1000, 'executions').default(DETECTION_DEFAULTS.reservedConcurrency),
+    /** Evaluator invocations at once: each takes one scan segment (~250 partitions) of an evaluation. */
+    evaluatorConcurrency: wholeNumber(1, 1000, 'executions').default(DETECTION_DEFAULTS.evaluatorConcurrency),
     /** SQS messages (log files) per ingest invocation. */
     batchSize: wholeNumber(1, 100, 'messages').default(DETECTION_DEFAULTS.batchSize),
     /** Seconds the event source mapping waits to fill a batch. */
@@ -162,10 +168,12 @@ const detection = z
     /** Also put every insight on the account's default event bus (besides the `trailsight` bus). */
     publishToDefaultBus: z.boolean({ error: 'must be true or false' }).default(DETECTION_DEFAULTS.publishToDefaultBus),
     /**
-     * Hours a processed log file is remembered per account-Region: a redelivery inside this window changes
-     * nothing; a file older than the partition's latest delivery by more is skipped and counted (use backfill).
+     * Days a recorded file is remembered (its delta item's TTL; at least twice the detector's
+     * `compaction.maxIntervalHours` plus a day, so a delta outlives the compaction that folds it): a redelivery
+     * within them is a counted duplicate; a file redriven or backfilled later than that is applied again, as a
+     * late file.
      */
-    dedupeWindowHours: wholeNumber(1, 24 * 14, 'hours').default(DETECTION_DEFAULTS.dedupeWindowHours),
+    dedupeRetentionDays: wholeNumber(1, 365, 'days').default(DETECTION_DEFAULTS.dedupeRetentionDays),
     /** Alarm when the oldest queued log file is older than this many minutes. */
     lagAlarmMinutes: wholeNumber(1, 24 * 60, 'minutes').default(DETECTION_DEFAULTS.lagAlarmMinutes),
     /** Detection thresholds and suppressions (docs/detection.md), passed to the functions as JSON, checked at cold start. */

@@ -16,7 +16,7 @@ import { gunzipSync } from 'node:zlib';
 import { type LocalFile, listLocalFiles, openLocalRecords } from '../../lambda/adapters/local-files';
 import { TrailAggregate } from '../../lambda/core/aggregate';
 import { EventIdDeduper } from '../../lambda/core/dedupe';
-import { DetectionEngine, serializeState } from '../../lambda/core/detect';
+import { Replay, serializeReplayState } from '../../lambda/core/detect';
 import type { TrailEvent } from '../../lambda/core/event';
 import { createReadReport, readTrailEventBatches } from '../../lambda/core/reader';
 
@@ -110,22 +110,23 @@ async function detect(file: string): Promise<Measured> {
   // file five minutes after its last event, as CloudTrail would.
   let last = 0;
   for (const e of events) if (e.time > last) last = e.time;
-  const engine = new DetectionEngine();
+  const engine = new Replay();
   const insights = engine.ingestFile(
     {
       account: events[0]?.account ?? '000000000000',
       region: events[0]?.region ?? 'us-east-1',
       deliveredAt: last + 300_000,
+      file,
     },
     events,
   );
   const ms = performance.now() - t0;
   const state = engine.snapshot();
   const series = Object.values(state.partitions).reduce(
-    (n, p) => n + new Set([...Object.keys(p.series), ...Object.keys(p.recent)]).size,
+    (n, p) => n + new Set(p.deltas.flatMap((d) => Object.keys(d.series))).size,
     0,
   );
-  const bytes = Buffer.byteLength(serializeState(state));
+  const bytes = Buffer.byteLength(serializeReplayState(state));
   return {
     events: events.length,
     ms,

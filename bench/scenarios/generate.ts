@@ -54,7 +54,7 @@ export interface Scenario {
   readonly events: number;
 }
 
-type RawRecord = Record<string, unknown>;
+export type RawRecord = Record<string, unknown>;
 
 const DAY = 86_400_000;
 const MIN = 60_000;

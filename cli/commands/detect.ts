@@ -4,20 +4,22 @@
  * object per line on stdout (the CloudTrail Insights record shape plus `trailsight`), `table` one line per
  * episode for people. `--state FILE` resumes and persists the engine state across runs.
  */
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type LocalFile, listLocalFiles, openLocalRecords } from '../../lambda/adapters/local-files';
 import { EventIdDeduper } from '../../lambda/core/dedupe';
 import {
   type DeliveredFile,
   DetectConfigError,
-  DetectionEngine,
-  type EngineState,
+  fileIdentity,
   type InsightEvent,
-  parseState,
+  parseReplayState,
+  Replay,
+  type ReplayState,
   resolveDetectConfig,
   StateError,
-  serializeState,
+  serializeReplayState,
 } from '../../lambda/core/detect';
 import type { TrailEvent } from '../../lambda/core/event';
 import { createReadReport, readTrailEvents } from '../../lambda/core/reader';
@@ -31,11 +33,14 @@ name — through the detection engine, and prints insight events: call-rate and 
 IAM write bursts, read-only reconnaissance and AccessDenied storms per principal, missed runs of learned
 periodic jobs, and accounts/regions that stopped delivering logs. Baselines are learned from the files
 themselves (replayed history), so the first insights come as soon as a couple of days have been replayed.
+Between files the deployed evaluator's ticks (every tickMinutes, default 1) are replayed too, so the
+output is what the deployed pipeline emits for the same files: same insights, same eventIDs.
 
 options:
   --format jsonl|table  jsonl: one insight event (CloudTrail Insights record + "trailsight") per line;
                         table: one line per episode with its explanation (default: table)
-  --state FILE          resume from FILE if it exists, and write the engine state there at the end
+  --state FILE          resume from FILE if it exists, and write the state there at the end; files the
+                        state already applied are skipped and counted (a folder that keeps growing)
   --config FILE         JSON thresholds and suppressions (see docs/detection.md)
   --until TIME          after the last file, advance the clock to TIME (ISO-8601), e.g. the time of the
                         run, so missed runs and silent accounts up to then are reported
@@ -49,6 +54,10 @@ config/state file.
 export interface InsightSource {
   ingestFile(file: DeliveredFile, events: Iterable<TrailEvent>): InsightEvent[];
   tick(now: number): InsightEvent[];
+  /** Files an earlier run already applied are skipped (the engine's replay state remembers them). */
+  isApplied?(file: DeliveredFile): boolean;
+  /** A file that could not be read: delivered, but not applied. */
+  unreadable?(account: string, region: string, deliveredAt: number): void;
 }
 
 export interface DetectRunStats {
@@ -56,13 +65,27 @@ export interface DetectRunStats {
   ignored: number;
   failed: number;
   events: number;
+  /** Files skipped because the state says an earlier run applied them. */
+  alreadyApplied: number;
 }
 
 interface PlannedFile {
   readonly file: LocalFile;
   /** Delivery time: the file name's timestamp, else the latest event time in the file. */
   readonly deliveredAt: number;
+  /** The file's identity in the canonical order (its CloudTrail file name, or its path in the tree). */
+  readonly identity: string;
   readonly events?: TrailEvent[];
+}
+
+function deliveredFile(p: PlannedFile, account: string, region: string, mixed = false): DeliveredFile {
+  // An export mixing partitions contributes one input per partition: each needs its own identity.
+  return {
+    account,
+    region,
+    deliveredAt: p.deliveredAt,
+    file: mixed ? `${p.identity}#${account}|${region}` : p.identity,
+  };
 }
 
 function isReadable(f: LocalFile): boolean {
@@ -98,7 +121,7 @@ export async function detectFiles(
   io: CliIo,
   options: { until?: number } = {},
 ): Promise<DetectRunStats> {
-  const stats: DetectRunStats = { files: 0, ignored: 0, failed: 0, events: 0 };
+  const stats: DetectRunStats = { files: 0, ignored: 0, failed: 0, events: 0, alreadyApplied: 0 };
   const dedupe = new EventIdDeduper();
   const planned: PlannedFile[] = [];
   for (const f of files) {
@@ -107,7 +130,7 @@ export async function detectFiles(
       continue;
     }
     if (f.info.deliveredAt !== undefined) {
-      planned.push({ file: f, deliveredAt: f.info.deliveredAt });
+      planned.push({ file: f, deliveredAt: f.info.deliveredAt, identity: fileIdentity(f.key) });
       continue;
     }
     // No timestamp in the name: read it now to place it by its own data.
@@ -118,17 +141,27 @@ export async function detectFiles(
       stats.files++;
       continue;
     }
-    planned.push({ file: f, deliveredAt: latest, events });
+    planned.push({ file: f, deliveredAt: latest, identity: fileIdentity(f.key), events });
   }
   planned.sort(
-    (a, b) => a.deliveredAt - b.deliveredAt || (a.file.key < b.file.key ? -1 : a.file.key > b.file.key ? 1 : 0),
+    (a, b) => a.deliveredAt - b.deliveredAt || (a.identity < b.identity ? -1 : a.identity > b.identity ? 1 : 0),
   );
   for (const p of planned) {
+    const located = p.file.info.account && p.file.info.region;
+    if (located && source.isApplied?.(deliveredFile(p, p.file.info.account!, p.file.info.region!))) {
+      stats.alreadyApplied++;
+      continue;
+    }
     let events = p.events;
     if (!events) {
       const read = await readEvents(p.file, dedupe, io);
       events = read.events;
-      if (read.failed) stats.failed++;
+      if (read.failed) {
+        stats.failed++;
+        // Delivered but not applied: the pipeline would dead-letter it, and no silence is blamed on the trail.
+        if (located) source.unreadable?.(p.file.info.account!, p.file.info.region!, p.deliveredAt);
+        continue;
+      }
     }
     stats.files++;
     stats.events += events.length;
@@ -145,12 +178,10 @@ export async function detectFiles(
       }
       list.push(ev);
     }
-    if (groups.size === 0 && p.file.info.account && p.file.info.region) {
-      groups.set(`${p.file.info.account}|${p.file.info.region}`, []);
-    }
+    if (groups.size === 0 && located) groups.set(`${p.file.info.account}|${p.file.info.region}`, []);
     for (const [key, list] of groups) {
       const [account, region] = key.split('|');
-      for (const insight of source.ingestFile({ account, region, deliveredAt: p.deliveredAt }, list)) emit(insight);
+      for (const insight of source.ingestFile(deliveredFile(p, account, region, groups.size > 1), list)) emit(insight);
     }
   }
   if (options.until !== undefined) for (const insight of source.tick(options.until)) emit(insight);
@@ -206,7 +237,7 @@ export const command: CliCommand = {
       }
     }
     let config: ReturnType<typeof resolveDetectConfig>;
-    let state: EngineState | undefined;
+    let state: ReplayState | undefined;
     try {
       config = resolveDetectConfig(values.config ? JSON.parse(await readFile(values.config, 'utf8')) : {});
       if (values.state) {
@@ -214,7 +245,7 @@ export const command: CliCommand = {
           if (e.code === 'ENOENT') return undefined;
           throw e;
         });
-        if (text !== undefined) state = parseState(text);
+        if (text !== undefined) state = parseReplayState(text);
       }
     } catch (e) {
       const what =
@@ -233,7 +264,7 @@ export const command: CliCommand = {
       io.stderr(`trailsight detect: ${(e as Error).message}\n`);
       return 2;
     }
-    const engine = new DetectionEngine(config, state);
+    const engine = new Replay(config, state);
     const collected: InsightEvent[] = [];
     const started = Date.now();
     const stats = await detectFiles(
@@ -250,11 +281,12 @@ export const command: CliCommand = {
     if (values.state) {
       // Write then rename: an interrupted run never leaves a truncated state behind.
       const tmp = `${values.state}.tmp`;
-      await writeFile(tmp, serializeState(engine.snapshot()));
+      await mkdir(dirname(values.state), { recursive: true });
+      await writeFile(tmp, serializeReplayState(engine.snapshot()));
       await rename(tmp, values.state);
     }
     io.stderr(
-      `${stats.files} files, ${stats.events} events, ${stats.ignored} ignored, ${stats.failed} unreadable; ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+      `${stats.files} files, ${stats.events} events, ${stats.ignored} ignored, ${stats.failed} unreadable${stats.alreadyApplied > 0 ? `, ${stats.alreadyApplied} already applied by an earlier run` : ''}; ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
     );
     return stats.failed > 0 ? 1 : 0;
   },

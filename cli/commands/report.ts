@@ -4,7 +4,7 @@
  * query to run next for each insight.
  *
  * From logs it runs the same code as `trailsight summary` and `trailsight detect` (the reader, `detectFiles`,
- * `DetectionEngine`) and a second pass over the same files to count each insight's series; with `--insights`
+ * `Replay`) and a second pass over the same files to count each insight's series; with `--insights`
  * it takes insight events from a JSONL file instead of detecting (logs then only add the summary and series).
  */
 import { createReadStream } from 'node:fs';
@@ -15,8 +15,8 @@ import { type LocalFile, listLocalFiles } from '../../lambda/adapters/local-file
 import {
   type DeliveredFile,
   DetectConfigError,
-  DetectionEngine,
   type InsightEvent,
+  Replay,
   resolveDetectConfig,
 } from '../../lambda/core/detect';
 import type { TrailEvent } from '../../lambda/core/event';
@@ -54,7 +54,7 @@ still written), 2 on bad usage or a bad config file.
 class Tap implements InsightSource {
   constructor(
     private readonly sinks: ((ev: TrailEvent) => void)[],
-    private readonly engine?: DetectionEngine,
+    private readonly engine?: Replay,
   ) {}
 
   ingestFile(file: DeliveredFile, events: Iterable<TrailEvent>): InsightEvent[] {
@@ -137,12 +137,7 @@ export const command: CliCommand = {
       }
     } else {
       insights = [];
-      const stats = await detectFiles(
-        files,
-        new Tap(summarize, new DetectionEngine(config)),
-        (i) => insights.push(i),
-        io,
-      );
+      const stats = await detectFiles(files, new Tap(summarize, new Replay(config)), (i) => insights.push(i), io);
       problems += stats.failed;
       episodes = episodesOf(insights);
       const c = new SeriesCollector(episodes);

@@ -1,100 +1,438 @@
 /**
- * The detection state in DynamoDB: one item per account + Region (partition key `pk` = `<account>|<region>`).
+ * The detection state in DynamoDB, in two tables:
  *
- * Item: `pk` (S), `v` (N, the version for optimistic concurrency), `state` (B, the gzip-compressed JSON
- * partition document: engine state, applied-object marker set, outbox), `bytes` (N, size of `state`),
- * `account`, `region` (S, for people reading the table), `updatedAt` (N, epoch s) and `expiresAt` (N, epoch s,
- * the table's TTL attribute: a partition that delivers nothing for `ttlDays` is forgotten).
+ * - **heads** (partition key `pk` = `<account>|<region>`): one small item per partition: `v` (N, the version
+ *   for optimistic concurrency), `head` (B, gzip JSON of the engine head; absent until the first advance),
+ *   `outbox` (B, gzip JSON of insights not yet confirmed published), `lateHint` (BOOL) and `lateApplied`
+ *   (SS) for files that arrived out of order, `cursor` (S, the last file applied), `prefix` (S, the
+ *   partition's key prefix in the archive), `idle` (BOOL), `dueAt` (N), and `account`, `region`, `bytes`,
+ *   `updatedAt` for people reading the table. The evaluator scans this table.
+ * - **data** (`pk`, sort key `sk`): `f#<delivery ms, 13 digits>#<file>` holds a file's delta (B, gzip JSON),
+ *   written once by the ingest with a condition (the file's "applied" marker), expiring (`expiresAt`, TTL)
+ *   after the dedupe retention; a delta over {@link MAX_CHUNK_BYTES} compressed is split into chunk items
+ *   `f#…#<file>#<i>`. `l#<delivery ms>#<file>` is the late index (`applied` BOOL, TTL as the deltas).
+ *   `p#<lo>-<hi>` holds a page of the cold state (B, gzip JSON), written by compactions.
  *
- * Writes are conditional puts on `v`, so two writers of one partition never lose an update: the loser gets
- * `{ ok: false }`, re-reads and re-applies. Different partitions never contend, and a busy account is spread
- * over its Regions' items.
- *
- * The 400 KB item limit: the compressed document must stay under {@link MAX_STATE_BYTES}; beyond it the put
- * fails with a `state-too-large` PipelineError naming the partition and its size (metric + DLQ), instead of
- * a DynamoDB ValidationException. docs/pipeline.md has the numbers and the plan should a partition get there.
+ * Items stay far below the 400 KB limit by construction: pages split at `compaction.maxPageChars`, deltas are
+ * chunked, heads hold only partition-level state.
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import {
   type AttributeValue,
+  BatchGetItemCommand,
+  BatchWriteItemCommand,
   ConditionalCheckFailedException,
+  DescribeTableCommand,
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
+  QueryCommand,
   ScanCommand,
+  UpdateItemCommand,
+  type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
-import { PipelineError } from '../pipeline/errors';
-import {
-  emptyDocument,
-  type PartitionDocument,
-  type PartitionStore,
-  type PutResult,
-  type StoredPartition,
+import { checkPage, type FileDelta, headFromJson, headToJson, type Page } from '../core/detect';
+import type {
+  FileRef,
+  HeadSummary,
+  HeadUpdate,
+  LateEntry,
+  OutboxEntry,
+  PartitionStore,
+  PutResult,
+  StoredHead,
 } from '../pipeline/ports';
 
-/** Largest compressed state accepted: the 400 KB item limit less room for the other attributes. */
-export const MAX_STATE_BYTES = 390 * 1024;
+/** Compressed delta bytes per item (a 400 KB item limit, less the key and attributes). */
+export const MAX_CHUNK_BYTES = 350 * 1024;
+/** The heads table's bookkeeping item (not a partition: scans skip it). */
+export const META_KEY = '~meta';
+/** `dueAt` of a partition that nothing time-based can wake (stored as a number). */
+const NEVER = 8.64e15;
 
 export interface DynamoDbStateStoreOptions {
-  readonly tableName: string;
-  /**
-   * Days without a write after which the partition item expires (TTL).
-   * @default 90
-   */
-  readonly ttlDays?: number;
-  /** @default MAX_STATE_BYTES */
-  readonly maxStateBytes?: number;
-  /** Wall clock for `updatedAt`/`expiresAt` only (never for detection). @default Date.now */
+  readonly headsTableName: string;
+  readonly dataTableName: string;
+  /** Wall clock for `updatedAt` only (never for detection). @default Date.now */
   readonly now?: () => number;
+  /** Pause before retrying unprocessed batch items, ms. @default 50 */
+  readonly retryBaseMs?: number;
+}
+
+export function encodeJson(value: unknown): Buffer {
+  return gzipSync(JSON.stringify(value), { level: 6 });
+}
+
+export function decodeJson(bytes: Uint8Array): unknown {
+  return JSON.parse(gunzipSync(bytes).toString('utf8'));
+}
+
+const pad = (ms: number): string => String(Math.max(0, Math.floor(ms))).padStart(13, '0');
+
+/** The sort key of a file's delta. */
+export function deltaKey(deliveredAt: number, file: string): string {
+  return `f#${pad(deliveredAt)}#${file}`;
+}
+
+export function refString(ref: FileRef): string {
+  return `${pad(ref.deliveredAt)}#${ref.file}`;
+}
+
+export function parseRef(text: string): FileRef {
+  const i = text.indexOf('#');
+  return { deliveredAt: Number(text.slice(0, i)), file: text.slice(i + 1) };
 }
 
 export class DynamoDbStateStore implements PartitionStore {
-  private readonly ttlSeconds: number;
-  private readonly maxStateBytes: number;
   private readonly now: () => number;
+  private readonly retryBaseMs: number;
 
   constructor(
     private readonly client: DynamoDBClient,
     private readonly options: DynamoDbStateStoreOptions,
   ) {
-    this.ttlSeconds = (options.ttlDays ?? 90) * 86_400;
-    this.maxStateBytes = options.maxStateBytes ?? MAX_STATE_BYTES;
     this.now = options.now ?? Date.now;
+    this.retryBaseMs = options.retryBaseMs ?? 50;
   }
 
-  async get(key: string): Promise<StoredPartition> {
+  private get heads(): string {
+    return this.options.headsTableName;
+  }
+
+  private get data(): string {
+    return this.options.dataTableName;
+  }
+
+  async getHead(key: string): Promise<StoredHead | undefined> {
     const out = await this.client.send(
-      new GetItemCommand({ TableName: this.options.tableName, Key: { pk: { S: key } }, ConsistentRead: true }),
+      new GetItemCommand({ TableName: this.heads, Key: { pk: { S: key } }, ConsistentRead: true }),
     );
-    if (!out.Item) return { key, document: emptyDocument(), version: 0, storedBytes: 0 };
-    return decodeItem(out.Item);
+    return out.Item ? decodeHeadItem(out.Item) : undefined;
   }
 
-  async put(key: string, document: PartitionDocument, expectedVersion: number): Promise<PutResult> {
-    const state = encodeDocument(document);
-    if (state.length > this.maxStateBytes) {
-      throw new PipelineError(
-        'state-too-large',
-        `the compressed state of ${key} is ${state.length} bytes, over the ${this.maxStateBytes}-byte limit of one DynamoDB item; see docs/pipeline.md ("State size")`,
-      );
-    }
-    const version = expectedVersion + 1;
+  async createHead(key: string, prefix: string): Promise<void> {
     const [account, region] = key.split('|');
-    const nowSeconds = Math.floor(this.now() / 1000);
     try {
       await this.client.send(
         new PutItemCommand({
-          TableName: this.options.tableName,
+          TableName: this.heads,
           Item: {
             pk: { S: key },
-            v: { N: String(version) },
-            state: { B: state },
-            bytes: { N: String(state.length) },
+            v: { N: '1' },
+            prefix: { S: prefix },
+            idle: { BOOL: false },
+            dueAt: { N: '0' },
             account: { S: account ?? '' },
             region: { S: region ?? '' },
-            updatedAt: { N: String(nowSeconds) },
-            expiresAt: { N: String(nowSeconds + this.ttlSeconds) },
+            updatedAt: { N: String(Math.floor(this.now() / 1000)) },
           },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  async putHead(key: string, update: HeadUpdate, expectedVersion: number): Promise<PutResult> {
+    const head = gzipSync(headToJson(update.head), { level: 6 });
+    const outbox = update.outbox.length > 0 ? encodeJson(update.outbox) : undefined;
+    const version = expectedVersion + 1;
+    const item: Record<string, AttributeValue> = {
+      pk: { S: key },
+      v: { N: String(version) },
+      head: { B: head },
+      ...(outbox ? { outbox: { B: outbox } } : {}),
+      lateHint: { BOOL: update.lateHint },
+      ...(update.lateApplied.length > 0 ? { lateApplied: { SS: update.lateApplied.map(refString) } } : {}),
+      ...(update.head.cursor ? { cursor: { S: refString(update.head.cursor) } } : {}),
+      ...(update.prefix ? { prefix: { S: update.prefix } } : {}),
+      idle: { BOOL: update.idle },
+      dueAt: { N: String(Number.isFinite(update.dueAt) ? Math.floor(update.dueAt) : NEVER) },
+      account: { S: update.head.account },
+      region: { S: update.head.region },
+      bytes: { N: String(head.length + (outbox?.length ?? 0)) },
+      updatedAt: { N: String(Math.floor(this.now() / 1000)) },
+    };
+    return this.conditionalPut(item, expectedVersion, head.length + (outbox?.length ?? 0));
+  }
+
+  async putOutbox(key: string, outbox: OutboxEntry[], expectedVersion: number): Promise<PutResult> {
+    const version = expectedVersion + 1;
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.heads,
+          Key: { pk: { S: key } },
+          UpdateExpression: outbox.length > 0 ? 'SET v = :next, outbox = :o' : 'SET v = :next REMOVE outbox',
+          ConditionExpression: 'v = :v',
+          ExpressionAttributeValues: {
+            ':v': { N: String(expectedVersion) },
+            ':next': { N: String(version) },
+            ...(outbox.length > 0 ? { ':o': { B: encodeJson(outbox) } } : {}),
+          },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return { ok: false };
+      throw error;
+    }
+    return { ok: true, version, bytes: 0 };
+  }
+
+  async wake(key: string, late: boolean): Promise<void> {
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.heads,
+        Key: { pk: { S: key } },
+        UpdateExpression: late ? 'SET v = v + :one, idle = :f, lateHint = :t' : 'SET v = v + :one, idle = :f',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: {
+          ':one': { N: '1' },
+          ':f': { BOOL: false },
+          ...(late ? { ':t': { BOOL: true } } : {}),
+        },
+      }),
+    );
+  }
+
+  async putDelta(key: string, delta: FileDelta, expiresAtSeconds: number): Promise<'stored' | 'exists'> {
+    const sk = deltaKey(delta.deliveredAt, delta.file);
+    const bytes = encodeJson(delta);
+    const chunks: Buffer[] = [];
+    for (let at = 0; at < bytes.length; at += MAX_CHUNK_BYTES) chunks.push(bytes.subarray(at, at + MAX_CHUNK_BYTES));
+    if (chunks.length === 0) chunks.push(Buffer.alloc(0));
+    const expiresAt = { N: String(Math.floor(expiresAtSeconds)) };
+    // Chunks first, then the first item with its condition: the delta exists once the first item does,
+    // and by then every chunk does.
+    const rest: WriteRequest[] = chunks.slice(1).map((b, i) => ({
+      PutRequest: { Item: { pk: { S: key }, sk: { S: `${sk}#${i + 1}` }, b: { B: b }, expiresAt } },
+    }));
+    await this.batchWrite(rest);
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.data,
+          Item: { pk: { S: key }, sk: { S: sk }, b: { B: chunks[0] }, n: { N: String(chunks.length) }, expiresAt },
+          ConditionExpression: 'attribute_not_exists(sk)',
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return 'exists';
+      throw error;
+    }
+    return 'stored';
+  }
+
+  async hasDeltaAfter(key: string, after: FileRef | undefined, to: number): Promise<boolean> {
+    const out = await this.client.send(
+      new QueryCommand({
+        TableName: this.data,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: {
+          ':pk': { S: key },
+          // A delta sort key sorts after its own chunks' keys' prefix: step past the cursor's own items.
+          ':from': { S: after ? `${deltaKey(after.deliveredAt, after.file)}#\uffff` : 'f#' },
+          ':to': { S: `f#${pad(to)}#\uffff` },
+        },
+        ProjectionExpression: 'sk',
+        // A hint for the evaluator (a delta written a moment ago is found at the next tick): half the units.
+        ConsistentRead: false,
+        Limit: 1,
+      }),
+    );
+    return (out.Items?.length ?? 0) > 0;
+  }
+
+  async hasDelta(key: string, ref: FileRef): Promise<boolean> {
+    const out = await this.client.send(
+      new GetItemCommand({
+        TableName: this.data,
+        Key: { pk: { S: key }, sk: { S: deltaKey(ref.deliveredAt, ref.file) } },
+        ProjectionExpression: 'sk',
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item !== undefined;
+  }
+
+  async addLate(key: string, ref: FileRef, expiresAtSeconds: number): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.data,
+          Item: {
+            pk: { S: key },
+            sk: { S: `l#${refString(ref)}` },
+            applied: { BOOL: false },
+            expiresAt: { N: String(Math.floor(expiresAtSeconds)) },
+          },
+          ConditionExpression: 'attribute_not_exists(sk)',
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+    return true;
+  }
+
+  async queryLate(key: string): Promise<LateEntry[]> {
+    const out: LateEntry[] = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.data,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :l)',
+          ExpressionAttributeValues: { ':pk': { S: key }, ':l': { S: 'l#' } },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        out.push({ ...parseRef(item.sk?.S?.slice(2) ?? ''), applied: item.applied?.BOOL === true });
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return out;
+  }
+
+  async markLateApplied(key: string, refs: readonly FileRef[]): Promise<void> {
+    for (const ref of refs) {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.data,
+          Key: { pk: { S: key }, sk: { S: `l#${refString(ref)}` } },
+          UpdateExpression: 'SET applied = :t',
+          ExpressionAttributeValues: { ':t': { BOOL: true } },
+        }),
+      );
+    }
+  }
+
+  async queryDeltas(key: string, from: number, to: number): Promise<FileDelta[]> {
+    const items: Record<string, AttributeValue>[] = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.data,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: {
+            ':pk': { S: key },
+            ':from': { S: `f#${pad(from)}` },
+            ':to': { S: `f#${pad(to)}#\uffff` },
+          },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return assembleDeltas(items);
+  }
+
+  async getDeltas(key: string, refs: readonly FileRef[]): Promise<FileDelta[]> {
+    const firsts = await this.batchGet(
+      refs.map((r) => deltaKey(r.deliveredAt, r.file)),
+      key,
+    );
+    const chunkKeys: string[] = [];
+    for (const item of firsts) {
+      const n = Number(item.n?.N ?? 1);
+      for (let i = 1; i < n; i++) chunkKeys.push(`${item.sk?.S}#${i}`);
+    }
+    const chunks = chunkKeys.length > 0 ? await this.batchGet(chunkKeys, key) : [];
+    return assembleDeltas([...firsts, ...chunks]);
+  }
+
+  async getPages(key: string, ids: readonly string[]): Promise<Map<string, Page>> {
+    const items = await this.batchGet(
+      ids.map((id) => `p#${id}`),
+      key,
+    );
+    const out = new Map<string, Page>();
+    for (const item of items) {
+      const id = item.sk?.S?.slice(2) ?? '';
+      out.set(id, checkPage(decodeJson(item.b?.B ?? new Uint8Array()), `page ${id} of ${key}`));
+    }
+    return out;
+  }
+
+  async putPages(key: string, pages: ReadonlyMap<string, Page>): Promise<void> {
+    await this.batchWrite(
+      [...pages].map(([id, page]) => ({
+        PutRequest: { Item: { pk: { S: key }, sk: { S: `p#${id}` }, b: { B: encodeJson(page) } } },
+      })),
+    );
+  }
+
+  async *scanHeads(segment: number, total: number): AsyncIterable<HeadSummary> {
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.client.send(
+        new ScanCommand({
+          TableName: this.heads,
+          Segment: segment,
+          TotalSegments: total,
+          ProjectionExpression: 'pk, idle, dueAt, #c, lateHint, outbox',
+          ExpressionAttributeNames: { '#c': 'cursor' },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const key = item.pk?.S;
+        if (!key || key === META_KEY) continue;
+        const due = Number(item.dueAt?.N ?? 0);
+        yield {
+          key,
+          idle: item.idle?.BOOL === true,
+          dueAt: due >= NEVER ? Number.POSITIVE_INFINITY : due,
+          ...(item.cursor?.S ? { cursor: parseRef(item.cursor.S) } : {}),
+          lateHint: item.lateHint?.BOOL === true,
+          outbox: item.outbox?.B !== undefined,
+        };
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+  }
+
+  async countHeads(): Promise<{ items: number; segmentsNeeded: number }> {
+    const [table, meta] = await Promise.all([
+      this.client.send(new DescribeTableCommand({ TableName: this.heads })),
+      this.client.send(new GetItemCommand({ TableName: this.heads, Key: { pk: { S: META_KEY } } })),
+    ]);
+    return { items: table.Table?.ItemCount ?? 0, segmentsNeeded: Number(meta.Item?.neededSegments?.N ?? 0) };
+  }
+
+  async raiseSegmentsNeeded(segments: number): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.heads,
+          Key: { pk: { S: META_KEY } },
+          UpdateExpression: 'SET neededSegments = :n',
+          ConditionExpression: 'attribute_not_exists(neededSegments) OR neededSegments < :n',
+          ExpressionAttributeValues: { ':n': { N: String(segments) } },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  private async conditionalPut(
+    item: Record<string, AttributeValue>,
+    expectedVersion: number,
+    bytes: number,
+  ): Promise<PutResult> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.heads,
+          Item: item,
           ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(pk)' : 'v = :v',
           ...(expectedVersion === 0 ? {} : { ExpressionAttributeValues: { ':v': { N: String(expectedVersion) } } }),
         }),
@@ -103,37 +441,83 @@ export class DynamoDbStateStore implements PartitionStore {
       if (error instanceof ConditionalCheckFailedException) return { ok: false };
       throw error;
     }
-    return { ok: true, version, storedBytes: state.length };
+    return { ok: true, version: expectedVersion + 1, bytes };
   }
 
-  async *list(): AsyncIterable<StoredPartition> {
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await this.client.send(
-        new ScanCommand({ TableName: this.options.tableName, ConsistentRead: true, ExclusiveStartKey: start }),
-      );
-      for (const item of page.Items ?? []) yield decodeItem(item);
-      start = page.LastEvaluatedKey;
-    } while (start);
+  private async batchGet(sks: readonly string[], key: string): Promise<Record<string, AttributeValue>[]> {
+    const out: Record<string, AttributeValue>[] = [];
+    for (let i = 0; i < sks.length; i += 100) {
+      let keys: Record<string, AttributeValue>[] = sks
+        .slice(i, i + 100)
+        .map((sk) => ({ pk: { S: key }, sk: { S: sk } }));
+      for (let attempt = 0; keys.length > 0; attempt++) {
+        if (attempt > 0) await sleep(this.retryBaseMs * 2 ** Math.min(attempt, 6) * Math.random());
+        const res = await this.client.send(
+          new BatchGetItemCommand({ RequestItems: { [this.data]: { Keys: keys, ConsistentRead: true } } }),
+        );
+        out.push(...(res.Responses?.[this.data] ?? []));
+        keys = res.UnprocessedKeys?.[this.data]?.Keys ?? [];
+        if (attempt > 10 && keys.length > 0) throw new Error(`BatchGetItem left ${keys.length} keys unprocessed`);
+      }
+    }
+    return out;
+  }
+
+  private async batchWrite(requests: readonly WriteRequest[]): Promise<void> {
+    for (let i = 0; i < requests.length; i += 25) {
+      let batch = requests.slice(i, i + 25);
+      for (let attempt = 0; batch.length > 0; attempt++) {
+        if (attempt > 0) await sleep(this.retryBaseMs * 2 ** Math.min(attempt, 6) * Math.random());
+        const res = await this.client.send(new BatchWriteItemCommand({ RequestItems: { [this.data]: batch } }));
+        batch = res.UnprocessedItems?.[this.data] ?? [];
+        if (attempt > 10 && batch.length > 0) throw new Error(`BatchWriteItem left ${batch.length} items unprocessed`);
+      }
+    }
   }
 }
 
-/** gzip(JSON(document)): state JSON is repetitive (keys, ARNs) and compresses 5-10×. */
-export function encodeDocument(document: PartitionDocument): Buffer {
-  return gzipSync(JSON.stringify(document), { level: 6 });
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-export function decodeDocument(bytes: Uint8Array): PartitionDocument {
-  const doc = JSON.parse(gunzipSync(bytes).toString('utf8')) as Partial<PartitionDocument>;
-  if (typeof doc !== 'object' || doc === null || typeof doc.clock !== 'number') {
-    throw new Error('the stored partition document has no clock');
+function decodeHeadItem(item: Record<string, AttributeValue>): StoredHead {
+  const key = item.pk?.S ?? '';
+  const head = item.head?.B ? headFromJson(gunzipSync(item.head.B).toString('utf8'), `head of ${key}`) : undefined;
+  const outbox = item.outbox?.B ? (decodeJson(item.outbox.B) as OutboxEntry[]) : [];
+  const due = Number(item.dueAt?.N ?? 0);
+  return {
+    key,
+    version: Number(item.v?.N ?? 0),
+    ...(head ? { head } : {}),
+    outbox,
+    lateHint: item.lateHint?.BOOL === true,
+    lateApplied: (item.lateApplied?.SS ?? []).map(parseRef),
+    ...(item.prefix?.S ? { prefix: item.prefix.S } : {}),
+    idle: item.idle?.BOOL === true,
+    dueAt: due >= NEVER ? Number.POSITIVE_INFINITY : due,
+    bytes: Number(item.bytes?.N ?? 0),
+  };
+}
+
+/** Deltas from their items (first items and chunks, any order), in canonical order. */
+function assembleDeltas(items: readonly Record<string, AttributeValue>[]): FileDelta[] {
+  const firsts = new Map<string, { n: number; parts: Uint8Array[] }>();
+  for (const item of items) {
+    const sk = item.sk?.S;
+    if (!sk || item.n === undefined) continue;
+    firsts.set(sk, { n: Number(item.n.N), parts: [item.b?.B ?? new Uint8Array()] });
   }
-  return { clock: doc.clock, partition: doc.partition, processed: doc.processed ?? {}, outbox: doc.outbox ?? [] };
-}
-
-function decodeItem(item: Record<string, AttributeValue>): StoredPartition {
-  const key = item.pk?.S;
-  const state = item.state?.B;
-  if (!key || !state) throw new Error(`state item ${key ?? '(no pk)'} has no state attribute`);
-  return { key, document: decodeDocument(state), version: Number(item.v?.N ?? 0), storedBytes: state.length };
+  for (const item of items) {
+    const sk = item.sk?.S;
+    if (!sk || item.n !== undefined) continue;
+    const cut = sk.lastIndexOf('#');
+    const first = firsts.get(sk.slice(0, cut));
+    if (first) first.parts[Number(sk.slice(cut + 1))] = item.b?.B ?? new Uint8Array();
+  }
+  const out: FileDelta[] = [];
+  for (const [sk, { n, parts }] of [...firsts].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    if (parts.filter(Boolean).length !== n) throw new Error(`delta ${sk} is missing chunks`);
+    out.push(decodeJson(Buffer.concat(parts)) as FileDelta);
+  }
+  return out;
 }

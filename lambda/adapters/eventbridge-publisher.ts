@@ -10,6 +10,7 @@
  *    so the caller can fail the SQS record (and let it reach the DLQ) or count it.
  */
 import { type EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import type { InsightSink, PublishFailure, PublishResult } from '../pipeline/ports';
 
 /** PutEvents accepts at most this many entries per request. */
 export const MAX_ENTRIES_PER_REQUEST = 10;
@@ -17,27 +18,6 @@ export const MAX_ENTRIES_PER_REQUEST = 10;
 export const MAX_REQUEST_BYTES = 256 * 1024;
 /** EventBridge counts `Time` as this many bytes when it is set. */
 const TIME_BYTES = 14;
-
-export interface PublishFailure {
-  /** The `detail` that could not be published. */
-  readonly detail: unknown;
-  readonly errorCode: string;
-  readonly errorMessage: string;
-}
-
-export interface PublishResult {
-  /** Entries EventBridge accepted. */
-  readonly published: number;
-  /** Entries that were not accepted after every attempt, or could never be (too large). */
-  readonly failed: PublishFailure[];
-  /** PutEvents requests made, retries included. */
-  readonly requests: number;
-}
-
-/** The port the handlers depend on, so tests and the CLI can capture insights without EventBridge. */
-export interface InsightSink {
-  publish(details: readonly unknown[]): Promise<PublishResult>;
-}
 
 export interface EventBridgePublisherOptions {
   /** Name or ARN of the target event bus. */

@@ -11,7 +11,8 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import type { ArchiveReader, StoredDigest } from '../integrity/ports';
-import { ObjectReadError, S3ObjectSource } from './s3-objects';
+import { ObjectReadError } from '../pipeline/ports';
+import { S3ObjectSource } from './s3-objects';
 
 /** Digest files are KB to a few MB; a larger object under CloudTrail-Digest/ is not read whole. */
 const MAX_DIGEST_OBJECT_BYTES = 64 * 1024 * 1024;

@@ -4,22 +4,7 @@
  * start with the delivery timestamp).
  */
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-
-export interface ListedObject {
-  readonly key: string;
-  readonly etag?: string;
-  readonly size?: number;
-}
-
-export interface KeyPage {
-  readonly objects: ListedObject[];
-  /** Pass as `startAfter` for the next page; absent on the last page. */
-  readonly next?: string;
-}
-
-export interface KeyLister {
-  list(request: { bucket: string; prefix: string; startAfter?: string; maxKeys?: number }): Promise<KeyPage>;
-}
+import type { KeyLister, KeyPage } from '../pipeline/ports';
 
 export class S3KeyLister implements KeyLister {
   constructor(private readonly client: S3Client) {}

@@ -7,37 +7,7 @@
  */
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, type GetObjectCommandOutput, type S3Client, S3ServiceException } from '@aws-sdk/client-s3';
-
-/** One delivered object, as an S3 notification names it. */
-export interface ObjectRef {
-  readonly bucket: string;
-  readonly key: string;
-  /** Pin the read to the version that was notified (the archive is versioned). */
-  readonly versionId?: string;
-  /** Refuse the read if the object changed since it was notified. */
-  readonly etag?: string;
-}
-
-export interface OpenedObject {
-  readonly body: AsyncIterable<Uint8Array>;
-  readonly contentLength?: number;
-  readonly etag?: string;
-  readonly versionId?: string;
-}
-
-export type ObjectFailureKind = 'not-found' | 'access-denied' | 'too-large' | 'changed';
-
-/** A failure reading an object that the caller should handle by kind, not by message. */
-export class ObjectReadError extends Error {
-  constructor(
-    readonly kind: ObjectFailureKind,
-    readonly ref: ObjectRef,
-    message: string,
-  ) {
-    super(`s3://${ref.bucket}/${ref.key}: ${message}`);
-    this.name = 'ObjectReadError';
-  }
-}
+import { ObjectReadError, type ObjectRef, type ObjectSource, type OpenedObject } from '../pipeline/ports';
 
 export interface S3ObjectSourceOptions {
   /**
@@ -47,7 +17,7 @@ export interface S3ObjectSourceOptions {
   readonly maxObjectBytes?: number;
 }
 
-export class S3ObjectSource {
+export class S3ObjectSource implements ObjectSource {
   private readonly maxObjectBytes: number;
 
   constructor(

@@ -44,7 +44,7 @@ export function createBackfillHandler(portsFactory: () => { ports: ReplayPorts; 
     built ??= portsFactory();
     const request = parse(event, undefined, backfillEventSchema);
     if (request.action === 'merge') {
-      const merged = await mergeBackfill(built.ports.store, { halfLifeDays: built.settings.detectConfig.halfLifeDays });
+      const merged = await mergeBackfill(built.ports);
       logger.info('backfill merged', { merged });
       return { action: 'merge', merged };
     }

@@ -1,53 +1,90 @@
 /**
- * Evaluator function, invoked by EventBridge Scheduler every few minutes with `{ "time": <scheduled time> }`.
- * The scheduled time (not the invocation time) is the evaluation instant, so a retried run evaluates the
- * same moment. A partition that fails does not stop the sweep; the run then fails as a whole (error alarm;
- * Scheduler retries, then its dead-letter queue) and the next run covers it anyway.
+ * Evaluator function: consumes the evaluation queue (one message per scan segment, batch size 1) and
+ * advances every partition of the segment that has something to do (pipeline/evaluate.ts). A partition that
+ * fails does not stop the others: it is logged and counted (alarmed), and the next evaluation retries it.
+ * A message whose segment could not even be scanned fails and is retried by SQS, then dead-lettered.
  */
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { parse } from '@aws-lambda-powertools/parser';
-import type { Context } from 'aws-lambda';
+import { JSONStringified } from '@aws-lambda-powertools/parser/helpers';
+import { SqsRecordSchema } from '@aws-lambda-powertools/parser/schemas/sqs';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
-import { type EvaluatePorts, type EvaluationSummary, evaluatePartitions } from '../pipeline/evaluate';
+import { METRIC } from '../../schema/detection-contract';
+import { type EvaluatePorts, evaluateSegment, type SegmentSummary } from '../pipeline/evaluate';
 import { buildPorts, readEnvironment } from './environment';
 import { logger, metrics } from './powertools';
 
-export const scheduledEventSchema = z.object({
-  time: z.iso.datetime({ offset: true }),
+export const segmentMessageSchema = z.object({
+  scheduled: z.number().int().nonnegative(),
+  segment: z.number().int().nonnegative(),
+  totalSegments: z.number().int().positive(),
 });
 
-export type EvaluatorResult = Omit<EvaluationSummary, 'insights'> & { insights: number };
+const recordSchema = SqsRecordSchema.extend({ body: JSONStringified(segmentMessageSchema) });
 
-export function createEvaluateHandler(portsFactory: () => EvaluatePorts) {
+function recordMetrics(summary: SegmentSummary): void {
+  metrics.addMetric(METRIC.partitionsEvaluated, MetricUnit.Count, summary.partitions);
+  metrics.addMetric(METRIC.partitionsAdvanced, MetricUnit.Count, summary.advanced);
+  metrics.addMetric(METRIC.filesApplied, MetricUnit.Count, summary.files);
+  metrics.addMetric(METRIC.compactions, MetricUnit.Count, summary.compactions);
+  metrics.addMetric(METRIC.stateConflicts, MetricUnit.Count, summary.conflicts);
+  metrics.addMetric(METRIC.partitionFailures, MetricUnit.Count, summary.failures.length);
+  metrics.addMetric(
+    METRIC.unrecordedFiles,
+    MetricUnit.Count,
+    summary.unrecorded.reduce((n, u) => n + u.files, 0),
+  );
+  metrics.addMetric(METRIC.insightsDeadLettered, MetricUnit.Count, summary.deadLettered);
+  for (const insight of summary.insights) {
+    const single = metrics.singleMetric();
+    single.addDimension('detector', insight.trailsight.detector);
+    single.addMetric(METRIC.insightsEmitted, MetricUnit.Count, 1);
+  }
+}
+
+/** `onSegment` sees every segment's summary (tests read the partition failures from it). */
+export function createEvaluateHandler(
+  portsFactory: () => EvaluatePorts,
+  onSegment: (summary: SegmentSummary) => void = () => undefined,
+) {
   let ports: EvaluatePorts | undefined;
-  return async (event: unknown, context: Context): Promise<EvaluatorResult> => {
-    logger.addContext(context);
+  const processor = new BatchProcessor(EventType.SQS);
+  const recordHandler = async (record: SQSRecord): Promise<SegmentSummary> => {
     ports ??= portsFactory();
-    const { time } = parse(event, undefined, scheduledEventSchema);
-    const summary = await evaluatePartitions(Date.parse(time), ports);
+    const message = parse(record, undefined, recordSchema).body;
+    const summary = await evaluateSegment(message, ports);
+    recordMetrics(summary);
+    onSegment(summary);
+    if (summary.failures.length > 0) {
+      logger.error('some partitions could not be evaluated; the next evaluation retries them', {
+        segment: message.segment,
+        failures: summary.failures.slice(0, 20),
+      });
+    }
+    if (summary.unrecorded.length > 0) {
+      logger.error('log files delivered during a silence were never recorded: check the dead-letter queue', {
+        partitions: summary.unrecorded.slice(0, 20),
+      });
+    }
+    logger.info('segment evaluated', {
+      ...message,
+      partitions: summary.partitions,
+      advanced: summary.advanced,
+      idle: summary.idle,
+      files: summary.files,
+      insights: summary.insights.length,
+    });
+    return summary;
+  };
+  return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    logger.addContext(context);
     try {
-      metrics.addMetric('PartitionsEvaluated', MetricUnit.Count, summary.partitions);
-      metrics.addMetric('InsightsRedelivered', MetricUnit.Count, summary.redelivered);
-      for (const insight of summary.insights) {
-        const single = metrics.singleMetric();
-        single.addDimension('detector', insight.trailsight.detector);
-        single.addMetric('InsightsEmitted', MetricUnit.Count, 1);
-      }
+      return await processPartialResponse(event, recordHandler, processor, { context, throwOnFullBatchFailure: false });
     } finally {
       metrics.publishStoredMetrics();
     }
-    const result = { ...summary, insights: summary.insights.length };
-    if (summary.failures.length > 0) {
-      logger.error('some partitions could not be evaluated', { failures: summary.failures });
-      throw new Error(
-        `${summary.failures.length} of ${summary.partitions} partitions failed: ${summary.failures
-          .slice(0, 3)
-          .map((f) => `${f.partition}: ${f.error}`)
-          .join('; ')}`,
-      );
-    }
-    logger.info('evaluation done', { ...result, time });
-    return result;
   };
 }
 

@@ -1,11 +1,10 @@
 /**
  * Ingest function: an SQS batch of "Object Created" events (EventBridge, from the archive bucket), one log
- * file each. Every record is applied through {@link ingestObject}; a record that throws is reported back
- * as a batch item failure (ReportBatchItemFailures) so only it is retried, and after `maxReceiveCount`
- * receives it moves to the dead-letter queue with its reason in the logs.
- *
- * Records are processed one after another: files of one account + Region in a batch then apply in order
- * without racing each other for the same state item.
+ * file each. Every record is recorded through {@link ingestObject} (read, reduce to a delta, store once); a
+ * record that throws is reported back as a batch item failure (ReportBatchItemFailures) so only it is
+ * retried, and after `maxReceiveCount` receives it moves to the dead-letter queue with its reason in the
+ * logs. Records share no state (the evaluator applies the deltas in order), so they are processed in
+ * parallel.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -14,6 +13,7 @@ import { JSONStringified } from '@aws-lambda-powertools/parser/helpers';
 import { SqsRecordSchema } from '@aws-lambda-powertools/parser/schemas/sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
+import { METRIC } from '../../schema/detection-contract';
 import { PipelineError } from '../pipeline/errors';
 import { type IngestOutcome, type IngestPorts, ingestObject, type NotifiedObject } from '../pipeline/ingest';
 import { buildPorts, readEnvironment } from './environment';
@@ -61,7 +61,6 @@ export function parseRecord(record: SQSRecord): { object: NotifiedObject; create
       size: object.size,
       etag: object.etag,
       versionId: object['version-id'],
-      sequencer: object.sequencer,
     },
     createdAt: Date.parse(parsed.body.time),
   };
@@ -69,26 +68,21 @@ export function parseRecord(record: SQSRecord): { object: NotifiedObject; create
 
 function recordMetrics(outcome: IngestOutcome, createdAt: number, now: number): void {
   if (outcome.status === 'skipped') {
-    metrics.addMetric('FilesSkipped', MetricUnit.Count, 1);
+    metrics.addMetric(METRIC.filesSkipped, MetricUnit.Count, 1);
     const single = metrics.singleMetric();
     single.addDimension('reason', outcome.reason);
-    single.addMetric('FilesSkippedByReason', MetricUnit.Count, 1);
+    single.addMetric(METRIC.filesSkippedByReason, MetricUnit.Count, 1);
     return;
   }
-  metrics.addMetric('FilesProcessed', MetricUnit.Count, 1);
-  metrics.addMetric('EventsProcessed', MetricUnit.Count, outcome.events);
-  metrics.addMetric('StateBytes', MetricUnit.Bytes, outcome.storedBytes);
+  metrics.addMetric(METRIC.filesProcessed, MetricUnit.Count, 1);
+  metrics.addMetric(METRIC.eventsProcessed, MetricUnit.Count, outcome.events);
+  metrics.addMetric(METRIC.deltaBytes, MetricUnit.Bytes, outcome.deltaChars);
+  if (outcome.late) metrics.addMetric(METRIC.lateFiles, MetricUnit.Count, 1);
   if (Number.isFinite(createdAt)) {
-    metrics.addMetric('DeliveryLagSeconds', MetricUnit.Seconds, Math.max(0, (now - createdAt) / 1000));
+    metrics.addMetric(METRIC.deliveryLagSeconds, MetricUnit.Seconds, Math.max(0, (now - createdAt) / 1000));
   }
-  if (outcome.attempts > 1) metrics.addMetric('StateConflicts', MetricUnit.Count, outcome.attempts - 1);
   const skippedRecords = Object.values(outcome.report.skipped).reduce((a, b) => a + (b ?? 0), 0);
-  if (skippedRecords > 0) metrics.addMetric('RecordsSkipped', MetricUnit.Count, skippedRecords);
-  for (const insight of outcome.insights) {
-    const single = metrics.singleMetric();
-    single.addDimension('detector', insight.trailsight.detector);
-    single.addMetric('InsightsEmitted', MetricUnit.Count, 1);
-  }
+  if (skippedRecords > 0) metrics.addMetric(METRIC.recordsSkipped, MetricUnit.Count, skippedRecords);
 }
 
 /** Builds the handler on the given ports (tests pass ports on local stand-ins; Lambda uses the environment). */
@@ -107,19 +101,18 @@ export function createIngestHandler(portsFactory: () => IngestPorts) {
       if (outcome.status === 'skipped') {
         logger.info('file skipped', { key, reason: outcome.reason, detail: outcome.detail });
       } else {
-        logger.debug('file processed', {
+        logger.debug('file recorded', {
           key,
           partition: outcome.partition,
           events: outcome.events,
-          insights: outcome.insights.length,
-          attempts: outcome.attempts,
+          late: outcome.late,
           skippedRecords: outcome.report.skipped,
         });
       }
       return outcome;
     } catch (error) {
       const kind = error instanceof PipelineError ? error.kind : 'unexpected';
-      metrics.addMetric('FilesFailed', MetricUnit.Count, 1);
+      metrics.addMetric(METRIC.filesFailed, MetricUnit.Count, 1);
       // The reason an operator needs before redriving the dead-letter queue.
       logger.error('file failed; the record will be retried, then dead-lettered', {
         key,
@@ -139,7 +132,7 @@ export function createIngestHandler(portsFactory: () => IngestPorts) {
       // the DLQ (alarmed) on their own, and the function's Errors metric stays for crashes and timeouts.
       return await processPartialResponse(event, recordHandler, processor, {
         context,
-        processInParallel: false,
+        processInParallel: true,
         throwOnFullBatchFailure: false,
       });
     } finally {

@@ -8,9 +8,10 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { INTEGRITY_DETAIL_TYPE, INTEGRITY_ENV, TRAILSIGHT_EVENT_SOURCE } from '../../schema/evidence-contract';
 import { CloudTrailPublicKeys } from '../adapters/cloudtrail-public-keys';
-import { EventBridgeInsightPublisher, type InsightSink } from '../adapters/eventbridge-publisher';
+import { EventBridgeInsightPublisher } from '../adapters/eventbridge-publisher';
 import { S3ArchiveReader } from '../adapters/s3-archive-reader';
 import type { ArchiveReader, PublicKeySource } from '../integrity/ports';
+import type { InsightSink } from '../pipeline/ports';
 import { tracer } from './powertools';
 
 export interface IntegrityEnvironment {

@@ -1,27 +1,41 @@
 /**
- * Applies one delivered log file to the detection state, exactly once in effect.
+ * Records one delivered log file: classify its key (digests, Insights files and foreign objects are counted
+ * skips) → stream and read the object → reduce it to its delta (core/detect/delta.ts) → store the delta
+ * once, with a condition: the stored delta is the file's "applied" marker and the evaluator's input.
  *
- * Steps: classify the key (digests, Insights files and foreign objects are counted skips) → read the
- * partition (account + Region) → if this object was already applied, only finish delivering its insights →
- * stream and read the object → run the engine on the partition's state → one conditional write of the new
- * state, the "applied" marker and the new insights (outbox) → publish and archive the outbox.
+ * The ingest never touches the detection state itself: the evaluator applies the stored deltas of each
+ * partition in delivery order (advance.ts), so files processed in parallel, out of order or twice give the
+ * same insights as files processed one after another in order. The only coordination is with the
+ * evaluator's position in time:
  *
- * Why the marker lives in the partition document: the state change and the record that the object was
- * applied must be one atomic write, or a crash between two writes either loses the file's counts or applies
- * them twice. DynamoDB has no cross-item transaction we can rely on for both (and dynalite has none to test
- * with); one conditional put on one item is atomic. A separate idempotency record (Powertools idempotency)
- * would be two more writes per file and still not atomic with the state (docs/pipeline.md).
+ * - a file recorded within `reorderMinutes` of its delivery time is found by the evaluator's next pass over
+ *   that partition (it only applies files delivered `reorderMinutes` before its own time, and its pass
+ *   starts after the record is visible: see {@link LATE_MARGIN_MS});
+ * - a file recorded later than that (a backlog, a redrive, CloudTrail's own late deliveries) is *late*: it
+ *   goes into the partition's late index, which the evaluator applies first on its next pass.
+ *
+ * A new partition gets its head item here, so the evaluator's scan finds it; an idle one is woken.
  */
-import { createHash } from 'node:crypto';
-import { ObjectReadError, type ObjectRef, type OpenedObject } from '../adapters/s3-objects';
 import { EventIdDeduper } from '../core/dedupe';
-import { type DetectConfig, DetectionEngine, type EngineState, type InsightEvent } from '../core/detect';
-import type { TrailEvent } from '../core/event';
+import { DeltaBuilder, type DetectConfig, type FileDelta, fileIdentity } from '../core/detect';
 import { classifyKey, type KeyKind } from '../core/keys';
 import { createReadReport, type ReadReport, readTrailEventBatches } from '../core/reader';
 import { PipelineError } from './errors';
-import { type DeliveryPorts, deliverOutbox } from './outbox';
-import { type PartitionDocument, partitionKey, type StoredPartition } from './ports';
+import {
+  type FileRef,
+  ObjectReadError,
+  type ObjectSource,
+  type OpenedObject,
+  type PartitionStore,
+  partitionKey,
+} from './ports';
+
+/**
+ * A file is late when less than this is left of its reorder window when the ingest starts storing it: the
+ * write (bounded by the SDK's request timeout and retries, see handlers/environment.ts) must be visible
+ * before the evaluator can pass the file's delivery time.
+ */
+export const LATE_MARGIN_MS = 30_000;
 
 /** The object a notification names. */
 export interface NotifiedObject {
@@ -29,30 +43,27 @@ export interface NotifiedObject {
   readonly key: string;
   readonly versionId?: string;
   readonly etag?: string;
-  readonly sequencer?: string;
   readonly size?: number;
 }
 
-/** Reads objects (S3ObjectSource). */
-export interface ObjectOpener {
-  open(ref: ObjectRef): Promise<OpenedObject>;
-}
-
-export interface IngestPorts extends DeliveryPorts {
-  readonly objects: ObjectOpener;
+export interface IngestPorts {
+  readonly store: PartitionStore;
+  readonly objects: ObjectSource;
   /** The resolved detection configuration (validated once at cold start). */
   readonly detectConfig: DetectConfig;
-  /** How long an applied object is remembered per partition, ms. */
-  readonly dedupeWindowMs: number;
+  /** Days a file's delta is kept: a redelivery within them is a counted duplicate. */
+  readonly dedupeRetentionDays: number;
+  /** Wall clock (epoch ms): only to tell late files and to date the deltas' expiry. */
+  readonly now: () => number;
+  /** Every file is in order (the backfill replays history in delivery order): none is late. @default false */
+  readonly inOrder?: boolean;
 }
 
 export type SkipReason =
   /** A digest, Insights or foreign object (the rule filters them; the key is checked again here). */
   | 'not-a-log-file'
-  /** This object was already applied (an at-least-once redelivery). */
+  /** This file was already recorded (an at-least-once redelivery). */
   | 'duplicate'
-  /** Older than the partition's latest file by more than the dedupe window: cannot tell a duplicate; use backfill. */
-  | 'beyond-dedupe-window'
   /** The object (version) no longer exists. */
   | 'object-gone';
 
@@ -62,60 +73,27 @@ export type IngestOutcome =
       readonly partition: string;
       readonly deliveredAt: number;
       readonly events: number;
-      readonly insights: InsightEvent[];
-      /** Conditional-write attempts (1 unless another writer raced this one). */
-      readonly attempts: number;
+      /** Recorded after the evaluator may have passed its delivery time: applied as a late file. */
+      readonly late: boolean;
       readonly report: ReadReport;
-      readonly storedBytes: number;
+      /** Serialized size of the delta (characters). */
+      readonly deltaChars: number;
     }
   | {
       readonly status: 'skipped';
       readonly reason: SkipReason;
       readonly detail: string;
       readonly keyKind?: KeyKind;
-      /** Insights left in the outbox by an earlier attempt and delivered now. */
-      readonly delivered?: number;
     };
 
-/** Identity of an object's content: bucket, key and ETag (a re-upload of the same bytes is the same file). */
-export function objectId(object: NotifiedObject): string {
-  const version = object.etag?.replace(/"/g, '') ?? object.versionId ?? object.sequencer ?? '';
-  return createHash('sha256')
-    .update(`${object.bucket}\u0000${object.key}\u0000${version}`)
-    .digest('base64url')
-    .slice(0, 22);
-}
-
-/** The engine for one partition document. */
-export function engineFor(config: DetectConfig, key: string, document: PartitionDocument): DetectionEngine {
-  const state: EngineState = {
-    version: 1,
-    clock: document.clock,
-    partitions: document.partition ? { [key]: document.partition } : {},
-  };
-  return new DetectionEngine(config, state);
-}
-
-/** The document after the engine ran: its state, the clock, the (pruned) applied set and the outbox. */
-export function nextDocument(
-  engine: DetectionEngine,
-  key: string,
-  previous: PartitionDocument,
-  insights: readonly InsightEvent[],
-  dedupeWindowMs: number,
-  applied?: { id: string; deliveredAt: number },
-): PartitionDocument {
-  const snapshot = engine.snapshot();
-  const partition = snapshot.partitions[key];
-  const latest = Math.max(partition?.lastDelivery ?? 0, applied?.deliveredAt ?? 0);
-  const processed: Record<string, number> = {};
-  for (const [id, at] of Object.entries(previous.processed)) if (at >= latest - dedupeWindowMs) processed[id] = at;
-  if (applied) processed[applied.id] = applied.deliveredAt;
-  return { clock: snapshot.clock, partition, processed, outbox: [...previous.outbox, ...insights] };
+/** The archive prefix of a log key's partition: everything up to the Region folder. */
+export function partitionPrefix(key: string, region: string): string {
+  const at = key.indexOf(`/CloudTrail/${region}/`);
+  return at < 0 ? key.slice(0, key.lastIndexOf('/') + 1) : key.slice(0, at + `/CloudTrail/${region}/`.length);
 }
 
 /**
- * Processes one notified object. Resolves with what happened (processed or a counted skip); rejects with a
+ * Records one notified object. Resolves with what happened (processed or a counted skip); rejects with a
  * {@link PipelineError} when the record must be retried (and eventually dead-lettered).
  */
 export async function ingestObject(object: NotifiedObject, ports: IngestPorts): Promise<IngestOutcome> {
@@ -129,63 +107,54 @@ export async function ingestObject(object: NotifiedObject, ports: IngestPorts): 
     };
   }
   const key = partitionKey(info.account, info.region);
-  const file = { account: info.account, region: info.region, deliveredAt: info.deliveredAt };
-  const id = objectId(object);
-
-  let read: { events: TrailEvent[]; report: ReadReport } | undefined;
-  const maxAttempts = ports.maxAttempts ?? 5;
-  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    const stored = await ports.store.get(key);
-    const doc = stored.document;
-    if (doc.processed[id] !== undefined) {
-      const delivered = await deliverOutbox(stored, ports);
-      return {
-        status: 'skipped',
-        reason: 'duplicate',
-        detail: `${object.key} was already applied to ${key}`,
-        delivered,
-      };
-    }
-    const latest = doc.partition?.lastDelivery;
-    if (latest !== undefined && file.deliveredAt < latest - ports.dedupeWindowMs) {
-      return {
-        status: 'skipped',
-        reason: 'beyond-dedupe-window',
-        detail: `${object.key} was delivered ${Math.round((latest - file.deliveredAt) / 3_600_000)} h before the latest file of ${key}, beyond the dedupe window; replay it with the backfill instead`,
-      };
-    }
-    if (!read) {
-      const opened = await open(object, ports.objects);
-      if (!opened) {
-        return { status: 'skipped', reason: 'object-gone', detail: `${object.key} no longer exists` };
-      }
-      read = await readEvents(object.key, opened, info.account);
-    }
-    const engine = engineFor(ports.detectConfig, key, doc);
-    const insights = engine.ingestFile(file, read.events);
-    const next = nextDocument(engine, key, doc, insights, ports.dedupeWindowMs, { id, deliveredAt: file.deliveredAt });
-    const put = await ports.store.put(key, next, stored.version);
-    if (!put.ok) continue;
-    const committed: StoredPartition = { key, document: next, version: put.version, storedBytes: put.storedBytes };
-    await deliverOutbox(committed, ports);
-    return {
-      status: 'processed',
-      partition: key,
-      deliveredAt: file.deliveredAt,
-      events: read.events.length,
-      insights,
-      attempts: attempt,
-      report: read.report,
-      storedBytes: put.storedBytes,
-    };
+  const ref: FileRef = { deliveredAt: info.deliveredAt, file: fileIdentity(object.key) };
+  const reorderMs = ports.detectConfig.reorderMinutes * 60_000;
+  const started = ports.now();
+  const late = !ports.inOrder && started >= ref.deliveredAt + reorderMs - LATE_MARGIN_MS;
+  if (late && (await ports.store.hasDelta(key, ref))) {
+    return { status: 'skipped', reason: 'duplicate', detail: `${object.key} was already recorded for ${key}` };
   }
-  throw new PipelineError(
-    'state-conflict',
-    `${object.key}: the state of ${key} changed under ${maxAttempts} consecutive attempts; the record will be retried`,
+  const opened = await open(object, ports.objects);
+  if (!opened) return { status: 'skipped', reason: 'object-gone', detail: `${object.key} no longer exists` };
+  const { delta, report } = await readDelta(
+    object.key,
+    opened,
+    { account: info.account, region: info.region, ...ref },
+    ports.detectConfig,
   );
+  // A delta must outlive the compaction that folds it (compactions are at most maxIntervalHours apart).
+  const keepSeconds = Math.max(
+    ports.dedupeRetentionDays * 86_400,
+    2 * ports.detectConfig.compaction.maxIntervalHours * 3_600 + 86_400,
+  );
+  const expires = Math.floor(started / 1000) + keepSeconds;
+  if (late && !(await ports.store.addLate(key, ref, expires))) {
+    // Another delivery of the same file is entering it (or did): that one applies it.
+    return { status: 'skipped', reason: 'duplicate', detail: `${object.key} is already in the late index of ${key}` };
+  }
+  if ((await ports.store.putDelta(key, delta, expires)) === 'exists') {
+    // Recorded meanwhile by an on-time delivery of the same file: the evaluator applies that one in order,
+    // so this late entry must never apply it again.
+    if (late) await ports.store.markLateApplied(key, [ref]);
+    return { status: 'skipped', reason: 'duplicate', detail: `${object.key} was already recorded for ${key}` };
+  }
+  // Read after the write: an evaluator that marks the partition idle re-checks for deltas after its write,
+  // and this read sees its mark, so one of the two always notices the new file.
+  const head = await ports.store.getHead(key);
+  if (!head) await ports.store.createHead(key, partitionPrefix(object.key, info.region));
+  if (late || head?.idle) await ports.store.wake(key, late);
+  return {
+    status: 'processed',
+    partition: key,
+    deliveredAt: ref.deliveredAt,
+    events: delta.events,
+    late,
+    report,
+    deltaChars: JSON.stringify(delta).length,
+  };
 }
 
-async function open(object: NotifiedObject, objects: ObjectOpener): Promise<OpenedObject | undefined> {
+async function open(object: NotifiedObject, objects: ObjectSource): Promise<OpenedObject | undefined> {
   try {
     return await objects.open({
       bucket: object.bucket,
@@ -203,30 +172,31 @@ async function open(object: NotifiedObject, objects: ObjectOpener): Promise<Open
   }
 }
 
-async function readEvents(
+async function readDelta(
   file: string,
   opened: OpenedObject,
-  account: string,
-): Promise<{ events: TrailEvent[]; report: ReadReport }> {
+  identity: { account: string; region: string; deliveredAt: number; file: string },
+  config: DetectConfig,
+): Promise<{ delta: FileDelta; report: ReadReport }> {
   const report = createReadReport(file);
-  const events: TrailEvent[] = [];
+  const builder = new DeltaBuilder(identity, config.binMinutes * 60_000);
   // A fresh deduper per file: CloudTrail repeats events within a file now and then. Repeats across files
   // would need a cross-file memory (the CLI keeps one per run); see docs/pipeline.md.
   const batches = readTrailEventBatches(opened.body, {
     file,
     report,
     dedupe: new EventIdDeduper(50_000),
-    fallbackAccount: account,
+    fallbackAccount: identity.account,
   });
-  for await (const batch of batches) for (const event of batch) events.push(event);
+  for await (const batch of batches) for (const event of batch) builder.add(event);
   if (report.errors.length > 0) {
     const first = report.errors[0];
-    // Nothing of a damaged file is applied: a retry or a fixed re-upload then counts it whole, once.
+    // Nothing of a damaged file is recorded: a retry or a fixed re-upload then counts it whole, once.
     throw new PipelineError(
       first.kind === 'read-failed' ? 'read-failed' : 'corrupt-file',
       `${first.message} (${report.events} events read before it; none applied)`,
       { cause: first },
     );
   }
-  return { events, report };
+  return { delta: builder.finish(), report };
 }

@@ -1,13 +1,16 @@
 /**
- * Delivers a partition's outbox: the insights that were committed together with the state that produced
- * them, but not yet confirmed published. Publishing after the commit means an insight is never emitted for
- * a state change that lost a conditional write, and never lost when the function dies between the two:
- * whoever touches the partition next (a new file, a redelivery, the evaluator) delivers what is left.
- * Delivery is at-least-once; consumers de-duplicate on `eventID` (deterministic per episode and state).
+ * Delivers a partition's outbox: the insights committed together with the state that produced them, but not
+ * yet confirmed published. Publishing after the commit means an insight is never emitted for a state change
+ * that lost a conditional write, and never lost when the function dies between the two: the next advance of
+ * the partition delivers what is left. Delivery is at-least-once; consumers de-duplicate on `eventID`
+ * (deterministic per episode and state, whatever the processing order).
+ *
+ * An insight the bus keeps refusing (after `maxPublishAttempts` advances) goes to the dead-letter port with
+ * its reason, and the rest of the partition's insights keep flowing.
  */
-import type { InsightSink } from '../adapters/eventbridge-publisher';
-import { PipelineError } from './errors';
-import type { InsightArchive, PartitionStore, StoredPartition } from './ports';
+import type { InsightEvent } from '../core/detect';
+import type { DeadLetters, InsightArchive, InsightSink, OutboxEntry, PartitionStore, StoredHead } from './ports';
+import { CONFLICT, type RetryOptions, retryOnConflict } from './retry';
 
 export interface DeliveryPorts {
   readonly store: PartitionStore;
@@ -15,40 +18,61 @@ export interface DeliveryPorts {
   readonly sinks: readonly InsightSink[];
   /** @default - insights are not archived */
   readonly archive?: InsightArchive;
-  /**
-   * Conditional-write attempts before giving up with `state-conflict`.
-   * @default 5
-   */
-  readonly maxAttempts?: number;
+  /** @default - refused insights stay in the outbox */
+  readonly deadLetters?: DeadLetters;
+  /** Advances an insight may fail to publish before it is dead-lettered. @default 5 */
+  readonly maxPublishAttempts?: number;
+  readonly retry?: RetryOptions;
 }
 
-/** Publishes and archives the outbox of `stored`, then removes what was delivered. Returns how many insights. */
-export async function deliverOutbox(stored: StoredPartition, ports: DeliveryPorts): Promise<number> {
-  const pending = stored.document.outbox;
-  if (pending.length === 0) return 0;
+export interface DeliveryResult {
+  readonly delivered: number;
+  /** Insights that failed this time and stay for the next advance. */
+  readonly retained: number;
+  /** Insights given up on and sent to the dead-letter port. */
+  readonly deadLettered: InsightEvent[];
+}
+
+/** Publishes and archives the outbox of `stored`, then removes what was delivered or dead-lettered. */
+export async function deliverOutbox(stored: StoredHead, ports: DeliveryPorts): Promise<DeliveryResult> {
+  const pending = stored.outbox;
+  if (pending.length === 0) return { delivered: 0, retained: 0, deadLettered: [] };
+  const failed = new Map<string, string>();
   for (const sink of ports.sinks) {
-    const result = await sink.publish(pending);
-    if (result.failed.length > 0) {
-      const first = result.failed[0];
-      throw new PipelineError(
-        'publish-failed',
-        `${result.failed.length} of ${pending.length} insights of ${stored.key} were not accepted (${first.errorCode}: ${first.errorMessage}); they stay in the outbox for the next attempt`,
-      );
+    const result = await sink.publish(pending.map((e) => e.insight));
+    for (const f of result.failed) {
+      const id = (f.detail as InsightEvent).eventID;
+      if (!failed.has(id)) failed.set(id, `${f.errorCode}: ${f.errorMessage}`);
     }
   }
-  await ports.archive?.write(pending);
+  const accepted = pending.filter((e) => !failed.has(e.insight.eventID)).map((e) => e.insight);
+  if (accepted.length > 0) await ports.archive?.write(accepted);
 
-  const delivered = new Set(pending.map((i) => i.eventID));
-  let current = stored;
-  for (let attempt = 1; attempt <= (ports.maxAttempts ?? 5); attempt++) {
-    const outbox = current.document.outbox.filter((i) => !delivered.has(i.eventID));
-    if (outbox.length === current.document.outbox.length) return pending.length;
-    const put = await ports.store.put(current.key, { ...current.document, outbox }, current.version);
-    if (put.ok) return pending.length;
-    current = await ports.store.get(current.key);
+  const maxAttempts = ports.maxPublishAttempts ?? 5;
+  const retained: OutboxEntry[] = [];
+  const deadLettered: InsightEvent[] = [];
+  for (const e of pending) {
+    const error = failed.get(e.insight.eventID);
+    if (error === undefined) continue;
+    const attempts = e.attempts + 1;
+    if (attempts >= maxAttempts && ports.deadLetters) {
+      await ports.deadLetters.send({ reason: error, partition: stored.key, insight: e.insight });
+      deadLettered.push(e.insight);
+    } else retained.push({ insight: e.insight, attempts, lastError: error });
   }
-  throw new PipelineError(
-    'state-conflict',
-    `could not clear the delivered outbox of ${stored.key}: concurrent writers; the insights may be published again`,
+  const done = new Set(pending.map((e) => e.insight.eventID));
+  const outcome = { delivered: accepted.length, retained: retained.length, deadLettered };
+  await retryOnConflict(
+    `clearing the outbox of ${stored.key}`,
+    async (n) => {
+      const current = n === 1 ? stored : await ports.store.getHead(stored.key);
+      if (!current) return outcome;
+      // Insights committed since we read the outbox stay; ours leave or come back with their attempt count.
+      const outbox = [...current.outbox.filter((e) => !done.has(e.insight.eventID)), ...retained];
+      const put = await ports.store.putOutbox(stored.key, outbox, current.version);
+      return put.ok ? outcome : CONFLICT;
+    },
+    ports.retry,
   );
+  return outcome;
 }

@@ -8,6 +8,7 @@ import {
 } from 'aws-cdk-lib';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
+import { METRICS_NAMESPACE } from '../../schema/detection-contract';
 
 /** Properties of a {@link DetectionFunction}. */
 export interface DetectionFunctionProps {
@@ -35,8 +36,8 @@ export interface DetectionFunctionProps {
   readonly serviceName?: string;
 }
 
-/** Powertools metrics namespace of every Trailsight function (the dashboard reads it). */
-export const METRICS_NAMESPACE = 'Trailsight';
+/** Powertools metrics namespace of every Trailsight function (the dashboard reads it; one definition). */
+export { METRICS_NAMESPACE };
 
 /**
  * The house-default Node.js function of the detection pipeline.

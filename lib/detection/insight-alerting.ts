@@ -6,6 +6,7 @@ import {
   aws_events_targets as eventsTargets,
   aws_iam as iam,
   aws_kms as kms,
+  type aws_lambda as lambda,
   RemovalPolicy,
   aws_sns as sns,
   aws_sqs as sqs,
@@ -13,7 +14,7 @@ import {
   Validations,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE } from './detection-function';
+import { METRIC, METRICS_NAMESPACE } from '../../schema/detection-contract';
 
 /**
  * Detectors whose insights page someone (the example rule): identity changes, enumeration, permission
@@ -111,10 +112,16 @@ export class InsightAlerting extends Construct {
 
 /** Properties of {@link PipelineMonitoring}. */
 export interface PipelineMonitoringProps {
-  readonly ingestFunction: { metricErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric };
-  readonly evaluatorFunction: { metricErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric };
+  /** The pipeline's functions (their errors are alarmed). */
+  readonly functions: {
+    readonly ingest: lambda.IFunction;
+    readonly coordinator: lambda.IFunction;
+    readonly evaluator: lambda.IFunction;
+  };
   readonly queue: sqs.IQueue;
   readonly deadLetterQueue: sqs.IQueue;
+  readonly evaluationDeadLetterQueue: sqs.IQueue;
+  readonly insightDeadLetterQueue: sqs.IQueue;
   /** Alarm when the oldest queued file (or the processing lag) exceeds this. */
   readonly lagThreshold: Duration;
   /** Alarms notify this topic. */
@@ -124,9 +131,8 @@ export interface PipelineMonitoringProps {
 }
 
 /**
- * The pipeline's CloudWatch dashboard and alarms: files and events processed, delivery-to-processing lag,
- * insights by detector, errors, DLQ depth and oldest message age. Alarms (DLQ not empty, function errors,
- * lag) notify the alert topic.
+ * The pipeline's CloudWatch dashboard and alarms. Every alarm's description is its runbook line: what it
+ * means and what to do (docs/pipeline.md, "Operations"). Alarms notify the alert topic.
  */
 export class PipelineMonitoring extends Construct {
   readonly dashboard: cloudwatch.Dashboard;
@@ -143,16 +149,22 @@ export class PipelineMonitoring extends Construct {
         period,
         dimensionsMap: { service: props.serviceName, ...dimensionsMap },
       });
-
-    const dlqDepth = props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' });
+    const depth = (q: sqs.IQueue) => q.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' });
+    const dlqDepth = depth(props.deadLetterQueue);
     const oldest = props.queue.metricApproximateAgeOfOldestMessage({ period, statistic: 'Maximum' });
-    const lag = custom('DeliveryLagSeconds', 'Maximum');
+    const lag = custom(METRIC.deliveryLagSeconds, 'Maximum');
     const action = new cwActions.SnsAction(props.topic);
-    const alarm = (alarmId: string, metric: cloudwatch.IMetric, threshold: number, description: string) => {
+    const alarm = (
+      alarmId: string,
+      metric: cloudwatch.IMetric,
+      threshold: number,
+      description: string,
+      periods = 1,
+    ) => {
       const a = new cloudwatch.Alarm(this, alarmId, {
         metric,
         threshold,
-        evaluationPeriods: 1,
+        evaluationPeriods: periods,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
         alarmDescription: description,
@@ -161,37 +173,69 @@ export class PipelineMonitoring extends Construct {
       a.addOkAction(action);
       return a;
     };
+    const errors = (fn: lambda.IFunction) => fn.metricErrors({ period, statistic: 'Sum' });
     const lagSeconds = props.lagThreshold.toSeconds();
     this.alarms = [
       alarm(
         'DeadLetterAlarm',
         dlqDepth,
         1,
-        'Log files reached the dead-letter queue: read the reason in the ingest logs, fix, then redrive (docs/pipeline.md).',
+        'Log files reached the dead-letter queue. Read each file\'s reason in the ingest logs ("file failed", kind: corrupt-file, access-denied, too-large, read-failed), fix the cause, then redrive: aws sqs start-message-move-task --source-arn <dead-letter queue ARN> --destination-arn <log-file queue ARN>. Files recorded meanwhile are skipped as duplicates; files older than the evaluator are applied as late files (docs/pipeline.md).',
+      ),
+      alarm(
+        'EvaluationDeadLetterAlarm',
+        depth(props.evaluationDeadLetterQueue),
+        1,
+        'An evaluation segment failed on every attempt (the scan of its partitions failed). Read the evaluator logs; later evaluations cover the same partitions, so once fixed purge the dead-letter queue (aws sqs purge-queue).',
+      ),
+      alarm(
+        'InsightDeadLetterAlarm',
+        depth(props.insightDeadLetterQueue),
+        1,
+        "The insight bus refused an insight on every attempt; the rest of its partition's insights were published. Each message holds the insight and the bus's error: fix the cause (bus policy, event size), then publish the insight again (aws events put-events).",
+      ),
+      alarm(
+        'PartitionFailuresAlarm',
+        custom(METRIC.partitionFailures),
+        1,
+        'Advancing some account+Region failed three evaluations in a row (its state could not be read or written). Read "some partitions could not be evaluated" in the evaluator logs for the partition and the error; each evaluation retries it, and its insights wait until it succeeds.',
+        3,
+      ),
+      alarm(
+        'UnrecordedFilesAlarm',
+        custom(METRIC.unrecordedFiles),
+        1,
+        "Log files delivered to the archive during a silence were never recorded by the pipeline (a backlog, or files in the dead-letter queue): no delivery-gap insight is raised for them. Check the log-file queue's oldest message and its dead-letter queue (DeadLetterAlarm).",
       ),
       alarm(
         'IngestErrorsAlarm',
-        props.ingestFunction.metricErrors({ period, statistic: 'Sum' }),
+        errors(props.functions.ingest),
         1,
-        'The ingest function failed (a whole invocation, not one file).',
+        'The ingest function failed as a whole (a crash or timeout, not one file): read its logs; the batch is retried by SQS.',
+      ),
+      alarm(
+        'CoordinatorErrorsAlarm',
+        errors(props.functions.coordinator),
+        1,
+        'The evaluation coordinator failed: no partition is evaluated until it succeeds (insights and End events are late). Read its logs; Scheduler retries, then its dead-letter queue.',
       ),
       alarm(
         'EvaluatorErrorsAlarm',
-        props.evaluatorFunction.metricErrors({ period, statistic: 'Sum' }),
+        errors(props.functions.evaluator),
         1,
-        'The scheduled evaluator failed: gaps and End events are late until it succeeds.',
+        'An evaluator invocation failed as a whole (a crash or timeout): its segment is retried by SQS. Read its logs.',
       ),
       alarm(
         'OldestMessageAlarm',
         oldest,
         lagSeconds,
-        `A log file has waited in the queue for ${lagSeconds} s or more.`,
+        `A log file has waited in the queue for ${lagSeconds} s or more: the ingest is throttled or failing (see IngestErrorsAlarm); raise detection.reservedConcurrency if it is busy.`,
       ),
       alarm(
         'ProcessingLagAlarm',
         lag,
         lagSeconds,
-        `Log files are processed ${lagSeconds} s or more after they were delivered.`,
+        `Log files are recorded ${lagSeconds} s or more after they were delivered; late files are applied out of order (see the LateFiles metric).`,
       ),
     ];
 
@@ -200,15 +244,25 @@ export class PipelineMonitoring extends Construct {
       widgets: [
         [
           new cloudwatch.GraphWidget({
-            title: 'Files processed / skipped / failed',
-            left: [custom('FilesProcessed'), custom('FilesSkipped'), custom('FilesFailed')],
+            title: 'Files recorded / skipped / failed / late',
+            left: [
+              custom(METRIC.filesProcessed),
+              custom(METRIC.filesSkipped),
+              custom(METRIC.filesFailed),
+              custom(METRIC.lateFiles),
+            ],
             width: 12,
           }),
-          new cloudwatch.GraphWidget({ title: 'Events processed', left: [custom('EventsProcessed')], width: 12 }),
+          new cloudwatch.GraphWidget({
+            title: 'Events recorded, files applied',
+            left: [custom(METRIC.eventsProcessed)],
+            right: [custom(METRIC.filesApplied)],
+            width: 12,
+          }),
         ],
         [
           new cloudwatch.GraphWidget({
-            title: 'Delivery-to-processing lag (s) and oldest queued file (s)',
+            title: 'Delivery-to-record lag (s) and oldest queued file (s)',
             left: [lag, oldest],
             leftAnnotations: [{ value: lagSeconds, label: 'alarm' }],
             width: 12,
@@ -217,7 +271,7 @@ export class PipelineMonitoring extends Construct {
             title: 'Insights emitted by detector',
             left: [
               new cloudwatch.MathExpression({
-                expression: `SEARCH('{${METRICS_NAMESPACE},detector,service} MetricName="InsightsEmitted"', 'Sum', 300)`,
+                expression: `SEARCH('{${METRICS_NAMESPACE},detector,service} MetricName="${METRIC.insightsEmitted}"', 'Sum', 300)`,
                 label: '',
                 period,
               }),
@@ -227,17 +281,24 @@ export class PipelineMonitoring extends Construct {
         ],
         [
           new cloudwatch.GraphWidget({
-            title: 'Function errors',
-            left: [
-              props.ingestFunction.metricErrors({ period, label: 'ingest' }),
-              props.evaluatorFunction.metricErrors({ period, label: 'evaluator' }),
+            title: 'Evaluation: partitions evaluated / advanced / failed, compactions, conflicts',
+            left: [custom(METRIC.partitionsEvaluated), custom(METRIC.partitionsAdvanced)],
+            right: [
+              custom(METRIC.partitionFailures),
+              custom(METRIC.compactions),
+              custom(METRIC.stateConflicts),
+              custom(METRIC.unrecordedFiles),
             ],
             width: 12,
           }),
           new cloudwatch.GraphWidget({
-            title: 'Dead-letter queue depth',
-            left: [dlqDepth],
-            leftAnnotations: [{ value: 1, label: 'alarm' }],
+            title: 'Function errors and dead-letter queues',
+            left: [
+              props.functions.ingest.metricErrors({ period, label: 'ingest' }),
+              props.functions.coordinator.metricErrors({ period, label: 'coordinator' }),
+              props.functions.evaluator.metricErrors({ period, label: 'evaluator' }),
+            ],
+            right: [dlqDepth, depth(props.evaluationDeadLetterQueue), depth(props.insightDeadLetterQueue)],
             width: 12,
           }),
         ],

@@ -6,6 +6,7 @@ import {
   aws_events as events,
   aws_events_targets as eventsTargets,
   aws_iam as iam,
+  type aws_lambda as lambda,
   aws_lambda_event_sources as lambdaEventSources,
   type aws_logs as logs,
   RemovalPolicy,
@@ -18,7 +19,7 @@ import {
   Validations,
 } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { INSIGHT_BUCKET_ENV } from '../../schema/evidence-contract';
+import { ENV, INSIGHT_BUS_NAME } from '../../schema/detection-contract';
 import { INSIGHTS_PREFIX } from '../../schema/insights-table';
 import type { TrailsightConfig } from '../config';
 import { ARCHIVE_KEY_ALIAS, accountOrCurrent, archiveBucketName, insightsBucketName, placementOf } from '../contracts';
@@ -26,8 +27,8 @@ import { DetectionFunction } from '../detection/detection-function';
 import { InsightAlerting, PipelineMonitoring } from '../detection/insight-alerting';
 
 /** Name of the event bus insights are published to. */
-export const INSIGHT_BUS_NAME = 'trailsight';
-/** Key prefix of the insight objects written to the archive bucket (the insights Glue table reads it). */
+export { INSIGHT_BUS_NAME };
+/** Key prefix of the insight objects written to the insights bucket (the insights Glue table reads it). */
 export const INSIGHT_PREFIX = INSIGHTS_PREFIX;
 /** Key pattern (EventBridge wildcard) of CloudTrail log files; digests and Insights files do not match. */
 export const LOG_FILE_KEY_PATTERN = '*/CloudTrail/*.json.gz';
@@ -43,21 +44,33 @@ export interface DetectionStackProps extends StackProps {
 }
 
 /**
- * The serverless detection pipeline: new log files in the archive → EventBridge (default bus) → SQS (+DLQ) →
- * ingest function → DynamoDB state + insights on the `trailsight` bus and in the archive; a scheduled
- * evaluator for what needs time to pass (End events, missed jobs, silent accounts); alert topic, example
- * rule, dashboard and alarms.
+ * The serverless detection pipeline (docs/pipeline.md):
  *
- * Deployed in the log archive account and the home Region, next to the bucket whose events it consumes: the
- * bucket's notifications, the reads and the key stay in one account (see docs/pipeline.md, "Placement").
- * The state table is retained; everything else is redeployable.
+ * - new log files in the archive → EventBridge (default bus) → SQS (+ DLQ) → **ingest** function: reads each
+ *   file, reduces it to a delta and records it once in the data table (the file's "applied" marker);
+ * - EventBridge Scheduler every `scheduleMinutes` → **coordinator** → one message per scan segment on the
+ *   evaluation queue (+ DLQ) → **evaluator** invocations in parallel: each advances the partitions of its
+ *   segment (apply recorded files and due ticks in delivery order, compact, publish insights to the `trailsight`
+ *   bus and the insights bucket); an insight the bus refuses for good goes to the insight dead-letter queue;
+ * - the **backfill** function replays archived history; the alert topic, an example rule, a dashboard and alarms
+ *   whose descriptions say what to do.
+ *
+ * Deployed in the log archive account and the home Region, next to the bucket whose events it consumes.
+ * The state tables are retained; everything else is redeployable.
  */
 export class DetectionStack extends Stack {
-  readonly table: dynamodb.Table;
+  /** One item per account + Region: the partition's head (hot state, due time, outbox). */
+  readonly headsTable: dynamodb.Table;
+  /** Per-file deltas (the applied markers), the late index and the partitions' state pages. */
+  readonly dataTable: dynamodb.Table;
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
+  readonly evaluationQueue: sqs.Queue;
+  readonly evaluationDeadLetterQueue: sqs.Queue;
+  readonly insightDeadLetterQueue: sqs.Queue;
   readonly bus: events.EventBus;
   readonly ingest: DetectionFunction;
+  readonly coordinator: DetectionFunction;
   readonly evaluator: DetectionFunction;
   readonly backfill: DetectionFunction;
   readonly logFileRule: events.Rule;
@@ -72,26 +85,36 @@ export class DetectionStack extends Stack {
     const archiveAccount = accountOrCurrent(placementOf(config).logArchive);
     const timeout = Duration.seconds(settings.timeoutSeconds);
 
-    this.table = new dynamodb.Table(this, 'StateTable', {
-      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      timeToLiveAttribute: 'expiresAt',
-      deletionProtection: true,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    // Stateful: a changed logical ID would replace the table and lose every baseline.
-    (this.table.node.defaultChild as dynamodb.CfnTable).overrideLogicalId('DetectionStateTable');
+    const stateTable = (tableId: string, logicalId: string, sortKey: boolean) => {
+      const table = new dynamodb.Table(this, tableId, {
+        partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+        ...(sortKey ? { sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING } } : {}),
+        billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+        encryption: dynamodb.TableEncryption.AWS_MANAGED,
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        ...(sortKey ? { timeToLiveAttribute: 'expiresAt' } : {}),
+        deletionProtection: true,
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      // Stateful: a changed logical ID would replace the table and lose every baseline.
+      (table.node.defaultChild as dynamodb.CfnTable).overrideLogicalId(logicalId);
+      return table;
+    };
+    this.headsTable = stateTable('HeadsTable', 'DetectionHeadsTable', false);
+    this.dataTable = stateTable('DataTable', 'DetectionDataTable', true);
 
     this.bus = new events.EventBus(this, 'InsightBus', { eventBusName: INSIGHT_BUS_NAME });
 
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    acknowledgeDeadLetterQueue(this.deadLetterQueue, 'the log-file queue and of the rule feeding it');
+    const deadLetterQueue = (queueId: string, of: string) => {
+      const q = new sqs.Queue(this, queueId, {
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        retentionPeriod: Duration.days(14),
+      });
+      acknowledgeDeadLetterQueue(q, of);
+      return q;
+    };
+    this.deadLetterQueue = deadLetterQueue('DeadLetterQueue', 'the log-file queue and of the rule feeding it');
     this.queue = new sqs.Queue(this, 'LogFileQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -101,6 +124,16 @@ export class DetectionStack extends Stack {
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: settings.maxReceiveCount },
     });
+    this.evaluationDeadLetterQueue = deadLetterQueue('EvaluationDeadLetterQueue', 'the evaluation queue');
+    this.evaluationQueue = new sqs.Queue(this, 'EvaluationQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: Duration.seconds(settings.timeoutSeconds * 6),
+      // A segment message is only worth its scheduled time: the next evaluation covers the same partitions.
+      retentionPeriod: Duration.hours(1),
+      deadLetterQueue: { queue: this.evaluationDeadLetterQueue, maxReceiveCount: settings.maxReceiveCount },
+    });
+    this.insightDeadLetterQueue = deadLetterQueue('InsightDeadLetterQueue', 'insights the bus refused for good');
 
     this.logFileRule = new events.Rule(this, 'LogFileCreatedRule', {
       description: 'Trailsight: new CloudTrail log files in the archive bucket (not digests, not Insights files)',
@@ -127,20 +160,25 @@ export class DetectionStack extends Stack {
       logRetention: settings.logRetentionDays as logs.RetentionDays,
       serviceName: SERVICE_NAME,
     };
-    const environment = {
-      STATE_TABLE_NAME: this.table.tableName,
-      EVENT_BUS_NAME: this.bus.eventBusName,
-      PUBLISH_TO_DEFAULT_BUS: String(settings.publishToDefaultBus),
-      ARCHIVE_BUCKET_NAME: bucketName,
-      [INSIGHT_BUCKET_ENV]: insightsBucketName(config),
-      INSIGHT_PREFIX,
-      DEDUPE_WINDOW_HOURS: String(settings.dedupeWindowHours),
-      DETECTOR_CONFIG: JSON.stringify(settings.detector),
+    // One engine configuration for every function: the evaluator's period is part of it (the CLI replays the
+    // same ticks from it).
+    const detector = { ...settings.detector, tickMinutes: settings.scheduleMinutes };
+    const environment: Record<string, string> = {
+      [ENV.headsTable]: this.headsTable.tableName,
+      [ENV.dataTable]: this.dataTable.tableName,
+      [ENV.eventBus]: this.bus.eventBusName,
+      [ENV.publishToDefaultBus]: String(settings.publishToDefaultBus),
+      [ENV.archiveBucket]: bucketName,
+      [ENV.insightBucket]: insightsBucketName(config),
+      [ENV.insightPrefix]: INSIGHT_PREFIX,
+      [ENV.dedupeRetentionDays]: String(settings.dedupeRetentionDays),
+      [ENV.detectorConfig]: JSON.stringify(detector),
+      [ENV.insightDeadLetterQueueUrl]: this.insightDeadLetterQueue.queueUrl,
     };
     this.ingest = new DetectionFunction(this, 'Ingest', {
       ...common,
       entry: path.join(HANDLERS, 'ingest.ts'),
-      description: 'Trailsight: reads new CloudTrail log files, updates baselines, emits insights',
+      description: 'Trailsight: reads new CloudTrail log files and records each one (its delta) for the evaluator',
       reservedConcurrentExecutions: settings.reservedConcurrency,
       environment,
     });
@@ -150,41 +188,49 @@ export class DetectionStack extends Stack {
         maxBatchingWindow:
           settings.maxBatchingWindowSeconds > 0 ? Duration.seconds(settings.maxBatchingWindowSeconds) : undefined,
         reportBatchItemFailures: true,
+        // Never more pollers than reserved executions: throttled invocations would burn receive counts and
+        // send good files to the dead-letter queue.
+        maxConcurrency: Math.max(2, settings.reservedConcurrency),
       }),
     );
-    Validations.of(this.ingest.function).acknowledge({
-      id: 'Serverless-LambdaEventSourceMappingDestination',
-      reason:
-        "SQS event source mappings take no on-failure destination: failed files move to the queue's dead-letter queue (redrive policy).",
-    });
-    Validations.of(this.ingest.function).acknowledge({
-      id: 'Serverless-LambdaDLQ',
-      reason: 'Invoked synchronously by the SQS event source mapping; the queue has the dead-letter queue.',
-    });
+    acknowledgeQueueConsumer(this.ingest.function, 'the log-file queue');
 
+    this.coordinator = new DetectionFunction(this, 'Coordinator', {
+      ...common,
+      timeout: Duration.seconds(60),
+      entry: path.join(HANDLERS, 'coordinate.ts'),
+      description: 'Trailsight: splits each scheduled evaluation into scan segments on the evaluation queue',
+      // One at a time: a late run never overlaps the next one.
+      reservedConcurrentExecutions: 1,
+      environment: { ...environment, [ENV.evaluationQueueUrl]: this.evaluationQueue.queueUrl },
+    });
     this.evaluator = new DetectionFunction(this, 'Evaluator', {
       ...common,
       entry: path.join(HANDLERS, 'evaluate.ts'),
-      description: 'Trailsight: scheduled evaluation (End events, missed jobs, silent accounts and Regions)',
-      // One evaluator at a time: a late run never races the next one over the same partitions.
-      reservedConcurrentExecutions: 1,
+      description:
+        'Trailsight: advances the partitions of a scan segment (applies files and ticks, publishes insights)',
+      reservedConcurrentExecutions: settings.evaluatorConcurrency,
       environment,
     });
-    const scheduleDeadLetters = new sqs.Queue(this, 'ScheduleDeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    acknowledgeDeadLetterQueue(scheduleDeadLetters, 'the evaluator schedule');
+    this.evaluator.function.addEventSource(
+      new lambdaEventSources.SqsEventSource(this.evaluationQueue, {
+        batchSize: 1,
+        reportBatchItemFailures: true,
+        maxConcurrency: Math.max(2, settings.evaluatorConcurrency),
+      }),
+    );
+    acknowledgeQueueConsumer(this.evaluator.function, 'the evaluation queue');
+
+    const scheduleDeadLetters = deadLetterQueue('ScheduleDeadLetterQueue', 'the evaluation schedule');
     // The schedule's role, next to the function it invokes (not at stack level).
-    const schedulerRole = new iam.Role(this.evaluator, 'SchedulerRole', {
+    const schedulerRole = new iam.Role(this.coordinator, 'SchedulerRole', {
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com'),
-      description: 'Trailsight: lets EventBridge Scheduler invoke the evaluator',
+      description: 'Trailsight: lets EventBridge Scheduler invoke the evaluation coordinator',
     });
     new scheduler.Schedule(this, 'EvaluatorSchedule', {
-      description: 'Trailsight: runs the detection evaluator',
+      description: 'Trailsight: runs the detection evaluation',
       schedule: scheduler.ScheduleExpression.rate(Duration.minutes(settings.scheduleMinutes)),
-      target: new schedulerTargets.LambdaInvoke(this.evaluator.function, {
+      target: new schedulerTargets.LambdaInvoke(this.coordinator.function, {
         // The scheduled time, not the invocation time: a retried run evaluates the same instant.
         input: scheduler.ScheduleTargetInput.fromObject({ time: scheduler.ContextAttribute.scheduledTime }),
         role: schedulerRole,
@@ -194,10 +240,10 @@ export class DetectionStack extends Stack {
       }),
     });
     Validations.of(schedulerRole).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.evaluator.function.node.defaultChild as CfnElement)}.Arn>:*]`,
-      reason: 'lambda:InvokeFunction on the evaluator and its versions/aliases (the ARN with ":*"), nothing else.',
+      id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.coordinator.function.node.defaultChild as CfnElement)}.Arn>:*]`,
+      reason: 'lambda:InvokeFunction on the coordinator and its versions/aliases (the ARN with ":*"), nothing else.',
     });
-    Validations.of(this.evaluator.function).acknowledge({
+    Validations.of(this.coordinator.function).acknowledge({
       id: 'Serverless-LambdaDLQ',
       reason: 'Invoked by EventBridge Scheduler, whose target has the dead-letter queue and retry policy.',
     });
@@ -220,10 +266,15 @@ export class DetectionStack extends Stack {
 
     this.alerting = new InsightAlerting(this, 'Alerting', { bus: this.bus, emails: settings.alarmEmails });
     this.monitoring = new PipelineMonitoring(this, 'Monitoring', {
-      ingestFunction: this.ingest.function,
-      evaluatorFunction: this.evaluator.function,
+      functions: {
+        ingest: this.ingest.function,
+        coordinator: this.coordinator.function,
+        evaluator: this.evaluator.function,
+      },
       queue: this.queue,
       deadLetterQueue: this.deadLetterQueue,
+      evaluationDeadLetterQueue: this.evaluationDeadLetterQueue,
+      insightDeadLetterQueue: this.insightDeadLetterQueue,
       lagThreshold: Duration.minutes(settings.lagAlarmMinutes),
       topic: this.alerting.topic,
       serviceName: SERVICE_NAME,
@@ -231,9 +282,9 @@ export class DetectionStack extends Stack {
   }
 
   /**
-   * Least privilege, by name from configuration (the archive lives in another stack): read only the log
-   * prefix, write only the insight prefix, use only the archive key (found by its alias), read and write
-   * only the state table, publish only to the insight bus (and the default bus when configured).
+   * Least privilege, by name from configuration (the archive lives in another stack): each function gets the
+   * table actions it calls, read of the log prefix where it reads logs, write of the insight prefix, the
+   * archive key (found by its alias), the bus (and the default bus when configured), and its queues.
    */
   private grantPipelineAccess(
     config: TrailsightConfig,
@@ -245,52 +296,21 @@ export class DetectionStack extends Stack {
     // How cdk-nag prints these resources (tokens as <AWS::...>), for the acknowledgements.
     const nagPartition = Token.isUnresolved(partition) ? '<AWS::Partition>' : partition;
     const nagBucket = `arn:${nagPartition}:s3:::trailsight-archive-${nagAccount}-${config.homeRegion}`;
+    const nagInsights = `arn:${nagPartition}:s3:::trailsight-insights-${nagAccount}-${config.homeRegion}`;
     const bucketArn = `arn:${partition}:s3:::${bucketName}`;
     const keyArns = `arn:${partition}:kms:${config.homeRegion}:${archiveAccount}:key/*`;
     const byAlias = { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': ARCHIVE_KEY_ALIAS } };
     const defaultBusArn = `arn:${partition}:events:${this.region}:${this.account}:event-bus/default`;
-
-    for (const fn of [this.ingest, this.evaluator]) {
-      const role = fn.role;
-      role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          sid: 'WriteInsightObjects',
-          actions: ['s3:PutObject'],
-          resources: [`arn:${partition}:s3:::${insightsBucketName(config)}/${INSIGHT_PREFIX}*`],
-        }),
-      );
-      this.table.grant(role, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan');
-      this.bus.grantPutEventsTo(role);
-      if (config.detection.publishToDefaultBus) {
-        role.addToPrincipalPolicy(
-          new iam.PolicyStatement({
-            sid: 'PublishToDefaultBus',
-            actions: ['events:PutEvents'],
-            resources: [defaultBusArn],
-          }),
-        );
-      }
-      Validations.of(role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::arn:${nagPartition}:s3:::trailsight-insights-${nagAccount}-${config.homeRegion}/${INSIGHT_PREFIX}*]`,
-        reason: 'Writes one object per insight under the insight prefix only.',
-      });
+    const keyAck = (role: iam.IRole) =>
       Validations.of(role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::arn:${nagPartition}:kms:${config.homeRegion}:${nagAccount}:key/*]`,
         reason:
           'The archive key is in another stack; the statement is narrowed to it by the kms:ResourceAliases condition (alias/trailsight/archive).',
       });
-    }
-    // The ingest and backfill functions read log files; the evaluator never does.
-    this.table.grant(this.backfill.role, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan');
-    this.backfill.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'ListLogFiles',
-        actions: ['s3:ListBucket'],
-        resources: [bucketArn],
-        conditions: { StringLike: { 's3:prefix': ['AWSLogs/*'] } },
-      }),
-    );
-    for (const reader of [this.backfill.role]) {
+
+    // Log files: the ingest and the backfill read them; the evaluator and the backfill list them (the
+    // delivery check, the replay).
+    for (const reader of [this.ingest.role, this.backfill.role]) {
       reader.addToPrincipalPolicy(
         new iam.PolicyStatement({
           sid: 'ReadLogFiles',
@@ -308,42 +328,88 @@ export class DetectionStack extends Stack {
       );
       Validations.of(reader).acknowledge({
         id: `AwsSolutions-IAM5[Resource::${nagBucket}/AWSLogs/*]`,
-        reason: 'Reads any CloudTrail log file under the AWSLogs/ prefix, which is what it replays.',
+        reason: 'Reads any CloudTrail log file under the AWSLogs/ prefix, which is what it processes.',
       });
-      Validations.of(reader).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::arn:${nagPartition}:kms:${config.homeRegion}:${nagAccount}:key/*]`,
-        reason:
-          'The archive key is in another stack; the statement is narrowed to it by the kms:ResourceAliases condition (alias/trailsight/archive).',
-      });
+      keyAck(reader);
     }
-    this.ingest.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'ReadLogFiles',
-        actions: ['s3:GetObject', 's3:GetObjectVersion'],
-        resources: [`${bucketArn}/AWSLogs/*`],
-      }),
+    for (const lister of [this.evaluator.role, this.backfill.role]) {
+      lister.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'ListLogFiles',
+          actions: ['s3:ListBucket'],
+          resources: [bucketArn],
+          conditions: { StringLike: { 's3:prefix': ['AWSLogs/*'] } },
+        }),
+      );
+    }
+
+    // Insights: the evaluator (and the backfill's merge, which publishes nothing) writes them.
+    const insightObjects = `arn:${partition}:s3:::${insightsBucketName(config)}/${INSIGHT_PREFIX}*`;
+    this.evaluator.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'WriteInsightObjects', actions: ['s3:PutObject'], resources: [insightObjects] }),
     );
-    Validations.of(this.ingest.role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${nagBucket}/AWSLogs/*]`,
-      reason: 'Reads any CloudTrail log file under the AWSLogs/ prefix, which is what it processes.',
-    });
-    this.ingest.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'UseArchiveKey',
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
-        resources: [keyArns],
-        conditions: byAlias,
-      }),
-    );
+    // The insights bucket is encrypted with the archive key behind a Bucket Key: writing needs a data key.
     this.evaluator.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        sid: 'UseArchiveKey',
+        sid: 'EncryptInsights',
         actions: ['kms:GenerateDataKey'],
         resources: [keyArns],
         conditions: byAlias,
       }),
     );
+    Validations.of(this.evaluator.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${nagInsights}/${INSIGHT_PREFIX}*]`,
+      reason: 'Writes one object per insight under the insight prefix of the insights bucket only.',
+    });
+    keyAck(this.evaluator.role);
+    this.bus.grantPutEventsTo(this.evaluator.role);
+    if (config.detection.publishToDefaultBus) {
+      this.evaluator.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'PublishToDefaultBus',
+          actions: ['events:PutEvents'],
+          resources: [defaultBusArn],
+        }),
+      );
+    }
+    this.insightDeadLetterQueue.grantSendMessages(this.evaluator.role);
+    this.evaluationQueue.grantSendMessages(this.coordinator.role);
+
+    // State: each function gets the table actions it calls (lambda/adapters/dynamodb-state-store.ts).
+    this.headsTable.grant(this.ingest.role, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
+    this.dataTable.grant(
+      this.ingest.role,
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:BatchWriteItem',
+    );
+    this.headsTable.grant(this.coordinator.role, 'dynamodb:DescribeTable');
+    for (const advancer of [this.evaluator.role, this.backfill.role]) {
+      this.headsTable.grant(advancer, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Scan');
+      this.dataTable.grant(
+        advancer,
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:Query',
+        'dynamodb:BatchGetItem',
+        'dynamodb:BatchWriteItem',
+      );
+    }
   }
+}
+
+/** A function fed by an SQS event source mapping: failures go to the queue's own dead-letter queue. */
+function acknowledgeQueueConsumer(fn: lambda.IFunction, queue: string): void {
+  Validations.of(fn).acknowledge({
+    id: 'Serverless-LambdaEventSourceMappingDestination',
+    reason: `SQS event source mappings take no on-failure destination: failed messages move to the dead-letter queue of ${queue} (redrive policy).`,
+  });
+  Validations.of(fn).acknowledge({
+    id: 'Serverless-LambdaDLQ',
+    reason: `Invoked synchronously by the SQS event source mapping; ${queue} has the dead-letter queue.`,
+  });
 }
 
 /** A dead-letter queue is the end of the line: it has no DLQ or redrive policy of its own. */

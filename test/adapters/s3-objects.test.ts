@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { ObjectReadError, S3ObjectSource } from '../../lambda/adapters/s3-objects';
+import { S3ObjectSource } from '../../lambda/adapters/s3-objects';
+import { ObjectReadError } from '../../lambda/pipeline/ports';
 import { type S3StandIn, startS3 } from '../support/stand-ins';
 
 // A real delivery file (flaws2-cloud, ../shared/data/flaws2-cloud/SOURCE.md).

@@ -1,4 +1,4 @@
-import { DetectionEngine, type InsightEvent } from '../../lambda/core/detect';
+import { type InsightEvent, Replay } from '../../lambda/core/detect';
 import { ACCOUNT, arn, background, burst, DAY, deliveries, ev, HOUR, MIN, run, scenario, starts, T0 } from './helpers';
 
 /** Day 4 (Thursday), 14:00 UTC: office hours, after three days of replayed history. */
@@ -163,19 +163,8 @@ describe('gap detector', () => {
     const from = T0 + 3 * DAY + 11 * HOUR;
     const to = from + 3 * HOUR;
     const files = deliveries(background(T0, T0 + 4 * DAY).filter((e) => e.time < from - 8 * MIN || e.time >= to));
-    const engine = new DetectionEngine();
-    const insights = run(
-      files.filter(([f]) => f.deliveredAt < from),
-      engine,
-    );
-    // No file arrives during the outage: the scheduled evaluator's ticks move time forward.
-    for (let t = from; t < to; t += 5 * MIN) insights.push(...engine.tick(t));
-    insights.push(
-      ...run(
-        files.filter(([f]) => f.deliveredAt >= from),
-        engine,
-      ),
-    );
+    // No file arrives during the outage: the replay applies the evaluator's ticks between files.
+    const insights = run(files);
     const gaps = insights.filter((i) => i.trailsight.detector === 'delivery-gap');
     expect(gaps.map((i) => i.insightDetails.state)).toEqual(['Start', 'End']);
     expect(gaps[0].trailsight.gapCause).toBe('delivery-stopped');
@@ -184,13 +173,20 @@ describe('gap detector', () => {
     // The hourly job's runs lost in the silence are excused, not reported one by one.
     expect(only(insights, 'gap')).toHaveLength(0);
   });
-  test('a partition silent for days (another period replayed in the same run) is not a delivery gap', () => {
-    const engine = new DetectionEngine();
-    const insights = run(deliveries(background(T0, T0 + 3 * DAY)), engine);
-    // Another account's files, a year later, move the clock.
+  test("partitions keep their own clocks: another account's files a year later do not tick this one", () => {
+    const replay = new Replay();
+    const insights = run(deliveries(background(T0, T0 + 3 * DAY)), replay);
     const later = background(T0 + 365 * DAY, T0 + 365 * DAY + HOUR, { account: '999988887777' });
-    insights.push(...run(deliveries(later, '999988887777'), engine));
+    insights.push(...run(deliveries(later, '999988887777'), replay));
     expect(only(insights, 'delivery-gap')).toHaveLength(0);
+    expect(replay.stats.ticks).toBeLessThan(2000);
+  });
+
+  test('a partition that stops delivering is reported once, by the ticks after its last file, even if files resume weeks later', () => {
+    const replay = new Replay();
+    const insights = run(deliveries(background(T0, T0 + 3 * DAY)), replay);
+    insights.push(...run(deliveries(background(T0 + 30 * DAY, T0 + 30 * DAY + HOUR)), replay));
+    expect(only(insights, 'delivery-gap')).toHaveLength(1);
   });
 });
 

@@ -1,6 +1,6 @@
 /** Small synthetic CloudTrail streams for the detection tests: a steady account plus scripted bursts. */
 import type { DeliveredFile, DetectConfigInput, InsightEvent } from '../../lambda/core/detect';
-import { DetectionEngine } from '../../lambda/core/detect';
+import { Replay } from '../../lambda/core/detect';
 import type { TrailEvent } from '../../lambda/core/event';
 
 export const ACCOUNT = '111122223333';
@@ -91,13 +91,13 @@ export function deliveries(events: readonly TrailEvent[], account = ACCOUNT): [D
   }
   return [...byFile.entries()]
     .sort((a, b) => a[0] - b[0])
-    .map(([deliveredAt, list]) => [{ account, region: REGION, deliveredAt }, list]);
+    .map(([deliveredAt, list]) => [{ account, region: REGION, deliveredAt, file: `${account}-${deliveredAt}` }, list]);
 }
 
-/** Runs files through an engine and returns every insight. */
-export function run(files: [DeliveredFile, TrailEvent[]][], engine = new DetectionEngine()): InsightEvent[] {
+/** Runs files through a replay and returns every insight. */
+export function run(files: [DeliveredFile, TrailEvent[]][], replay = new Replay()): InsightEvent[] {
   const out: InsightEvent[] = [];
-  for (const [f, events] of files) out.push(...engine.ingestFile(f, events));
+  for (const [f, events] of files) out.push(...replay.ingestFile(f, events));
   return out;
 }
 
@@ -111,10 +111,10 @@ export function starts(insights: readonly InsightEvent[], detector?: string): In
 export function scenario(
   day4: TrailEvent[],
   opts: { skipJob?: (t: number) => boolean; config?: DetectConfigInput; seed?: number } = {},
-): { insights: InsightEvent[]; engine: DetectionEngine } {
-  const engine = new DetectionEngine(opts.config ?? {});
+): { insights: InsightEvent[]; replay: Replay } {
+  const replay = new Replay(opts.config ?? {});
   const events = [...background(T0, T0 + 4 * DAY, opts), ...day4].sort((a, b) => a.time - b.time);
-  return { insights: run(deliveries(events), engine), engine };
+  return { insights: run(deliveries(events), replay), replay };
 }
 
 /** `n` events spread over `minutes` from `at`. */

@@ -1,7 +1,9 @@
 import { Match, Template as T, type Template } from 'aws-cdk-lib/assertions';
+import { readEnvironment } from '../../lambda/handlers/environment';
 import { DETECTION_DEFAULTS, parseConfig } from '../../lib/config';
 import { ARCHIVE_KEY_ALIAS } from '../../lib/contracts';
 import { HIGH_SEVERITY_DETECTORS } from '../../lib/detection/insight-alerting';
+import { ENV } from '../../schema/detection-contract';
 import { build, EXAMPLE_ORG_CONFIG_INPUT, withDefaults } from './helpers';
 
 type Statement = { Action: string | string[]; Resource: unknown; Effect: string; Condition?: unknown };
@@ -29,8 +31,9 @@ describe('DetectionStack (default configuration)', () => {
   });
 
   describe('queue and dead-letter queue', () => {
-    test('encrypts both queues and enforces TLS', () => {
-      template.resourceCountIs('AWS::SQS::Queue', 4);
+    test('encrypts every queue and enforces TLS', () => {
+      // log files + DLQ, evaluation + DLQ, insight DLQ, schedule DLQ, alert-topic DLQ
+      template.resourceCountIs('AWS::SQS::Queue', 7);
       template.allResourcesProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
       const policies = template.findResources('AWS::SQS::QueuePolicy');
       const denies = Object.values(policies).flatMap((p) =>
@@ -38,10 +41,16 @@ describe('DetectionStack (default configuration)', () => {
           (s) => s.Effect === 'Deny' && JSON.stringify(s.Condition).includes('aws:SecureTransport'),
         ),
       );
-      expect(denies.length).toBe(4);
+      expect(denies.length).toBe(7);
     });
 
-    test('moves a file to the dead-letter queue after maxReceiveCount receives', () => {
+    test('moves a file (and an evaluation segment) to its dead-letter queue after maxReceiveCount receives', () => {
+      template.hasResourceProperties('AWS::SQS::Queue', {
+        RedrivePolicy: {
+          maxReceiveCount: DETECTION_DEFAULTS.maxReceiveCount,
+          deadLetterTargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^EvaluationDeadLetterQueue'), 'Arn'] },
+        },
+      });
       template.hasResourceProperties('AWS::SQS::Queue', {
         RedrivePolicy: {
           maxReceiveCount: DETECTION_DEFAULTS.maxReceiveCount,
@@ -68,11 +77,29 @@ describe('DetectionStack (default configuration)', () => {
     });
   });
 
-  test('maps the queue to the ingest function with ReportBatchItemFailures', () => {
+  test('maps the queue to the ingest function with ReportBatchItemFailures, never more pollers than reserved executions', () => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       BatchSize: DETECTION_DEFAULTS.batchSize,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       MaximumBatchingWindowInSeconds: DETECTION_DEFAULTS.maxBatchingWindowSeconds,
+      ScalingConfig: { MaximumConcurrency: DETECTION_DEFAULTS.reservedConcurrency },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('reads new CloudTrail'),
+      ReservedConcurrentExecutions: DETECTION_DEFAULTS.reservedConcurrency,
+    });
+  });
+
+  test('maps the evaluation queue to the evaluator, one segment per invocation, as many at once as reserved', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^EvaluationQueue'), 'Arn'] },
+      ScalingConfig: { MaximumConcurrency: DETECTION_DEFAULTS.evaluatorConcurrency },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('advances the partitions'),
+      ReservedConcurrentExecutions: DETECTION_DEFAULTS.evaluatorConcurrency,
     });
   });
 
@@ -102,29 +129,26 @@ describe('DetectionStack (default configuration)', () => {
   describe('functions', () => {
     test('run Node.js 24 on ARM64 with tracing, explicit memory and timeout, and a log group with retention', () => {
       const functions = template.findResources('AWS::Lambda::Function');
-      expect(Object.keys(functions)).toHaveLength(3);
+      expect(Object.keys(functions)).toHaveLength(4);
       for (const fn of Object.values(functions)) {
         const backfill = String(fn.Properties.Description).includes('replays archived history');
+        const coordinator = String(fn.Properties.Description).includes('scan segments');
         expect(fn.Properties).toMatchObject({
           Runtime: 'nodejs24.x',
           Architectures: ['arm64'],
           TracingConfig: { Mode: 'Active' },
           MemorySize: DETECTION_DEFAULTS.memoryMb,
-          Timeout: backfill ? 900 : DETECTION_DEFAULTS.timeoutSeconds,
+          Timeout: backfill ? 900 : coordinator ? 60 : DETECTION_DEFAULTS.timeoutSeconds,
           LoggingConfig: { LogGroup: { Ref: expect.stringMatching(/Logs/) } },
         });
       }
-      template.resourceCountIs('AWS::Logs::LogGroup', 3);
+      template.resourceCountIs('AWS::Logs::LogGroup', 4);
       template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: DETECTION_DEFAULTS.logRetentionDays });
     });
 
-    test('reserve concurrency: the configured value for ingest, 1 for the evaluator', () => {
+    test('reserve one execution for the coordinator: a late run never overlaps the next', () => {
       template.hasResourceProperties('AWS::Lambda::Function', {
-        Description: Match.stringLikeRegexp('reads new CloudTrail'),
-        ReservedConcurrentExecutions: DETECTION_DEFAULTS.reservedConcurrency,
-      });
-      template.hasResourceProperties('AWS::Lambda::Function', {
-        Description: Match.stringLikeRegexp('scheduled evaluation'),
+        Description: Match.stringLikeRegexp('scan segments'),
         ReservedConcurrentExecutions: 1,
       });
     });
@@ -137,38 +161,72 @@ describe('DetectionStack (default configuration)', () => {
   });
 
   describe('least privilege', () => {
-    test('the ingest function reads only the log prefix and writes only the insight prefix', () => {
-      const statements = statementsOf(template, 'Ingest');
-      const s3 = statements.filter((s) => actionsOf([s]).some((a) => a.startsWith('s3:')));
-      expect(s3.map((s) => [actionsOf([s]), JSON.stringify(s.Resource)])).toEqual([
-        [['s3:PutObject'], expect.stringMatching(/\/trailsight\/insights\/\*"\]\]\}$/)],
+    const s3Of = (role: string) =>
+      statementsOf(template, role)
+        .filter((s) => actionsOf([s]).some((a) => a.startsWith('s3:')))
+        .map((s) => [actionsOf([s]), JSON.stringify(s.Resource)]);
+
+    test('the ingest function reads only the log prefix, and writes nothing to S3', () => {
+      expect(s3Of('Ingest')).toEqual([
         [['s3:GetObject', 's3:GetObjectVersion'], expect.stringMatching(/\/AWSLogs\/\*"\]\]\}$/)],
       ]);
     });
 
-    test('the evaluator never reads log files', () => {
-      expect(actionsOf(statementsOf(template, 'Evaluator')).filter((a) => a.startsWith('s3:'))).toEqual([
-        's3:PutObject',
+    test('the evaluator lists the log prefix (the delivery check) and writes only the insight prefix of the insights bucket', () => {
+      expect(s3Of('Evaluator')).toEqual([
+        [['s3:ListBucket'], expect.stringMatching(/trailsight-archive-/)],
+        [['s3:PutObject'], expect.stringMatching(/trailsight-insights-.*\/trailsight\/insights\/\*"\]\]\}$/)],
       ]);
+      const list = statementsOf(template, 'Evaluator').find((s) => actionsOf([s]).includes('s3:ListBucket'));
+      expect(list?.Condition).toEqual({ StringLike: { 's3:prefix': ['AWSLogs/*'] } });
     });
 
-    test('uses only the archive key, found by its alias', () => {
-      const kms = statementsOf(template, 'Ingest').filter((s) => actionsOf([s]).some((a) => a.startsWith('kms:')));
-      expect(kms).toHaveLength(1);
-      expect(actionsOf(kms)).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
-      expect(kms[0].Condition).toEqual({ 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': ARCHIVE_KEY_ALIAS } });
+    test('uses only the archive key, found by its alias: decrypt to read logs, a data key to write insights', () => {
+      const kmsOf = (role: string) =>
+        statementsOf(template, role).filter((s) => actionsOf([s]).some((a) => a.startsWith('kms:')));
+      expect(actionsOf(kmsOf('Ingest'))).toEqual(['kms:Decrypt']);
+      expect(actionsOf(kmsOf('Evaluator'))).toEqual(['kms:GenerateDataKey']);
+      for (const s of [...kmsOf('Ingest'), ...kmsOf('Evaluator')]) {
+        expect(s.Condition).toEqual({ 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': ARCHIVE_KEY_ALIAS } });
+      }
     });
 
-    test('reads and writes only its own table, with single-item calls and the evaluator scan', () => {
-      const dynamo = statementsOf(template, 'Ingest').filter((s) =>
-        actionsOf([s]).some((a) => a.startsWith('dynamodb:')),
-      );
-      expect(actionsOf(dynamo)).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan']);
-      expect(dynamo.every((s) => JSON.stringify(s.Resource).includes('DetectionStateTable'))).toBe(true);
+    test('each function gets the table calls it makes, on the two state tables only', () => {
+      const dynamo = (role: string) =>
+        statementsOf(template, role).filter((s) => actionsOf([s]).some((a) => a.startsWith('dynamodb:')));
+      expect(actionsOf(dynamo('Ingest'))).toEqual([
+        'dynamodb:BatchWriteItem',
+        'dynamodb:GetItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:UpdateItem',
+      ]);
+      expect(actionsOf(dynamo('Coordinator'))).toEqual(['dynamodb:DescribeTable']);
+      expect(actionsOf(dynamo('Evaluator'))).toEqual([
+        'dynamodb:BatchGetItem',
+        'dynamodb:BatchWriteItem',
+        'dynamodb:GetItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:Scan',
+        'dynamodb:UpdateItem',
+        'dynamodb:UpdateItem',
+      ]);
+      for (const role of ['Ingest', 'Coordinator', 'Evaluator', 'Backfill']) {
+        for (const s of dynamo(role))
+          expect(JSON.stringify(s.Resource)).toMatch(/DetectionHeadsTable|DetectionDataTable/);
+      }
     });
 
-    test('publishes only to the insight bus', () => {
-      const events = statementsOf(template, 'Ingest').filter((s) => actionsOf([s]).includes('events:PutEvents'));
+    test('only the evaluator publishes, and only to the insight bus', () => {
+      for (const role of ['Ingest', 'Coordinator', 'Backfill']) {
+        expect(actionsOf(statementsOf(template, role))).not.toContain('events:PutEvents');
+      }
+      const events = statementsOf(template, 'Evaluator').filter((s) => actionsOf([s]).includes('events:PutEvents'));
       expect(events.map((s) => s.Resource)).toEqual([{ 'Fn::GetAtt': [expect.stringMatching(/^InsightBus/), 'Arn'] }]);
     });
 
@@ -176,10 +234,8 @@ describe('DetectionStack (default configuration)', () => {
       const statements = statementsOf(template, 'Backfill');
       const list = statements.find((s) => actionsOf([s]).includes('s3:ListBucket'));
       expect(list?.Condition).toEqual({ StringLike: { 's3:prefix': ['AWSLogs/*'] } });
-      expect(actionsOf(statements).filter((a) => !a.startsWith('logs:') && !a.startsWith('xray:'))).toEqual([
-        'dynamodb:GetItem',
-        'dynamodb:PutItem',
-        'dynamodb:Scan',
+      const actions = actionsOf(statements).filter((a) => !a.startsWith('logs:') && !a.startsWith('xray:'));
+      expect(actions.filter((a) => !a.startsWith('dynamodb:'))).toEqual([
         'kms:Decrypt',
         's3:GetObject',
         's3:GetObjectVersion',
@@ -188,25 +244,39 @@ describe('DetectionStack (default configuration)', () => {
     });
 
     test('has no statement with an action wildcard', () => {
-      const all = actionsOf(['Ingest', 'Evaluator', 'Backfill'].flatMap((r) => statementsOf(template, r)));
+      const all = actionsOf(
+        ['Ingest', 'Coordinator', 'Evaluator', 'Backfill'].flatMap((r) => statementsOf(template, r)),
+      );
       expect(all.filter((a) => a.includes('*') && !a.startsWith('xray:'))).toEqual([]);
     });
   });
 
-  describe('state table', () => {
-    test('is retained, deletion-protected and keeps its pinned logical ID', () => {
-      template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
-      expect(Object.keys(template.findResources('AWS::DynamoDB::Table'))).toEqual(['DetectionStateTable']);
+  describe('state tables', () => {
+    test('are retained, deletion-protected and keep their pinned logical IDs', () => {
+      template.allResources('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+      expect(Object.keys(template.findResources('AWS::DynamoDB::Table')).sort()).toEqual([
+        'DetectionDataTable',
+        'DetectionHeadsTable',
+      ]);
     });
 
-    test('is on-demand, encrypted, with point-in-time recovery and TTL', () => {
-      template.hasResourceProperties('AWS::DynamoDB::Table', {
+    test('are on-demand, encrypted, with point-in-time recovery; the data table has a sort key and TTL', () => {
+      template.allResourcesProperties('AWS::DynamoDB::Table', {
         BillingMode: 'PAY_PER_REQUEST',
         SSESpecification: { SSEEnabled: true },
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
-        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
         DeletionProtectionEnabled: true,
+      });
+      template.hasResourceProperties('AWS::DynamoDB::Table', {
         KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+        TimeToLiveSpecification: Match.absent(),
+      });
+      template.hasResourceProperties('AWS::DynamoDB::Table', {
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
       });
     });
   });
@@ -215,9 +285,9 @@ describe('DetectionStack (default configuration)', () => {
     template.hasResourceProperties('AWS::Events::EventBus', { Name: 'trailsight' });
   });
 
-  test('runs the evaluator on a schedule with the scheduled time as input, a retry policy and a DLQ', () => {
+  test('runs the coordinator on a schedule with the scheduled time as input, a retry policy and a DLQ', () => {
     template.hasResourceProperties('AWS::Scheduler::Schedule', {
-      ScheduleExpression: `rate(${DETECTION_DEFAULTS.scheduleMinutes} minutes)`,
+      ScheduleExpression: 'rate(1 minute)',
       Target: Match.objectLike({
         Input: JSON.stringify({ time: '<aws.scheduler.scheduled-time>' }),
         RetryPolicy: Match.objectLike({ MaximumRetryAttempts: 2 }),
@@ -239,18 +309,27 @@ describe('DetectionStack (default configuration)', () => {
     template.resourceCountIs('AWS::SNS::Subscription', 0);
   });
 
-  test('alarms on DLQ depth, errors, oldest message and lag, to the topic', () => {
+  test('alarms on dead-letter queues, partition failures, unrecorded files, errors, oldest message and lag, each with its runbook line', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
     expect(alarms.map((a) => a.Properties.MetricName).sort()).toEqual([
       'ApproximateAgeOfOldestMessage',
       'ApproximateNumberOfMessagesVisible',
+      'ApproximateNumberOfMessagesVisible',
+      'ApproximateNumberOfMessagesVisible',
       'DeliveryLagSeconds',
       'Errors',
       'Errors',
+      'Errors',
+      'PartitionFailures',
+      'UnrecordedFiles',
     ]);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^AlertingTopic/) }]);
+      // A runbook line: what it means and what to do.
+      expect(String(alarm.Properties.AlarmDescription).length).toBeGreaterThan(60);
     }
+    const redrive = alarms.find((a) => String(a.Properties.AlarmDescription).startsWith('Log files reached'));
+    expect(redrive?.Properties.AlarmDescription).toContain('aws sqs start-message-move-task');
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
 });
@@ -268,21 +347,41 @@ describe('DetectionStack options', () => {
   });
 
   test('may publish to the default bus too, and only then may put events there', () => {
-    const without = statementsOf(T.fromStack(build(withDefaults({})).detection!), 'Ingest');
+    const without = statementsOf(T.fromStack(build(withDefaults({})).detection!), 'Evaluator');
     expect(JSON.stringify(without)).not.toContain('event-bus/default');
     const template = T.fromStack(build(withDefaults({ detection: { publishToDefaultBus: true } })).detection!);
-    expect(JSON.stringify(statementsOf(template, 'Ingest'))).toContain('event-bus/default');
+    expect(JSON.stringify(statementsOf(template, 'Evaluator'))).toContain('event-bus/default');
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ PUBLISH_TO_DEFAULT_BUS: 'true' }) },
     });
   });
 
-  test('passes the detector configuration to the functions as JSON', () => {
+  test('passes the detector configuration to the functions as JSON, with the schedule as the engine tick', () => {
     const detector = { alpha: 1e-7, suppress: { principals: ['role/ci-*'] } };
-    const template = T.fromStack(build(withDefaults({ detection: { detector } })).detection!);
+    const template = T.fromStack(build(withDefaults({ detection: { detector, scheduleMinutes: 2 } })).detection!);
     template.allResourcesProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ DETECTOR_CONFIG: JSON.stringify(detector) }) },
+      Environment: {
+        Variables: Match.objectLike({ DETECTOR_CONFIG: JSON.stringify({ ...detector, tickMinutes: 2 }) }),
+      },
     });
+    template.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(2 minutes)' });
+  });
+
+  test('sets exactly the environment the handlers read (schema/detection-contract.ts)', () => {
+    const template = T.fromStack(build(withDefaults({})).detection!);
+    const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+    for (const fn of functions) {
+      const names = Object.keys(fn.Properties.Environment.Variables).filter(
+        (n) => !n.startsWith('POWERTOOLS_') && n !== 'NODE_OPTIONS',
+      );
+      const contract = Object.values(ENV) as string[];
+      expect(names.filter((n) => !contract.includes(n))).toEqual([]);
+      // Every variable the handlers require is set (readEnvironment fails the cold start otherwise).
+      const env = Object.fromEntries(names.map((n) => [n, 'x']));
+      env[ENV.detectorConfig] = '{}';
+      env[ENV.dedupeRetentionDays] = '35';
+      expect(() => readEnvironment(env)).not.toThrow();
+    }
   });
 
   test('is left out, with the bucket notifications, when detection.enabled is false', () => {
@@ -301,6 +400,9 @@ describe('DetectionStack options', () => {
     expect(app.detection?.region).toBe('eu-west-1');
     const statements = statementsOf(T.fromStack(app.detection!), 'Ingest');
     expect(JSON.stringify(statements)).toContain(':kms:eu-west-1:222222222222:key/*');
+    expect(JSON.stringify(statementsOf(T.fromStack(app.detection!), 'Evaluator'))).toContain(
+      'trailsight-insights-222222222222-eu-west-1/trailsight/insights/*',
+    );
     expect(JSON.stringify(statements)).toContain('trailsight-archive-222222222222-eu-west-1/AWSLogs/*');
   });
 });

@@ -5,9 +5,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { InsightEvent } from '../../lambda/core/detect';
 import { buildPorts, readEnvironment } from '../../lambda/handlers/environment';
+import { ENV } from '../../schema/detection-contract';
 import { INSIGHT_BUCKET_ENV } from '../../schema/evidence-contract';
 import { type S3StandIn, startS3 } from '../support/stand-ins';
 import { build, EXAMPLE_ORG_CONFIG_INPUT } from './helpers';
@@ -23,9 +25,9 @@ describe('the insights home (example organization configuration)', () => {
   test('the detection functions write insights to the insights bucket, named by the shared contract', () => {
     const template = Template.fromStack(app.detection!);
     const functions = Object.values(template.findResources('AWS::Lambda::Function')).filter(
-      (f) => f.Properties.Environment?.Variables?.STATE_TABLE_NAME,
+      (f) => f.Properties.Environment?.Variables?.[ENV.headsTable],
     );
-    expect(functions).toHaveLength(3);
+    expect(functions).toHaveLength(4);
     for (const f of functions) expect(f.Properties.Environment.Variables[INSIGHT_BUCKET_ENV]).toBe(INSIGHTS_BUCKET);
     const writes = Object.values(template.findResources('AWS::IAM::Policy'))
       .flatMap((p) => p.Properties.PolicyDocument.Statement as { Sid?: string; Resource: unknown }[])
@@ -54,14 +56,16 @@ describe('the insights home (example organization configuration)', () => {
 
 describe('the pipeline environment', () => {
   const base = {
-    STATE_TABLE_NAME: 'state',
-    EVENT_BUS_NAME: 'trailsight',
-    ARCHIVE_BUCKET_NAME: 'archive',
+    [ENV.headsTable]: 'heads',
+    [ENV.dataTable]: 'data',
+    [ENV.eventBus]: 'trailsight',
+    [ENV.archiveBucket]: 'archive',
   };
 
   test('reads the insights bucket from its variable, and leaves it unset when the variable is absent', () => {
     expect(readEnvironment({ ...base, [INSIGHT_BUCKET_ENV]: 'insights' }).insightBucketName).toBe('insights');
-    expect(readEnvironment(base).insightBucketName).toBeUndefined();
+    // Unset (a deployment from before the insights bucket): the archive bucket, as before.
+    expect(readEnvironment(base).insightBucketName).toBe('archive');
   });
 
   describe('against s3rver', () => {
@@ -77,6 +81,7 @@ describe('the pipeline environment', () => {
         s3: s3.client,
         dynamodb: new DynamoDBClient({ region: 'us-east-1' }),
         eventBridge: new EventBridgeClient({ region: 'us-east-1' }),
+        sqs: new SQSClient({ region: 'us-east-1' }),
       });
       const insight = {
         eventID: '3f1c1b1e-0000-5000-8000-000000000001',

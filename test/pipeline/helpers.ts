@@ -1,18 +1,14 @@
 /**
- * Shared setup of the pipeline tests: the state table on dynalite, log files from ../shared/data uploaded to
- * s3rver under their CloudTrail keys, SQS events shaped as EventBridge delivers S3 "Object Created" events,
+ * Shared setup of the pipeline tests: log files from ../shared/data uploaded to s3rver under their CloudTrail keys, SQS events shaped as EventBridge delivers S3 "Object Created" events,
  * and a Lambda context.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand, type PutEventsCommandInput } from '@aws-sdk/client-eventbridge';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { resolveDetectConfig } from '../../lambda/core/detect';
 import { classifyKey } from '../../lambda/core/keys';
-import type { PipelineEnvironment } from '../../lambda/handlers/environment';
 
 export const SHARED_DATA = path.resolve(__dirname, '../../../shared/data');
 /** One real day (2017-06-01, us-east-1) of account 974349055189: 343 delivery files. */
@@ -37,17 +33,6 @@ export function logKey(fileName: string, prefix = ''): string {
   if (info.kind !== 'log' || info.deliveredAt === undefined) throw new Error(`${name} is not a log file name`);
   const day = new Date(info.deliveredAt).toISOString().slice(0, 10).replace(/-/g, '/');
   return `${prefix}AWSLogs/${info.account}/CloudTrail/${info.region}/${day}/${name}`;
-}
-
-export async function createStateTable(client: DynamoDBClient, tableName: string): Promise<void> {
-  await client.send(
-    new CreateTableCommand({
-      TableName: tableName,
-      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
 }
 
 export interface Uploaded {
@@ -136,19 +121,6 @@ export const lambdaContext: Context = {
   fail: () => undefined,
   succeed: () => undefined,
 };
-
-/** Settings as the stack sets them, with a detector configuration for the test. */
-export function settings(tableName: string, detector: unknown = {}): PipelineEnvironment {
-  return {
-    stateTableName: tableName,
-    eventBusName: 'trailsight',
-    publishToDefaultBus: false,
-    archiveBucketName: BUCKET,
-    insightPrefix: 'trailsight/insights/',
-    dedupeWindowHours: 72,
-    detectConfig: resolveDetectConfig(detector),
-  };
-}
 
 /**
  * Captures PutEvents on every EventBridgeClient: accepts every entry, except that `failFirst` entries of the

@@ -5,7 +5,7 @@ import { detectFiles, type InsightSource } from '../../cli/commands/detect';
 import { renderReport } from '../../cli/report/html';
 import { episodesOf, matcherOf, poissonBand, SeriesCollector } from '../../cli/report/series';
 import { listLocalFiles } from '../../lambda/adapters/local-files';
-import { DetectionEngine, type InsightEvent } from '../../lambda/core/detect';
+import { Replay as DetectionReplay, type InsightEvent } from '../../lambda/core/detect';
 import type { TrailEvent } from '../../lambda/core/event';
 import { fixtureInsights, INSIGHTS_JSONL } from '../findings/helpers';
 import { captureIo } from '../support/cli-io';
@@ -32,7 +32,7 @@ function replaySamples(): Promise<Replay> {
 }
 
 async function runReplay(): Promise<Replay> {
-  const engine = new DetectionEngine({ learningHours: 0 });
+  const engine = new DetectionReplay({ learningHours: 0 });
   const events: TrailEvent[] = [];
   const fileOf: number[] = [];
   const emittedAt = new Map<string, number>();

@@ -66,6 +66,48 @@ export interface DetectConfig {
   readonly learningHours: number;
   /** UTC offset of the accounts' working day, minutes (seasonal slots use local hour and weekday). */
   readonly utcOffsetMinutes: number;
+  /**
+   * Period of the evaluator's clock, minutes: the deployed evaluator ticks every `tickMinutes`, and
+   * `trailsight detect` replays the same ticks between files, so both end episodes, report missed jobs and
+   * silent accounts at the same instants. The stack sets it from `detection.scheduleMinutes`.
+   */
+  readonly tickMinutes: number;
+  /**
+   * Files and ticks are applied in delivery order once this many minutes have passed behind them, so files
+   * delivered in the same minute, or a little out of order, give the same insights whatever order they
+   * were processed in. Insights are published (and `detectedAt` says) this much after the delivery.
+   */
+  readonly reorderMinutes: number;
+  /** Calls older than this when their file is delivered still teach the baselines but are not tested. */
+  readonly maxLateHours: number;
+  /** When the cold state is folded (see compaction.ts). */
+  readonly compaction: {
+    /**
+     * Fold once the deltas applied since the last compaction weigh this many times the pages (JSON
+     * characters; deltas compress about twice as well as pages, so 2 makes a file's share of the page writes
+     * about its own compressed delta, whatever the size of the partition)…
+     */
+    readonly deltaRatio: number;
+    /** …counting the pages as at least this many characters… */
+    readonly minBaseChars: number;
+    /** …but no more often than this… */
+    readonly minIntervalMinutes: number;
+    /**
+     * …and no less often than this while files arrive: what is learned (baselines, first-seen sets, job
+     * schedules) is at most this old. A week keeps the page writes per file flat up to 5,000 active principals
+     * (`npm run bench`, state section); deltas are kept at least twice as long.
+     */
+    readonly maxIntervalHours: number;
+    /** A page larger than this (serialized characters) is split in two. */
+    readonly maxPageChars: number;
+  };
+  /** What the state forgets, so it stays proportional to what is active. */
+  readonly retention: {
+    /** Principals not seen for this many days lose their series, first-seen sets and jobs. */
+    readonly principalDays: number;
+    /** Series whose decayed weight (calls) fell below this are dropped. */
+    readonly minSeriesWeight: number;
+  };
   readonly detectors: {
     readonly 'call-rate': RateDetectorConfig;
     readonly 'error-rate': RateDetectorConfig;
@@ -123,6 +165,17 @@ export const DEFAULT_DETECT_CONFIG: DetectConfig = {
   endQuietMinutes: 15,
   learningHours: 48,
   utcOffsetMinutes: 0,
+  tickMinutes: 1,
+  reorderMinutes: 2,
+  maxLateHours: 6,
+  compaction: {
+    deltaRatio: 2,
+    minBaseChars: 20_000,
+    minIntervalMinutes: 60,
+    maxIntervalHours: 168,
+    maxPageChars: 200_000,
+  },
+  retention: { principalDays: 30, minSeriesWeight: 1 },
   detectors: {
     'call-rate': { enabled: true, minCount: 10, minDistinctApis: 1, minNovelApis: 0 },
     'error-rate': { enabled: true, minCount: 10, minDistinctApis: 1, minNovelApis: 0 },
@@ -225,6 +278,15 @@ export function resolveDetectConfig(input: unknown = {}): DetectConfig {
     throw new DetectConfigError('windowBins: expected a whole number ≥ 1');
   }
   if (merged.halfLifeDays <= 0) throw new DetectConfigError('halfLifeDays: expected a positive number');
+  if (merged.tickMinutes < 1 || !Number.isInteger(merged.tickMinutes)) {
+    throw new DetectConfigError('tickMinutes: expected a whole number of minutes ≥ 1');
+  }
+  if (merged.compaction.minIntervalMinutes > merged.compaction.maxIntervalHours * 60) {
+    throw new DetectConfigError('compaction.minIntervalMinutes: must not exceed compaction.maxIntervalHours');
+  }
+  if (merged.compaction.maxPageChars < 10_000) {
+    throw new DetectConfigError('compaction.maxPageChars: expected at least 10000 characters');
+  }
   return merged;
 }
 

@@ -1,9 +1,16 @@
 /** The detection engine's public surface (see docs/detection.md). */
 export type { DetectConfig, DetectConfigInput, DetectorKind, RateDetectorConfig } from './config';
 export { DEFAULT_DETECT_CONFIG, DETECTOR_KINDS, DetectConfigError, resolveDetectConfig } from './config';
-export type { DeliveredFile } from './engine';
-export { DetectionEngine, shortPrincipal } from './engine';
+export type { PartitionData, Settings } from './context';
+export { settingsOf, shortPrincipal } from './context';
+export type { BinCounts, FileDelta } from './delta';
+export { buildDelta, compareDeltas, DeltaBuilder } from './delta';
 export type { Attribution, InsightEvent, TrailsightDetails } from './insight';
 export { deterministicUuid } from './insight';
-export type { EngineState } from './state';
-export { emptyState, mergeStates, parseState, StateError, serializeState } from './state';
+export type { PartitionInput } from './partition';
+export { compareInputs, deltaChars, inputTime, newHead, PartitionMachine } from './partition';
+export type { DeliveredFile, PartitionSnapshot, ReplayState, ReplayStats } from './replay';
+export { fileIdentity, parseReplayState, Replay, serializeReplayState } from './replay';
+export type { FilePosition, Page, PageRef, PartitionHead } from './state';
+export { checkHead, checkPage, emptyPage, headFromJson, headToJson, pageIdOf, pageIds, StateError } from './state';
+export { WindowIndex } from './windows';

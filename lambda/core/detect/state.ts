@@ -1,34 +1,24 @@
 /**
- * The engine's state: plain JSON-serializable objects, so it can be written to a file (`--state`) or a
- * DynamoDB item and resumed exactly. Numbers survive JSON round-trips bit for bit, and object key order
- * is preserved, so a resumed engine produces the same insights as an uninterrupted one.
+ * The engine's state for one account + Region (a partition), split by how often each part changes:
+ *
+ * - the **head** ({@link PartitionHead}): small and hot: the clock and the position in the input order,
+ *   open and recently ended episodes, trusted periodic jobs, and what was learned about the partition as a
+ *   whole (exposure by hour of week, silences between deliveries, delivery lag). Rewritten on every advance.
+ * - **pages** ({@link Page}): the cold, large part: the baseline of every series, the APIs each principal is
+ *   known to use, candidate jobs and when each principal was last seen, spread over pages by a hash of the
+ *   principal or API (pages hold ranges of a hash of the group; see compaction.ts). Written only by a compaction, which folds the deltas received since
+ *   the last one into them, so a file costs its delta, not a rewrite of everything the partition knows.
+ * - **deltas** ({@link FileDelta}): one per file, the input; the recent ones are read back to test windows.
+ *
+ * Everything is plain JSON. Numbers survive JSON round-trips bit for bit and key order is kept, so a
+ * resumed engine continues exactly where it stopped.
  */
 import type { DetectorKind } from './config';
 import type { Attribution } from './insight';
-import { roundSum } from './stats';
 
-/** Per-bin counts of one series, with what is needed to explain a window (attributions, API lists). */
-export interface BinState {
-  /** Calls in the bin. */
-  c: number;
-  /** Earliest event time in the bin (epoch ms). */
-  t0: number;
-  /** Arrived after the bin's windows were folded into the baseline. */
-  late?: true;
-  /** Counts by principal, user agent, error code, eventName, eventSource (only those the series needs). */
-  p?: Record<string, number>;
-  a?: Record<string, number>;
-  e?: Record<string, number>;
-  n?: Record<string, number>;
-  s?: Record<string, number>;
-}
-
-/**
- * Seasonal count baseline of one series: decayed sums of window counts (s1) and squared counts (s2) by
- * slot (24 hours × weekday/weekend), as of time `ref`. The slot exposure (how many windows were
- * observed) is shared by the partition, because zero-count windows cost nothing to store.
- */
-export interface SeriesState {
+/** Seasonal count baseline of one series: decayed sums of window counts (s1) and squares (s2) by slot. */
+export interface SeriesBaseline {
+  /** Reference time of the decayed sums (epoch ms). */
   ref: number;
   s1: Record<string, number>;
   s2: Record<string, number>;
@@ -65,12 +55,9 @@ export interface EpisodeState {
   explanation: string;
 }
 
-/**
- * Run history of one (principal, API): the raw material for learned schedules. Compact on purpose: the
- * current run, the candidate period and how many consecutive runs kept to it.
- */
+/** Run history of one (principal, API): the raw material of a learned schedule. */
 export interface JobState {
-  /** Start of the latest run and latest event time (epoch ms). */
+  /** Start of the latest run and its latest event time (epoch ms). */
   rs: number;
   l: number;
   /** Calls in the current and the previous run. */
@@ -87,50 +74,115 @@ export interface JobState {
   missed?: number;
 }
 
-/** Everything learned about one account + region. */
-export interface PartitionState {
+/** The first-seen memory of a reads or denials series: which APIs, since when. */
+export interface KnownApis {
+  since: number;
+  apis: Record<string, 1>;
+}
+
+/** One page of the cold state. */
+export interface Page {
+  /** The compaction that last wrote the page (a retried compaction skips pages it already wrote). */
+  k: number;
+  series: Record<string, SeriesBaseline>;
+  known: Record<string, KnownApis>;
+  /** Candidate jobs (not trusted yet), by job id. */
+  jobs: Record<string, JobState>;
+  /** Latest event time per principal (the retention policy's clock). */
+  seen: Record<string, number>;
+  /** Jobs the compaction that wrote this page moved to the head (a retried compaction moves them again). */
+  promoted?: Record<string, JobState>;
+}
+
+/** A page's place: the range [lo, hi) of group buckets (0..65535) it holds. */
+export interface PageRef {
+  readonly lo: number;
+  readonly hi: number;
+}
+
+/** Group buckets: pages hold contiguous ranges of them. */
+export const BUCKETS = 65_536;
+
+/** The storage id of a page. */
+export function pageIdOf(ref: PageRef): string {
+  return `${ref.lo}-${ref.hi}`;
+}
+
+/** The pages of a head, from the sorted starts of their bucket ranges. */
+export function pageRefs(head: { pages: readonly number[] }): PageRef[] {
+  return head.pages.map((lo, i) => ({ lo, hi: head.pages[i + 1] ?? BUCKETS }));
+}
+
+/** The storage ids of a head's pages. */
+export function pageIds(head: { pages: readonly number[] }): string[] {
+  return pageRefs(head).map(pageIdOf);
+}
+
+/** Bookkeeping of the compactions (everything deterministic, so the CLI and the pipeline compact alike). */
+export interface CompactionState {
+  /** Number of the last compaction (0: none yet). */
+  k: number;
+  /** Clock of the last compaction. */
+  at: number;
+  /** Last bin folded into baselines and exposure. */
+  horizon: number;
+  /** Canonical position of the last file applied before the last compaction. */
+  position?: FilePosition;
+  /** Serialized size (characters) of the deltas applied since the last compaction. */
+  deltaChars: number;
+  /** Serialized size (characters) of the pages as the last compaction wrote them. */
+  baseChars: number;
+  /** Files applied out of canonical order since the last compaction (their bins fold as late windows). */
+  late: FilePosition[];
+  /** True when the next advance must start with a compaction. */
+  due: boolean;
+}
+
+/** A file's place in the canonical order: delivery time, then file identity. */
+export interface FilePosition {
+  readonly deliveredAt: number;
+  readonly file: string;
+}
+
+export interface PartitionHead {
+  format: typeof HEAD_FORMAT;
   account: string;
   region: string;
-  /** Time of the first data seen (epoch ms). */
+  /** Latest input time applied (a delivery or an evaluator tick), epoch ms. */
+  clock: number;
+  /** Time of the first input. */
   first: number;
-  /** Last bin whose exposure was counted. */
-  foldedBin: number;
-  /** Decayed count of observed windows per slot, as of `expRef`. */
-  exposure: Record<string, number>;
-  expRef: number;
   /** Delivery time of the latest file. */
   lastDelivery: number;
-  /** The latest silence reported by the delivery-gap detector: [since, until] (until 0 while open). */
-  silence?: [number, number];
-  /**
-   * Silences between files by the hour-of-week slot where they began: [longest (decayed), count, total
-   * length, last update], all decayed with the baselines' half-life.
-   */
-  silences: Record<string, [number, number, number, number]>;
-  /** APIs each principal has read (`r|…`) or been denied on (`d|…`), and since when (first-seen logic). */
-  known: Record<string, { since: number; apis: Record<string, 1> }>;
-  /** Last anomalous bin of recently ended episodes, so late calls do not restart them. */
-  ended: Record<string, number>;
-  /** No scheduled run can be overdue before this time (a cache; absent = check now). */
-  nextCheck?: number;
-  /** Latest event time per principal: a job whose principal was active since its due time did run. */
+  /** Last file applied in canonical order. */
+  cursor?: FilePosition;
+  /** Last evaluator tick applied. */
+  lastTick?: number;
+  /** Open episodes by series id (`gap|<principal>` for missed jobs, `delivery` for delivery gaps). */
+  episodes: Record<string, EpisodeState>;
+  /** Recently ended episodes: [last anomalous bin, start time, expected count], so late calls do not restart them. */
+  ended: Record<string, [number, number, number]>;
+  /** Trusted periodic jobs, by job id. */
+  jobs: Record<string, JobState>;
+  /** Latest event time of the principals of trusted jobs. */
   seen: Record<string, number>;
+  /** The latest silence reported as a delivery gap: [since, until] (until 0 while open). */
+  silence?: [number, number];
+  /** Decayed count of observed windows per hour-of-week slot, as of `expRef`. */
+  exposure: Record<string, number>;
+  expRef: number;
+  /** Silences between files by the slot where they began: [longest (decayed), count, total, last update] (6 digits). */
+  silences: Record<string, [number, number, number, number]>;
   /** Histogram of delivery lag (file time − event time), whole minutes 0..30. */
   lag: number[];
-  series: Record<string, SeriesState>;
-  recent: Record<string, Record<string, BinState>>;
-  episodes: Record<string, EpisodeState>;
-  jobs: Record<string, JobState>;
+  compaction: CompactionState;
+  /** The pages: the first bucket of each page's range, sorted (the first is 0; each runs to the next). */
+  pages: number[];
+  /** Backfills merged into this partition (a second merge of the same one adds nothing). */
+  merged?: string[];
 }
 
-export interface EngineState {
-  version: 1;
-  /** The engine's clock: the latest delivery time (or tick) seen, epoch ms. */
-  clock: number;
-  partitions: Record<string, PartitionState>;
-}
-
-export const STATE_VERSION = 1;
+export const HEAD_FORMAT = 2;
 
 /** Thrown when a state document cannot be resumed. */
 export class StateError extends Error {
@@ -140,166 +192,106 @@ export class StateError extends Error {
   }
 }
 
-export function emptyState(): EngineState {
-  return { version: 1, clock: 0, partitions: {} };
-}
-
-/** Parses and checks a state document (the top-level shape; the engine wrote the rest). */
-export function parseState(text: string): EngineState {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    throw new StateError(`state is not JSON: ${(err as Error).message}`);
-  }
-  if (typeof doc !== 'object' || doc === null) throw new StateError('state is not an object');
-  const s = doc as Partial<EngineState>;
-  if (s.version !== STATE_VERSION) throw new StateError(`unsupported state version ${String(s.version)}`);
-  if (typeof s.clock !== 'number' || typeof s.partitions !== 'object' || s.partitions === null) {
-    throw new StateError('state lacks clock or partitions');
-  }
-  for (const [key, p] of Object.entries(s.partitions)) {
-    if (typeof p !== 'object' || p === null || typeof p.account !== 'string' || typeof p.series !== 'object') {
-      throw new StateError(`state partition ${key} is malformed`);
-    }
-  }
-  return s as EngineState;
-}
-
-export function serializeState(state: EngineState): string {
-  return JSON.stringify(state);
-}
-
-function decayTo(value: number, from: number, to: number, halfLifeMs: number): number {
-  return to <= from ? value : value * 2 ** (-(to - from) / halfLifeMs);
-}
-
-function addRecords(
-  a: Record<string, number>,
-  aRef: number,
-  b: Record<string, number>,
-  bRef: number,
-  ref: number,
-  halfLifeMs: number,
-): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(a)) out[k] = decayTo(v, aRef, ref, halfLifeMs);
-  for (const [k, v] of Object.entries(b)) out[k] = (out[k] ?? 0) + decayTo(v, bRef, ref, halfLifeMs);
-  for (const k of Object.keys(out)) out[k] = roundSum(out[k]);
-  return out;
-}
-
-function mergeCounts(a?: Record<string, number>, b?: Record<string, number>): Record<string, number> | undefined {
-  if (!a) return b && { ...b };
-  if (!b) return { ...a };
-  const out = { ...a };
-  for (const [k, v] of Object.entries(b)) out[k] = (out[k] ?? 0) + v;
-  return out;
-}
-
-function mergeMax(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
-  const out = { ...a };
-  for (const [k, v] of Object.entries(b)) out[k] = Math.max(out[k] ?? v, v);
-  return out;
-}
-
-function mergeKnown(a: PartitionState['known'], b: PartitionState['known']): PartitionState['known'] {
-  const out = structuredClone(a);
-  for (const [p, k] of Object.entries(b)) {
-    const x = out[p];
-    out[p] = x ? { since: Math.min(x.since, k.since), apis: { ...x.apis, ...k.apis } } : structuredClone(k);
-  }
-  return out;
-}
-
-function mergePartition(a: PartitionState, b: PartitionState, halfLifeMs: number): PartitionState {
-  const expRef = Math.max(a.expRef, b.expRef);
-  const series: Record<string, SeriesState> = {};
-  for (const key of new Set([...Object.keys(a.series), ...Object.keys(b.series)])) {
-    const x = a.series[key];
-    const y = b.series[key];
-    if (!x || !y) {
-      series[key] = structuredClone((x ?? y)!);
-      continue;
-    }
-    const ref = Math.max(x.ref, y.ref);
-    series[key] = {
-      ref,
-      s1: addRecords(x.s1, x.ref, y.s1, y.ref, ref, halfLifeMs),
-      s2: addRecords(x.s2, x.ref, y.s2, y.ref, ref, halfLifeMs),
-      fw: Math.max(x.fw, y.fw),
-    };
-  }
-  const recent: Record<string, Record<string, BinState>> = structuredClone(a.recent);
-  for (const [key, bins] of Object.entries(b.recent)) {
-    const into = recent[key] ?? {};
-    for (const [bin, y] of Object.entries(bins)) {
-      const x = into[bin];
-      into[bin] = x
-        ? {
-            c: x.c + y.c,
-            t0: Math.min(x.t0, y.t0),
-            ...(x.p || y.p ? { p: mergeCounts(x.p, y.p) } : {}),
-            ...(x.a || y.a ? { a: mergeCounts(x.a, y.a) } : {}),
-            ...(x.e || y.e ? { e: mergeCounts(x.e, y.e) } : {}),
-            ...(x.n || y.n ? { n: mergeCounts(x.n, y.n) } : {}),
-            ...(x.s || y.s ? { s: mergeCounts(x.s, y.s) } : {}),
-          }
-        : structuredClone(y);
-    }
-    recent[key] = into;
-  }
-  const episodes = structuredClone(a.episodes);
-  for (const [key, ep] of Object.entries(b.episodes)) {
-    if (!episodes[key] || ep.start < episodes[key].start) episodes[key] = structuredClone(ep);
-  }
-  const jobs = structuredClone(a.jobs);
-  for (const [key, job] of Object.entries(b.jobs)) {
-    const x = jobs[key];
-    if (!x) {
-      jobs[key] = structuredClone(job);
-      continue;
-    }
-    // Keep the better-established schedule; the latest activity wins for the current run.
-    const best = x.streak >= job.streak ? x : job;
-    jobs[key] = { ...best, l: Math.max(x.l, job.l), rs: Math.max(x.rs, job.rs) };
-  }
+export function emptyHead(
+  account: string,
+  region: string,
+  first: number,
+  binMs: number,
+  settleMs: number,
+): PartitionHead {
   return {
-    account: a.account,
-    region: a.region,
-    first: Math.min(a.first, b.first),
-    foldedBin: Math.max(a.foldedBin, b.foldedBin),
-    exposure: addRecords(a.exposure, a.expRef, b.exposure, b.expRef, expRef, halfLifeMs),
-    expRef,
-    lastDelivery: Math.max(a.lastDelivery, b.lastDelivery),
-    ...(a.silence || b.silence
-      ? { silence: (a.silence ?? [0, 0])[0] >= (b.silence ?? [0, 0])[0] ? a.silence! : b.silence! }
-      : {}),
-    seen: mergeMax(a.seen, b.seen),
-    silences: { ...b.silences, ...a.silences },
-    known: mergeKnown(a.known, b.known),
-    ended: mergeMax(a.ended, b.ended),
-    lag: a.lag.map((v, i) => v + (b.lag[i] ?? 0)),
-    series,
-    recent,
-    episodes,
-    jobs,
+    format: HEAD_FORMAT,
+    account,
+    region,
+    clock: first,
+    first,
+    lastDelivery: Number.NEGATIVE_INFINITY,
+    episodes: {},
+    ended: {},
+    jobs: {},
+    seen: {},
+    exposure: {},
+    expRef: first,
+    silences: {},
+    lag: new Array(31).fill(0),
+    compaction: {
+      k: 0,
+      at: first,
+      horizon: Math.floor((first - settleMs) / binMs) - 1,
+      deltaChars: 0,
+      baseChars: 0,
+      late: [],
+      due: false,
+    },
+    pages: [0],
   };
 }
 
-/**
- * Merges two states, e.g. from two Lambdas that handled different accounts, or a backfill computed apart
- * from the live state. Partitions present in one state are copied; partitions present in both have
- * their baselines summed (after decaying both to the same reference time), their recent bins and run
- * histories united, and the earlier of two open episodes kept. Merging with an empty state is identity.
- */
-export function mergeStates(a: EngineState, b: EngineState, halfLifeDays = 14): EngineState {
-  const halfLifeMs = halfLifeDays * 86_400_000;
-  const partitions: Record<string, PartitionState> = {};
-  for (const key of new Set([...Object.keys(a.partitions), ...Object.keys(b.partitions)])) {
-    const x = a.partitions[key];
-    const y = b.partitions[key];
-    partitions[key] = x && y ? mergePartition(x, y, halfLifeMs) : structuredClone((x ?? y)!);
+export function emptyPage(): Page {
+  return { k: 0, series: {}, known: {}, jobs: {}, seen: {} };
+}
+
+/** FNV-1a, 32 bits: a stable, fast string hash (page placement must never change between versions). */
+export function hash32(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
   }
-  return { version: 1, clock: Math.max(a.clock, b.clock), partitions };
+  return h >>> 0;
+}
+
+/** Checks the top-level shape of a stored head (the engine wrote the rest). */
+export function checkHead(value: unknown, where: string): PartitionHead {
+  if (typeof value !== 'object' || value === null) throw new StateError(`${where}: not an object`);
+  const h = value as Partial<PartitionHead>;
+  if (h.format !== HEAD_FORMAT) {
+    throw new StateError(`${where}: unsupported state format ${String(h.format)} (this version reads ${HEAD_FORMAT})`);
+  }
+  if (
+    typeof h.account !== 'string' ||
+    typeof h.region !== 'string' ||
+    typeof h.clock !== 'number' ||
+    typeof h.episodes !== 'object' ||
+    typeof h.compaction !== 'object' ||
+    typeof h.pages !== 'object' ||
+    !Array.isArray(h.lag)
+  ) {
+    throw new StateError(`${where}: malformed partition head`);
+  }
+  return h as PartitionHead;
+}
+
+/** Checks the top-level shape of a stored page. */
+export function checkPage(value: unknown, where: string): Page {
+  if (typeof value !== 'object' || value === null) throw new StateError(`${where}: not an object`);
+  const p = value as Partial<Page>;
+  if (typeof p.k !== 'number' || typeof p.series !== 'object' || typeof p.known !== 'object') {
+    throw new StateError(`${where}: malformed state page`);
+  }
+  return {
+    k: p.k,
+    series: p.series ?? {},
+    known: p.known ?? {},
+    jobs: p.jobs ?? {},
+    seen: p.seen ?? {},
+    ...(p.promoted ? { promoted: p.promoted } : {}),
+  };
+}
+
+/** `-Infinity` does not survive JSON; heads store it as null. */
+export function headToJson(head: PartitionHead): string {
+  return JSON.stringify(head, (_k, v) => (v === Number.NEGATIVE_INFINITY ? null : v));
+}
+
+export function headFromJson(text: string, where: string): PartitionHead {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new StateError(`${where}: not JSON: ${(error as Error).message}`);
+  }
+  const head = checkHead(value, where);
+  if (head.lastDelivery === null) head.lastDelivery = Number.NEGATIVE_INFINITY;
+  return head;
 }

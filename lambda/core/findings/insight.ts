@@ -6,8 +6,8 @@
  * finding version again. Versions are ordered by `trailsight.detectedAt` (the End is always later).
  */
 import { INSIGHT_DETAIL_TYPE } from '../../../schema/findings';
+import { shortPrincipal } from '../detect';
 import type { DetectorKind } from '../detect/config';
-import { shortPrincipal } from '../detect/engine';
 import type { InsightEvent } from '../detect/insight';
 import type { EvidenceQuery, Finding, FindingMeasure, FindingSeverity } from './finding';
 

@@ -1,0 +1,260 @@
+/**
+ * A delivery file reduced to what the engine needs: per-series counts by 5-minute bin (with the attributions
+ * an explanation needs), run observations of candidate periodic jobs, the latest event per principal and
+ * the delivery lag. Built once per file, while its events stream by, so detection never holds a file's
+ * events in memory.
+ *
+ * The delta is the engine's input (the CLI and the pipeline feed the same deltas in the same order) and,
+ * in the pipeline, the stored record of the file: written once when the file is read, it is both the
+ * "this file was applied" marker and what later windows and compactions read back.
+ */
+import type { TrailEvent } from '../event';
+import { jobId, parseJobId, seriesId } from './series';
+
+/** Counts of one series in one bin, and what explains them (only the maps the series kind needs). */
+export interface BinCounts {
+  /** Calls in the bin. */
+  c: number;
+  /** Earliest event time in the bin, ms after the bin's start (small numbers: deltas are stored per file). */
+  o: number;
+  /** By principal (per-API series), user agent, error code (denials), eventName, eventSource (per-principal series). */
+  p?: Record<string, number>;
+  a?: Record<string, number>;
+  e?: Record<string, number>;
+  n?: Record<string, number>;
+  s?: Record<string, number>;
+}
+
+/** One file's reduction. Plain JSON: it is stored as it is. */
+export interface FileDelta {
+  readonly account: string;
+  readonly region: string;
+  /** Delivery time from the file name (epoch ms, minute precision). */
+  readonly deliveredAt: number;
+  /** The file's identity (object key, or local path): the tie-breaker of the canonical order. */
+  readonly file: string;
+  readonly events: number;
+  /** Series id → bin index → counts. */
+  readonly series: Record<string, Record<string, BinCounts>>;
+  /**
+   * Job id → [ms from the first event to the delivery, ms from the first to the last event, calls] of the
+   * (principal, API) in this file (offsets keep the stored delta small; see {@link jobObservations}).
+   */
+  readonly jobs: Record<string, [number, number, number]>;
+  /**
+   * Principal → ms from its latest event to the delivery, for principals without job observations in this
+   * file (the console, root); the others' latest event is in `jobs` (see {@link latestByPrincipal}).
+   */
+  readonly seen: Record<string, number>;
+  /** Delivery lag histogram: whole minutes (0..30) → events. */
+  readonly lag: Record<string, number>;
+  /** Smallest and largest bin with events (undefined for a file without events). */
+  readonly minBin?: number;
+  readonly maxBin?: number;
+}
+
+/** Error codes that mean "you are not allowed to", as opposed to "that failed". */
+const DENIED = /AccessDenied|Unauthorized|Forbidden|NotAuthorized/i;
+const IAM_SOURCE = 'iam.amazonaws.com';
+/** Calls made through the console: people, not scheduled jobs. */
+const CONSOLE_AGENT = /^(signin|console)\.amazonaws\.com|^AWS Internal/i;
+/** User agents are capped at 1 KB by CloudTrail; 120 characters identify the tool. */
+const AGENT_CHARS = 120;
+/**
+ * Attribution maps keep their top entries only: explanations name the top five, the caller check the top
+ * principal. A busy API's bin can have thousands of callers; the cap keeps a delta proportional to its
+ * series, not to its distinct strings.
+ */
+const MAX_ATTRIBUTION_ENTRIES = 16;
+const OTHER = '~other';
+
+function inc(map: Record<string, number>, key: string, by = 1): void {
+  map[key] = (map[key] ?? 0) + by;
+}
+
+/** The series an event counts toward. Failed writes provision nothing: they count as errors, not calls. */
+export function seriesOfEvent(ev: TrailEvent): string[] {
+  const ids: string[] = [];
+  if (!ev.readOnly && !ev.errorCode) {
+    ids.push(seriesId({ kind: 'api-calls', source: ev.source, name: ev.name }));
+    ids.push(seriesId({ kind: 'principal-writes', principal: ev.principal }));
+  }
+  if (ev.errorCode) {
+    ids.push(seriesId({ kind: 'api-errors', source: ev.source, name: ev.name, code: ev.errorCode }));
+    ids.push(seriesId({ kind: 'principal-failures', principal: ev.principal }));
+  }
+  if (ev.source === IAM_SOURCE && !ev.readOnly) ids.push(seriesId({ kind: 'iam-writes', principal: ev.principal }));
+  if (ev.readOnly) ids.push(seriesId({ kind: 'reads', principal: ev.principal }));
+  if (ev.errorCode && DENIED.test(ev.errorCode)) ids.push(seriesId({ kind: 'denials', principal: ev.principal }));
+  return ids;
+}
+
+/** Scheduled jobs are programs: the console and the root user do not run cron jobs. */
+export function mayBeJob(ev: TrailEvent): boolean {
+  return ev.principalKind !== 'Root' && !(ev.userAgent !== undefined && CONSOLE_AGENT.test(ev.userAgent));
+}
+
+/**
+ * Accumulates a file's events into a {@link FileDelta}. Feed events with {@link add} as the reader yields
+ * them, then call {@link finish}. An event dated after the file's delivery minute (clock skew) is counted in
+ * the bin of the delivery minute, so a delta never holds bins later than its delivery: the window reads of
+ * the pipeline and the CLI then agree on which files can contribute to a bin.
+ */
+export class DeltaBuilder {
+  private readonly series: Record<string, Record<string, BinCounts>> = {};
+  /** Absolute [first, last, calls] while building; offsets in the finished delta. */
+  private readonly jobs: Record<string, [number, number, number]> = {};
+  private readonly seen: Record<string, number> = {};
+  private readonly jobPrincipals = new Set<string>();
+  private readonly lag: Record<string, number> = {};
+  private events = 0;
+  private minBin = Number.POSITIVE_INFINITY;
+  private maxBin = Number.NEGATIVE_INFINITY;
+  private readonly latestBin: number;
+
+  constructor(
+    private readonly file: { account: string; region: string; deliveredAt: number; file: string },
+    private readonly binMs: number,
+  ) {
+    this.latestBin = Math.floor((file.deliveredAt + 60_000) / binMs);
+  }
+
+  add(ev: TrailEvent): void {
+    this.events++;
+    const bin = Math.min(Math.floor(ev.time / this.binMs), this.latestBin);
+    if (bin < this.minBin) this.minBin = bin;
+    if (bin > this.maxBin) this.maxBin = bin;
+    const lagMin = Math.min(30, Math.max(0, Math.floor((this.file.deliveredAt - ev.time) / 60_000)));
+    inc(this.lag, String(lagMin));
+    if (ev.time > (this.seen[ev.principal] ?? Number.NEGATIVE_INFINITY)) this.seen[ev.principal] = ev.time;
+    for (const id of seriesOfEvent(ev)) this.count(id, bin, ev);
+    if (mayBeJob(ev)) {
+      this.jobPrincipals.add(ev.principal);
+      const key = jobId({ principal: ev.principal, source: ev.source, name: ev.name });
+      const j = this.jobs[key];
+      if (!j) this.jobs[key] = [ev.time, ev.time, 1];
+      else {
+        if (ev.time < j[0]) j[0] = ev.time;
+        if (ev.time > j[1]) j[1] = ev.time;
+        j[2] += 1;
+      }
+    }
+  }
+
+  private count(id: string, bin: number, ev: TrailEvent): void {
+    let bins = this.series[id];
+    if (!bins) {
+      bins = {};
+      this.series[id] = bins;
+    }
+    const offset = ev.time - bin * this.binMs;
+    let b = bins[bin];
+    if (!b) {
+      b = { c: 0, o: offset };
+      bins[bin] = b;
+    }
+    b.c += 1;
+    if (offset < b.o) b.o = offset;
+    const code = id[0];
+    if (code === 'c' || code === 'e') {
+      // No error codes for api-calls: it counts successful calls only (their errorCode is null).
+      b.p ??= {};
+      inc(b.p, ev.principal);
+    } else if (code !== 'w' && code !== 'x') {
+      b.n ??= {};
+      inc(b.n, ev.name);
+      b.s ??= {};
+      inc(b.s, ev.source);
+      if (code === 'd') {
+        b.e ??= {};
+        inc(b.e, ev.errorCode ?? 'null');
+      }
+    }
+    if (ev.userAgent !== undefined && code !== 'w' && code !== 'x') {
+      b.a ??= {};
+      inc(b.a, ev.userAgent.slice(0, AGENT_CHARS));
+    }
+  }
+
+  finish(): FileDelta {
+    for (const bins of Object.values(this.series)) {
+      for (const b of Object.values(bins)) {
+        if (b.p) b.p = capped(b.p);
+        if (b.a) b.a = capped(b.a);
+      }
+    }
+    const d = this.file.deliveredAt;
+    const jobs: Record<string, [number, number, number]> = {};
+    for (const [id, [first, last, calls]] of Object.entries(this.jobs)) jobs[id] = [d - first, last - first, calls];
+    const seen: Record<string, number> = {};
+    for (const [p, t] of Object.entries(this.seen)) if (!this.jobPrincipals.has(p)) seen[p] = d - t;
+    return {
+      ...this.file,
+      events: this.events,
+      series: this.series,
+      jobs,
+      seen,
+      lag: this.lag,
+      ...(this.events > 0 ? { minBin: this.minBin, maxBin: this.maxBin } : {}),
+    };
+  }
+}
+
+/** The top entries of an attribution map (ties broken by name), the rest summed under `~other`. */
+function capped(map: Record<string, number>): Record<string, number> {
+  const entries = Object.entries(map);
+  if (entries.length <= MAX_ATTRIBUTION_ENTRIES) return map;
+  entries.sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1));
+  const out: Record<string, number> = {};
+  let rest = 0;
+  entries.forEach(([k, v], i) => {
+    if (i < MAX_ATTRIBUTION_ENTRIES) out[k] = v;
+    else rest += v;
+  });
+  out[OTHER] = (out[OTHER] ?? 0) + rest;
+  return out;
+}
+
+/** The attribution key under which capped entries are summed (never a principal, agent or API). */
+export const OTHER_ATTRIBUTION = OTHER;
+
+/** A delta from a list of events (tests, and callers that already hold the events). */
+export function buildDelta(
+  file: { account: string; region: string; deliveredAt: number; file: string },
+  events: Iterable<TrailEvent>,
+  binMs: number,
+): FileDelta {
+  const builder = new DeltaBuilder(file, binMs);
+  for (const ev of events) builder.add(ev);
+  return builder.finish();
+}
+
+/** A delta's job observations with absolute times: [job id, first event, last event, calls]. */
+export function* jobObservations(delta: FileDelta): Generator<[string, number, number, number]> {
+  for (const [id, [toDelivery, span, calls]] of Object.entries(delta.jobs)) {
+    const first = delta.deliveredAt - toDelivery;
+    yield [id, first, first + span, calls];
+  }
+}
+
+/** The latest event time of every principal of a delta (from its job observations and `seen`). */
+export function latestByPrincipal(delta: FileDelta): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [id, , last] of jobObservations(delta)) {
+    const principal = parseJobId(id).principal;
+    if (last > (out.get(principal) ?? Number.NEGATIVE_INFINITY)) out.set(principal, last);
+  }
+  for (const [p, toDelivery] of Object.entries(delta.seen)) {
+    const t = delta.deliveredAt - toDelivery;
+    if (t > (out.get(p) ?? Number.NEGATIVE_INFINITY)) out.set(p, t);
+  }
+  return out;
+}
+
+/** Canonical order of deltas: delivery time, then file identity. Every replay applies files in this order. */
+export function compareDeltas(
+  a: { deliveredAt: number; file: string },
+  b: { deliveredAt: number; file: string },
+): number {
+  return a.deliveredAt - b.deliveredAt || (a.file < b.file ? -1 : a.file > b.file ? 1 : 0);
+}

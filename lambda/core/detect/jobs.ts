@@ -1,0 +1,185 @@
+/**
+ * Learned schedules of periodic jobs (one principal calling one API every N minutes, e.g. a nightly backup)
+ * and the `gap` detector: a trusted schedule whose run did not appear.
+ *
+ * A (principal, API) is a *candidate* until its runs keep to one period long enough; candidates live in the
+ * cold pages and learn at compactions (most pairs never become jobs, and a busy partition has many pairs).
+ * Once trusted, the job moves to the partition head, where every delivered file updates it and every tick
+ * checks it, so a missed run is reported minutes after it was due.
+ */
+import type { DetectConfig } from './config';
+import { type Context, DAY, historyMinutes, MINUTE, shortPrincipal } from './context';
+import { endEpisode, episodeId, gapEpisodeKey, startEpisode } from './episodes';
+import { type InsightEvent, isoSeconds, round } from './insight';
+import { parseJobId } from './series';
+import type { EpisodeState, JobState } from './state';
+import { zeroProbability } from './stats';
+
+function fmtMinutes(ms: number): string {
+  const m = ms / MINUTE;
+  if (m >= 120) return `${round(m / 60)} h`;
+  return `${Math.round(m)} min`;
+}
+
+/** Allowed jitter of a run: max(floor, fraction × period). */
+export function jitterTolerance(config: DetectConfig, period: number): number {
+  return Math.max(config.gap.jitterFloorMinutes * MINUTE, config.gap.jitterFraction * period);
+}
+
+/** A new job's state from its first observation. */
+export function newJob(first: number, last: number, calls: number): JobState {
+  return { rs: first, l: last, n: calls, pn: 0, streak: 0, jit: 0 };
+}
+
+/** Whether a job's schedule is trusted enough to be checked for missed runs. */
+export function isTrusted(config: DetectConfig, job: JobState): boolean {
+  const g = config.gap;
+  const per = job.per;
+  return (
+    per !== undefined &&
+    per >= g.minPeriodMinutes * MINUTE &&
+    per <= g.maxPeriodMinutes * MINUTE &&
+    job.streak >= Math.max(g.minRuns - 1, Math.ceil(DAY / per))
+  );
+}
+
+/**
+ * Applies one file's calls of a (principal, API) — first and last event time, number of calls — to its run
+ * history. Returns true when a new run started. Calls within `runGapMinutes` of the latest one continue the
+ * current run (earlier calls arriving late move its start back); later calls start a new run, whose interval
+ * to the previous start is matched against the learned period.
+ */
+export function observeRun(config: DetectConfig, job: JobState, first: number, last: number, calls: number): boolean {
+  const g = config.gap;
+  if (first <= job.l + g.runGapMinutes * MINUTE) {
+    if (last > job.l) job.l = last;
+    if (first < job.rs && first >= job.rs - g.runGapMinutes * MINUTE) job.rs = first;
+    job.n += calls;
+    return false;
+  }
+  const delta = first - job.rs;
+  job.pn = job.n;
+  job.n = calls;
+  job.rs = first;
+  job.l = last;
+  const fits = (per: number): { k: number; dev: number } => {
+    const k = Math.max(1, Math.round(delta / per));
+    return { k, dev: Math.abs(delta - k * per) };
+  };
+  if (job.per !== undefined && fits(job.per).dev <= jitterTolerance(config, job.per)) {
+    const { k, dev } = fits(job.per);
+    if (k === 1) {
+      job.streak += 1;
+      // Follow slow drift of the schedule without letting one late run move it far.
+      job.per += (delta - job.per) / 8;
+    }
+    job.jit = Math.max(job.jit, dev);
+  } else {
+    job.per = delta;
+    job.streak = 0;
+    job.jit = 0;
+  }
+  if (isTrusted(config, job)) job.due = job.rs + job.per!;
+  else delete job.due;
+  return true;
+}
+
+/** A trusted job's run arrived: its gap episode (if any) is over. */
+export function jobRan(ctx: Context, id: string, now: number, out: InsightEvent[]): void {
+  const { principal, name } = parseJobId(id);
+  const key = gapEpisodeKey(principal);
+  const ep = ctx.head.episodes[key];
+  if (ep?.eventNames.includes(name)) endEpisode(ctx, key, ep, now, out);
+}
+
+/** Delivery lag allowance: the 95th percentile of (delivery − event time), 3 to 30 min. */
+export function lagAllowance(lag: readonly number[]): number {
+  const total = lag.reduce((x, y) => x + y, 0);
+  if (total < 50) return 10 * MINUTE;
+  let acc = 0;
+  for (let m = 0; m < lag.length; m++) {
+    acc += lag[m];
+    if (acc >= 0.95 * total) return Math.min(30, Math.max(3, m + 1)) * MINUTE;
+  }
+  return 30 * MINUTE;
+}
+
+/** The earliest time a trusted job can be reported missed (for the evaluator's due time). */
+export function nextJobCheck(ctx: Context): number {
+  const { config } = ctx.settings;
+  let next = Number.POSITIVE_INFINITY;
+  for (const job of Object.values(ctx.head.jobs)) {
+    if (job.due === undefined || job.missed === job.due || job.per === undefined) continue;
+    const tol = Math.max(job.jit, jitterTolerance(config, job.per));
+    // Nothing delivered since the run was due: only a delivery (not time) can make it reportable.
+    if (ctx.head.lastDelivery < job.due + tol) continue;
+    next = Math.min(next, job.due + tol);
+  }
+  return next;
+}
+
+/** Reports trusted jobs whose run is overdue at `now` (once per due time). */
+export function checkJobs(ctx: Context, now: number, out: InsightEvent[]): void {
+  const { head, settings } = ctx;
+  const { config } = settings;
+  const allowance = lagAllowance(head.lag);
+  for (const [id, job] of Object.entries(head.jobs)) {
+    if (job.due === undefined || job.missed === job.due || job.per === undefined) continue;
+    const tol = Math.max(job.jit, jitterTolerance(config, job.per));
+    if (now < job.due + tol + allowance) continue;
+    const { principal, source, name } = parseJobId(id);
+    // A run lost in a reported silence is excused: the delivery-gap insight already speaks for it.
+    const excused =
+      head.silence !== undefined &&
+      head.silence[0] <= job.due + tol + allowance &&
+      (head.silence[1] === 0 || head.silence[1] >= job.due);
+    if (excused) {
+      job.missed = job.due;
+      continue;
+    }
+    // Nothing delivered since the run was due: wait for logs before blaming the job.
+    if (head.lastDelivery < job.due + tol) continue;
+    job.missed = job.due;
+    // The principal was active around the due time: the run happened (some calls may arrive late).
+    if ((head.seen[principal] ?? 0) >= job.due - tol) continue;
+    if (historyMinutes(head) < config.learningHours * 60) continue;
+    const key = gapEpisodeKey(principal);
+    const open = head.episodes[key];
+    if (open) {
+      if (!open.eventNames.includes(name)) open.eventNames.push(name);
+      continue;
+    }
+    const per = job.per;
+    const ep: EpisodeState = {
+      id: episodeId(ctx, 'gap', principal, job.due),
+      detector: 'gap',
+      start: job.due,
+      startBin: Math.floor(job.due / settings.binMs),
+      lastHot: Math.floor(job.due / settings.binMs),
+      total: 0,
+      observed: 0,
+      expected: job.pn,
+      score: zeroProbability(Math.max(1, job.pn), config.minDispersion),
+      suppressed: settings.isSuppressed(head, 'gap', principal, source, [name]),
+      eventSource: source,
+      eventName: name,
+      principal,
+      eventNames: [name],
+      errorCodes: [],
+      attributions: [],
+      baselineAverage: job.pn / (per / MINUTE),
+      gapCause: 'job-stopped',
+      expectedAt: job.due,
+      periodMinutes: Math.round(per / MINUTE),
+      explanation: `${shortPrincipal(principal)} runs ${name} (${source}) every ${fmtMinutes(per)} (${job.streak} runs on schedule, last ${isoSeconds(job.rs)}); the run due at ${isoSeconds(job.due)} has not appeared by ${isoSeconds(now)} while ${head.account}/${head.region} still delivers logs: the job may have stopped.`,
+    };
+    startEpisode(ctx, key, ep, now, 0, Math.max(1, Math.round((now - job.due) / MINUTE)), out);
+  }
+}
+
+/** The earliest time `checkJobs` can do something: due + tolerance + lag allowance of the earliest job. */
+export function nextJobDue(ctx: Context): number {
+  const allowance = lagAllowance(ctx.head.lag);
+  const next = nextJobCheck(ctx);
+  return next === Number.POSITIVE_INFINITY ? next : next + allowance;
+}

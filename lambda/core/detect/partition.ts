@@ -1,0 +1,164 @@
+/**
+ * One partition (account + Region) as a deterministic state machine over its inputs: delivered files (as
+ * {@link FileDelta}s) and evaluator ticks, applied in canonical order (time; files before ticks at the same
+ * instant; files by identity). The CLI and the pipeline feed the same inputs in the same order and get the
+ * same insights, field for field.
+ *
+ * A tick at which nothing is due changes nothing (not even what a later input sees), so a replay only
+ * needs the ticks at or after {@link PartitionMachine.nextDue}; the pipeline's evaluator applies every tick
+ * of its schedule and reaches the same state.
+ */
+import { compact, compactionDue, nextCompaction } from './compaction';
+import type { Context, PartitionData, Settings } from './context';
+import { checkDelivery, nextDeliveryCheck, recordSilence } from './delivery';
+import { type FileDelta, jobObservations, latestByPrincipal } from './delta';
+import { DELIVERY_EPISODE_KEY, endEpisode, endQuietEpisodes, nextQuietEnd } from './episodes';
+import type { InsightEvent } from './insight';
+import { checkJobs, jobRan, nextJobDue, observeRun } from './jobs';
+import { testWindow } from './rate';
+import { parseJobId } from './series';
+import { emptyHead, type FilePosition, type PartitionHead } from './state';
+import type { WindowIndex } from './windows';
+
+/** One input of a partition. `late`: a file applied after files that come after it in canonical order. */
+export type PartitionInput =
+  | { readonly kind: 'file'; readonly delta: FileDelta; readonly late?: boolean }
+  | { readonly kind: 'tick'; readonly time: number };
+
+/** The time of an input (delivery or tick). */
+export function inputTime(input: PartitionInput): number {
+  return input.kind === 'file' ? input.delta.deliveredAt : input.time;
+}
+
+/** Canonical order of inputs: time, files before ticks, files by identity. */
+export function compareInputs(a: PartitionInput, b: PartitionInput): number {
+  const dt = inputTime(a) - inputTime(b);
+  if (dt !== 0) return dt;
+  if (a.kind !== b.kind) return a.kind === 'file' ? -1 : 1;
+  if (a.kind === 'file' && b.kind === 'file')
+    return a.delta.file < b.delta.file ? -1 : a.delta.file > b.delta.file ? 1 : 0;
+  return 0;
+}
+
+/** A new partition's head, starting at its first input. */
+export function newHead(settings: Settings, account: string, region: string, first: number): PartitionHead {
+  return emptyHead(account, region, first, settings.binMs, settings.settleMs);
+}
+
+/** The serialized size of a delta, the unit of the compaction trigger (the same number on every side). */
+export function deltaChars(delta: FileDelta): number {
+  return JSON.stringify(delta).length;
+}
+
+export class PartitionMachine {
+  private readonly ctx: Context;
+
+  constructor(
+    settings: Settings,
+    readonly head: PartitionHead,
+    data: PartitionData,
+    private readonly index: WindowIndex,
+  ) {
+    this.ctx = { settings, head, data };
+  }
+
+  /**
+   * Applies one input; returns the insights it emitted in a deterministic order. The pipeline runs it on a
+   * copy of the head and discards the copy when the data port recorded a miss (advance.ts).
+   */
+  apply(input: PartitionInput): InsightEvent[] {
+    const out: InsightEvent[] = [];
+    const { head } = this.ctx;
+    if (head.compaction.due) compact(this.ctx);
+    if (input.kind === 'tick') {
+      this.timePasses(input.time, out);
+      head.lastTick = Math.max(head.lastTick ?? input.time, input.time);
+    } else {
+      this.applyFile(input.delta, input.late === true, out);
+    }
+    head.compaction.due = compactionDue(this.ctx, head.clock);
+    return out;
+  }
+
+  /**
+   * The earliest time at which a tick can change anything: an episode going quiet, a trusted job overdue,
+   * a silence long enough to report, a compaction due by time. +∞ when idle.
+   */
+  nextDue(): number {
+    const { head, settings } = this.ctx;
+    if (head.compaction.due) return head.clock;
+    const cfg = settings.config;
+    return Math.min(
+      nextQuietEnd(this.ctx),
+      cfg.gap.enabled ? nextJobDue(this.ctx) : Number.POSITIVE_INFINITY,
+      nextDeliveryCheck(this.ctx),
+      nextCompaction(this.ctx),
+    );
+  }
+
+  /** What needs time to pass rather than files to arrive: quiet episodes end, missed runs, silences. */
+  private timePasses(now: number, out: InsightEvent[]): void {
+    const { head, settings } = this.ctx;
+    if (now > head.clock) head.clock = now;
+    endQuietEpisodes(this.ctx, now, out);
+    if (settings.config.gap.enabled) checkJobs(this.ctx, now, out);
+    checkDelivery(this.ctx, now, out);
+  }
+
+  private applyFile(delta: FileDelta, late: boolean, out: InsightEvent[]): void {
+    const { head, settings } = this.ctx;
+    const { config, binMs } = settings;
+    const at = delta.deliveredAt;
+    // A late file is applied at the partition's current time: the time checks already ran past it.
+    const now = late ? Math.max(head.clock, at) : at;
+    this.timePasses(now, out);
+
+    // Delivery: a file ends any silence; silences that were not reported teach the baseline.
+    const deliveryEp = head.episodes[DELIVERY_EPISODE_KEY];
+    if (deliveryEp) {
+      endEpisode(this.ctx, DELIVERY_EPISODE_KEY, deliveryEp, now, out);
+      if (head.silence) head.silence[1] = at;
+    } else if (at > head.lastDelivery) {
+      recordSilence(this.ctx, head.lastDelivery, at);
+    }
+    head.lastDelivery = Math.max(head.lastDelivery, at);
+    for (const [minute, n] of Object.entries(delta.lag)) head.lag[Number(minute)] += n;
+    if (head.lag.reduce((x, y) => x + y, 0) > 100_000) head.lag = head.lag.map((v) => Math.floor(v / 2));
+
+    // Trusted jobs follow every run as it arrives (candidates learn at compactions).
+    for (const [id, first, last, calls] of jobObservations(delta)) {
+      const job = head.jobs[id];
+      if (!job) continue;
+      const principal = parseJobId(id).principal;
+      if (last > (head.seen[principal] ?? Number.NEGATIVE_INFINITY)) head.seen[principal] = last;
+      if (observeRun(config, job, first, last, calls)) jobRan(this.ctx, id, now, out);
+    }
+    for (const [principal, t] of latestByPrincipal(delta)) {
+      if (head.seen[principal] !== undefined && t > head.seen[principal]) head.seen[principal] = t;
+    }
+
+    // Counts, then the windows they touched.
+    this.index.add(delta);
+    const oldest = Math.floor((head.clock - settings.maxLateMs) / binMs);
+    for (const [id, bins] of Object.entries(delta.series)) {
+      const ep = head.episodes[id];
+      if (ep) for (const b of Object.values(bins)) ep.total += b.c;
+    }
+    for (const [id, bins] of Object.entries(delta.series)) {
+      for (const bin of Object.keys(bins).map(Number)) {
+        if (bin < oldest) continue;
+        for (let w = bin; w < bin + config.windowBins; w++) {
+          if (w !== bin && !this.index.has(id, w)) break;
+          testWindow(this.ctx, this.index, id, w, now, out);
+        }
+      }
+    }
+
+    // Bookkeeping of the input order and of what the next compaction folds.
+    const position: FilePosition = { deliveredAt: at, file: delta.file };
+    if (late) head.compaction.late.push(position);
+    else head.cursor = position;
+    head.compaction.deltaChars += deltaChars(delta);
+    this.index.prune(oldest - config.windowBins);
+  }
+}

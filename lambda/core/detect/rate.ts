@@ -1,0 +1,247 @@
+/**
+ * The rate detectors: a window of a series (10 minutes by default, sliding by one bin) is tested against the
+ * series' baseline with a negative-binomial tail test. Per-API series (call-rate, error-rate) also require
+ * the dominant caller's own rate to be unusual; per-principal series (iam-burst, recon, access-denied) also
+ * fire on many APIs the principal never used before (first-seen logic).
+ */
+import { type Expectation, expectation, logTail } from './baseline';
+import { pageRefOf } from './compaction';
+import type { RateDetectorConfig } from './config';
+import { type Context, DAY, historyMinutes, MINUTE, shortPrincipal } from './context';
+import { episodeId, startEpisode } from './episodes';
+import type { Attribution, AttributionValue, InsightEvent } from './insight';
+import { round } from './insight';
+import { callerSeries, DETECTOR_OF, groupOf, isApiSeries, kindOf, learnsApis, parseSeriesId } from './series';
+import { type EpisodeState, type KnownApis, type Page, pageIdOf, type SeriesBaseline } from './state';
+import { logUpperTail } from './stats';
+import { otherCount, ranked, type WindowIndex, type WindowView } from './windows';
+
+/** A rate counts as unusual (though not alarming on its own) below this tail probability. */
+const CALLER_ALPHA = 0.01;
+
+/** The page holding a series (or a principal's first-seen sets). */
+export function pageFor(ctx: Context, id: string): Page {
+  return ctx.data.page(pageIdOf(pageRefOf(ctx.head.pages, groupOf(id))));
+}
+
+function baselineOf(ctx: Context, id: string): SeriesBaseline | undefined {
+  return pageFor(ctx, id).series[id];
+}
+
+function knownOf(ctx: Context, id: string): KnownApis | undefined {
+  return pageFor(ctx, id).known[id];
+}
+
+function fmtCount(n: number): string {
+  return n >= 10 ? String(Math.round(n)) : String(round(n));
+}
+
+/**
+ * Tests window `w` of series `id` (called for every window a new delta touched): may start an episode, or
+ * keep an open one alive.
+ */
+export function testWindow(
+  ctx: Context,
+  index: WindowIndex,
+  id: string,
+  w: number,
+  now: number,
+  out: InsightEvent[],
+): void {
+  const kind = kindOf(id);
+  const detector = DETECTOR_OF[kind];
+  if (!detector) return;
+  const { config, binMs } = ctx.settings;
+  const dc: RateDetectorConfig = config.detectors[detector];
+  if (!dc.enabled) return;
+  const ep = ctx.head.episodes[id];
+  const view = index.view(id, w, config.windowBins);
+  const minCount = ep ? Math.ceil(dc.minCount / 2) : dc.minCount;
+  const novelPossible = !ep && learnsApis(id) && dc.minNovelApis > 0 && view.count >= dc.minNovelApis;
+  if (view.count < minCount && !novelPossible) return;
+  const distinct = Object.keys(view.n).length;
+  if (!ep && !isApiSeries(id) && distinct < dc.minDistinctApis) return;
+  const exp = expectation(ctx, baselineOf(ctx, id), (w + 1) * binMs);
+  const novelty = novelPossible ? testNovelty(ctx, id, view, w) : undefined;
+  const countOk = view.count >= minCount && view.count >= config.minRatio * exp.mu;
+  if (!countOk && novelty === undefined) return;
+  const logP = Math.min(countOk ? logTail(view.count, exp) : 0, novelty ?? 0);
+  if (ep) {
+    if (logP < Math.log(config.alphaContinue)) ep.lastHot = Math.max(ep.lastHot, w);
+    return;
+  }
+  const alpha = Math.log(config.alpha);
+  // Per-API series: two views must agree. The API's rate and the dominant caller's own write (error) rate
+  // are both unusual, and at least one of them extremely so. A lab student or CI role that always works in
+  // bursts stays quiet; a new or normally quiet principal on a busy API does not.
+  const caller = isApiSeries(id) ? callerLogTail(ctx, index, id, view, w) : undefined;
+  const loose = Math.log(CALLER_ALPHA);
+  // Overwhelming evidence on the API alone (p < alpha²: a new error code in bulk, dozens of calls of a
+  // never-used API) is news whoever the caller is.
+  const anomalous =
+    caller === undefined || logP < 2 * alpha
+      ? logP < alpha
+      : (logP < alpha && caller < loose) || (caller < alpha && logP < loose);
+  if (!anomalous) return;
+  if (historyMinutes(ctx.head) < config.learningHours * 60) return;
+  // Late calls of an episode that already ended do not start a second one.
+  const ended = ctx.head.ended[id];
+  if (ended !== undefined && w - config.windowBins < ended[0]) return;
+  startRateEpisode(ctx, id, w, view, exp, Math.exp(logP), now, out, caller);
+}
+
+/**
+ * Reconnaissance (or permission probing) by a known principal: many APIs it has never read (or never been
+ * denied on), at once. Tested against the pace at which it has picked up new ones so far (Poisson), once it
+ * has a day of history.
+ */
+function testNovelty(ctx: Context, id: string, view: WindowView, w: number): number | undefined {
+  const { config, binMs, windowMs } = ctx.settings;
+  const dc = config.detectors[kindOf(id) === 'reads' ? 'recon' : 'access-denied'];
+  if (dc.minNovelApis <= 0) return undefined;
+  const known = knownOf(ctx, id);
+  const t = (w + 1) * binMs;
+  if (!known || t - known.since < DAY) return undefined;
+  let novel = 0;
+  for (const name of Object.keys(view.n)) if (!known.apis[name]) novel++;
+  if (novel < dc.minNovelApis) return undefined;
+  const windows = (t - known.since) / windowMs;
+  const rate = (Object.keys(known.apis).length + 1) / windows;
+  return logUpperTail(novel, rate, 0);
+}
+
+/**
+ * ln P(caller's window count) for the principal that made most of a per-API window's calls, under its own
+ * write (or error) baseline; undefined when no principal made at least half of the calls.
+ */
+function callerLogTail(ctx: Context, index: WindowIndex, id: string, view: WindowView, w: number): number | undefined {
+  const top = ranked(view.p)[0];
+  if (!top || top[1] * 2 < view.count) return undefined;
+  const callerId = callerSeries(id, top[0]);
+  const callerView = index.view(callerId, w, ctx.settings.config.windowBins);
+  const exp = expectation(ctx, baselineOf(ctx, callerId), (w + 1) * ctx.settings.binMs);
+  return logTail(callerView.count, exp);
+}
+
+function attributionsOf(view: WindowView, windowMin: number, id: string): Attribution[] {
+  const items = (map: Record<string, number>): AttributionValue[] => {
+    const list = ranked(map);
+    const head = list.slice(0, 5).map(([value, n]) => ({ value, average: round(n / windowMin) }));
+    const rest = list.slice(5).reduce((acc, [, n]) => acc + n, 0) + otherCount(map);
+    if (rest > 0) head.push({ value: 'Other', average: round(rest / windowMin) });
+    return head;
+  };
+  const out: Attribution[] = [];
+  if (Object.keys(view.p).length > 0) out.push({ attribute: 'userIdentityArn', insight: items(view.p), baseline: [] });
+  if (Object.keys(view.a).length > 0) out.push({ attribute: 'userAgent', insight: items(view.a), baseline: [] });
+  if (kindOf(id) === 'api-calls' && view.count > 0) {
+    // Successful calls only: every errorCode is null, which CloudTrail Insights reports as the value "null".
+    out.push({ attribute: 'errorCode', insight: items({ null: view.count }), baseline: [] });
+  }
+  return out;
+}
+
+function startRateEpisode(
+  ctx: Context,
+  id: string,
+  w: number,
+  view: WindowView,
+  exp: Expectation,
+  p: number,
+  now: number,
+  out: InsightEvent[],
+  callerLogP?: number,
+): void {
+  const { config, windowMs } = ctx.settings;
+  const key = parseSeriesId(id);
+  const detector = DETECTOR_OF[key.kind]!;
+  const windowMin = windowMs / MINUTE;
+  const names = ranked(view.n);
+  const sources = ranked(view.s);
+  const principals = ranked(view.p);
+  const errors = ranked(view.e).filter(([code]) => code !== 'null');
+  let eventSource: string;
+  let eventName: string;
+  let errorCode: string | undefined;
+  let principal: string | undefined;
+  if (key.kind === 'api-calls' || key.kind === 'api-errors') {
+    eventSource = key.source;
+    eventName = key.name;
+    if (key.kind === 'api-errors') errorCode = key.code;
+    // Name the dominant caller when one principal made most of the calls.
+    if (principals.length > 0 && principals[0][1] * 2 >= view.count) principal = principals[0][0];
+  } else {
+    principal = key.principal;
+    eventName = names[0]?.[0] ?? '';
+    eventSource = sources[0]?.[0] ?? '';
+  }
+  const perApi = isApiSeries(id);
+  const eventNames = perApi ? [eventName] : names.map(([n]) => n);
+  const errorCodes = errorCode ? [errorCode] : errors.map(([c]) => c);
+  const attributions = attributionsOf(view, windowMin, id);
+  if (principal !== undefined && Object.keys(view.p).length === 0) {
+    // Principal-level series: the principal is the series itself; say so where Insights consumers look.
+    attributions.unshift({
+      attribute: 'userIdentityArn',
+      insight: [{ value: principal, average: round(view.count / windowMin) }],
+      baseline: [],
+    });
+  }
+  const who = principal ? shortPrincipal(principal) : undefined;
+  const expected = exp.mu;
+  const callerP = callerLogP === undefined ? undefined : Math.exp(callerLogP);
+  // The evidence that made it fire: the API's own tail, or the caller's when that was the extreme one.
+  const score = callerP !== undefined && callerP < p ? callerP : p;
+  const callerText =
+    callerP !== undefined && who
+      ? `; ${who}'s own ${key.kind === 'api-calls' ? 'write' : 'error'} rate is unusual too (p = ${callerP.toExponential(1)})`
+      : '';
+  const expText = `expected about ${fmtCount(expected)} per ${windowMin} min at this hour`;
+  const top = (list: [string, number][], n: number): string =>
+    list
+      .slice(0, n)
+      .map(([k, v]) => `${k} ×${v}`)
+      .join(', ');
+  let explanation: string;
+  switch (detector) {
+    case 'call-rate':
+      explanation = `${eventName} (${eventSource}) was called ${view.count} times in ${windowMin} min${who ? `, mostly by ${who}` : ` by ${principals.length} principals`}; ${expText} (p = ${p.toExponential(1)})${callerText}: check what is being provisioned.`;
+      break;
+    case 'error-rate':
+      explanation = `${eventName} (${eventSource}) failed ${view.count} times with ${errorCode} in ${windowMin} min${who ? `, mostly for ${who}` : ''}; ${expText} (p = ${p.toExponential(1)})${callerText}: a limit, an outage or a broken client.`;
+      break;
+    case 'iam-burst':
+      explanation = `${who} made ${view.count} IAM write calls in ${windowMin} min (${top(names, 4)}); ${expText} (p = ${p.toExponential(1)}): confirm these identities and keys were meant to be created.`;
+      break;
+    case 'recon': {
+      const known = knownOf(ctx, id);
+      const novel = known ? names.filter(([n]) => !known.apis[n]).length : names.length;
+      explanation = `${who} made ${view.count} read-only calls to ${names.length} APIs (${novel} never called by it before) across ${sources.length} services in ${windowMin} min (${top(names, 3)}…); ${expText} (p = ${p.toExponential(1)}): looks like an enumeration sweep.`;
+      break;
+    }
+    default:
+      explanation = `${who} was denied ${view.count} times on ${names.length} APIs in ${windowMin} min (${errorCodes.slice(0, 3).join(', ')}; ${top(names, 3)}); ${expText} (p = ${p.toExponential(1)}): probing for permissions or a broken deployment.`;
+  }
+  const ep: EpisodeState = {
+    id: episodeId(ctx, 'episode', id, w),
+    detector,
+    start: view.t0,
+    startBin: w - config.windowBins + 1,
+    lastHot: w,
+    total: view.count,
+    observed: view.count,
+    expected,
+    score,
+    suppressed: ctx.settings.isSuppressed(ctx.head, detector, principal, eventSource, eventNames),
+    eventSource,
+    eventName,
+    ...(errorCode !== undefined ? { errorCode } : {}),
+    ...(principal !== undefined ? { principal } : {}),
+    eventNames,
+    errorCodes,
+    attributions,
+    baselineAverage: expected / windowMin,
+    explanation,
+  };
+  startEpisode(ctx, id, ep, now, view.count / windowMin, windowMin, out);
+}

@@ -1,0 +1,119 @@
+/**
+ * Recent counts by series and bin, summed over the deltas applied so far: what window tests read.
+ *
+ * The index is derived data: the CLI keeps it across files, the pipeline rebuilds it from the deltas it
+ * reads before an advance. Both give the same window views because a delta only holds bins up to its own
+ * delivery minute (see DeltaBuilder), so every file that can contribute to a window was delivered after
+ * the window began, and both read every such file.
+ */
+import type { BinCounts, FileDelta } from './delta';
+import { OTHER_ATTRIBUTION } from './delta';
+
+/** The counts of one window of one series, merged over its bins. */
+export interface WindowView {
+  count: number;
+  /** Earliest event time in the window. */
+  t0: number;
+  p: Record<string, number>;
+  a: Record<string, number>;
+  e: Record<string, number>;
+  n: Record<string, number>;
+  s: Record<string, number>;
+}
+
+function addCounts(into: Record<string, number>, from: Record<string, number>): void {
+  for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
+}
+
+function mergeBin(into: IndexedBin, from: BinCounts, t0: number): void {
+  into.c += from.c;
+  if (t0 < into.t0) into.t0 = t0;
+  for (const field of ['p', 'a', 'e', 'n', 's'] as const) {
+    const src = from[field];
+    if (!src) continue;
+    into[field] ??= {};
+    addCounts(into[field], src);
+  }
+}
+
+function copyBin(b: BinCounts, t0: number): IndexedBin {
+  const out: IndexedBin = { c: b.c, t0 };
+  for (const field of ['p', 'a', 'e', 'n', 's'] as const) {
+    const src = b[field];
+    if (src) out[field] = { ...src };
+  }
+  return out;
+}
+
+/** A bin's counts in the index: with the earliest event's absolute time. */
+interface IndexedBin extends Omit<BinCounts, 'o'> {
+  t0: number;
+}
+
+export class WindowIndex {
+  private readonly bins = new Map<string, Map<number, IndexedBin>>();
+  constructor(private readonly binMs: number) {}
+
+  /** Adds a delta's counts. */
+  add(delta: FileDelta): void {
+    for (const [id, bins] of Object.entries(delta.series)) {
+      let into = this.bins.get(id);
+      if (!into) {
+        into = new Map();
+        this.bins.set(id, into);
+      }
+      for (const [bin, counts] of Object.entries(bins)) {
+        const b = Number(bin);
+        const t0 = b * this.binMs + counts.o;
+        const have = into.get(b);
+        if (have) mergeBin(have, counts, t0);
+        else into.set(b, copyBin(counts, t0));
+      }
+    }
+  }
+
+  /** Forgets bins before `bin` (never read again: windows that old are not tested). */
+  prune(bin: number): void {
+    for (const [id, bins] of this.bins) {
+      for (const b of bins.keys()) if (b < bin) bins.delete(b);
+      if (bins.size === 0) this.bins.delete(id);
+    }
+  }
+
+  /** The merged counts of series `id` over bins [w − windowBins + 1, w]. */
+  view(id: string, w: number, windowBins: number): WindowView {
+    const view: WindowView = { count: 0, t0: Number.POSITIVE_INFINITY, p: {}, a: {}, e: {}, n: {}, s: {} };
+    const bins = this.bins.get(id);
+    if (!bins) return view;
+    for (let b = w - windowBins + 1; b <= w; b++) {
+      const bin = bins.get(b);
+      if (!bin) continue;
+      view.count += bin.c;
+      if (bin.t0 < view.t0) view.t0 = bin.t0;
+      if (bin.p) addCounts(view.p, bin.p);
+      if (bin.a) addCounts(view.a, bin.a);
+      if (bin.e) addCounts(view.e, bin.e);
+      if (bin.n) addCounts(view.n, bin.n);
+      if (bin.s) addCounts(view.s, bin.s);
+    }
+    return view;
+  }
+
+  /** True when series `id` has counts in bin `b`. */
+  has(id: string, b: number): boolean {
+    return this.bins.get(id)?.has(b) ?? false;
+  }
+}
+
+/** Entries of a count map, largest first (ties by key), without the capped remainder. */
+export function ranked(map: Record<string, number> | undefined): [string, number][] {
+  if (!map) return [];
+  return Object.entries(map)
+    .filter(([k]) => k !== OTHER_ATTRIBUTION)
+    .sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1));
+}
+
+/** The sum of a count map's capped remainder (0 when nothing was capped). */
+export function otherCount(map: Record<string, number> | undefined): number {
+  return map?.[OTHER_ATTRIBUTION] ?? 0;
+}

@@ -1,0 +1,54 @@
+/**
+ * The delivery check: before a silence is reported as a delivery gap, the archive is asked whether log files
+ * of the partition were delivered in it after all. Files that are in the archive but were never recorded
+ * mean the pipeline itself is behind or failing (a backlog, files in the dead-letter queue): that is the
+ * pipeline's alarm, never a "trail stopped" insight.
+ */
+import { fileIdentity } from '../core/detect';
+import { classifyKey } from '../core/keys';
+import type { KeyLister, PartitionStore } from './ports';
+
+const DAY = 86_400_000;
+
+/** The day folders (`yyyy/MM/dd/`) a delivery-time range (from, to] touches. */
+export function dayFolders(from: number, to: number): string[] {
+  const out: string[] = [];
+  for (let day = Math.floor(from / DAY) * DAY; day <= to; day += DAY) {
+    const d = new Date(day);
+    out.push(
+      `${d.getUTCFullYear()}/${String(d.getUTCMonth() + 1).padStart(2, '0')}/${String(d.getUTCDate()).padStart(2, '0')}/`,
+    );
+  }
+  return out;
+}
+
+/**
+ * How many log files of the partition under `prefix` (`…/CloudTrail/<region>/`) were delivered in (from, to]
+ * and have no recorded delta.
+ */
+export async function unrecordedFiles(
+  key: string,
+  prefix: string,
+  from: number,
+  to: number,
+  listing: { readonly lister: KeyLister; readonly bucket: string },
+  store: PartitionStore,
+): Promise<number> {
+  const delivered: { deliveredAt: number; file: string }[] = [];
+  for (const folder of dayFolders(from, to)) {
+    let startAfter: string | undefined;
+    do {
+      const page = await listing.lister.list({ bucket: listing.bucket, prefix: `${prefix}${folder}`, startAfter });
+      for (const o of page.objects) {
+        const info = classifyKey(o.key);
+        if (info.kind !== 'log' || info.deliveredAt === undefined) continue;
+        if (info.deliveredAt > from && info.deliveredAt <= to)
+          delivered.push({ deliveredAt: info.deliveredAt, file: fileIdentity(o.key) });
+      }
+      startAfter = page.next;
+    } while (startAfter);
+  }
+  if (delivered.length === 0) return 0;
+  const recorded = new Set((await store.queryDeltas(key, from, to)).map((d) => `${d.deliveredAt}|${d.file}`));
+  return delivered.filter((f) => !recorded.has(`${f.deliveredAt}|${f.file}`)).length;
+}
