@@ -138,6 +138,11 @@ export interface DetectConfig {
     readonly alpha: number;
     /** Longer silences are archive boundaries or retired accounts, not outages (the evaluator ticks report outages within hours). */
     readonly maxSilentHours: number;
+    /**
+     * In a Region whose trail delivers digest files (log file validation: one every hour, with or without
+     * activity), a gap is this long without a digest; log-file silences there are never reported.
+     */
+    readonly digestGapMinutes: number;
   };
   /** Insights about these are never emitted (they still feed the baselines). */
   readonly suppress: {
@@ -192,7 +197,14 @@ export const DEFAULT_DETECT_CONFIG: DetectConfig = {
     jitterFloorMinutes: 5,
     jitterFraction: 0.005,
   },
-  deliveryGap: { enabled: true, minSilentMinutes: 45, factor: 1.5, alpha: 1e-3, maxSilentHours: 48 },
+  deliveryGap: {
+    enabled: true,
+    minSilentMinutes: 45,
+    factor: 1.5,
+    alpha: 1e-3,
+    maxSilentHours: 48,
+    digestGapMinutes: 130,
+  },
   suppress: { principals: [], eventNames: [], accounts: [], regions: [], detectors: [] },
 };
 

@@ -51,6 +51,11 @@ export interface FileDelta {
   /** Smallest and largest bin with events (undefined for a file without events). */
   readonly minBin?: number;
   readonly maxBin?: number;
+  /**
+   * A digest file (log file validation delivers one per Region every hour, with or without activity): it
+   * carries no events, only the fact that the trail was logging when it was delivered.
+   */
+  readonly digest?: true;
 }
 
 /** Error codes that mean "you are not allowed to", as opposed to "that failed". */
@@ -73,14 +78,14 @@ function inc(map: Record<string, number>, key: string, by = 1): void {
 }
 
 /** The series an event counts toward. Failed writes provision nothing: they count as errors, not calls. */
-export function seriesOfEvent(ev: TrailEvent): string[] {
+export function seriesOfEvent(ev: TrailEvent, region: string): string[] {
   const ids: string[] = [];
   if (!ev.readOnly && !ev.errorCode) {
-    ids.push(seriesId({ kind: 'api-calls', source: ev.source, name: ev.name }));
+    ids.push(seriesId({ kind: 'api-calls', region, source: ev.source, name: ev.name }));
     ids.push(seriesId({ kind: 'principal-writes', principal: ev.principal }));
   }
   if (ev.errorCode) {
-    ids.push(seriesId({ kind: 'api-errors', source: ev.source, name: ev.name, code: ev.errorCode }));
+    ids.push(seriesId({ kind: 'api-errors', region, source: ev.source, name: ev.name, code: ev.errorCode }));
     ids.push(seriesId({ kind: 'principal-failures', principal: ev.principal }));
   }
   if (ev.source === IAM_SOURCE && !ev.readOnly) ids.push(seriesId({ kind: 'iam-writes', principal: ev.principal }));
@@ -127,10 +132,10 @@ export class DeltaBuilder {
     const lagMin = Math.min(30, Math.max(0, Math.floor((this.file.deliveredAt - ev.time) / 60_000)));
     inc(this.lag, String(lagMin));
     if (ev.time > (this.seen[ev.principal] ?? Number.NEGATIVE_INFINITY)) this.seen[ev.principal] = ev.time;
-    for (const id of seriesOfEvent(ev)) this.count(id, bin, ev);
+    for (const id of seriesOfEvent(ev, this.file.region)) this.count(id, bin, ev);
     if (mayBeJob(ev)) {
       this.jobPrincipals.add(ev.principal);
-      const key = jobId({ principal: ev.principal, source: ev.source, name: ev.name });
+      const key = jobId({ principal: ev.principal, region: this.file.region, source: ev.source, name: ev.name });
       const j = this.jobs[key];
       if (!j) this.jobs[key] = [ev.time, ev.time, 1];
       else {
@@ -227,6 +232,11 @@ export function buildDelta(
   const builder = new DeltaBuilder(file, binMs);
   for (const ev of events) builder.add(ev);
   return builder.finish();
+}
+
+/** The delta of a digest file: read from its key alone (the engine needs nothing inside it). */
+export function digestDelta(file: { account: string; region: string; deliveredAt: number; file: string }): FileDelta {
+  return { ...file, events: 0, series: {}, jobs: {}, seen: {}, lag: {}, digest: true };
 }
 
 /** A delta's job observations with absolute times: [job id, first event, last event, calls]. */

@@ -127,18 +127,20 @@ export function checkJobs(ctx: Context, now: number, out: InsightEvent[]): void 
     if (job.due === undefined || job.missed === job.due || job.per === undefined) continue;
     const tol = Math.max(job.jit, jitterTolerance(config, job.per));
     if (now < job.due + tol + allowance) continue;
-    const { principal, source, name } = parseJobId(id);
-    // A run lost in a reported silence is excused: the delivery-gap insight already speaks for it.
-    const excused =
-      head.silence !== undefined &&
-      head.silence[0] <= job.due + tol + allowance &&
-      (head.silence[1] === 0 || head.silence[1] >= job.due);
+    const { principal, region, source, name } = parseJobId(id);
+    // A run lost in a reported silence (the account's, or its Region's digests) is excused: the delivery-gap
+    // insight already speaks for it.
+    const due = job.due;
+    const covers = (silence: [number, number] | undefined) =>
+      silence !== undefined && silence[0] <= due + tol + allowance && (silence[1] === 0 || silence[1] >= due);
+    const excused = covers(head.silence) || covers(head.regions[region]?.silence);
     if (excused) {
       job.missed = job.due;
       continue;
     }
-    // Nothing delivered since the run was due: wait for logs before blaming the job.
-    if (head.lastDelivery < job.due + tol) continue;
+    // Nothing shows the trail logging since the run was due (no file in any Region, no digest of the job's
+    // Region): wait before blaming the job.
+    if (Math.max(head.lastDelivery, head.regions[region]?.digest ?? Number.NEGATIVE_INFINITY) < job.due + tol) continue;
     job.missed = job.due;
     // The principal was active around the due time: the run happened (some calls may arrive late).
     if ((head.seen[principal] ?? 0) >= job.due - tol) continue;
@@ -151,8 +153,9 @@ export function checkJobs(ctx: Context, now: number, out: InsightEvent[]): void 
     }
     const per = job.per;
     const ep: EpisodeState = {
-      id: episodeId(ctx, 'gap', principal, job.due),
+      id: episodeId(ctx, 'gap', principal, region, job.due),
       detector: 'gap',
+      region,
       start: job.due,
       startBin: Math.floor(job.due / settings.binMs),
       lastHot: Math.floor(job.due / settings.binMs),
@@ -160,7 +163,7 @@ export function checkJobs(ctx: Context, now: number, out: InsightEvent[]): void 
       observed: 0,
       expected: job.pn,
       score: zeroProbability(Math.max(1, job.pn), config.minDispersion),
-      suppressed: settings.isSuppressed(head, 'gap', principal, source, [name]),
+      suppressed: settings.isSuppressed({ account: head.account, region }, 'gap', principal, source, [name]),
       eventSource: source,
       eventName: name,
       principal,
@@ -171,7 +174,7 @@ export function checkJobs(ctx: Context, now: number, out: InsightEvent[]): void 
       gapCause: 'job-stopped',
       expectedAt: job.due,
       periodMinutes: Math.round(per / MINUTE),
-      explanation: `${shortPrincipal(principal)} runs ${name} (${source}) every ${fmtMinutes(per)} (${job.streak} runs on schedule, last ${isoSeconds(job.rs)}); the run due at ${isoSeconds(job.due)} has not appeared by ${isoSeconds(now)} while ${head.account}/${head.region} still delivers logs: the job may have stopped.`,
+      explanation: `${shortPrincipal(principal)} runs ${name} (${source}) every ${fmtMinutes(per)} (${job.streak} runs on schedule, last ${isoSeconds(job.rs)}); the run due at ${isoSeconds(job.due)} has not appeared by ${isoSeconds(now)} in ${region} while account ${head.account} still delivers logs: the job may have stopped.`,
     };
     startEpisode(ctx, key, ep, now, 0, Math.max(1, Math.round((now - job.due) / MINUTE)), out);
   }
