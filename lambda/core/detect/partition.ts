@@ -111,7 +111,8 @@ export class PartitionMachine {
     // A late file is applied at the partition's current time: the time checks already ran past it.
     const now = late ? Math.max(head.clock, at) : at;
     this.timePasses(now, out);
-    const region = (head.regions[delta.region] ??= { last: Number.NEGATIVE_INFINITY });
+    head.regions[delta.region] ??= { last: Number.NEGATIVE_INFINITY };
+    const region = head.regions[delta.region];
     if (delta.digest) {
       // A digest file only says that the trail is still logging in its Region.
       recordDigest(this.ctx, delta.region, at, now, out);
