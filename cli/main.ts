@@ -4,8 +4,9 @@
  * Each sub-command lives in `cli/commands/<name>.ts` and exports `command: CliCommand`.
  * Stdout carries results only (tables, JSON, JSONL); logs and progress go to stderr.
  */
+import { version } from '../package.json';
 import type { CliCommand, CliIo } from './io';
-import { defaultIo } from './io';
+import { defaultIo, EXIT } from './io';
 
 /** Lazily loaded so `trailsight summary` never pays for DuckDB, and `query` never for the detector. */
 const COMMANDS: Record<string, () => Promise<CliCommand>> = {
@@ -17,6 +18,7 @@ const COMMANDS: Record<string, () => Promise<CliCommand>> = {
   verify: async () => (require('./commands/verify') as typeof import('./commands/verify')).command,
   findings: async () => (require('./commands/findings') as typeof import('./commands/findings')).command,
   report: async () => (require('./commands/report') as typeof import('./commands/report')).command,
+  index: async () => (require('./commands/index') as typeof import('./commands/index')).command,
 };
 
 function usage(): string {
@@ -27,7 +29,8 @@ function usage(): string {
     'commands:',
     ...names.map((n) => `  ${n}`),
     '',
-    'Run `trailsight <command> --help` for the options of one command.',
+    'Run `trailsight <command> --help` for the options of one command; `trailsight --version` for the version.',
+    'Exit status: 0 complete, 1 partial result or failure (details on stderr), 2 bad usage.',
   ].join('\n');
 }
 
@@ -35,12 +38,16 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h') {
     io.stdout(`${usage()}\n`);
-    return name ? 0 : 2;
+    return name ? EXIT.ok : EXIT.usage;
+  }
+  if (name === '--version' || name === '-v') {
+    io.stdout(`${version}\n`);
+    return EXIT.ok;
   }
   const load = COMMANDS[name];
   if (!load) {
     io.stderr(`trailsight: unknown command '${name}'\n\n${usage()}\n`);
-    return 2;
+    return EXIT.usage;
   }
   const command = await load();
   return command.run(rest, io);

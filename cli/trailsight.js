@@ -1,10 +1,18 @@
 #!/usr/bin/env node
-// Entry shim for `npx trailsight`: registers tsx so the TypeScript CLI runs without a build step.
+// Entry of the `trailsight` command: runs the JavaScript bundle that `npm run build:cli` writes (npm runs it on
+// `npm ci`, `npm install` and `npm pack` through the `prepare` script). No TypeScript is compiled at run time.
 
-require('tsx/cjs/api').register();
-const { main } = require('./main.ts');
-
-main(process.argv.slice(2)).then(
+let cli;
+try {
+  cli = require('../dist/cli/trailsight.js');
+} catch (err) {
+  if (err?.code !== 'MODULE_NOT_FOUND' || !String(err.message).includes('dist/cli/trailsight.js')) throw err;
+  process.stderr.write(
+    'trailsight: the command is not built; run `npm run build:cli` (or `npm ci`) in the repository\n',
+  );
+  process.exit(2);
+}
+cli.main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },

@@ -168,8 +168,10 @@ const detection = z
     /** Also put every insight on the account's default event bus (besides the `trailsight` bus). */
     publishToDefaultBus: z.boolean({ error: 'must be true or false' }).default(DETECTION_DEFAULTS.publishToDefaultBus),
     /**
-     * Days a recorded file is remembered (its delta item's TTL): a redelivery within them is a counted duplicate;
-     * a file redriven or backfilled later than that is applied again, as a late file.
+     * Days a recorded file is remembered (its delta item's TTL; at least twice the detector's
+     * `compaction.maxIntervalHours` plus a day, so a delta outlives the compaction that folds it): a redelivery
+     * within them is a counted duplicate; a file redriven or backfilled later than that is applied again, as a
+     * late file.
      */
     dedupeRetentionDays: wholeNumber(1, 365, 'days').default(DETECTION_DEFAULTS.dedupeRetentionDays),
     /** Alarm when the oldest queued log file is older than this many minutes. */
@@ -579,12 +581,27 @@ export const configSchema = z
           .array(accountId)
           .min(1, { error: 'must list at least one account ID, or be left out' })
           .optional(),
+        /**
+         * The daily compaction of the JSON table into the Parquet table `cloudtrail_parquet` (lib/analytics/compaction.ts):
+         * each day, every account's previous delivery day is rewritten as Parquet, so queries scan a fraction of the bytes.
+         */
+        compaction: z
+          .strictObject({
+            /** Deploy the compacted table, its bucket, the Step Functions state machine and its schedule. */
+            enabled: z.boolean({ error: 'must be true or false' }).default(true),
+            /** Hour of the day (UTC) the compaction of the previous delivery day starts; the day's files are complete by then. */
+            hourUtc: wholeNumber(0, 23, 'hours').default(1),
+            /** Accounts compacted at the same time (each runs one Athena INSERT per day). */
+            maxConcurrency: wholeNumber(1, 20, 'accounts').default(4),
+          })
+          .default({ enabled: true, hourUtc: 1, maxConcurrency: 4 }),
       })
       .default({
         databaseName: 'trailsight',
         workGroupName: 'trailsight',
         bytesScannedCutoffPerQuery: 10_737_418_240,
         resultsExpirationDays: 30,
+        compaction: { enabled: true, hourUtc: 1, maxConcurrency: 4 },
       }),
     /** The serverless detection pipeline (docs/pipeline.md). */
     detection,

@@ -28,6 +28,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join, relative, sep } from 'node:path';
+import { CLOUDTRAIL_PARQUET_TABLE_NAME, CLOUDTRAIL_TABLE_NAME, DT_FORMATS } from '../schema/cloudtrail-table';
 
 export type ParamType = 'timestamp' | 'string' | 'integer';
 
@@ -69,8 +70,15 @@ export class QueryCatalogError extends Error {
 /** Placeholders the renderer fills itself; they are never declared in a header. */
 export const DERIVED_PARAMS = ['dt_from', 'dt_to'] as const;
 
-/** The directory holding the library (this module's own folder). */
-export const QUERIES_DIR = __dirname;
+/**
+ * Where the library sits relative to the built command bundle (set by cli/build.mjs with esbuild's `define`);
+ * undefined when this module runs from source.
+ */
+declare const TRAILSIGHT_QUERIES_DIR: string | undefined;
+
+/** The directory holding the library: this module's own folder, or the copy that ships beside the built CLI. */
+export const QUERIES_DIR =
+  typeof TRAILSIGHT_QUERIES_DIR === 'string' ? join(__dirname, TRAILSIGHT_QUERIES_DIR) : __dirname;
 
 const PARAM_LINE = /^(\w+)\s+(timestamp|string|integer)(?:\s*=\s*("(?:[^"\\]|\\.)*"|\S+))?(?:\s+(.*))?$/;
 const PLACEHOLDER = /\{\{\s*([A-Za-z_]\w*)\s*\}\}/g;
@@ -208,6 +216,12 @@ export interface RenderOptions {
   readonly now: Date;
   /** Replaces the header defaults of some parameters (the CLI uses the span of local logs for start/end). */
   readonly defaults?: Readonly<Record<string, string>>;
+  /**
+   * Run a `cloudtrail_logs` query on the compacted Parquet copy instead: the table name is replaced and
+   * `dt_from`/`dt_to` are written in that table's `dt` format.
+   * @default false
+   */
+  readonly compacted?: boolean;
 }
 
 export interface RenderedQuery {
@@ -247,10 +261,59 @@ export function renderQuery(
   if (values.start >= values.end) {
     throw new QueryCatalogError(`query '${query.name}': start (${values.start}) must be before end (${values.end})`);
   }
-  values.dt_from = deliveryDay(values.start, -1);
-  values.dt_to = deliveryDay(values.end, +1);
-  const sql = query.sql.replace(QUOTED_PLACEHOLDER, (_m, name: string) => sqlString(values[name]));
+  let text = query.sql;
+  let dtFormat: string = DT_FORMATS[CLOUDTRAIL_TABLE_NAME];
+  if (opts.compacted) {
+    if (query.table !== CLOUDTRAIL_TABLE_NAME) {
+      throw new QueryCatalogError(
+        `query '${query.name}' reads ${query.table}, which has no compacted copy (only ${CLOUDTRAIL_TABLE_NAME} has)`,
+      );
+    }
+    text = renameTable(text, CLOUDTRAIL_TABLE_NAME, CLOUDTRAIL_PARQUET_TABLE_NAME);
+    dtFormat = DT_FORMATS[CLOUDTRAIL_PARQUET_TABLE_NAME];
+  }
+  values.dt_from = deliveryDay(values.start, -1, dtFormat);
+  values.dt_to = deliveryDay(values.end, +1, dtFormat);
+  const sql = text.replace(QUOTED_PLACEHOLDER, (_m, name: string) => sqlString(values[name]));
   return { sql, values };
+}
+
+/**
+ * Replaces the table name `from` by `to` where it is an identifier (bare or double-quoted), never inside a string
+ * literal or a comment. Hand-written because the SQL parsers at hand either do not know the Trino dialect or
+ * re-print the statement differently (node-sql-parser turns string literals into identifiers).
+ */
+export function renameTable(sql: string, from: string, to: string): string {
+  let out = '';
+  let i = 0;
+  const word = /[A-Za-z0-9_]/;
+  while (i < sql.length) {
+    const c = sql[i];
+    const two = sql.slice(i, i + 2);
+    const ahead = sql.slice(i, i + from.length + 2).toLowerCase();
+    if (c === "'") {
+      // A literal ends at the next quote; a doubled quote inside it reopens it on the next turn, unchanged.
+      const end = sql.indexOf("'", i + 1);
+      const stop = end < 0 ? sql.length : end + 1;
+      out += sql.slice(i, stop);
+      i = stop;
+    } else if (two === '--' || two === '/*') {
+      const end = two === '--' ? sql.indexOf('\n', i) : sql.indexOf('*/', i + 2);
+      const stop = end < 0 ? sql.length : two === '--' ? end : end + 2;
+      out += sql.slice(i, stop);
+      i = stop;
+    } else if (ahead === `"${from}"`) {
+      out += `"${to}"`;
+      i += from.length + 2;
+    } else if (ahead.startsWith(from) && !word.test(sql[i - 1] ?? '') && !word.test(sql[i + from.length] ?? '')) {
+      out += to;
+      i += from.length;
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  return out;
 }
 
 /** A SQL string literal, valid in Trino and DuckDB (standard strings: only the quote needs escaping). */
@@ -301,10 +364,11 @@ function isoSeconds(d: Date): string {
   return `${d.toISOString().slice(0, 19)}Z`;
 }
 
-/** `yyyy/MM/dd` of the day holding `iso`, shifted by `days`. */
-function deliveryDay(iso: string, days: number): string {
+/** The day holding `iso`, shifted by `days`, as `yyyy/MM/dd` or `yyyy-MM-dd`. */
+function deliveryDay(iso: string, days: number, format: string): string {
   const d = new Date(Date.parse(iso) + days * 86_400_000);
-  return d.toISOString().slice(0, 10).replaceAll('-', '/');
+  const ymd = d.toISOString().slice(0, 10);
+  return format === 'yyyy/MM/dd' ? ymd.replaceAll('-', '/') : ymd;
 }
 
 /** Removes `--` line comments so header text never counts as SQL (string literals with `--` are left alone). */

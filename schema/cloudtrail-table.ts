@@ -61,6 +61,79 @@ export const CLOUDTRAIL_COLUMNS: readonly TableColumn[] = [
 ];
 
 /**
+ * How CloudTrail spells each column and struct field in its JSON records, by lower-case path (`useridentity`,
+ * `useridentity.sessioncontext.sessionissuer.arn`, `resources.arn`). The Glue JsonSerDe matches keys
+ * case-insensitively, DuckDB's `read_json` exactly: the local engine declares these spellings when it reads
+ * delivery files itself and renames them to the Glue names. A test checks that every name in the column types
+ * has a spelling here and that the spellings are the ones real records use.
+ */
+export const CLOUDTRAIL_JSON_KEYS: Readonly<Record<string, string>> = {
+  eventversion: 'eventVersion',
+  useridentity: 'userIdentity',
+  'useridentity.type': 'type',
+  'useridentity.principalid': 'principalId',
+  'useridentity.arn': 'arn',
+  'useridentity.accountid': 'accountId',
+  'useridentity.invokedby': 'invokedBy',
+  'useridentity.accesskeyid': 'accessKeyId',
+  'useridentity.username': 'userName',
+  'useridentity.onbehalfof': 'onBehalfOf',
+  'useridentity.onbehalfof.userid': 'userId',
+  'useridentity.onbehalfof.identitystorearn': 'identityStoreArn',
+  'useridentity.sessioncontext': 'sessionContext',
+  'useridentity.sessioncontext.attributes': 'attributes',
+  'useridentity.sessioncontext.attributes.mfaauthenticated': 'mfaAuthenticated',
+  'useridentity.sessioncontext.attributes.creationdate': 'creationDate',
+  'useridentity.sessioncontext.sessionissuer': 'sessionIssuer',
+  'useridentity.sessioncontext.sessionissuer.type': 'type',
+  'useridentity.sessioncontext.sessionissuer.principalid': 'principalId',
+  'useridentity.sessioncontext.sessionissuer.arn': 'arn',
+  'useridentity.sessioncontext.sessionissuer.accountid': 'accountId',
+  'useridentity.sessioncontext.sessionissuer.username': 'userName',
+  'useridentity.sessioncontext.ec2roledelivery': 'ec2RoleDelivery',
+  'useridentity.sessioncontext.webidfederationdata': 'webIdFederationData',
+  'useridentity.sessioncontext.webidfederationdata.federatedprovider': 'federatedProvider',
+  'useridentity.sessioncontext.webidfederationdata.attributes': 'attributes',
+  eventtime: 'eventTime',
+  eventsource: 'eventSource',
+  eventname: 'eventName',
+  awsregion: 'awsRegion',
+  sourceipaddress: 'sourceIPAddress',
+  useragent: 'userAgent',
+  errorcode: 'errorCode',
+  errormessage: 'errorMessage',
+  requestparameters: 'requestParameters',
+  responseelements: 'responseElements',
+  additionaleventdata: 'additionalEventData',
+  requestid: 'requestID',
+  eventid: 'eventID',
+  readonly: 'readOnly',
+  resources: 'resources',
+  'resources.arn': 'ARN',
+  'resources.accountid': 'accountId',
+  'resources.type': 'type',
+  eventtype: 'eventType',
+  apiversion: 'apiVersion',
+  recipientaccountid: 'recipientAccountId',
+  serviceeventdetails: 'serviceEventDetails',
+  sharedeventid: 'sharedEventID',
+  vpcendpointid: 'vpcEndpointId',
+  vpcendpointaccountid: 'vpcEndpointAccountId',
+  eventcategory: 'eventCategory',
+  addendum: 'addendum',
+  'addendum.reason': 'reason',
+  'addendum.updatedfields': 'updatedFields',
+  'addendum.originalrequestid': 'originalRequestID',
+  'addendum.originaleventid': 'originalEventID',
+  sessioncredentialfromconsole: 'sessionCredentialFromConsole',
+  edgedevicedetails: 'edgeDeviceDetails',
+  tlsdetails: 'tlsDetails',
+  'tlsdetails.tlsversion': 'tlsVersion',
+  'tlsdetails.ciphersuite': 'cipherSuite',
+  'tlsdetails.clientprovidedhostheader': 'clientProvidedHostHeader',
+};
+
+/**
  * Partition columns, the same for account and organization trails so queries are portable:
  * `account` (12 digits), `region`, and `dt` (the UTC delivery date, `yyyy/MM/dd`, as in the S3 key).
  * `dt` is the delivery date, not the event date: filter on eventtime and widen dt by a day (§1.3).
@@ -73,3 +146,21 @@ export const CLOUDTRAIL_PARTITION_KEYS: readonly TableColumn[] = [
 
 /** Name of the CloudTrail table in the Glue database and of the DuckDB view. */
 export const CLOUDTRAIL_TABLE_NAME = 'cloudtrail_logs';
+
+/**
+ * The compacted copy of the CloudTrail table: the same columns as Parquet, partitioned Hive-style
+ * (`account=<id>/region=<region>/dt=<yyyy-MM-dd>/`), written by Athena's scheduled `INSERT INTO … SELECT`
+ * (lib/analytics/compaction.ts) and locally by `trailsight index`.
+ *
+ * `dt` holds the same delivery date as in `cloudtrail_logs`, written `yyyy-MM-dd`: a partition value with a `/`
+ * would be escaped in the S3 key by the writer, and Athena (like Trino) only writes into a partition-projected
+ * table whose dates have the Hive format. The query renderer writes `dt_from`/`dt_to` in each table's format, so
+ * the same SQL runs on both tables (`queries/catalog.ts`).
+ */
+export const CLOUDTRAIL_PARQUET_TABLE_NAME = 'cloudtrail_parquet';
+
+/** The `dt` format of each CloudTrail table, in Java date-pattern letters (what partition projection takes). */
+export const DT_FORMATS = {
+  [CLOUDTRAIL_TABLE_NAME]: 'yyyy/MM/dd',
+  [CLOUDTRAIL_PARQUET_TABLE_NAME]: 'yyyy-MM-dd',
+} as const;

@@ -31,6 +31,20 @@ export const INSIGHTS_COLUMNS: readonly TableColumn[] = [
   { name: 'trailsight', type: 'string' },
 ];
 
+/** How Insights records spell the columns (see `CLOUDTRAIL_JSON_KEYS`); `trailsight` is Trailsight's own key. */
+export const INSIGHTS_JSON_KEYS: Readonly<Record<string, string>> = {
+  eventversion: 'eventVersion',
+  eventtime: 'eventTime',
+  awsregion: 'awsRegion',
+  eventid: 'eventID',
+  eventtype: 'eventType',
+  eventcategory: 'eventCategory',
+  recipientaccountid: 'recipientAccountId',
+  sharedeventid: 'sharedEventID',
+  insightdetails: 'insightDetails',
+  trailsight: 'trailsight',
+};
+
 /**
  * Partition columns, the same names as the CloudTrail table's so one filter works on both: `account`
  * (12 digits), `region`, and `dt` (`yyyy/MM/dd`). In the archive they are the key segments

@@ -4,10 +4,23 @@
  * eventID/requestID and a moving eventTime, so sizes, field mixes and compression ratios stay realistic.
  * Files go to `.bench/` (git-ignored) and are reused when present.
  */
+
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, existsSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { createGzip, gunzipSync } from 'node:zlib';
+import { createGzip, gunzipSync, gzipSync } from 'node:zlib';
 
 export interface BenchFile {
   readonly name: string;
@@ -107,4 +120,180 @@ export async function ensureBenchFiles(
     files.push({ name, path, gzipBytes: statSync(path).size });
   }
   return files;
+}
+
+/** The shape of a generated delivery tree (see {@link ensureTree}). */
+export interface TreeSpec {
+  /** Folder name under `.bench/`. */
+  readonly name: string;
+  readonly accounts: number;
+  readonly days: number;
+  /** Regions and the share of the 288 five-minute slots of a day in which each delivers a file. */
+  readonly regions: readonly { readonly name: string; readonly share: number }[];
+  /** Mean events per delivery file (at least 1 each). */
+  readonly eventsPerFile: number;
+  readonly seed: number;
+}
+
+/**
+ * The shape of the 28-day tree of issue 11: two accounts, 19,880 delivery files (us-east-1 every five minutes,
+ * eu-west-1 in 67 slots a day), about 390,000 events.
+ */
+export const MONTH_TREE: TreeSpec = {
+  name: 'month',
+  accounts: 2,
+  days: 28,
+  regions: [
+    { name: 'us-east-1', share: 1 },
+    { name: 'eu-west-1', share: 67 / 288 },
+  ],
+  eventsPerFile: 20.5,
+  seed: 11,
+};
+
+/** Ten million events: four busy accounts, two Regions delivering every five minutes, 28 days. */
+export const TEN_MILLION_TREE: TreeSpec = {
+  name: 'ten-million',
+  accounts: 4,
+  days: 28,
+  regions: [
+    { name: 'us-east-1', share: 1 },
+    { name: 'eu-west-1', share: 1 },
+  ],
+  eventsPerFile: 155,
+  seed: 29,
+};
+
+const FIRST_DAY = Date.UTC(2026, 0, 5);
+const SLOT_MS = 5 * 60_000;
+
+/** A small deterministic PRNG (mulberry32): the same spec always writes the same tree. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The accounts of a spec, 12 digits each, derived from its seed. */
+export function treeAccounts(spec: TreeSpec): string[] {
+  const next = rng(spec.seed);
+  return Array.from({ length: spec.accounts }, () => String(100_000_000_000 + Math.floor(next() * 899_999_999_999)));
+}
+
+const TOKEN = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/**
+ * Writes the delivery files of `accounts` (a subset of the spec's, so several processes can share the work):
+ * real records with a fresh eventID, an eventTime in the five minutes before delivery, and the file's account
+ * and Region. Returns the files and events written.
+ */
+export function writeTreeAccounts(
+  dir: string,
+  spec: TreeSpec,
+  accounts: readonly string[],
+  templates: readonly Record<string, unknown>[],
+): { files: number; events: number } {
+  // Each template as JSON text without the fields a copy changes, so a copy is one string concatenation.
+  const bodies = templates.map((t) => {
+    const { eventID: _id, eventTime: _t, recipientAccountId: _a, awsRegion: _r, ...rest } = t;
+    const text = JSON.stringify(rest);
+    return text.length > 2 ? `,${text.slice(1)}` : '}';
+  });
+  let files = 0;
+  let events = 0;
+  for (const account of accounts) {
+    const next = rng(spec.seed * 7919 + Number(account.slice(-6)));
+    for (let day = 0; day < spec.days; day++) {
+      for (const region of spec.regions) {
+        const dayStart = FIRST_DAY + day * 86_400_000;
+        const date = new Date(dayStart).toISOString().slice(0, 10);
+        const folder = join(dir, 'AWSLogs', account, 'CloudTrail', region.name, ...date.split('-'));
+        mkdirSync(folder, { recursive: true });
+        for (let slot = 0; slot < 288; slot++) {
+          if (next() >= region.share) continue;
+          const delivered = dayStart + slot * SLOT_MS + 3 * 60_000;
+          const n = 1 + Math.floor(-Math.log(1 - next()) * (spec.eventsPerFile - 1));
+          const records: string[] = new Array(n);
+          for (let i = 0; i < n; i++) {
+            const time = new Date(delivered - SLOT_MS + Math.floor(next() * SLOT_MS)).toISOString().slice(0, 19);
+            const id = `${account}-${(events + i).toString(16).padStart(12, '0')}`;
+            records[i] =
+              `{"eventTime":"${time}Z","eventID":"${id}","recipientAccountId":"${account}","awsRegion":"${region.name}"` +
+              bodies[Math.floor(next() * bodies.length)];
+          }
+          const stamp = new Date(delivered).toISOString().replace(/[-:]/g, '').slice(0, 13);
+          let token = '';
+          for (let k = 0; k < 16; k++) token += TOKEN[Math.floor(next() * TOKEN.length)];
+          const name = `${account}_CloudTrail_${region.name}_${stamp}Z_${token}.json.gz`;
+          writeFileSync(join(folder, name), gzipSync(`{"Records":[${records.join(',')}]}`));
+          files++;
+          events += n;
+        }
+      }
+    }
+  }
+  return { files, events };
+}
+
+export interface GeneratedTree {
+  readonly path: string;
+  readonly files: number;
+  readonly events: number;
+}
+
+/**
+ * The tree of `spec` under `benchDir`, written once (by as many processes as there are cores, each taking some
+ * accounts) and reused while its marker (`<name>.complete` beside the tree, so the tree holds only delivery files)
+ * matches the spec.
+ */
+export async function ensureTree(benchDir: string, spec: TreeSpec, log: (s: string) => void): Promise<GeneratedTree> {
+  const dir = join(benchDir, spec.name);
+  const marker = `${dir}.complete`;
+  // Trees generated before the marker moved out of them.
+  if (existsSync(join(dir, '.complete'))) renameSync(join(dir, '.complete'), marker);
+  if (existsSync(marker)) {
+    const done = JSON.parse(readFileSync(marker, 'utf8')) as { spec: TreeSpec; files: number; events: number };
+    if (JSON.stringify(done.spec) === JSON.stringify(spec))
+      return { path: dir, files: done.files, events: done.events };
+  }
+  rmSync(marker, { force: true });
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const accounts = treeAccounts(spec);
+  const workers = Math.max(1, Math.min(accounts.length, availableParallelism()));
+  log(
+    `generating ${dir}: ${spec.accounts} accounts, ${spec.days} days, ~${spec.eventsPerFile} events per file (${workers} processes) …`,
+  );
+  const results = await Promise.all(
+    Array.from({ length: workers }, (_, w) => {
+      const mine = accounts.filter((_a, i) => i % workers === w);
+      return new Promise<{ files: number; events: number }>((resolveRun, reject) => {
+        const child = spawn(
+          process.execPath,
+          ['--import', 'tsx', join(__dirname, 'tree-writer.ts'), dir, spec.name, ...mine],
+          {
+            stdio: ['ignore', 'pipe', 'inherit'],
+          },
+        );
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+        });
+        child.on('close', (code) =>
+          code === 0
+            ? resolveRun(JSON.parse(out) as { files: number; events: number })
+            : reject(new Error(`tree writer exit ${code}`)),
+        );
+      });
+    }),
+  );
+  const files = results.reduce((n, r) => n + r.files, 0);
+  const events = results.reduce((n, r) => n + r.events, 0);
+  writeFileSync(marker, JSON.stringify({ spec, files, events }));
+  return { path: dir, files, events };
 }

@@ -1,116 +1,112 @@
 /**
  * `trailsight query`: run a named forensic query (or any `.sql` file in the same format) locally on DuckDB
- * over downloaded logs, or on Athena over the archive. The same SQL text and the same parameter rendering
- * serve both engines (`queries/catalog.ts`).
+ * over downloaded logs or a local index, or on Athena over the archive (the JSON table or its compacted Parquet
+ * copy). The same SQL text and the same parameter rendering serve every engine and table (`queries/catalog.ts`).
  *
- * Exit codes: 0 success; 1 the query or the engine failed, or no logs were found; 2 usage (unknown query,
- * bad or missing parameter, bad option); 3 the query ran but some input files were skipped (listed on stderr).
+ * Exit status (the CLI's conventions, `cli/io.ts`): 0 complete; 1 partial (an input could not be read) or the
+ * query failed; 2 usage (unknown query, bad or missing parameter, bad option).
  */
-import { parseArgs } from 'node:util';
+
+import type { LocalCloudTrail } from '../../lambda/adapters/duckdb-cloudtrail';
+import type { TrailIndex } from '../../lambda/adapters/duckdb-index';
 import {
   type CatalogQuery,
   findQuery,
   loadCatalog,
-  parseTimestamp,
   QueryCatalogError,
+  type RenderedQuery,
   renderQuery,
 } from '../../queries/catalog';
-import { type CliCommand, type CliIo, parseOrExit } from '../io';
+import { InputReport, plural } from '../inputs';
+import { type CliCommand, type CliIo, choice, EXIT, optionParser, parseOrExit, UsageError, usageError } from '../io';
+import { type RowFormat, renderRows, rowWriter, terminalSafe } from '../output';
 
 const HELP = `usage:
   trailsight query --list [--format table|json]
-  trailsight query <name|file.sql> --logs <path> [--logs <path> ...] [--param key=value ...] [--format table|csv|json]
-  trailsight query <name|file.sql> --athena --workgroup <name> [--database <db>] [--region <region>]
-                   [--output-location s3://...] [--param key=value ...] [--format table|csv|json]
-  trailsight query <name|file.sql> --print-sql [--param key=value ...]
+  trailsight query <name|file.sql> --logs <path> [--logs <path> ...] [--param key=value ...] [--format F]
+  trailsight query <name|file.sql> --index <dir> [--param key=value ...] [--format F]
+  trailsight query <name|file.sql> --athena --workgroup <name> [--compacted] [--database <db>] [--region <region>]
+                   [--output-location s3://...] [--param key=value ...] [--format F]
+  trailsight query <name|file.sql> --print-sql [--compacted] [--param key=value ...]
 
-Locally, --logs takes directories (walked to any depth) or files: CloudTrail delivery files (.json.gz),
-JSON arrays of records, single records, JSON Lines. \`now\` is the time of the last event loaded, and
-start/end default to the span of the loaded logs. On Athena, \`now\` is the current time.
+Runs a forensic query. --logs reads CloudTrail files in place (directories to any depth, account or
+organization layout; .json.gz, .json, JSON arrays, single records, JSON Lines), streaming: nothing is loaded
+first. --index reads a local index written by \`trailsight index\` (Parquet). --athena runs the same SQL in an
+Athena workgroup, on the JSON table or, with --compacted, on its Parquet copy.
 
-exit codes: 0 ok, 1 query failed or no logs, 2 usage error, 3 ran but some input files were skipped`;
+Locally, start/end default to the time the logs cover and \`now\` is the end of it; on Athena, \`now\` is the
+current time and start/end default to the query's own defaults (mostly the last 7 days).
 
-type Format = 'table' | 'csv' | 'json';
+options:
+  --format table|json|jsonl|csv   output format (default: table)
+  -p, --param key=value           a query parameter (repeatable); --list shows each query's parameters
+  -h, --help                      this text
 
-interface Output {
-  readonly columns: readonly string[];
-  readonly rows: readonly Record<string, unknown>[];
-}
+exit status: 0 complete; 1 partial (some input could not be read) or the query failed; 2 bad usage.
+`;
+
+const FORMATS: readonly RowFormat[] = ['table', 'json', 'jsonl', 'csv'];
+const LIST_FORMATS = ['table', 'json'] as const;
+
+const parse = optionParser({
+  list: { type: 'boolean' },
+  logs: { type: 'string', multiple: true },
+  index: { type: 'string' },
+  param: { type: 'string', short: 'p', multiple: true },
+  format: { type: 'string', short: 'f' },
+  athena: { type: 'boolean' },
+  compacted: { type: 'boolean' },
+  workgroup: { type: 'string' },
+  database: { type: 'string' },
+  region: { type: 'string' },
+  'output-location': { type: 'string' },
+  'print-sql': { type: 'boolean' },
+});
+type Values = ReturnType<typeof parse>['values'];
 
 export const command: CliCommand = {
-  summary: 'run a forensic named query locally (DuckDB over log files) or on Athena',
+  summary: 'run a forensic named query: DuckDB over log files or a local index, or Athena',
   async run(argv: string[], io: CliIo): Promise<number> {
     const opts = parseOrExit('query', HELP, argv, parse, io);
     if (typeof opts === 'number') return opts;
-    const format = (opts.values.format ?? 'table') as Format;
-    if (!['table', 'csv', 'json'].includes(format)) {
-      io.stderr(`trailsight query: --format must be table, csv or json (got '${format}')\n`);
-      return 2;
-    }
-    let catalog: CatalogQuery[];
+    const { values, positionals } = opts;
     try {
-      catalog = loadCatalog();
-    } catch (err) {
-      io.stderr(`trailsight query: the query library is broken: ${(err as Error).message}\n`);
-      return 1;
-    }
-    if (opts.values.list) {
-      io.stdout(listing(catalog, format));
-      return 0;
-    }
-    const target = opts.positionals[0];
-    if (!target || opts.positionals.length > 1) {
-      io.stderr(`trailsight query: give exactly one query name or .sql file (or --list)\n\n${HELP}\n`);
-      return 2;
-    }
-    let params: Record<string, string>;
-    let query: CatalogQuery;
-    try {
-      params = parseParams(opts.values.param ?? []);
-      query = findQuery(catalog, target);
-    } catch (err) {
-      io.stderr(`trailsight query: ${(err as Error).message}\n`);
-      return 2;
-    }
-
-    if (opts.values['print-sql']) {
-      try {
-        io.stdout(`${renderQuery(query, params, { now: new Date() }).sql}\n`);
-        return 0;
-      } catch (err) {
-        io.stderr(`trailsight query: ${(err as Error).message}\n`);
-        return 2;
+      if (values.list) {
+        const format = choice('--format', values.format, LIST_FORMATS, 'table');
+        const catalog = loadCatalog();
+        io.stdout(listing(catalog, format));
+        return EXIT.ok;
       }
+      const format = choice('--format', values.format, FORMATS, 'table');
+      const target = positionals[0];
+      if (!target || positionals.length > 1)
+        throw new UsageError('give exactly one query name or .sql file (or --list)');
+      const params = parseParams(values.param ?? []);
+      const query = findQuery(loadCatalog(), target);
+      const modes = [
+        values.logs ? '--logs' : '',
+        values.index ? '--index' : '',
+        values.athena ? '--athena' : '',
+        values['print-sql'] ? '--print-sql' : '',
+      ].filter(Boolean);
+      if (modes.length > 1) throw new UsageError(`${modes.join(' and ')} cannot be combined; choose one`);
+      if (values['print-sql']) {
+        io.stdout(`${renderQuery(query, params, { now: new Date(), compacted: values.compacted }).sql}\n`);
+        return EXIT.ok;
+      }
+      if (values.athena) return await runOnAthena(query, params, values, format, io);
+      if (values.compacted)
+        throw new UsageError('--compacted is for --athena and --print-sql (--index is compacted already)');
+      if (values.index) return await runOnIndex(query, params, values.index, format, io);
+      if (!values.logs)
+        throw new UsageError('give --logs <path>, --index <dir>, --athena --workgroup <name> or --print-sql');
+      return await runOnLogs(query, params, values.logs, format, io);
+    } catch (err) {
+      if (err instanceof UsageError || err instanceof QueryCatalogError) return usageError('query', io, err.message);
+      throw err;
     }
-    if (opts.values.athena) return runOnAthena(query, params, opts.values, format, io);
-    const logs = opts.values.logs ?? [];
-    if (logs.length === 0) {
-      io.stderr('trailsight query: give --logs <path> (local run) or --athena --workgroup <name>\n');
-      return 2;
-    }
-    return runLocally(query, params, logs, format, io);
   },
 };
-
-function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      list: { type: 'boolean' },
-      logs: { type: 'string', multiple: true },
-      param: { type: 'string', short: 'p', multiple: true },
-      format: { type: 'string', short: 'f' },
-      athena: { type: 'boolean' },
-      workgroup: { type: 'string' },
-      database: { type: 'string' },
-      region: { type: 'string' },
-      'output-location': { type: 'string' },
-      'print-sql': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-}
 
 /** `key=value` pairs; the value may contain `=`. */
 export function parseParams(pairs: readonly string[]): Record<string, string> {
@@ -123,136 +119,166 @@ export function parseParams(pairs: readonly string[]): Record<string, string> {
   return out;
 }
 
-async function runLocally(
+/** DuckDB is loaded for local runs only: `--list`, `--print-sql` and Athena runs never pay for it. */
+function engineModule(): typeof import('../../lambda/adapters/duckdb-cloudtrail') {
+  return require('../../lambda/adapters/duckdb-cloudtrail');
+}
+
+function duckdbOnly(query: CatalogQuery): void {
+  if (!query.engines.includes('duckdb')) {
+    throw new UsageError(`'${query.name}' runs on Athena only (see its @note); use --athena`);
+  }
+}
+
+/** Start, end and `now` from the time the local data covers; the header defaults when it covers none. */
+function localRendering(
+  query: CatalogQuery,
+  params: Record<string, string>,
+  window: { readonly start: Date; readonly end: Date } | undefined,
+  compacted: boolean,
+): RenderedQuery {
+  if (!window) return renderQuery(query, params, { now: new Date(), compacted });
+  const iso = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
+  return renderQuery(query, params, {
+    now: window.end,
+    defaults: { start: iso(window.start), end: iso(window.end) },
+    compacted,
+  });
+}
+
+async function runOnLogs(
   query: CatalogQuery,
   params: Record<string, string>,
   logs: readonly string[],
-  format: Format,
+  format: RowFormat,
   io: CliIo,
 ): Promise<number> {
-  if (!query.engines.includes('duckdb')) {
-    io.stderr(`trailsight query: '${query.name}' runs on Athena only (see its @note); use --athena\n`);
-    return 2;
-  }
-  // DuckDB is loaded only for local runs: `--list` and Athena runs never pay for it. `require`, not
-  // `import()`: the `trailsight` shim registers tsx for CommonJS only.
-  const {
-    LocalCloudTrail,
-    NoLogsError,
-  }: typeof import('../../lambda/adapters/duckdb-cloudtrail') = require('../../lambda/adapters/duckdb-cloudtrail');
-  let engine: Awaited<ReturnType<typeof LocalCloudTrail.open>>;
+  duckdbOnly(query);
+  const inputs = new InputReport('query', io);
+  const files = inputs.list(logs);
+  const engine = await engineModule().LocalCloudTrail.openFiles(files);
   try {
-    engine = await LocalCloudTrail.open(logs);
-  } catch (err) {
-    if (err instanceof NoLogsError) {
-      for (const m of err.report.missing) io.stderr(`trailsight query: no such file or directory: ${m}\n`);
-      for (const s of err.report.skipped) io.stderr(`trailsight query: skipped ${s.path}: ${s.reason}\n`);
-    }
-    io.stderr(`trailsight query: ${(err as Error).message}\n`);
-    return 1;
-  }
-  try {
-    const report = engine.report;
-    for (const m of report.missing) io.stderr(`trailsight query: no such file or directory: ${m}\n`);
-    for (const s of report.skipped) io.stderr(`trailsight query: skipped ${s.path}: ${s.reason}\n`);
-    // Locally, "now" is the last event loaded and start/end default to the span of the logs. A span that is
-    // not ISO-8601 (hand-made files) falls back to the header defaults instead of failing the run.
-    const defaults: Record<string, string> = {};
-    let now = new Date();
-    const first = report.span ? parseTimestamp(report.span.first, now) : undefined;
-    const last = report.span ? parseTimestamp(report.span.last, now) : undefined;
-    if (first && last) {
-      now = new Date(last.getTime() + 1000);
-      defaults.start = first.toISOString();
-      defaults.end = now.toISOString();
-    }
-    let rendered: ReturnType<typeof renderQuery>;
-    try {
-      rendered = renderQuery(query, params, { now, defaults });
-    } catch (err) {
-      io.stderr(`trailsight query: ${(err as Error).message}\n`);
-      return 2;
-    }
+    const rendered = localRendering(query, params, engine.report.window, false);
+    const r = engine.report;
     io.stderr(
-      `trailsight query: ${query.name} on ${report.records} events (+${report.insightRecords} insights) from ` +
-        `${report.files} file(s); ${describeValues(rendered.values)}` +
-        (report.ignored.length ? `; ignored ${report.ignored.length} digest file(s)` : '') +
-        '\n',
+      `trailsight query: ${query.name} over ${plural(r.deliveryFiles + r.otherFiles, 'file')}; ${describeValues(rendered.values)}\n`,
     );
-    let result: Output;
-    try {
-      result = await engine.query(rendered.sql);
-    } catch (err) {
-      io.stderr(`trailsight query: DuckDB failed: ${(err as Error).message}\n`);
-      return 1;
-    }
-    io.stdout(render(result, format));
-    io.stderr(`trailsight query: ${result.rows.length} row(s)\n`);
-    if (report.skipped.length > 0 || report.missing.length > 0) {
-      io.stderr(
-        `trailsight query: WARNING: ${report.skipped.length + report.missing.length} input(s) could not be read; ` +
-          'the result may be incomplete (exit code 3)\n',
-      );
-      return 3;
-    }
-    return 0;
+    const code = await runLocally(engine, rendered.sql, format, io, () => {
+      const all = engine.report.deliveryFiles;
+      return engine.statementFiles < all
+        ? `; read ${engine.statementFiles.toLocaleString('en-US')} of the ${plural(all, 'delivery file')} (its dt range)`
+        : '';
+    });
+    const after = engine.report;
+    inputs.engineRead(after.deliveryFiles + after.otherFiles, after.unreadable, after.notCloudTrail, after.digests);
+    return code === EXIT.ok ? inputs.finish() : code;
   } finally {
     engine.close();
   }
 }
 
+async function runOnIndex(
+  query: CatalogQuery,
+  params: Record<string, string>,
+  dir: string,
+  format: RowFormat,
+  io: CliIo,
+): Promise<number> {
+  duckdbOnly(query);
+  const {
+    TrailIndex,
+    IndexError,
+  }: typeof import('../../lambda/adapters/duckdb-index') = require('../../lambda/adapters/duckdb-index');
+  let index: TrailIndex;
+  try {
+    index = TrailIndex.open(dir);
+  } catch (err) {
+    if (!(err instanceof IndexError)) throw err;
+    io.stderr(`trailsight query: ${terminalSafe(err.message)}\n`);
+    return EXIT.partial;
+  }
+  const engine = await engineModule().LocalCloudTrail.openIndex(index);
+  try {
+    const rendered = localRendering(query, params, engine.report.window, true);
+    io.stderr(
+      `trailsight query: ${query.name} on the index ${terminalSafe(dir)} (${plural(index.events, 'event')}); ${describeValues(rendered.values)}\n`,
+    );
+    return await runLocally(engine, rendered.sql, format, io);
+  } finally {
+    engine.close();
+  }
+}
+
+async function runLocally(
+  engine: LocalCloudTrail,
+  sql: string,
+  format: RowFormat,
+  io: CliIo,
+  read: () => string = () => '',
+): Promise<number> {
+  let writer: ReturnType<typeof rowWriter> | undefined;
+  let rows = 0;
+  try {
+    await engine.stream(sql, {
+      columns(names) {
+        writer = rowWriter(format, names, (t) => io.stdout(t));
+      },
+      rows(batch) {
+        rows += batch.length;
+        writer?.write(batch);
+      },
+    });
+  } catch (err) {
+    io.stderr(`trailsight query: DuckDB failed: ${terminalSafe((err as Error).message)}\n`);
+    return EXIT.partial;
+  }
+  writer?.end();
+  io.stderr(`trailsight query: ${plural(rows, 'row')}${read()}\n`);
+  return EXIT.ok;
+}
+
 async function runOnAthena(
   query: CatalogQuery,
   params: Record<string, string>,
-  values: ReturnType<typeof parse>['values'],
-  format: Format,
+  values: Values,
+  format: RowFormat,
   io: CliIo,
 ): Promise<number> {
-  if (!values.workgroup) {
-    io.stderr('trailsight query: --athena needs --workgroup <name>\n');
-    return 2;
-  }
-  let sql: string;
-  let shown: string;
-  try {
-    const rendered = renderQuery(query, params, { now: new Date() });
-    sql = rendered.sql;
-    shown = describeValues(rendered.values);
-  } catch (err) {
-    io.stderr(`trailsight query: ${(err as Error).message}\n`);
-    return 2;
-  }
-  const { AthenaClient }: typeof import('@aws-sdk/client-athena') = require('@aws-sdk/client-athena');
-  const {
-    runAthenaQuery,
-  }: typeof import('../../lambda/adapters/athena-query-runner') = require('../../lambda/adapters/athena-query-runner');
+  if (!values.workgroup) throw new UsageError('--athena needs --workgroup <name>');
+  const rendered = renderQuery(query, params, { now: new Date(), compacted: values.compacted });
+  // A bundle of its own at run time (cli/build.mjs), loaded only here.
+  const { AthenaClient, runAthenaQuery }: typeof import('../athena') = require('../athena');
   const client = new AthenaClient(values.region ? { region: values.region } : {});
-  io.stderr(`trailsight query: ${query.name} on Athena workgroup ${values.workgroup}; ${shown}\n`);
+  io.stderr(
+    `trailsight query: ${query.name} on Athena workgroup ${terminalSafe(values.workgroup)}; ${describeValues(rendered.values)}\n`,
+  );
   try {
-    const result = await runAthenaQuery(client, sql, {
+    const result = await runAthenaQuery(client, rendered.sql, {
       workGroup: values.workgroup,
       ...(values.database ? { database: values.database } : {}),
       ...(values['output-location'] ? { outputLocation: values['output-location'] } : {}),
     });
-    io.stdout(render(result, format));
+    io.stdout(renderRows(format, result.columns, result.rows));
     io.stderr(
-      `trailsight query: ${result.rows.length} row(s); query ${result.queryExecutionId}; scanned ` +
+      `trailsight query: ${plural(result.rows.length, 'row')}; query ${result.queryExecutionId}; scanned ` +
         `${formatBytes(result.dataScannedBytes)} (billed ${formatBytes(result.billedBytes)}, ` +
         `about $${result.costUsd.toFixed(6)})\n`,
     );
-    return 0;
+    return EXIT.ok;
   } catch (err) {
-    io.stderr(`trailsight query: ${(err as Error).message}\n`);
-    return 1;
+    io.stderr(`trailsight query: ${terminalSafe((err as Error).message)}\n`);
+    return EXIT.partial;
   } finally {
     client.destroy();
   }
 }
 
 function describeValues(values: Readonly<Record<string, string>>): string {
-  return Object.entries(values)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(' ');
+  return terminalSafe(
+    Object.entries(values)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' '),
+  );
 }
 
 function formatBytes(n: number): string {
@@ -262,7 +288,7 @@ function formatBytes(n: number): string {
   return `${(n / 1024 ** 3).toFixed(2)} GB`;
 }
 
-function listing(catalog: readonly CatalogQuery[], format: Format): string {
+function listing(catalog: readonly CatalogQuery[], format: 'table' | 'json'): string {
   if (format === 'json') {
     const entries = catalog.map((q) => ({
       name: q.name,
@@ -292,33 +318,4 @@ function listing(catalog: readonly CatalogQuery[], format: Format): string {
   }
   lines.push('', `${catalog.length} queries. Every query takes start/end (ISO-8601, \`now\`, or -7d/-12h/-30m).`);
   return `${lines.join('\n').trimStart()}\n`;
-}
-
-/** Writes rows in the requested format; table cells are cut at 80 characters to keep lines readable. */
-export function render(result: Output, format: Format): string {
-  const { columns, rows } = result;
-  if (format === 'json') return `${JSON.stringify(rows, null, 2)}\n`;
-  if (format === 'csv') {
-    const cell = (v: unknown) => {
-      const s = text(v);
-      return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-    };
-    return `${[columns.map(cell).join(','), ...rows.map((r) => columns.map((c) => cell(r[c])).join(','))].join('\n')}\n`;
-  }
-  if (rows.length === 0) return '(no rows)\n';
-  const cut = (s: string) => (s.length > 80 ? `${s.slice(0, 79)}…` : s);
-  const cells = rows.map((r) => columns.map((c) => cut(text(r[c]))));
-  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i].length)));
-  const line = (vals: readonly string[]) =>
-    vals
-      .map((v, i) => v.padEnd(widths[i]))
-      .join('  ')
-      .trimEnd();
-  return `${[line(columns), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n')}\n`;
-}
-
-function text(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  if (typeof v === 'object') return JSON.stringify(v);
-  return String(v);
 }

@@ -2,69 +2,75 @@
  * `trailsight summary <path...>`: reads delivery trees (any depth) or single files through the ingest core and
  * prints what an auditor wants first. Results on stdout (`--format table|json`), progress and warnings on stderr.
  */
-import { parseArgs } from 'node:util';
-import { type LocalFile, listLocalFiles, openLocalRecords } from '../../lambda/adapters/local-files';
+import { readLocalFiles } from '../../lambda/adapters/local-reader';
 import { EventIdDeduper } from '../../lambda/core/dedupe';
-import { createReadReport, readTrailEvents } from '../../lambda/core/reader';
 import { SummaryBuilder, type SummaryJson } from '../../lambda/core/summary';
-import { type CliCommand, type CliIo, parseOrExit } from '../io';
+import { InputReport } from '../inputs';
+import {
+  type CliCommand,
+  type CliIo,
+  choice,
+  optionParser,
+  parseOrExit,
+  UsageError,
+  usageError,
+  wholeNumber,
+} from '../io';
+import { terminalSafe } from '../output';
 
-const HELP = `usage: trailsight summary <path...> [--format table|json] [--top N]
+const HELP = `usage: trailsight summary <path...> [--format table|json] [--top N] [--threads N]
 
 Reads CloudTrail delivery files (.json.gz or .json, {"Records":[...]} or a bare array; .jsonl one event per
-line) from the given files and directories (any depth) and prints: time span, accounts, regions, events by
-source and API, writes vs reads, errors by code, top principals and source IPs, console sign-ins, and the
-files or records that were skipped or could not be read. Digest files and non-CloudTrail objects under
-AWSLogs/ (e.g. AWS Config's probe) are listed as ignored, not read.
+line; single records and \`aws cloudtrail lookup-events\` output) from the given files and directories (any
+depth) and prints: time span, accounts, regions, events by source and API, writes vs reads, errors by code, top
+principals and source IPs, console sign-ins, and the files or records that were skipped or could not be read.
+Digest files are counted as ignored; files that are not CloudTrail's (a README, AWS Config objects under
+AWSLogs/) are counted and named in one warning. An event delivered twice (same eventID) counts once.
 
 options:
   --format table|json   output format (default: table)
   --top N               rows per ranking (default: 10)
+  --threads N           reader threads (default: one per core; 0 reads in the main thread only)
   -h, --help            this text
 
-exit status: 0 when every file was read, 1 when some file could not be read fully, 2 on bad usage.
+exit status: 0 complete; 1 partial (some file or path could not be read; the events before a problem count);
+2 bad usage.
 `;
 
-/** Why a listed file is not read. */
-function ignoreReason(f: LocalFile): string | undefined {
-  if (f.format === 'other') return 'not JSON';
-  if (f.info.kind === 'digest') return 'digest file';
-  if (f.info.kind === 'foreign' && /(^|\/)AWSLogs\//.test(f.key)) return 'not a CloudTrail object';
-  return undefined;
-}
+const parse = optionParser({
+  format: { type: 'string' },
+  top: { type: 'string' },
+  threads: { type: 'string' },
+});
 
-async function summarize(files: LocalFile[], io: CliIo): Promise<SummaryBuilder> {
+async function summarize(
+  paths: readonly string[],
+  workers: number | undefined,
+  io: CliIo,
+): Promise<{ summary: SummaryBuilder; inputs: InputReport }> {
   const summary = new SummaryBuilder();
-  const dedupe = new EventIdDeduper();
+  const inputs = new InputReport('summary', io);
+  const files = inputs.list(paths);
   const progress = new Progress(
     io,
     files.reduce((n, f) => n + f.size, 0),
   );
-  for (const f of files) {
-    const reason = ignoreReason(f);
-    if (reason) {
-      summary.addIgnored(reason);
-      progress.advance(f.size, 0);
+  for await (const { file, events, report } of readLocalFiles(files, {
+    dedupe: new EventIdDeduper(),
+    ...(workers === undefined ? {} : { workers }),
+  })) {
+    if (inputs.fileRead(file, report) === 'not-cloudtrail') {
+      progress.advance(file.size, 0);
       continue;
     }
-    const report = createReadReport(f.path);
-    const source = openLocalRecords(f);
-    let events = 0;
-    for await (const event of readTrailEvents(source, {
-      file: f.path,
-      report,
-      dedupe,
-      fallbackAccount: f.info.account,
-    })) {
-      summary.add(event);
-      events++;
-    }
-    summary.addReport(f.info.kind === 'foreign' ? 'file' : f.info.kind, report);
-    for (const e of report.errors) progress.warn(`warning: ${e.message}`);
-    progress.advance(f.size, events);
+    for (const event of events) summary.add(event);
+    summary.addReport(file.info.kind === 'foreign' ? 'file' : file.info.kind, report);
+    progress.advance(file.size, events.length);
   }
+  for (let i = 0; i < inputs.digests; i++) summary.addIgnored('digest file');
+  for (let i = 0; i < inputs.notCloudTrail.length; i++) summary.addIgnored('not CloudTrail');
   progress.done(files.length);
-  return summary;
+  return { summary, inputs };
 }
 
 /** A redrawing bar on a TTY; a single closing line otherwise (so logs stay readable). */
@@ -109,9 +115,11 @@ class Progress {
   }
 }
 
+/** Rows of `key  value`; keys come from the logs (principals, IPs, error codes), so they are made terminal-safe. */
 function table(rows: Array<[string, number | string]>, indent = '  '): string[] {
-  const width = Math.max(0, ...rows.map(([k]) => k.length));
-  return rows.map(([k, v]) => `${indent}${k.padEnd(width)}  ${typeof v === 'number' ? v.toLocaleString('en-US') : v}`);
+  const safe = rows.map(([k, v]): [string, number | string] => [terminalSafe(k), v]);
+  const width = Math.max(0, ...safe.map(([k]) => k.length));
+  return safe.map(([k, v]) => `${indent}${k.padEnd(width)}  ${typeof v === 'number' ? v.toLocaleString('en-US') : v}`);
 }
 
 export function formatSummaryTable(s: SummaryJson): string {
@@ -153,7 +161,7 @@ export function formatSummaryTable(s: SummaryJson): string {
   ]);
   if (s.files.failed.length > 0) {
     out.push('unreadable or partly read files');
-    for (const f of s.files.failed) out.push(`  ${f.file} @${f.offset}: ${f.kind}`);
+    for (const f of s.files.failed) out.push(`  ${terminalSafe(f.file)} @${f.offset}: ${f.kind}`);
     out.push('');
   }
   section(`skipped records (of ${s.records.toLocaleString('en-US')})`, Object.entries(s.skippedRecords));
@@ -166,33 +174,21 @@ export const command: CliCommand = {
     const parsed = parseOrExit('summary', HELP, argv, parse, io);
     if (typeof parsed === 'number') return parsed;
     const { values, positionals } = parsed;
-    const format = values.format ?? 'table';
-    const topN = Number(values.top ?? '10');
-    if ((format !== 'table' && format !== 'json') || !Number.isInteger(topN) || topN < 1 || positionals.length === 0) {
-      io.stderr(`trailsight summary: ${positionals.length === 0 ? 'no path given' : 'bad option value'}\n\n${HELP}`);
-      return 2;
-    }
-    let files: LocalFile[];
+    let format: 'table' | 'json';
+    let topN: number;
+    let threads: number | undefined;
     try {
-      files = await listLocalFiles(positionals);
+      format = choice('--format', values.format, ['table', 'json'] as const, 'table');
+      topN = wholeNumber('--top', values.top, 10);
+      threads = values.threads === undefined ? undefined : wholeNumber('--threads', values.threads, 0, 0);
+      if (positionals.length === 0) throw new UsageError('no path given');
     } catch (e) {
-      io.stderr(`trailsight summary: ${(e as Error).message}\n`);
-      return 2;
+      if (e instanceof UsageError) return usageError('summary', io, e.message);
+      throw e;
     }
-    const summary = (await summarize(files, io)).toJSON(topN);
-    io.stdout(format === 'json' ? `${JSON.stringify(summary, null, 2)}\n` : formatSummaryTable(summary));
-    return summary.files.failed.length > 0 ? 1 : 0;
+    const { summary, inputs } = await summarize(positionals, threads, io);
+    const json = summary.toJSON(topN);
+    io.stdout(format === 'json' ? `${JSON.stringify(json, null, 2)}\n` : formatSummaryTable(json));
+    return inputs.finish();
   },
 };
-
-function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      format: { type: 'string' },
-      top: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-}

@@ -33,10 +33,16 @@ const SEVERITY_COLOR: Record<string, string> = {
   INFORMATIONAL: '#6b7280',
 };
 
+/** Set by the CLI build (cli/build.mjs): the Chart.js build shipped beside the bundled command. */
+declare const TRAILSIGHT_CHARTJS_FILE: string | undefined;
+
 /** The Chart.js build inlined into the page. */
 export function chartJsSource(): string {
   // The package exports no path to its UMD build; it sits next to the CommonJS entry.
-  const file = path.join(path.dirname(require.resolve('chart.js')), 'chart.umd.min.js');
+  const file =
+    typeof TRAILSIGHT_CHARTJS_FILE === 'string'
+      ? path.join(__dirname, TRAILSIGHT_CHARTJS_FILE)
+      : path.join(path.dirname(require.resolve('chart.js')), 'chart.umd.min.js');
   const text = readFileSync(file, 'utf8');
   if (/<\/script/i.test(text)) throw new Error(`${file} contains "</script" and cannot be inlined`);
   return text;

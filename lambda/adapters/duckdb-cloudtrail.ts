@@ -1,38 +1,63 @@
 /**
- * The local query engine: DuckDB over CloudTrail files on disk, shaped exactly like the Glue table so the
- * named queries run unchanged (`trailsight query`, the query tests).
+ * The local query engine: DuckDB over CloudTrail files on disk, shaped exactly like the Glue tables so the
+ * named queries run unchanged (`trailsight query`, `trailsight index`, the query tests). Nothing is loaded
+ * up front: every query reads the files again, so memory does not grow with the tree.
  *
- * How it is built:
- *  1. every file is read and checked on its own (`duckdb-log-files.ts`): a corrupt or foreign file is a
- *     reported skip, never the end of the load;
- *  2. each record is shaped like the Glue JsonSerDe shows it (lower-case struct fields, JSON text in the
- *     free-form string columns, `readonly` as 'true'/'false'), from `schema/cloudtrail-table.ts`, and given
- *     the partition columns `account`, `region`, `dt` of its file (from the S3 name/path; for files outside
- *     the CloudTrail layout from the record: recipientAccountId, awsRegion, the eventTime's date);
- *  3. the rows go through one JSON Lines file into DuckDB's `read_json` with the table's explicit column
- *     types, then a view `cloudtrail_logs` (Insights records go to `trailsight_insights` instead);
- *  4. a few macros give DuckDB the Trino functions the library uses (see {@link TRINO_COMPAT_MACROS}).
+ * How a query runs:
+ *  1. DuckDB parses the statement (`json_serialize_sql`) and `duckdb-columns.ts` says which columns and struct
+ *     fields of `cloudtrail_logs` / `trailsight_insights` it reads, and which days (`partitionRanges`: the
+ *     delivery files of other days are left out, as Athena's projection leaves out other `dt` partitions);
+ *  2. the views are (re)defined for this statement: CloudTrail delivery files are read by DuckDB's own
+ *     `read_json` (in parallel, across files), declaring only the fields the statement reads, with CloudTrail's
+ *     key spellings (`schema/*.ts`), renamed to the Glue names; `account`, `region`, `dt` come from the file
+ *     name as the Glue table's projection takes them from the key; columns the statement never reads are typed
+ *     NULLs, so the views always have exactly the Glue tables' columns and types;
+ *  3. every other file (exports, arrays, single records, JSON Lines, tiny or oddly named deliveries) was read
+ *     once at open by the tolerant reader (`duckdb-log-files.ts`), shaped like the Glue JsonSerDe shows a record
+ *     (`duckdb-hive-types.ts`), and written to a JSON Lines file in a temporary directory, read the same way;
+ *  4. if DuckDB refuses a delivery file (corrupt gzip, broken JSON, a field of the wrong type), the error names
+ *     it: the file moves to the tolerant reader, which either reads what the SerDe would show or reports why it
+ *     cannot, and the statement runs again. A file is never silently dropped.
+ *
+ * Why DuckDB reads the files rather than being fed by the ingest core's reader: measured on a 28-day, two-account
+ * tree (docs/queries.md), feeding the same rows through DuckDB's appender took 5–8× as long as
+ * `read_json` over the files and held the whole table in memory; `read_json` parallelizes across files and
+ * streams.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { isAbsolute, join, resolve } from 'node:path';
+import { type DuckDBConnection, DuckDBInstance, LIST, listValue, VARCHAR } from '@duckdb/node-api';
 import {
   CLOUDTRAIL_COLUMNS,
+  CLOUDTRAIL_JSON_KEYS,
+  CLOUDTRAIL_PARQUET_TABLE_NAME,
   CLOUDTRAIL_PARTITION_KEYS,
   CLOUDTRAIL_TABLE_NAME,
   type TableColumn,
 } from '../../schema/cloudtrail-table';
-import { INSIGHTS_COLUMNS, INSIGHTS_PARTITION_KEYS, INSIGHTS_TABLE_NAME } from '../../schema/insights-table';
-import { conform, duckdbType, type HiveType, parseHiveType } from './duckdb-hive-types';
-import { type FilePartition, readLogFile, type SkippedFile } from './duckdb-log-files';
-import { listLocalFiles } from './local-files';
+import {
+  INSIGHTS_COLUMNS,
+  INSIGHTS_JSON_KEYS,
+  INSIGHTS_PARTITION_KEYS,
+  INSIGHTS_TABLE_NAME,
+} from '../../schema/insights-table';
+import { parseEventTime } from '../core/normalize';
+import { type ColumnUse, columnUse, partitionRanges } from './duckdb-columns';
+import {
+  conform,
+  duckdbType,
+  type FieldUse,
+  type HiveType,
+  parseHiveType,
+  prunedDuckdbType,
+} from './duckdb-hive-types';
+import type { TrailIndex } from './duckdb-index';
+import { type FilePartition, partitionOfKey, readLogFile, type SkippedFile } from './duckdb-log-files';
+import { inputRole, type LocalFile, type PathProblem, scanLocalPaths } from './local-files';
 
-/** Re-exported for the modules that imported them from here before they moved to `schema/insights-table.ts`. */
-export { INSIGHTS_COLUMNS, INSIGHTS_TABLE_NAME };
-
-/** DuckDB's default is 16 MB; one JSON Lines row never nears it, but a large record must not fail the load. */
-export const MAXIMUM_OBJECT_SIZE = 256 * 1024 * 1024;
+/** DuckDB's default is 16 MB; a CloudTrail file (one JSON object) can be far larger. */
+export const MAXIMUM_OBJECT_SIZE = 1024 * 1024 * 1024;
 
 /**
  * Trino functions the library uses that DuckDB lacks or spells differently. Each keeps Trino's meaning:
@@ -50,21 +75,39 @@ export const TRINO_COMPAT_MACROS: readonly string[] = [
   'CREATE OR REPLACE MACRO array_join(l, sep) AS array_to_string(l, sep)',
 ];
 
-export interface LoadReport {
-  /** Files whose records were loaded. */
-  readonly files: number;
-  /** Rows in `cloudtrail_logs`. */
-  readonly records: number;
-  /** Rows in `trailsight_insights`. */
-  readonly insightRecords: number;
-  /** Files that could not be used, with the reason (corrupt gzip, not JSON, wrong shape, ...). */
-  readonly skipped: readonly SkippedFile[];
-  /** Files that are expected beside logs but hold no events (digests). */
-  readonly ignored: readonly SkippedFile[];
-  /** Paths given that do not exist. */
-  readonly missing: readonly string[];
-  /** First and last eventTime loaded (both tables), when anything was loaded. */
-  readonly span?: { readonly first: string; readonly last: string };
+/**
+ * Delivery files smaller than this go to the tolerant reader: DuckDB reads an empty file, or a gzip cut off
+ * before its first complete block, as zero rows without an error, and a delivery with one event is larger.
+ */
+const NATIVE_MIN_BYTES = 128;
+/** DuckDB reads file names as glob patterns: names with these characters go to the tolerant reader. */
+const GLOB_CHARACTERS = /[*?[\]{}]/;
+/** Rows of a streamed result held until the statement has succeeded; a longer result goes through a table. */
+const HELD_ROWS = 10_000;
+/** A statement re-run after DuckDB refuses a file; past this, every delivery file is checked first. */
+const MAX_REROUTES_BEFORE_CHECK = 3;
+
+export interface EngineReport {
+  /** Delivery files DuckDB reads itself at each query. */
+  readonly deliveryFiles: number;
+  /** Other files, read once by the tolerant reader (exports, odd shapes, files DuckDB refused). */
+  readonly otherFiles: number;
+  /** Rows the tolerant reader loaded (delivery files are read at each query and not counted). */
+  readonly otherRecords: number;
+  /** Files that could not be read (corrupt, truncated, too large), with the reason. */
+  readonly unreadable: readonly SkippedFile[];
+  /** Files that turned out not to be CloudTrail's (JSON of another shape, not JSON). */
+  readonly notCloudTrail: readonly SkippedFile[];
+  /** Digest files (ignored: they hold no events). */
+  readonly digests: number;
+  /** Paths that could not be listed (only when the engine listed them itself). */
+  readonly problems: readonly PathProblem[];
+  /**
+   * A time window holding every event: from the delivery times in the file names (an event is delivered within
+   * minutes of the call, rarely hours: the window starts a day before the first delivery) and the exact event
+   * times of the other files. Absent when there is no file to read.
+   */
+  readonly window?: { readonly start: Date; readonly end: Date };
 }
 
 export interface QueryResult {
@@ -73,140 +116,478 @@ export interface QueryResult {
   readonly rows: readonly Record<string, unknown>[];
 }
 
-/** Raised when nothing usable was found; the report says what was seen. */
-export class NoLogsError extends Error {
-  override readonly name = 'NoLogsError';
-  constructor(
-    message: string,
-    readonly report: LoadReport,
-  ) {
-    super(message);
-  }
+/** Receives a streamed result: the column names once, then the rows in batches. */
+export interface ResultSink {
+  columns(names: readonly string[]): void;
+  rows(batch: Record<string, unknown>[]): void;
+}
+
+export interface EngineOptions {
+  /**
+   * DuckDB's memory limit (e.g. `'1GB'`); past it, joins, sorts and aggregations spill to the temporary
+   * directory.
+   * @default - DuckDB's default, 80% of the machine's memory
+   */
+  readonly memoryLimit?: string;
+  /**
+   * Worker threads DuckDB uses.
+   * @default - one per core
+   */
+  readonly threads?: number;
 }
 
 interface TableSpec {
   readonly name: string;
   readonly columns: readonly { readonly name: string; readonly type: HiveType }[];
+  /** CloudTrail's spelling of each column and field path. */
+  readonly keys: Readonly<Record<string, string>>;
 }
 
 const parsed = (cols: readonly TableColumn[]) => cols.map((c) => ({ name: c.name, type: parseHiveType(c.type) }));
 const CLOUDTRAIL: TableSpec = {
   name: CLOUDTRAIL_TABLE_NAME,
   columns: [...parsed(CLOUDTRAIL_COLUMNS), ...parsed(CLOUDTRAIL_PARTITION_KEYS)],
+  keys: CLOUDTRAIL_JSON_KEYS,
 };
 const INSIGHTS: TableSpec = {
   name: INSIGHTS_TABLE_NAME,
   columns: [...parsed(INSIGHTS_COLUMNS), ...parsed(INSIGHTS_PARTITION_KEYS)],
+  keys: INSIGHTS_JSON_KEYS,
 };
+const TABLES = [CLOUDTRAIL, INSIGHTS];
+const PARTITION_COLUMNS = new Set(CLOUDTRAIL_PARTITION_KEYS.map((c) => c.name));
 
-/** A DuckDB database holding the `cloudtrail_logs` and `trailsight_insights` views over local files. */
+/** The table a file's records go to when DuckDB reads it itself, or undefined for the tolerant reader. */
+function deliveryTable(f: LocalFile): TableSpec | undefined {
+  if (f.info.kind !== 'log' && f.info.kind !== 'insight') return undefined;
+  if (f.size < NATIVE_MIN_BYTES || GLOB_CHARACTERS.test(f.path)) return undefined;
+  return f.info.kind === 'log' ? CLOUDTRAIL : INSIGHTS;
+}
+
+/**
+ * The delivery files' partition values, computed here by `partitionOf` (the ingest core's key parser, as the
+ * Glue projection reads the key) and joined to the rows by file name: cheaper than computing them in SQL, which
+ * DuckDB evaluates per row once the records are unnested.
+ */
+const FILES_TABLE = '_trailsight_files';
+
+const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
+const filesVariable = (spec: TableSpec) => `trailsight_${spec.name}_files`;
+const ident = (s: string) => `"${s.replaceAll('"', '""')}"`;
+
+/** A DuckDB database with the `cloudtrail_logs` and `trailsight_insights` views over local files. */
 export class LocalCloudTrail {
+  /** Delivery files DuckDB reads, by table: absolute path → partition values. */
+  private readonly delivery = new Map<TableSpec, Map<string, FilePartition>>([
+    [CLOUDTRAIL, new Map()],
+    [INSIGHTS, new Map()],
+  ]);
+  /** Changes whenever a delivery file moves to the tolerant reader, so the file lists are set again. */
+  private generation = 0;
+  /** The file list last handed to DuckDB per table: for which files and bounds, and how many files. */
+  private readonly listed = new Map<TableSpec, { key: string; count: number }>();
+  private lastRead = 0;
+  private readonly otherRows = new Map<TableSpec, number>([
+    [CLOUDTRAIL, 0],
+    [INSIGHTS, 0],
+  ]);
+  private readonly otherFd = new Map<TableSpec, number>();
+  private readonly unreadable: SkippedFile[] = [];
+  private readonly notCloudTrail: SkippedFile[] = [];
+  private digests = 0;
+  private otherFiles = 0;
+  private first = Number.POSITIVE_INFINITY;
+  private last = Number.NEGATIVE_INFINITY;
+  private reroutes = 0;
+  private checked = false;
+
   private constructor(
     private readonly instance: DuckDBInstance,
     private readonly connection: DuckDBConnection,
-    readonly report: LoadReport,
+    private readonly dir: string,
+    private readonly problems: readonly PathProblem[],
   ) {}
 
-  /**
-   * Loads every CloudTrail file under `paths` (directories are walked to any depth). Throws
-   * {@link NoLogsError} when no record at all could be loaded; otherwise skipped files are in `report`.
-   */
-  static async open(paths: readonly string[]): Promise<LocalCloudTrail> {
-    const missing = paths.filter((p) => !existsSync(p));
-    const files = (await listLocalFiles(paths.filter((p) => existsSync(p))))
-      .filter((f) => f.format !== 'other' || /\.gz$/i.test(f.path))
-      .map((f) => f.path);
-    const skipped: SkippedFile[] = [];
-    const ignored: SkippedFile[] = [];
-    const events: string[] = [];
-    const insights: string[] = [];
-    let used = 0;
-    let first: string | undefined;
-    let last: string | undefined;
-    for (const path of files) {
-      const result = readLogFile(path);
-      if (!result.ok) {
-        (result.benign ? ignored : skipped).push({ path: result.path, reason: result.reason, benign: result.benign });
-        continue;
-      }
-      used++;
-      for (const record of result.file.records) {
-        const isInsight = record.eventType === 'AwsCloudTrailInsight' || 'insightDetails' in record;
-        const spec = isInsight ? INSIGHTS : CLOUDTRAIL;
-        (isInsight ? insights : events).push(JSON.stringify(toRow(record, spec, result.file.partition)));
-        const t = record.eventTime as string;
-        if (first === undefined || t < first) first = t;
-        if (last === undefined || t > last) last = t;
-      }
-    }
-    const report: LoadReport = {
-      files: used,
-      records: events.length,
-      insightRecords: insights.length,
-      skipped,
-      ignored,
-      missing,
-      ...(first && last ? { span: { first, last } } : {}),
-    };
-    if (events.length + insights.length === 0) {
-      const seen =
-        files.length === 0 ? 'no candidate files (.json, .json.gz, .jsonl)' : `${files.length} file(s), none usable`;
-      throw new NoLogsError(`no CloudTrail records found under ${paths.join(', ')}: ${seen}`, report);
-    }
-
-    const instance = await DuckDBInstance.create(':memory:');
-    const connection = await instance.connect();
-    const engine = new LocalCloudTrail(instance, connection, report);
-    const dir = mkdtempSync(join(tmpdir(), 'trailsight-duckdb-'));
-    try {
-      await connection.run("SET TimeZone = 'UTC'");
-      for (const macro of TRINO_COMPAT_MACROS) await connection.run(macro);
-      await engine.createTable(CLOUDTRAIL, events, dir);
-      await engine.createTable(INSIGHTS, insights, dir);
-    } catch (err) {
-      engine.close();
-      throw err;
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+  /** Lists `paths` (any depth) and opens the engine over the files that hold events. Never throws for bad input. */
+  static async open(paths: readonly string[], options: EngineOptions = {}): Promise<LocalCloudTrail> {
+    const listing = scanLocalPaths(paths);
+    const files = listing.files.filter((f) => inputRole(f) === 'events');
+    const engine = await LocalCloudTrail.create(listing.problems, options);
+    engine.digests = listing.files.filter((f) => inputRole(f) === 'digest').length;
+    await engine.add(files);
     return engine;
   }
 
-  /** Runs one SQL statement and returns its rows as plain values. */
+  /**
+   * Opens the engine over a local index (`trailsight index`): the view `cloudtrail_parquet` reads the Parquet
+   * files the index's manifest lists, with the compacted table's columns (`dt` as `yyyy-MM-dd`).
+   */
+  static async openIndex(index: TrailIndex, options: EngineOptions = {}): Promise<LocalCloudTrail> {
+    const engine = await LocalCloudTrail.create([], options);
+    const files = index.files;
+    const span = index.span;
+    if (span) engine.widen(Date.parse(span.first), Date.parse(span.last));
+    const columns = CLOUDTRAIL.columns.map((c) => ident(c.name)).join(', ');
+    const view =
+      files.length > 0
+        ? `SELECT ${columns} FROM read_parquet([${files.map(sqlString).join(', ')}], hive_partitioning = true, ` +
+          "hive_types = {'account': VARCHAR, 'region': VARCHAR, 'dt': VARCHAR}, union_by_name = true)"
+        : `SELECT ${CLOUDTRAIL.columns.map((c) => `CAST(NULL AS ${duckdbType(c.type)}) AS ${ident(c.name)}`).join(', ')} WHERE false`;
+    await engine.connection.run(`CREATE VIEW ${ident(CLOUDTRAIL_PARQUET_TABLE_NAME)} AS ${view}`);
+    return engine;
+  }
+
+  /** Opens the engine over files already listed and classified (see `cli/inputs.ts`). */
+  static async openFiles(files: readonly LocalFile[], options: EngineOptions = {}): Promise<LocalCloudTrail> {
+    const engine = await LocalCloudTrail.create([], options);
+    await engine.add(files);
+    return engine;
+  }
+
+  private static async create(problems: readonly PathProblem[], options: EngineOptions): Promise<LocalCloudTrail> {
+    const dir = mkdtempSync(join(tmpdir(), 'trailsight-duckdb-'));
+    let instance: DuckDBInstance | undefined;
+    try {
+      instance = await DuckDBInstance.create(':memory:');
+      const connection = await instance.connect();
+      mkdirSync(join(dir, 'spill'));
+      await connection.run("SET TimeZone = 'UTC'");
+      await connection.run(`SET temp_directory = ${sqlString(join(dir, 'spill'))}`);
+      if (options.memoryLimit) await connection.run(`SET memory_limit = ${sqlString(options.memoryLimit)}`);
+      if (options.threads) await connection.run(`SET threads = ${Math.max(1, Math.floor(options.threads))}`);
+      for (const macro of TRINO_COMPAT_MACROS) await connection.run(macro);
+      return new LocalCloudTrail(instance, connection, dir, problems);
+    } catch (err) {
+      instance?.closeSync();
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  get report(): EngineReport {
+    const window =
+      this.first <= this.last ? { start: new Date(this.first), end: new Date(this.last + 1000) } : undefined;
+    return {
+      deliveryFiles: [...this.delivery.values()].reduce((n, s) => n + s.size, 0),
+      otherFiles: this.otherFiles,
+      otherRecords: [...this.otherRows.values()].reduce((a, b) => a + b, 0),
+      unreadable: this.unreadable,
+      notCloudTrail: this.notCloudTrail,
+      digests: this.digests,
+      problems: this.problems,
+      ...(window ? { window } : {}),
+    };
+  }
+
+  /**
+   * Delivery files the last statement was given: all of them, or those of the days its `dt` bounds allow
+   * (`partitionRanges`), as Athena reads only the partitions a query's `dt` range names.
+   */
+  get statementFiles(): number {
+    return this.lastRead;
+  }
+
+  /** Runs one SQL statement and returns its rows as plain values (small results: tests, listings). */
   async query(sql: string): Promise<QueryResult> {
-    const reader = await this.connection.runAndReadAll(sql);
+    const reader = await this.withViews(sql, () => this.connection.runAndReadAll(sql));
     const columns = reader.columnNames();
-    const rows = reader.getRowObjectsJS().map((r) => {
-      const out: Record<string, unknown> = {};
-      for (const c of columns) out[c] = plain(r[c]);
-      return out;
+    return { columns, rows: reader.getRowObjectsJS().map((r) => plainRow(r, columns)) };
+  }
+
+  /**
+   * Runs a statement and hands its column names, then its rows in batches, to `sink`. Nothing reaches the sink
+   * unless the whole statement succeeded, so a file moved to the tolerant reader never leaves half a result
+   * behind: rows are held here up to {@link HELD_ROWS} (most answers are a few rows); a longer result is computed
+   * again into a temporary table (spilled to disk if large) and streamed from there.
+   */
+  async stream(sql: string, sink: ResultSink): Promise<void> {
+    const held = await this.withViews(sql, async () => {
+      const result = await this.connection.stream(sql);
+      const columns = result.columnNames();
+      const rows: Record<string, unknown>[] = [];
+      for await (const batch of result.yieldRowObjectJs()) {
+        for (const r of batch) rows.push(plainRow(r, columns));
+        if (rows.length > HELD_ROWS) return undefined;
+      }
+      return { columns, rows };
     });
-    return { columns, rows };
+    if (held) {
+      sink.columns(held.columns);
+      if (held.rows.length > 0) sink.rows(held.rows);
+      return;
+    }
+    await this.withViews(sql, () =>
+      this.connection.run(`CREATE OR REPLACE TEMP TABLE _trailsight_result AS ${sql.replace(/;\s*$/, '')}`),
+    );
+    try {
+      const result = await this.connection.stream('SELECT * FROM _trailsight_result');
+      const columns = result.columnNames();
+      sink.columns(columns);
+      for await (const batch of result.yieldRowObjectJs()) sink.rows(batch.map((r) => plainRow(r, columns)));
+    } finally {
+      await this.connection.run('DROP TABLE IF EXISTS _trailsight_result');
+    }
+  }
+
+  /** Writes `sql`'s result as Parquet (`COPY … TO`), with the views defined for it; returns the files written. */
+  async copyToParquet(sql: string, dir: string, partitionBy: readonly string[]): Promise<string[]> {
+    const copy = `COPY (${sql}) TO ${sqlString(dir)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (${partitionBy
+      .map(ident)
+      .join(', ')}), FILENAME_PATTERN 'part-{uuid}', APPEND, RETURN_FILES true)`;
+    const reader = await this.withViews(sql, () => this.connection.runAndReadAll(copy));
+    const row = reader.getRowObjectsJS()[0] as { Files?: unknown } | undefined;
+    return Array.isArray(row?.Files) ? (row.Files as unknown[]).map(String) : [];
   }
 
   close(): void {
+    for (const fd of this.otherFd.values()) closeSync(fd);
+    this.otherFd.clear();
     this.connection.closeSync();
     this.instance.closeSync();
+    rmSync(this.dir, { recursive: true, force: true });
   }
 
-  private async createTable(spec: TableSpec, rows: readonly string[], dir: string): Promise<void> {
-    const columns = spec.columns.map((c) => `'${c.name}': '${duckdbType(c.type).replaceAll("'", "''")}'`).join(', ');
-    const store = `_${spec.name}_rows`;
-    const select = spec.columns.map((c) => `"${c.name}"`).join(', ');
-    if (rows.length === 0) {
-      // read_json cannot infer from an empty file even with explicit columns; build the empty table directly.
-      const defs = spec.columns.map((c) => `"${c.name}" ${duckdbType(c.type)}`).join(', ');
-      await this.connection.run(`CREATE TABLE ${store} (${defs})`);
-    } else {
-      const file = join(dir, `${spec.name}.jsonl`);
-      writeFileSync(file, `${rows.join('\n')}\n`);
-      await this.connection.run(
-        `CREATE TABLE ${store} AS SELECT ${select} FROM read_json('${file.replaceAll("'", "''")}', ` +
-          `format = 'newline_delimited', columns = {${columns}}, maximum_object_size = ${MAXIMUM_OBJECT_SIZE})`,
+  private async add(files: readonly LocalFile[]): Promise<void> {
+    this.generation++;
+    await this.connection.run(
+      `CREATE TABLE ${FILES_TABLE} (filename VARCHAR, account VARCHAR, region VARCHAR, dt VARCHAR)`,
+    );
+    const appender = await this.connection.createAppender(FILES_TABLE);
+    for (const f of files) {
+      const table = deliveryTable(f);
+      // The listing's paths under an absolute root are absolute and normalized already.
+      const path = isAbsolute(f.path) ? f.path : resolve(f.path);
+      const partition = table ? partitionOfKey(f.info) : undefined;
+      if (table && partition) {
+        this.delivery.get(table)?.set(path, partition);
+        appender.appendVarchar(path);
+        appender.appendVarchar(partition.account);
+        appender.appendVarchar(partition.region);
+        appender.appendVarchar(partition.dt);
+        appender.endRow();
+        const at = f.info.deliveredAt;
+        if (at !== undefined) this.widen(at - 86_400_000, at);
+      } else {
+        this.readOther(path);
+      }
+    }
+    appender.closeSync();
+  }
+
+  private widen(first: number, last: number): void {
+    if (first < this.first) this.first = first;
+    if (last > this.last) this.last = last;
+  }
+
+  /** Reads one file with the tolerant reader into the other-files table(s), or records why it cannot. */
+  private readOther(path: string): void {
+    const result = readLogFile(path);
+    if (!result.ok) {
+      if (result.outcome === 'digest') this.digests++;
+      else (result.outcome === 'unreadable' ? this.unreadable : this.notCloudTrail).push(result);
+      return;
+    }
+    this.otherFiles++;
+    const lines = new Map<TableSpec, string[]>([
+      [CLOUDTRAIL, []],
+      [INSIGHTS, []],
+    ]);
+    for (const record of result.file.records) {
+      const isInsight = record.eventType === 'AwsCloudTrailInsight' || 'insightDetails' in record;
+      const spec = isInsight ? INSIGHTS : CLOUDTRAIL;
+      lines.get(spec)?.push(JSON.stringify(toRow(record, spec, result.file.partition)));
+      // The ingest core's reading of eventTime: a time without a zone is UTC, never local time.
+      const t = parseEventTime(String(record.eventTime));
+      if (t !== undefined) this.widen(t, t);
+    }
+    for (const [spec, rows] of lines) {
+      if (rows.length === 0) continue;
+      let fd = this.otherFd.get(spec);
+      if (fd === undefined) {
+        fd = openSync(this.otherPath(spec), 'a');
+        this.otherFd.set(spec, fd);
+      }
+      writeSync(fd, `${rows.join('\n')}\n`);
+      this.otherRows.set(spec, (this.otherRows.get(spec) ?? 0) + rows.length);
+    }
+  }
+
+  private otherPath(spec: TableSpec): string {
+    return join(this.dir, `${spec.name}.jsonl`);
+  }
+
+  /**
+   * Defines the views for `sql` and runs `run`; when DuckDB refuses a delivery file, moves it to the tolerant
+   * reader and runs again.
+   */
+  private async withViews<T>(sql: string, run: () => Promise<T>): Promise<T> {
+    const serialized = await this.connection.runAndReadAll(`SELECT json_serialize_sql(${sqlString(sql)}) AS j`);
+    const ast = String(serialized.getRowObjectsJS()[0]?.j ?? '{"error":true}');
+    const use = columnUse(ast, [
+      { name: CLOUDTRAIL.name, columns: new Set(CLOUDTRAIL.columns.map((c) => c.name)) },
+      { name: INSIGHTS.name, columns: new Set(INSIGHTS.columns.map((c) => c.name)) },
+    ]);
+    const ranges = new Map(TABLES.map((spec) => [spec, partitionRanges(ast, spec.name, 'dt')]));
+    for (;;) {
+      try {
+        this.lastRead = 0;
+        for (const spec of TABLES) {
+          // Only the delivery files of the days the statement can read (its `dt` bounds), as on Athena.
+          const key = `${this.generation}|${JSON.stringify(ranges.get(spec) ?? null)}`;
+          let listed = this.listed.get(spec);
+          if (listed?.key !== key) {
+            const within = ranges.get(spec);
+            const files: string[] = [];
+            for (const [path, p] of this.delivery.get(spec) ?? []) {
+              if (
+                !within ||
+                within.some((r) => (r.from === undefined || p.dt >= r.from) && (r.to === undefined || p.dt <= r.to))
+              )
+                files.push(path);
+            }
+            // The file lists travel as variables set from a bound list: 20,000 paths written into the SQL as
+            // literals took DuckDB's parser 130 MB and a view holding them was slow to bind.
+            await this.connection.run(
+              `SET VARIABLE ${filesVariable(spec)}_all = $1`,
+              [listValue(files)],
+              [LIST(VARCHAR)],
+            );
+            listed = { key, count: files.length };
+            this.listed.set(spec, listed);
+          }
+          this.lastRead += listed.count;
+          // CREATE VIEW binds the view (DuckDB stats every file of a read_json then; 250 ms for 20,000), and the
+          // statement binds it again: the views are created over the first file only, and the statement sees
+          // all. Binding may already open a file (DuckDB sniffs the first one), so a refusal can come from here.
+          const v = filesVariable(spec);
+          await this.connection.run(`SET VARIABLE ${v} = getvariable('${v}_all')[1:1]`);
+          await this.connection.run(
+            `CREATE OR REPLACE VIEW ${ident(spec.name)} AS ${this.viewSql(spec, use.get(spec.name) ?? 'all', listed.count > 0)}`,
+          );
+          await this.connection.run(`SET VARIABLE ${v} = getvariable('${v}_all')`);
+        }
+        return await run();
+      } catch (err) {
+        const refused = this.refusedFile((err as Error).message);
+        if (!refused) throw err;
+        this.reroute(refused);
+      }
+    }
+  }
+
+  /** The delivery file a DuckDB error names, if any. */
+  private refusedFile(message: string): string | undefined {
+    for (const files of this.delivery.values()) {
+      for (const f of files.keys()) if (message.includes(f)) return f;
+    }
+    return undefined;
+  }
+
+  private reroute(path: string): void {
+    for (const files of this.delivery.values()) if (files.delete(path)) this.generation++;
+    // The tolerant reader either reads what the Glue SerDe would show, or says precisely why it cannot.
+    this.readOther(path);
+    this.reroutes++;
+    if (this.reroutes >= MAX_REROUTES_BEFORE_CHECK && !this.checked) this.checkDeliveryFiles();
+  }
+
+  /**
+   * After several refusals, every delivery file is read once by the tolerant reader's checks, so the next
+   * statement does not fail once per bad file.
+   */
+  private checkDeliveryFiles(): void {
+    this.checked = true;
+    for (const [spec, files] of this.delivery) {
+      for (const path of [...files.keys()]) {
+        const result = readLogFile(path);
+        if (!result.ok || !fitsDuckDB(result.file.records, spec)) {
+          files.delete(path);
+          this.generation++;
+          this.readOther(path);
+        }
+      }
+    }
+  }
+
+  private viewSql(spec: TableSpec, use: ColumnUse, delivery: boolean): string {
+    const used = (name: string): FieldUse | undefined => (use === 'all' ? true : use.get(name));
+    const outType = (c: TableSpec['columns'][number]) => {
+      const u = used(c.name);
+      return u === undefined ? duckdbType(c.type) : prunedDuckdbType(c.type, u, c.name);
+    };
+    const parts: string[] = [];
+
+    if (delivery) {
+      const dataColumns = spec.columns.filter((c) => !PARTITION_COLUMNS.has(c.name) && used(c.name) !== undefined);
+      const key = (path: string) => spec.keys[path] ?? path.slice(path.lastIndexOf('.') + 1);
+      // DuckDB needs one field at least, even for count(*).
+      const declared = (dataColumns.length > 0 ? dataColumns : spec.columns.filter((c) => c.name === 'eventtime')).map(
+        (c) => `${ident(key(c.name))} ${prunedDuckdbType(c.type, used(c.name) ?? true, c.name, key)}`,
+      );
+      const partitions = spec.columns.some((c) => PARTITION_COLUMNS.has(c.name) && used(c.name) !== undefined);
+      const source =
+        `read_json(getvariable('${filesVariable(spec)}'), format = 'unstructured', ` +
+        `columns = {Records: ${sqlString(`STRUCT(${declared.join(', ')})[]`)}}, ` +
+        `maximum_object_size = ${MAXIMUM_OBJECT_SIZE}${partitions ? ', filename = true' : ''})`;
+      const from = partitions
+        ? `(SELECT unnest(Records) AS r, filename FROM ${source}) AS t JOIN ${FILES_TABLE} AS f ON t.filename = f.filename`
+        : `(SELECT unnest(Records) AS r FROM ${source})`;
+      const select = spec.columns.map((c) => {
+        if (used(c.name) === undefined) return `CAST(NULL AS ${outType(c)}) AS ${ident(c.name)}`;
+        if (PARTITION_COLUMNS.has(c.name)) return `f.${ident(c.name)} AS ${ident(c.name)}`;
+        const field = `r.${ident(key(c.name))}`;
+        return c.type.kind === 'primitive'
+          ? `${field} AS ${ident(c.name)}`
+          : `CAST(${field} AS ${outType(c)}) AS ${ident(c.name)}`;
+      });
+      parts.push(`SELECT ${select.join(', ')} FROM ${from}`);
+    }
+
+    if ((this.otherRows.get(spec) ?? 0) > 0) {
+      const declared = spec.columns.filter((c) => used(c.name) !== undefined);
+      const columns = (declared.length > 0 ? declared : spec.columns.filter((c) => c.name === 'eventtime')).map(
+        (c) => `${ident(c.name)}: ${sqlString(outType(c))}`,
+      );
+      const select = spec.columns.map((c) =>
+        used(c.name) === undefined ? `CAST(NULL AS ${outType(c)}) AS ${ident(c.name)}` : ident(c.name),
+      );
+      parts.push(
+        `SELECT ${select.join(', ')} FROM read_json(${sqlString(this.otherPath(spec))}, format = 'newline_delimited', ` +
+          `columns = {${columns.join(', ')}}, maximum_object_size = ${MAXIMUM_OBJECT_SIZE})`,
       );
     }
-    await this.connection.run(`CREATE VIEW ${spec.name} AS SELECT ${select} FROM ${store}`);
+
+    if (parts.length === 0) {
+      return `SELECT ${spec.columns.map((c) => `CAST(NULL AS ${outType(c)}) AS ${ident(c.name)}`).join(', ')} WHERE false`;
+    }
+    return parts.join(' UNION ALL ');
   }
+}
+
+/** True when every struct and array column of every record has the JSON type DuckDB's reader expects. */
+function fitsDuckDB(records: readonly Record<string, unknown>[], spec: TableSpec): boolean {
+  const fits = (value: unknown, t: HiveType, path: string): boolean => {
+    if (value === null || value === undefined) return true;
+    switch (t.kind) {
+      case 'primitive':
+        return true;
+      case 'array':
+        return Array.isArray(value) && value.every((v) => fits(v, t.element, path));
+      case 'map':
+        return typeof value === 'object' && !Array.isArray(value);
+      case 'struct': {
+        if (typeof value !== 'object' || Array.isArray(value)) return false;
+        const o = value as Record<string, unknown>;
+        return t.fields.every((f) => {
+          const p = `${path}.${f.name}`;
+          return fits(o[spec.keys[p] ?? f.name], f.type, p);
+        });
+      }
+    }
+  };
+  return records.every((r) =>
+    spec.columns.every((c) => PARTITION_COLUMNS.has(c.name) || fits(r[spec.keys[c.name] ?? c.name], c.type, c.name)),
+  );
 }
 
 /** One row of a table: every column conformed to its Glue type, partitions from the file or the record. */
@@ -234,6 +615,12 @@ function recordPartition(record: Record<string, unknown>): FilePartition {
     region: typeof record.awsRegion === 'string' ? record.awsRegion : 'unknown',
     dt: String(record.eventTime).slice(0, 10).replaceAll('-', '/'),
   };
+}
+
+function plainRow(r: Record<string, unknown>, columns: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const c of columns) out[c] = plain(r[c]);
+  return out;
 }
 
 function plain(v: unknown): unknown {

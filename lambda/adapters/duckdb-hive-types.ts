@@ -91,6 +91,37 @@ export function duckdbType(t: HiveType): string {
   }
 }
 
+/** Which parts of a value a query reads: all of it, or some fields of a struct (each again all or some). */
+export type FieldUse = true | ReadonlyMap<string, FieldUse>;
+
+/**
+ * The DuckDB type of `t` keeping only the struct fields `use` names, spelled by `key(path)` (the lower-case
+ * field path, e.g. `useridentity.sessioncontext`) or lower-case when `key` is not given. A struct none of
+ * whose fields `use` names is kept whole.
+ */
+export function prunedDuckdbType(t: HiveType, use: FieldUse, path: string, key?: (path: string) => string): string {
+  const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
+  switch (t.kind) {
+    case 'struct': {
+      const fields = use === true ? t.fields : t.fields.filter((f) => use.has(f.name));
+      const kept = fields.length > 0 ? fields : t.fields;
+      const parts = kept.map((f) => {
+        const sub = use === true || fields.length === 0 ? true : (use.get(f.name) ?? true);
+        const fieldPath = `${path}.${f.name}`;
+        return `${quote(key ? key(fieldPath) : f.name)} ${prunedDuckdbType(f.type, sub, fieldPath, key)}`;
+      });
+      return `STRUCT(${parts.join(', ')})`;
+    }
+    case 'array':
+      // Fields of array elements are read through UNNEST, where the column itself is named: keep elements whole.
+      return `${prunedDuckdbType(t.element, true, path, key)}[]`;
+    case 'map':
+      return `MAP(${duckdbType(t.key)}, ${duckdbType(t.value)})`;
+    case 'primitive':
+      return duckdbType(t);
+  }
+}
+
 /** Shapes a raw JSON value like the JsonSerDe shows it for a column of type `t` (see the module comment). */
 export function conform(value: unknown, t: HiveType): unknown {
   if (value === null || value === undefined) return null;

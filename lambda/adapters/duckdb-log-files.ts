@@ -1,19 +1,17 @@
 /**
- * Reads local CloudTrail files (listed by `listLocalFiles`) for the DuckDB engine, one file at a time, so that
- * a bad file is reported and skipped instead of failing the whole load.
+ * The query engine's tolerant reader: the files DuckDB does not read itself (exports, odd shapes, files it
+ * refused) are read here one at a time, so a bad file is a reported skip instead of the end of the query.
  *
- * Accepted shapes (by content, not by extension; `.gz` is detected by its magic bytes):
- *  - a delivery file `{"Records":[...]}` (S3 layout, gzip or not);
- *  - a JSON array of records (Stratus Red Team detonation logs);
- *  - a single record object (AWS documentation examples);
- *  - JSON Lines, one record per line (e.g. `trailsight detect --format jsonl` insights);
- *  - `aws cloudtrail lookup-events` output (`{"Events":[{"CloudTrailEvent":"<json>"}]}`).
- * Digest files are recognised and ignored (they hold no events). Anything else is a counted skip with a reason.
+ * Accepted shapes are those of `extractRecords` (local-files.ts), the same for every local command; `.gz` is
+ * detected by its magic bytes. Digest files are recognised and ignored. A failure is reported the way
+ * `readOutcome` classifies the core reader's: a file named like CloudTrail's, or compressed, that cannot be read
+ * is unreadable; any other file that is not a CloudTrail document is not CloudTrail's.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { sep } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { classifyKey } from '../core/keys';
+import { classifyKey, type KeyInfo } from '../core/keys';
+import { extractRecords } from './local-files';
 
 /** Partition values a file's location implies, as the Glue table's projection would compute them. */
 export interface FilePartition {
@@ -33,8 +31,8 @@ export interface LogFile {
 export interface SkippedFile {
   readonly path: string;
   readonly reason: string;
-  /** True for files that are expected next to logs and hold no events (digests): ignored, not an error. */
-  readonly benign: boolean;
+  /** `digest`: expected next to logs, holds no events; `not-cloudtrail`: someone else's file; `unreadable`: broken. */
+  readonly outcome: 'digest' | 'not-cloudtrail' | 'unreadable';
 }
 
 /**
@@ -44,7 +42,11 @@ export interface SkippedFile {
  * values from its records instead, as the ingest pipeline also ignores such objects.
  */
 export function partitionOf(path: string): FilePartition | undefined {
-  const info = classifyKey(path.split(sep).join('/'));
+  return partitionOfKey(classifyKey(path.split(sep).join('/')));
+}
+
+/** {@link partitionOf} for a key already classified (a listed file's `info`). */
+export function partitionOfKey(info: KeyInfo): FilePartition | undefined {
   if (info.kind !== 'log' && info.kind !== 'insight') return undefined;
   if (!info.account || !info.region || info.deliveredAt === undefined) return undefined;
   // Athena takes dt from the folder (the storage location template); a bare file name carries the same date.
@@ -62,7 +64,15 @@ export const MAX_FILE_BYTES = 256 * 1024 * 1024;
 
 /** Reads one file; never throws: every failure comes back as a skip with a reason a person can act on. */
 export function readLogFile(path: string, maxBytes: number = MAX_FILE_BYTES): ReadResult {
-  const skip = (reason: string): ReadResult => ({ ok: false, path, reason, benign: reason.startsWith('digest file') });
+  const kind = classifyKey(path.split(sep).join('/')).kind;
+  const named = kind === 'log' || kind === 'insight';
+  let gzip = false;
+  const skip = (reason: string, shape = false): ReadResult => ({
+    ok: false,
+    path,
+    reason,
+    outcome: reason.startsWith('digest file') ? 'digest' : shape && !named && !gzip ? 'not-cloudtrail' : 'unreadable',
+  });
   let bytes: Buffer;
   try {
     const size = statSync(path).size;
@@ -72,6 +82,7 @@ export function readLogFile(path: string, maxBytes: number = MAX_FILE_BYTES): Re
     return skip(`unreadable: ${(err as Error).message}`);
   }
   if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    gzip = true;
     try {
       bytes = gunzipSync(bytes, { maxOutputLength: maxBytes });
     } catch (err) {
@@ -81,17 +92,18 @@ export function readLogFile(path: string, maxBytes: number = MAX_FILE_BYTES): Re
     }
   }
   const text = bytes.toString('utf8');
-  if (text.trim() === '') return skip('empty file');
+  if (text.trim() === '') return skip('empty file', true);
   let records: unknown[];
   try {
     records = extractRecords(text);
   } catch (err) {
-    return skip((err as Error).message);
+    return skip((err as Error).message, true);
   }
   const good = records.filter(isRecord);
   if (good.length === 0) {
     return skip(
       records.length === 0 ? 'no CloudTrail records in file' : 'no CloudTrail records (objects without eventTime)',
+      true,
     );
   }
   const partition = partitionOf(path);
@@ -105,42 +117,4 @@ function isRecord(r: unknown): r is Record<string, unknown> {
     !Array.isArray(r) &&
     typeof (r as { eventTime?: unknown }).eventTime === 'string'
   );
-}
-
-class ShapeError extends Error {}
-
-function extractRecords(text: string): unknown[] {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    // Not one JSON document: maybe JSON Lines.
-    const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
-    if (lines.length > 1) {
-      try {
-        return lines.flatMap((l) => fromDocument(JSON.parse(l)));
-      } catch (lineErr) {
-        if (lineErr instanceof ShapeError) throw lineErr;
-        throw new Error(`not JSON or JSON Lines: ${(lineErr as Error).message}`);
-      }
-    }
-    throw new Error(`not JSON: ${(err as Error).message}`);
-  }
-  return fromDocument(doc);
-}
-
-function fromDocument(doc: unknown): unknown[] {
-  if (Array.isArray(doc)) return doc;
-  if (typeof doc !== 'object' || doc === null) throw new ShapeError('not a CloudTrail file (JSON scalar)');
-  const o = doc as Record<string, unknown>;
-  if (Array.isArray(o.Records)) return o.Records;
-  if ('digestStartTime' in o || 'logFiles' in o) throw new ShapeError('digest file (holds no events)');
-  if (Array.isArray(o.Events)) {
-    return o.Events.map((e) => {
-      const s = (e as { CloudTrailEvent?: unknown }).CloudTrailEvent;
-      return typeof s === 'string' ? JSON.parse(s) : e;
-    });
-  }
-  if ('eventTime' in o) return [o];
-  throw new ShapeError('not a CloudTrail file (no Records, not a record)');
 }

@@ -1,13 +1,26 @@
 /**
- * Local stand-ins for the S3 object source: walk a downloaded delivery tree (any depth), classify each file
- * with the same rules as S3 keys, and open files as byte streams for the core reader.
+ * Local stand-ins for the S3 object source: walk downloaded delivery trees (any depth), classify each file with
+ * the same rules as S3 keys, and open files as byte streams for the core reader.
+ *
+ * One set of rules for every local command (`summary`, `detect`, `query`, `index`), so they agree on what they
+ * read, skip and report:
+ *  - {@link scanLocalPaths} never throws: a missing path, an unreadable directory, a name that is not UTF-8, a
+ *    broken or looping symlink each becomes a {@link PathProblem} and the walk goes on. Symlinks to files and
+ *    directories are followed (a directory already on the way down is a loop, reported and not entered); a file
+ *    reached twice (overlapping paths, links, the same delivery synced into two folders) is listed once.
+ *  - {@link inputRole} says, from the name alone, whether a file holds events, is a digest (ignored, expected
+ *    next to logs) or is not CloudTrail's (a counted skip with a warning).
+ *  - {@link extractRecords} is the one definition of the accepted document shapes.
+ *  - {@link readOutcome} tells a file that turned out not to be CloudTrail from a CloudTrail file that is broken.
  */
-import { createReadStream, type Dirent, readFileSync, statSync } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
-import { join, relative, resolve, sep } from 'node:path';
+
+import { isUtf8 } from 'node:buffer';
+import { createReadStream, type Dirent, readdirSync, readFileSync, realpathSync, type Stats, statSync } from 'node:fs';
+import { basename, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, gunzipSync } from 'node:zlib';
 import { classifyKey, type KeyInfo } from '../core/keys';
+import type { ReadReport } from '../core/reader';
 
 export interface LocalFile {
   /** Path as given or found (absolute paths stay absolute). */
@@ -35,43 +48,217 @@ export function localFormat(path: string): LocalFormat {
   return 'other';
 }
 
-/** Lists the files under each path (files are taken as they are), sorted by key for a stable order. */
+/** A path that could not be listed; the walk went on without it. */
+export interface PathProblem {
+  /** The path, as given or found (names that are not UTF-8 show U+FFFD where the bad bytes were). */
+  readonly path: string;
+  readonly kind: 'missing' | 'unreadable' | 'bad-name' | 'broken-link' | 'link-loop';
+  /** One line a person can act on. */
+  readonly message: string;
+}
+
+export interface LocalListing {
+  /** The files found, per given path in the order given, each tree sorted by key. */
+  readonly files: LocalFile[];
+  /** Paths that could not be listed (each one makes a run's result partial). */
+  readonly problems: PathProblem[];
+  /** Files reached more than once (overlapping paths, symlinks) and listed once. */
+  readonly duplicates: number;
+}
+
+/**
+ * Lists the files under each path (files are taken as they are), never throwing: problems are collected.
+ * Synchronous on purpose: a tree of 20,000 small files lists in tens of milliseconds this way, and several
+ * times slower through the thread pool's round trips.
+ */
+export function scanLocalPaths(paths: readonly string[]): LocalListing {
+  const walker = new Walker();
+  for (const p of paths) walker.root(p);
+  return { files: walker.files, problems: walker.problems, duplicates: walker.duplicates };
+}
+
+/**
+ * Lists the files under each path, sorted by key within each tree, and throws on the first path that cannot be
+ * listed. Prefer {@link scanLocalPaths}, which reports every problem and goes on.
+ */
 export async function listLocalFiles(paths: readonly string[]): Promise<LocalFile[]> {
-  const out: LocalFile[] = [];
-  for (const p of paths) {
-    const st = await stat(p);
+  const listing = scanLocalPaths(paths);
+  if (listing.problems.length > 0) throw new Error(listing.problems[0].message);
+  return listing.files;
+}
+
+class Walker {
+  readonly files: LocalFile[] = [];
+  readonly problems: PathProblem[] = [];
+  duplicates = 0;
+  /** Files listed (CloudTrail names, real paths of others), so a file reached twice is read once. */
+  private readonly seenFiles = new Set<string>();
+
+  root(given: string): void {
+    let st: Stats;
+    try {
+      st = statSync(given);
+    } catch (e) {
+      this.problem(given, e);
+      return;
+    }
     if (st.isDirectory()) {
       const found: LocalFile[] = [];
-      await walk(resolve(p), resolve(p), p, found);
+      const absolute = resolve(given);
+      // Paths are built by concatenation below: path.join/relative per file cost more than reading a small file.
+      const base = join(given);
+      const prefix = base === '.' ? '' : base.endsWith(sep) ? base : `${base}${sep}`;
+      this.walk(absolute, '', prefix, found, new Set([realOrSelf(absolute)]));
       found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-      out.push(...found);
+      this.files.push(...found);
+    } else if (st.isFile()) {
+      this.addFile(given, given.split(sep).join('/'), st.size, this.files);
     } else {
-      out.push(describe(p, p.split(sep).join('/'), st.size));
+      this.problems.push({ path: given, kind: 'unreadable', message: `skipped ${given}: not a file or directory` });
     }
   }
-  return out;
+
+  /**
+   * `dir`: the absolute directory; `key`: its path below the root with `/` separators ('' at the root);
+   * `prefix`: the given root path with a trailing separator; `ancestors`: real paths of the directories on the
+   * way down, to stop at a symlink loop.
+   */
+  private walk(dir: string, key: string, prefix: string, found: LocalFile[], ancestors: Set<string>): void {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch (e) {
+      this.problems.push({
+        path: dir,
+        kind: 'unreadable',
+        message: `cannot read directory ${dir}: ${(e as Error).message}`,
+      });
+      return;
+    }
+    // A name that is not UTF-8 comes back with U+FFFD in place of its bad bytes and could not be opened by it:
+    // only then are the directory's names read again as bytes, to tell it from a name that holds U+FFFD.
+    let badNames: Set<string> | undefined;
+    if (entries.some((e) => e.name.includes('\uFFFD'))) {
+      badNames = new Set(
+        readdirSync(dir, { encoding: 'buffer' })
+          .filter((raw) => !isUtf8(raw))
+          .map((raw) => raw.toString('utf8')),
+      );
+    }
+    for (const entry of entries) {
+      const name = entry.name;
+      const abs = `${dir}${sep}${name}`;
+      if (badNames?.has(name)) {
+        this.problems.push({
+          path: abs,
+          kind: 'bad-name',
+          message: `skipped ${abs}: the name is not valid UTF-8 (rename it to read it)`,
+        });
+        continue;
+      }
+      const childKey = key === '' ? name : `${key}/${name}`;
+      let isDir = entry.isDirectory();
+      let isFile = entry.isFile();
+      let size: number | undefined;
+      if (entry.isSymbolicLink()) {
+        let target: Stats;
+        try {
+          target = statSync(abs);
+        } catch (e) {
+          this.problems.push({
+            path: abs,
+            kind: 'broken-link',
+            message: `skipped ${abs}: a symlink whose target cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+          });
+          continue;
+        }
+        isDir = target.isDirectory();
+        isFile = target.isFile();
+        size = target.size;
+      }
+      if (isDir) {
+        const real = realOrSelf(abs);
+        if (ancestors.has(real)) {
+          this.problems.push({
+            path: abs,
+            kind: 'link-loop',
+            message: `skipped ${abs}: a symlink back to ${real}, which is already being read (a loop)`,
+          });
+          continue;
+        }
+        ancestors.add(real);
+        this.walk(abs, childKey, prefix, found, ancestors);
+        ancestors.delete(real);
+      } else if (isFile) {
+        const path = sep === '/' ? `${prefix}${childKey}` : `${prefix}${childKey.split('/').join(sep)}`;
+        this.addFile(path, childKey, size ?? statSync(abs).size, found, abs);
+      }
+    }
+  }
+
+  private addFile(path: string, key: string, size: number, into: LocalFile[], abs = path): void {
+    const info = classifyKey(key);
+    // A CloudTrail file name is unique per delivery (it ends in a random string): the same name in two places
+    // is the same delivery synced twice. Any other file is known by its real path.
+    const id = info.kind === 'foreign' ? `path:${realOrSelf(abs)}` : `name:${basename(key)}`;
+    if (this.seenFiles.has(id)) {
+      this.duplicates++;
+      return;
+    }
+    this.seenFiles.add(id);
+    into.push({ path, key, size, info, format: localFormat(key) });
+  }
+
+  private problem(path: string, e: unknown): void {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') {
+      this.problems.push({ path, kind: 'missing', message: `no such file or directory: ${path}` });
+    } else if (err.code === 'ELOOP') {
+      this.problems.push({ path, kind: 'link-loop', message: `skipped ${path}: too many levels of symlinks` });
+    } else {
+      this.problems.push({ path, kind: 'unreadable', message: `cannot read ${path}: ${err.message}` });
+    }
+  }
 }
 
-async function walk(root: string, dir: string, given: string, out: LocalFile[]): Promise<void> {
-  let entries: Dirent[];
+function realOrSelf(path: string): string {
   try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch (e) {
-    // Skipping it would silently drop every log file below it: say which directory and why instead.
-    throw new Error(`cannot read directory ${dir}: ${(e as Error).message}`);
-  }
-  for (const entry of entries) {
-    const abs = join(dir, entry.name);
-    if (entry.isDirectory()) await walk(root, abs, given, out);
-    else if (entry.isFile()) {
-      const key = relative(root, abs).split(sep).join('/');
-      out.push(describe(join(given, key), key, (await stat(abs)).size));
-    }
+    // One system call, where the JavaScript version walks every component.
+    return realpathSync.native(path);
+  } catch {
+    return path;
   }
 }
 
-function describe(path: string, key: string, size: number): LocalFile {
-  return { path, key, size, info: classifyKey(key), format: localFormat(key) };
+/** What a local command does with a listed file, decided from its name alone. */
+export type InputRole =
+  /** Read it: a CloudTrail log or Insights file, or a JSON file outside the `AWSLogs/` layout (an export). */
+  | 'events'
+  /** A digest file: expected next to logs, holds no events; counted, no warning. */
+  | 'digest'
+  /** Not CloudTrail's (README, AWS Config objects under `AWSLogs/`): a counted skip with a warning. */
+  | 'not-cloudtrail';
+
+export function inputRole(file: LocalFile): InputRole {
+  if (file.info.kind === 'digest') return 'digest';
+  if (file.format === 'other') return 'not-cloudtrail';
+  if (file.info.kind === 'foreign' && /(^|\/)AWSLogs\//.test(file.key)) return 'not-cloudtrail';
+  return 'events';
+}
+
+/** How reading one file ended, for the run's report and exit status. */
+export type ReadOutcome = 'read' | 'unreadable' | 'not-cloudtrail';
+
+/**
+ * Tells a file that is not CloudTrail's from a CloudTrail file that is broken. A file is CloudTrail's when its
+ * name says so, when records were found in it, or when it is compressed (a broken archive cannot say what it
+ * held). Anything else that is not JSON, or JSON without records, is not CloudTrail's.
+ */
+export function readOutcome(file: LocalFile, report: ReadReport): ReadOutcome {
+  if (report.complete) return 'read';
+  const named = file.info.kind === 'log' || file.info.kind === 'insight';
+  const shapeOnly = report.errors.every((e) => e.kind === 'not-json' || e.kind === 'no-records');
+  return !named && !report.gzip && report.records === 0 && shapeOnly ? 'not-cloudtrail' : 'unreadable';
 }
 
 /**
@@ -94,14 +281,106 @@ export async function* openLocalFile(path: string, knownSize?: number): AsyncGen
   yield* createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>;
 }
 
+/** Exports up to this size that are not CloudTrail deliveries are read whole, so their shape can be recognised. */
+const SHAPE_SNIFF_MAX_BYTES = 64 * 1024 * 1024;
+
 /**
  * Opens a listed file as a CloudTrail document for the reader: delivery files as they are, JSON Lines
- * (gunzipped first when named `.gz`) wrapped by {@link jsonLinesAsRecords}.
+ * (gunzipped first when named `.gz`) wrapped by {@link jsonLinesAsRecords}, and the other accepted shapes of a
+ * file that is not a delivery (see {@link extractRecords}) rewritten as a `{"Records":[…]}` document.
  */
 export function openLocalRecords(file: LocalFile): AsyncIterable<Uint8Array> {
-  const bytes = openLocalFile(file.path, file.size);
-  if (file.format !== 'jsonl') return bytes;
-  return jsonLinesAsRecords(file.path.endsWith('.gz') ? Readable.from(bytes).pipe(createGunzip()) : bytes);
+  if (file.format === 'jsonl') {
+    const bytes = openLocalFile(file.path, file.size);
+    return jsonLinesAsRecords(file.path.endsWith('.gz') ? Readable.from(bytes).pipe(createGunzip()) : bytes);
+  }
+  if (file.info.kind === 'foreign' && file.size <= SHAPE_SNIFF_MAX_BYTES) return openExport(file);
+  return openLocalFile(file.path, file.size);
+}
+
+/** A JSON file that is not a delivery: passed through when it is a Records document or an array, else rewritten. */
+async function* openExport(file: LocalFile): AsyncGenerator<Uint8Array> {
+  const raw = readFileSync(file.path);
+  let text: Buffer = raw;
+  if (raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b) {
+    try {
+      text = gunzipSync(raw, { maxOutputLength: SHAPE_SNIFF_MAX_BYTES * 4 });
+    } catch {
+      yield raw; // the reader reports the gzip error precisely
+      return;
+    }
+  }
+  const start = firstSignificantByte(text);
+  // `{"Records"…` and `[…` are what the reader streams already; anything else may be another accepted shape.
+  if (start < 0 || text[start] === 0x5b || text.subarray(start, start + 10).toString() === '{"Records"') {
+    yield raw;
+    return;
+  }
+  let records: unknown[];
+  try {
+    records = extractRecords(text.toString('utf8'));
+  } catch {
+    yield raw; // not an accepted shape: the reader says precisely what is wrong
+    return;
+  }
+  yield Buffer.from(`{"Records":${JSON.stringify(records)}}`);
+}
+
+function firstSignificantByte(b: Buffer): number {
+  let i = b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0;
+  while (i < b.length && (b[i] === 0x20 || b[i] === 0x0a || b[i] === 0x0d || b[i] === 0x09)) i++;
+  return i < b.length ? i : -1;
+}
+
+/** Raised by {@link extractRecords} when a document is JSON but not an accepted shape. */
+class ShapeError extends Error {
+  override readonly name = 'ShapeError';
+}
+
+/**
+ * The accepted document shapes, one definition for every local command:
+ *  - a delivery file `{"Records":[...]}`;
+ *  - a JSON array of records (Stratus Red Team detonation logs, `jq .Records`);
+ *  - a single record object (AWS documentation examples);
+ *  - JSON Lines, one record per line (e.g. `trailsight detect --format jsonl` insights);
+ *  - `aws cloudtrail lookup-events` output (`{"Events":[{"CloudTrailEvent":"<json>"}]}`).
+ * Returns the records (not checked further); throws for a digest file or JSON of another
+ * shape, and an Error saying why for text that is neither JSON nor JSON Lines.
+ */
+export function extractRecords(text: string): unknown[] {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    // Not one JSON document: maybe JSON Lines.
+    const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
+    if (lines.length > 1) {
+      try {
+        return lines.flatMap((l) => fromDocument(JSON.parse(l)));
+      } catch (lineErr) {
+        if (lineErr instanceof ShapeError) throw lineErr;
+        throw new Error(`not JSON or JSON Lines: ${(lineErr as Error).message}`);
+      }
+    }
+    throw new Error(`not JSON: ${(err as Error).message}`);
+  }
+  return fromDocument(doc);
+}
+
+function fromDocument(doc: unknown): unknown[] {
+  if (Array.isArray(doc)) return doc;
+  if (typeof doc !== 'object' || doc === null) throw new ShapeError('not a CloudTrail file (JSON scalar)');
+  const o = doc as Record<string, unknown>;
+  if (Array.isArray(o.Records)) return o.Records;
+  if ('digestStartTime' in o || 'logFiles' in o) throw new ShapeError('digest file (holds no events)');
+  if (Array.isArray(o.Events)) {
+    return o.Events.map((e) => {
+      const s = (e as { CloudTrailEvent?: unknown }).CloudTrailEvent;
+      return typeof s === 'string' ? JSON.parse(s) : e;
+    });
+  }
+  if ('eventTime' in o) return [o];
+  throw new ShapeError('not a CloudTrail file (no Records, not a record)');
 }
 
 /**

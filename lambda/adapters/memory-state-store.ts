@@ -5,7 +5,9 @@
  *
  * Units: a write costs ⌈item KB⌉ write units (the larger of the old and the new item); a strongly consistent
  * read ⌈bytes / 4 KB⌉ read units, summed over the items a Query or batch returns (at least one); a scan is
- * eventually consistent (half). Failed conditional writes are charged like successful ones.
+ * eventually consistent (half) and sums its items' sizes over a page of up to 1 MB, so each head is charged
+ * its share, bytes / 4 KB (a segment holds hundreds of partitions). Failed conditional writes are charged
+ * like successful ones.
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { checkPage, type FileDelta, headFromJson, headToJson, type Page } from '../core/detect';
@@ -84,8 +86,12 @@ export class MemoryStateStore implements PartitionStore {
   }
 
   private read(kind: UnitKind, bytes: number, consistent = true): void {
+    this.charge(kind, readUnits(bytes) / (consistent ? 1 : 2), bytes);
+  }
+
+  private charge(kind: UnitKind, units: number, bytes: number): void {
     for (const u of [this.units, this.unitsByKind[kind]]) {
-      u.readUnits += readUnits(bytes) / (consistent ? 1 : 2);
+      u.readUnits += units;
       u.bytesRead += bytes;
     }
   }
@@ -286,7 +292,7 @@ export class MemoryStateStore implements PartitionStore {
     for (const [i, key] of keys.entries()) {
       if (i % total !== segment) continue;
       const item = this.heads.get(key)!;
-      this.read('scan', headSize(item), false);
+      this.charge('scan', headSize(item) / (4 * KB) / 2, headSize(item));
       yield {
         key,
         idle: item.idle,

@@ -103,6 +103,8 @@ export interface ReadOptions {
   readonly maxRecordBytes?: number;
 }
 
+const DEFAULT_MAX_RECORD_BYTES = 16 * 1024 * 1024;
+
 export function createReadReport(file: string): ReadReport {
   return {
     file,
@@ -187,33 +189,69 @@ export async function* readTrailEventBatches(
   };
 
   const ctx = { fallbackAccount: options.fallbackAccount, keepRaw: options.keepRaw };
+  const maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+  const onRecord = (value: Record<string, unknown>, offset: number) => {
+    report.records++;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      issue('record-not-object', offset, 'Records element is not an object', 'record');
+      return;
+    }
+    const event = normalizeRecord(value, ctx);
+    if (isSkip(event)) {
+      issue(event.skip, offset, event.message, 'record');
+      return;
+    }
+    if (dedupe && event.eventId !== undefined && dedupe.isDuplicate(event.eventId)) {
+      issue('duplicate', offset, `duplicate eventID ${event.eventId}`, 'record');
+      return;
+    }
+    onEvent?.(event, value);
+    pending.push(event);
+  };
   const splitter = new RecordSplitter(
     {
-      record(value, offset) {
-        report.records++;
-        if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-          issue('record-not-object', offset, 'Records element is not an object', 'record');
-          return;
-        }
-        const event = normalizeRecord(value, ctx);
-        if (isSkip(event)) {
-          issue(event.skip, offset, event.message, 'record');
-          return;
-        }
-        if (dedupe && event.eventId !== undefined && dedupe.isDuplicate(event.eventId)) {
-          issue('duplicate', offset, `duplicate eventID ${event.eventId}`, 'record');
-          return;
-        }
-        onEvent?.(event, value);
-        pending.push(event);
-      },
+      record: onRecord,
       issue(i: SplitIssue) {
         if (!i.fatal) report.records++;
         issue(i.kind, i.offset, i.message, i.fatal ? 'file' : 'record');
       },
     },
-    { maxRecordBytes: options.maxRecordBytes },
+    { maxRecordBytes },
   );
+
+  /**
+   * A whole decompressed document, parsed with one `JSON.parse` like the plain baseline, when that gives exactly
+   * what the splitter would: no caller waiting for byte offsets (`onIssue`), no record that could exceed the size
+   * limit, and a well-formed `{"Records":[…]}` (with a single `"Records"` in its text) or bare array. Anything else
+   * returns false and goes through the splitter, which reports problems precisely. Saves the byte scan, a third of
+   * the cost of a typical 20 KB delivery.
+   */
+  const wholeDocument = (bytes: Buffer): boolean => {
+    if (onIssue || bytes.length > maxRecordBytes) return false;
+    const text = bytes.toString('utf8');
+    let doc: unknown;
+    try {
+      doc = JSON.parse(text);
+    } catch {
+      return false;
+    }
+    let records: unknown;
+    if (Array.isArray(doc)) records = doc;
+    else if (typeof doc === 'object' && doc !== null) {
+      const first = text.indexOf('"Records"');
+      if (first < 0 || text.indexOf('"Records"', first + 9) >= 0) return false;
+      records = (doc as { Records?: unknown }).Records;
+    }
+    if (!Array.isArray(records)) return false;
+    for (const r of records) {
+      if (typeof r === 'object' && r !== null && !Array.isArray(r)) onRecord(r as Record<string, unknown>, 0);
+      else {
+        report.records++;
+        issue('record-not-object', 0, 'Records element is not an object', 'record');
+      }
+    }
+    return true;
+  };
 
   const input = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
   let first: Buffer | undefined;
@@ -264,6 +302,19 @@ export async function* readTrailEventBatches(
     headFailure = e;
   }
 
+  if (!report.gzip && sourceDone && wholeDocument(first)) {
+    report.bytesRead += first.length;
+    report.bytesScanned += first.length;
+    if (pending.length > 0) {
+      report.events += pending.length;
+      const batch = pending;
+      pending = [];
+      yield batch;
+    }
+    await closeInput();
+    return finish();
+  }
+
   if (report.gzip && sourceDone) {
     let whole: Buffer | undefined;
     try {
@@ -274,8 +325,10 @@ export async function* readTrailEventBatches(
     if (whole) {
       report.bytesRead += first.length;
       report.bytesScanned += whole.length;
-      splitter.push(whole);
-      if (!fatal) splitter.end();
+      if (!wholeDocument(whole)) {
+        splitter.push(whole);
+        if (!fatal) splitter.end();
+      }
       if (pending.length > 0) {
         report.events += pending.length;
         const batch = pending;

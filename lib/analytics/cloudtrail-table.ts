@@ -33,10 +33,14 @@ export interface CloudTrailProjectionProps extends PartitionProjectionProps {
 
 /**
  * Projection parameters of the `account`, `region` and `dt` partition columns (no location template):
- * `account` an enum of the listed IDs or injected, `region` an enum, `dt` a `yyyy/MM/dd` date reaching back
- * `retentionDays` from today. `caller` prefixes the error messages.
+ * `account` an enum of the listed IDs or injected, `region` an enum, `dt` a date in `dtFormat` (`yyyy/MM/dd` as
+ * in CloudTrail's keys unless given) reaching back `retentionDays` from today. `caller` prefixes the error messages.
  */
-export function accountRegionDateProjection(props: PartitionProjectionProps, caller: string): Record<string, string> {
+export function accountRegionDateProjection(
+  props: PartitionProjectionProps,
+  caller: string,
+  dtFormat = 'yyyy/MM/dd',
+): Record<string, string> {
   if (props.regions.length === 0) throw new Error(`${caller}: regions is empty; list the Regions the trails record`);
   const parameters: Record<string, string> = {
     'projection.enabled': 'true',
@@ -44,7 +48,7 @@ export function accountRegionDateProjection(props: PartitionProjectionProps, cal
     'projection.region.type': 'enum',
     'projection.region.values': props.regions.join(','),
     'projection.dt.type': 'date',
-    'projection.dt.format': 'yyyy/MM/dd',
+    'projection.dt.format': dtFormat,
     'projection.dt.range': `NOW-${props.retentionDays}DAYS,NOW`,
     'projection.dt.interval': '1',
     'projection.dt.interval.unit': 'DAYS',

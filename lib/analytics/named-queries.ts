@@ -1,6 +1,7 @@
 import { aws_athena as athena, type aws_glue as glue } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import type { CatalogQuery } from '../../queries/catalog';
+import { type CatalogQuery, renameTable } from '../../queries/catalog';
+import { CLOUDTRAIL_PARQUET_TABLE_NAME, CLOUDTRAIL_TABLE_NAME, DT_FORMATS } from '../../schema/cloudtrail-table';
 
 /** CloudFormation limits of AWS::Athena::NamedQuery. */
 const MAX_NAME = 128;
@@ -19,6 +20,12 @@ export interface NamedQueriesProps {
    * @default 'trailsight-'
    */
   readonly namePrefix?: string;
+  /**
+   * Save the queries of `cloudtrail_logs` for its compacted Parquet copy instead (`cloudtrail_parquet`, see
+   * `CloudTrailCompaction`); queries of other tables are left out.
+   * @default false
+   */
+  readonly compacted?: boolean;
 }
 
 /**
@@ -42,8 +49,11 @@ export class NamedQueries extends Construct {
     const database = typeof props.database === 'string' ? props.database : props.database.ref;
     const prefix = props.namePrefix ?? 'trailsight-';
     const queries: Record<string, athena.CfnNamedQuery> = {};
+    const compacted = props.compacted ?? false;
     for (const q of props.catalog) {
-      const queryString = `${guidance(q)}\n${q.sql}`;
+      if (compacted && q.table !== CLOUDTRAIL_TABLE_NAME) continue;
+      const sql = compacted ? renameTable(q.sql, CLOUDTRAIL_TABLE_NAME, CLOUDTRAIL_PARQUET_TABLE_NAME) : q.sql;
+      const queryString = `${guidance(q, compacted)}\n${sql}`;
       if (queryString.length > MAX_QUERY_STRING) {
         throw new Error(
           `NamedQueries: query '${q.name}' is ${queryString.length} characters; Athena allows ${MAX_QUERY_STRING}`,
@@ -51,7 +61,7 @@ export class NamedQueries extends Construct {
       }
       const named = new athena.CfnNamedQuery(this, q.name, {
         name: `${prefix}${q.name}`.slice(0, MAX_NAME),
-        description: describe(q).slice(0, MAX_DESCRIPTION),
+        description: describe(q, compacted).slice(0, MAX_DESCRIPTION),
         database,
         workGroup: props.workGroup.ref,
         queryString,
@@ -63,16 +73,18 @@ export class NamedQueries extends Construct {
   }
 }
 
-function guidance(q: CatalogQuery): string {
+function guidance(q: CatalogQuery, compacted: boolean): string {
+  const format = compacted ? DT_FORMATS[CLOUDTRAIL_PARQUET_TABLE_NAME] : DT_FORMATS[CLOUDTRAIL_TABLE_NAME];
   return (
-    `-- Trailsight named query '${q.name}'. Replace each '{{...}}' literal (dt_from/dt_to: start/end as yyyy/MM/dd, ` +
-    `one day wider) or run: npx trailsight query ${q.name} --athena --workgroup <workgroup> --param key=value`
+    `-- Trailsight named query '${q.name}'${compacted ? ' on the compacted table' : ''}. Replace each '{{...}}' ` +
+    `literal (dt_from/dt_to: start/end as ${format}, one day wider) or run: npx trailsight query ${q.name} ` +
+    `--athena${compacted ? ' --compacted' : ''} --workgroup <workgroup> --param key=value`
   );
 }
 
-function describe(q: CatalogQuery): string {
+function describe(q: CatalogQuery, compacted: boolean): string {
   const params = q.params
     .map((p) => (p.default === undefined ? `${p.name} (required)` : `${p.name}=${p.default}`))
     .join(', ');
-  return `${q.title}. ${q.description} Parameters: ${params}.`;
+  return `${q.title}${compacted ? ' (compacted table)' : ''}. ${q.description} Parameters: ${params}.`;
 }

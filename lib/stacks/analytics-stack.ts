@@ -3,11 +3,12 @@ import { RegionInfo } from 'aws-cdk-lib/region-info';
 import type { Construct } from 'constructs';
 import { loadCatalog } from '../../queries/catalog';
 import { CloudTrailTable } from '../analytics/cloudtrail-table';
+import { CloudTrailCompaction } from '../analytics/compaction';
 import { InsightsTable } from '../analytics/insights-table';
 import { NamedQueries } from '../analytics/named-queries';
 import { QueryWorkGroup } from '../analytics/query-workgroup';
 import type { TrailsightConfig } from '../config';
-import { accountOrCurrent, archiveBucketName, insightsBucketName, placementOf } from '../contracts';
+import { ARCHIVE_KEY_ALIAS, accountOrCurrent, archiveBucketName, insightsBucketName, placementOf } from '../contracts';
 
 /** Properties of an {@link AnalyticsStack}. */
 export interface AnalyticsStackProps extends StackProps {
@@ -39,6 +40,10 @@ export class AnalyticsStack extends Stack {
   readonly queryWorkGroup: QueryWorkGroup;
   /** The forensic query library (`queries/`), saved as Athena named queries in the workgroup. */
   readonly namedQueries: NamedQueries;
+  /** The compacted Parquet copy of the CloudTrail table and its daily job, unless `analytics.compaction.enabled` is false. */
+  readonly compaction?: CloudTrailCompaction;
+  /** The library's `cloudtrail_logs` queries saved for the compacted table, with the compaction. */
+  readonly compactedNamedQueries?: NamedQueries;
 
   constructor(scope: Construct, id: string, props: AnalyticsStackProps) {
     super(scope, id, props);
@@ -77,11 +82,37 @@ export class AnalyticsStack extends Stack {
     });
     this.workGroup = this.queryWorkGroup.workGroup;
 
+    const catalog = loadCatalog();
     this.namedQueries = new NamedQueries(this, 'NamedQueries', {
       database: this.database,
       workGroup: this.workGroup,
-      catalog: loadCatalog(),
+      catalog,
     });
+
+    if (config.analytics.compaction.enabled) {
+      this.compaction = new CloudTrailCompaction(this, 'Compaction', {
+        database: this.database,
+        workGroup: this.workGroup,
+        resultsBucket: this.queryWorkGroup.resultsBucket,
+        key: this.queryWorkGroup.resultsKey,
+        archiveBucketName: archiveBucketName(config),
+        archiveAccount: accountOrCurrent(placementOf(config).logArchive),
+        archiveKeyAlias: ARCHIVE_KEY_ALIAS,
+        organizationId: config.organization ? config.organization.organizationId : undefined,
+        accounts: accountProjection(config),
+        regions: projectedRegions(config),
+        retentionDays: config.archive.retentionDays,
+        hourUtc: config.analytics.compaction.hourUtc,
+        maxConcurrency: config.analytics.compaction.maxConcurrency,
+      });
+      this.compactedNamedQueries = new NamedQueries(this, 'CompactedNamedQueries', {
+        database: this.database,
+        workGroup: this.workGroup,
+        catalog,
+        namePrefix: 'trailsight-compacted-',
+        compacted: true,
+      });
+    }
   }
 }
 

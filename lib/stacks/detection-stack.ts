@@ -30,8 +30,13 @@ import { InsightAlerting, PipelineMonitoring } from '../detection/insight-alerti
 export { INSIGHT_BUS_NAME };
 /** Key prefix of the insight objects written to the insights bucket (the insights Glue table reads it). */
 export const INSIGHT_PREFIX = INSIGHTS_PREFIX;
-/** Key pattern (EventBridge wildcard) of CloudTrail log files; digests and Insights files do not match. */
+/** Key pattern (EventBridge wildcard) of CloudTrail log files; Insights files do not match. */
 export const LOG_FILE_KEY_PATTERN = '*/CloudTrail/*.json.gz';
+/**
+ * Key pattern of digest files: the ingest records them by name (never read) as evidence that a Region's trail
+ * is logging, which is what keeps quiet Regions from being reported as delivery gaps (docs/pipeline.md).
+ */
+export const DIGEST_FILE_KEY_PATTERN = '*/CloudTrail-Digest/*.json.gz';
 /** Powertools service name of the functions. */
 const SERVICE_NAME = 'trailsight-detection';
 
@@ -142,7 +147,12 @@ export class DetectionStack extends Stack {
         detailType: ['Object Created'],
         detail: {
           bucket: { name: [bucketName] },
-          object: { key: events.Match.wildcard(LOG_FILE_KEY_PATTERN) },
+          object: {
+            key: events.Match.anyOf(
+              events.Match.wildcard(LOG_FILE_KEY_PATTERN),
+              events.Match.wildcard(DIGEST_FILE_KEY_PATTERN),
+            ),
+          },
         },
       },
       targets: [

@@ -33,7 +33,7 @@ describe('trailsight summary', () => {
       ['653711331788', 37],
     ]);
     expect(summary.timeSpan).toEqual({ first: '2017-06-01T00:02:57.000Z', last: '2018-11-28T23:09:36.000Z' });
-    expect(summary.files).toEqual({ read: 388, byKind: { log: 388 }, ignored: { 'not JSON': 1 }, failed: [] });
+    expect(summary.files).toEqual({ read: 388, byKind: { log: 388 }, ignored: { 'not CloudTrail': 1 }, failed: [] });
     expect(summary.reads + summary.writes).toBe(11447);
     expect(summary.sourceIps.map(([ip]) => ip)).toContain('37.15.201.180');
     expect(summary.consoleSignIns.success + summary.consoleSignIns.failure).toBeGreaterThan(0);
@@ -85,7 +85,7 @@ describe('trailsight summary', () => {
     const { code, summary, err } = await runJson([tmp]);
     expect(code).toBe(1);
     expect(summary.files.read).toBe(3);
-    expect(summary.files.ignored).toEqual({ 'digest file': 1, 'not JSON': 1 });
+    expect(summary.files.ignored).toEqual({ 'digest file': 1, 'not CloudTrail': 1 });
     expect(summary.files.failed.map((f) => f.kind).sort()).toEqual(['not-gzip', 'truncated-gzip']);
     expect(summary.files.failed.every((f) => f.file.startsWith(tmp))).toBe(true);
     expect(summary.events).toBeGreaterThan(0);
@@ -119,14 +119,23 @@ describe('trailsight summary', () => {
     const io = captureIo();
     expect(await command.run([], io)).toBe(2);
     expect(io.err).toMatch(/no path given/);
-    expect(await command.run([SAMPLES, '--format', 'xml'], captureIo())).toBe(2);
-    expect(await command.run([SAMPLES, '--bogus'], captureIo())).toBe(2);
+    const xml = captureIo();
+    expect(await command.run([SAMPLES, '--format', 'xml'], xml)).toBe(2);
+    expect(xml.err).toMatch(/--format must be one of table, json \(got 'xml'\)/);
+    const bogus = captureIo();
+    expect(await command.run([SAMPLES, '--bogus'], bogus)).toBe(2);
+    expect(bogus.err).toMatch(/Unknown option '--bogus'/);
+    const top = captureIo();
+    expect(await command.run([SAMPLES, '--top', '0'], top)).toBe(2);
+    expect(top.err).toMatch(/--top must be a whole number ≥ 1 \(got '0'\)/);
   });
 
-  test('fails with exit code 2 when a path does not exist', async () => {
+  test('a missing path among several is reported, the others summarized, exit 1', async () => {
     const io = captureIo();
-    expect(await command.run([join(tmp, 'nope')], io)).toBe(2);
-    expect(io.err).toMatch(/ENOENT/);
+    expect(await command.run([join(tmp, 'nope'), join(SAMPLES, 'flaws2-cloud'), '--format', 'json'], io)).toBe(1);
+    expect(JSON.parse(io.out).events).toBe(37);
+    expect(io.err).toMatch(/warning: no such file or directory: .*nope/);
+    expect(io.err).toMatch(/partial result: 1 input could not be read/);
   });
 
   test('prints help', async () => {

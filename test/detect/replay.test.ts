@@ -1,21 +1,10 @@
-import {
-  buildDelta,
-  NeedData,
-  type Page,
-  PartitionMachine,
-  parseReplayState,
-  Replay,
-  StateError,
-  serializeReplayState,
-  settingsOf,
-  WindowIndex,
-} from '../../lambda/core/detect';
+import { parseReplayState, Replay, StateError, serializeReplayState, settingsOf } from '../../lambda/core/detect';
 import { resolveDetectConfig } from '../../lambda/core/detect/config';
 import { mergeHistory } from '../../lambda/core/detect/merge';
 import { newHead } from '../../lambda/core/detect/partition';
 import { ACCOUNT, arn, background, burst, DAY, deliveries, ev, HOUR, MIN, REGION, run, T0 } from './helpers';
 
-const KEY = `${ACCOUNT}|${REGION}`;
+const KEY = ACCOUNT;
 
 function stream(account?: string) {
   const events = [
@@ -114,47 +103,23 @@ describe('Replay state', () => {
   test('fails clearly when the state is not JSON, has another format or lacks its parts', () => {
     expect(() => parseReplayState('{nope')).toThrow(StateError);
     expect(() => parseReplayState(JSON.stringify({ version: 1, clock: 0, partitions: {} }))).toThrow(
-      /unsupported state format 1: this version reads format 2/,
+      /unsupported state format 1: this version reads format 3/,
     );
-    expect(() => parseReplayState(JSON.stringify({ format: 2 }))).toThrow(/lacks partitions or applied files/);
-    expect(() => parseReplayState(JSON.stringify({ format: 2, applied: {}, partitions: { x: 3 } }))).toThrow(
+    expect(() => parseReplayState(JSON.stringify({ format: 3 }))).toThrow(/lacks partitions or applied files/);
+    expect(() => parseReplayState(JSON.stringify({ format: 3, applied: {}, partitions: { x: 3 } }))).toThrow(
       /malformed/,
     );
     expect(() =>
       parseReplayState(
-        JSON.stringify({ format: 2, applied: {}, partitions: { x: { deltas: [], pages: {}, head: {} } } }),
+        JSON.stringify({ format: 3, applied: {}, partitions: { x: { deltas: [], pages: {}, head: {} } } }),
       ),
     ).toThrow(/unsupported state format undefined/);
   });
 });
 
 describe('PartitionMachine', () => {
-  test('asks for the pages it has not been given (NeedData), before changing anything it persists', () => {
-    const settings = settingsOf(resolveDetectConfig({}));
-    const replay = new Replay();
-    run(stream(), replay);
-    const p = replay.snapshot().partitions[KEY];
-    const head = structuredClone(p.head);
-    const missing = {
-      page(id: string): Page {
-        throw new NeedData([id]);
-      },
-      putPage() {},
-      deltas: () => [],
-      unappliedFiles: () => false,
-    };
-    const machine = new PartitionMachine(settings, head, missing, new WindowIndex(settings.binMs));
-    const t = T0 + 4 * DAY + 14 * HOUR;
-    const delta = buildDelta(
-      { account: ACCOUNT, region: REGION, deliveredAt: t + 8 * MIN, file: 'burst' },
-      burst(t, 30, 5, (x) => ev(x, 'RunInstances', { who: 'user/mallory' })),
-      settings.binMs,
-    );
-    expect(() => machine.apply({ kind: 'file', delta })).toThrow(NeedData);
-  });
-
   test('a new partition starts with one page covering every bucket', () => {
-    const head = newHead(settingsOf(resolveDetectConfig({})), ACCOUNT, REGION, T0);
+    const head = newHead(settingsOf(resolveDetectConfig({})), ACCOUNT, T0);
     expect(head.pages).toEqual([0]);
   });
 });

@@ -24,6 +24,15 @@ function glueTable(
   return found[0] as { Properties: Record<string, unknown> } & Record<string, unknown>;
 }
 
+/** The workgroup's results bucket (the stack also holds the compacted table's bucket). */
+function resultsBucket(template: Template): { id: string } {
+  const ids = Object.keys(template.findResources('AWS::S3::Bucket')).filter((id) =>
+    id.startsWith('WorkGroupResultsBucket'),
+  );
+  if (ids.length !== 1) throw new Error(`expected one results bucket, found ${ids.join(', ')}`);
+  return { id: ids[0] };
+}
+
 describe('cloudTrailProjection', () => {
   test('projects account, region and dt over the account trail layout', () => {
     const { location, parameters } = cloudTrailProjection({
@@ -95,10 +104,11 @@ describe('AnalyticsStack (default configuration)', () => {
     expect(app.analytics.workGroup.name).toBe('trailsight');
   });
 
-  test('saves every query of the library as a named query in the workgroup and database', () => {
+  test('saves every query of the library as a named query in the workgroup and database, and the CloudTrail ones again for the compacted table', () => {
     const catalog = loadCatalog();
     expect(catalog.length).toBeGreaterThan(20);
-    template.resourceCountIs('AWS::Athena::NamedQuery', catalog.length);
+    const compacted = catalog.filter((q) => q.table === CLOUDTRAIL_TABLE_NAME);
+    template.resourceCountIs('AWS::Athena::NamedQuery', catalog.length + compacted.length);
     template.allResourcesProperties('AWS::Athena::NamedQuery', {
       WorkGroup: { Ref: Match.stringLikeRegexp('^WorkGroup') },
       Database: { Ref: 'Database' },
@@ -165,7 +175,7 @@ describe('AnalyticsStack (default configuration)', () => {
 
   test('enforces the workgroup settings: results location, SSE-KMS, scan cutoff, engine 3, metrics', () => {
     const key = single(template, 'AWS::KMS::Key');
-    const bucket = single(template, 'AWS::S3::Bucket');
+    const bucket = resultsBucket(template);
     template.hasResourceProperties('AWS::Athena::WorkGroup', {
       Name: 'trailsight',
       State: 'ENABLED',
@@ -323,7 +333,7 @@ describe('AnalyticsStack insights table', () => {
     test('exposes the insights table name next to the CloudTrail table in one database', () => {
       expect(app.analytics.insightsTableName).toBe(INSIGHTS_TABLE_NAME);
       expect(app.analytics.insightsTableName).toBe('trailsight_insights');
-      template.resourceCountIs('AWS::Glue::Table', 2);
+      template.resourceCountIs('AWS::Glue::Table', 3);
     });
 
     test('defines the table from the shared schema: single-line JSON text, OpenX JSON SerDe', () => {

@@ -111,7 +111,7 @@ describe('DetectionStack (default configuration)', () => {
         'detail-type': ['Object Created'],
         detail: {
           bucket: { name: [{ 'Fn::Join': ['', ['trailsight-archive-', { Ref: 'AWS::AccountId' }, '-us-east-1']] }] },
-          object: { key: [{ wildcard: '*/CloudTrail/*.json.gz' }] },
+          object: { key: [{ wildcard: '*/CloudTrail/*.json.gz' }, { wildcard: '*/CloudTrail-Digest/*.json.gz' }] },
         },
       },
       Targets: [Match.objectLike({ DeadLetterConfig: Match.objectLike({ Arn: Match.anyValue() }) })],

@@ -26,14 +26,16 @@ beforeAll(async () => {
 });
 afterAll(() => engine.close());
 
-test('loads the fixtures and the AWS examples; the doc fragment and index are reported, the digests ignored', () => {
+test('reads the fixtures and the AWS examples; the doc fragment and index are not CloudTrail, the digests ignored', async () => {
+  const { rows } = await engine.query('SELECT count(*) AS n FROM trailsight_insights');
+  expect(rows).toEqual([{ n: 7 }]);
   const r = engine.report;
-  expect(r.insightRecords).toBe(7);
-  expect(r.skipped.map((s) => s.path.split('/').pop()).sort()).toEqual([
+  expect(r.unreadable).toEqual([]);
+  expect(r.notCloudTrail.map((s) => s.path.split('/').pop()).sort()).toEqual([
     '11_event_fragment_aws-sts-source-identity.json',
     'index.json',
   ]);
-  expect(r.ignored).toHaveLength(2);
+  expect(r.digests).toBe(2);
 });
 
 describe("console-login-without-mfa on Panther's LoginWithoutMFA rule tests and AWS's sign-in examples", () => {

@@ -4,6 +4,8 @@
  * parser accepts unknown function names, so a DuckDB-only function would otherwise slip through.
  */
 import { loadCatalog, renderQuery } from '../../queries/catalog';
+import { compactionInsert } from '../../queries/compaction';
+import { CLOUDTRAIL_PARQUET_TABLE_NAME, CLOUDTRAIL_TABLE_NAME } from '../../schema/cloudtrail-table';
 
 interface SqlParser {
   astify(sql: string, opt: { database: string }): unknown;
@@ -114,6 +116,25 @@ describe('Athena syntax of the library', () => {
     const given = Object.fromEntries(q.params.filter((p) => p.default === undefined).map((p) => [p.name, 'x']));
     const rendered = renderQuery(q, given, { now: new Date('2024-08-01T00:00:00Z') });
     expect(parses(rendered.sql).ok).toBe(true);
+  });
+
+  test.each(catalog.filter((q) => q.table === CLOUDTRAIL_TABLE_NAME).map((q) => [q.name, q] as const))(
+    '%s parses rendered for the compacted table, and reads only it',
+    (name, q) => {
+      if (PARSER_GAPS[name]) return;
+      const given = Object.fromEntries(q.params.filter((p) => p.default === undefined).map((p) => [p.name, 'x']));
+      const { sql, values } = renderQuery(q, given, { now: new Date('2024-08-01T00:00:00Z'), compacted: true });
+      expect(parses(sql).ok).toBe(true);
+      expect(sql).not.toMatch(/\bcloudtrail_logs\b/);
+      expect(sql).toContain(CLOUDTRAIL_PARQUET_TABLE_NAME);
+      expect(values.dt_from).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    },
+  );
+
+  test('the compaction statement parses and calls only Trino functions', () => {
+    const sql = compactionInsert('trailsight', "'2024/07/31'", "'111122223333'");
+    expect(parses(sql).errors).toEqual([]);
+    expect(functionsCalled(sql).filter((f) => !TRINO_FUNCTIONS.has(f))).toEqual([]);
   });
 
   test.each(catalog.map((q) => [q.name, q] as const))('%s calls only Trino functions', (_name, q) => {

@@ -26,7 +26,7 @@
  *   field (duplicates are allowed: delivery is at least once);
  * - **every file applied exactly once**: the final head of every partition equals the head of the CLI's
  *   replay state (`--state`), and so do its pages. The head holds effects of each file that are not
- *   idempotent (the delivery-lag histogram counts every event applied, the series and job runs count
+ *   idempotent (the delivery-lag histogram counts every file applied, the series and job runs count
  *   calls, the cursor names the last file), so a file skipped or applied twice shows; a file applied out of
  *   order (a late file) shows in the late index, which must stay empty;
  * - **no file lost**: every file has its delta stored, except files dead-lettered (each with the reason
@@ -55,7 +55,7 @@ import {
 } from '../../lambda/core/detect';
 import { classifyKey } from '../../lambda/core/keys';
 import { LATE_MARGIN_MS } from '../../lambda/pipeline/ingest';
-import type { PartitionStore, SegmentMessage } from '../../lambda/pipeline/ports';
+import { type PartitionStore, partitionKey, type SegmentMessage } from '../../lambda/pipeline/ports';
 import { GRYCAP_DAY } from '../pipeline/helpers';
 import { FaultInjector, type FaultRates, isInjected } from './faults';
 import { createStateTables, type HarnessFile, PipelineHarness } from './pipeline-harness';
@@ -369,10 +369,7 @@ async function recordedFiles<F extends HarnessFile & { deliveredAt: number }>(
   store: PartitionStore,
   files: readonly F[],
 ): Promise<{ recorded: F[]; events: number }> {
-  const partitionOf = (f: HarnessFile) => {
-    const info = classifyKey(f.key);
-    return `${info.account}|${info.region}`;
-  };
+  const partitionOf = (f: HarnessFile) => partitionKey(classifyKey(f.key).account ?? '');
   const stored = new Set<string>();
   let events = 0;
   const first = Math.min(...files.map((f) => f.deliveredAt));
@@ -483,7 +480,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     let reordered = 0;
     const lastArrival = new Map<string, number>();
     for (const f of files) {
-      const partition = f.key.split('/').slice(1, 4).join('/');
+      const partition = partitionKey(classifyKey(f.key).account ?? '');
       const at = arrivals.get(f) ?? 0;
       if (at < (lastArrival.get(partition) ?? 0)) reordered++;
       lastArrival.set(partition, Math.max(at, lastArrival.get(partition) ?? 0));
@@ -553,7 +550,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     if (messageFailures > scanFaults) {
       problems.push(`${messageFailures} segment messages failed, more than the ${scanFaults} faults injected in scans`);
     }
-    const strays = h.unrecorded.filter((u) => !lost.some((f) => f.key.includes(`/${u.partition.split('|')[0]}/`)));
+    const strays = h.unrecorded.filter(
+      (u) => !lost.some((f) => partitionKey(classifyKey(f.key).account ?? '') === u.partition),
+    );
     if (strays.length > 0) problems.push(`unrecorded files reported: ${JSON.stringify(strays.slice(0, 5))}`);
     for (const [kind, rate] of Object.entries(options.rates)) {
       if (rate > 0 && !injector.injected[kind]) problems.push(`no ${kind} fault was injected`);

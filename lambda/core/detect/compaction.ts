@@ -104,7 +104,7 @@ export function compact(ctx: Context): void {
   const prevH = c.horizon;
   const H = Math.max(prevH, Math.floor((head.clock - settings.settleMs) / binMs) - 1);
 
-  // Load everything first: a missing page or delta range raises NeedData before anything changes.
+  // Read everything first (the pipeline records what it has not loaded and runs the advance again).
   const pages = new Map<string, Page>();
   for (const ref of pageRefs(head)) pages.set(pageIdOf(ref), data.page(pageIdOf(ref)));
   const from = (prevH - wb + 1) * binMs - MINUTE;

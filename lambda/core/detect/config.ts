@@ -82,13 +82,21 @@ export interface DetectConfig {
   readonly maxLateHours: number;
   /** When the cold state is folded (see compaction.ts). */
   readonly compaction: {
-    /** Fold once the deltas applied since the last compaction weigh this many times the pages… */
+    /**
+     * Fold once the deltas applied since the last compaction weigh this many times the pages (JSON
+     * characters; deltas compress about twice as well as pages, so 2 makes a file's share of the page writes
+     * about its own compressed delta, whatever the size of the partition)…
+     */
     readonly deltaRatio: number;
     /** …counting the pages as at least this many characters… */
     readonly minBaseChars: number;
     /** …but no more often than this… */
     readonly minIntervalMinutes: number;
-    /** …and no less often than this while files arrive. */
+    /**
+     * …and no less often than this while files arrive: what is learned (baselines, first-seen sets, job
+     * schedules) is at most this old. A week keeps the page writes per file flat up to 5,000 active principals
+     * (`npm run bench`, state section); deltas are kept at least twice as long.
+     */
     readonly maxIntervalHours: number;
     /** A page larger than this (serialized characters) is split in two. */
     readonly maxPageChars: number;
@@ -119,6 +127,11 @@ export interface DetectConfig {
     /** Allowed jitter of a run: max(jitterFloorMinutes, jitterFraction × period). */
     readonly jitterFloorMinutes: number;
     readonly jitterFraction: number;
+    /**
+     * Around daylight-saving changes (jobs.ts lists the zones), a job of 6 hours or more that runs an hour
+     * early or late keeps its schedule, and a run is only called missed an hour later than usual.
+     */
+    readonly clockChanges: boolean;
   };
   readonly deliveryGap: {
     readonly enabled: boolean;
@@ -130,6 +143,11 @@ export interface DetectConfig {
     readonly alpha: number;
     /** Longer silences are archive boundaries or retired accounts, not outages (the evaluator ticks report outages within hours). */
     readonly maxSilentHours: number;
+    /**
+     * In a Region whose trail delivers digest files (log file validation: one every hour, with or without
+     * activity), a gap is this long without a digest; log-file silences there are never reported.
+     */
+    readonly digestGapMinutes: number;
   };
   /** Insights about these are never emitted (they still feed the baselines). */
   readonly suppress: {
@@ -161,10 +179,10 @@ export const DEFAULT_DETECT_CONFIG: DetectConfig = {
   reorderMinutes: 2,
   maxLateHours: 6,
   compaction: {
-    deltaRatio: 1,
+    deltaRatio: 2,
     minBaseChars: 20_000,
     minIntervalMinutes: 60,
-    maxIntervalHours: 24,
+    maxIntervalHours: 168,
     maxPageChars: 200_000,
   },
   retention: { principalDays: 30, minSeriesWeight: 1 },
@@ -183,8 +201,16 @@ export const DEFAULT_DETECT_CONFIG: DetectConfig = {
     maxPeriodMinutes: 8 * 24 * 60,
     jitterFloorMinutes: 5,
     jitterFraction: 0.005,
+    clockChanges: true,
   },
-  deliveryGap: { enabled: true, minSilentMinutes: 45, factor: 1.5, alpha: 1e-3, maxSilentHours: 48 },
+  deliveryGap: {
+    enabled: true,
+    minSilentMinutes: 45,
+    factor: 1.5,
+    alpha: 1e-3,
+    maxSilentHours: 48,
+    digestGapMinutes: 130,
+  },
   suppress: { principals: [], eventNames: [], accounts: [], regions: [], detectors: [] },
 };
 

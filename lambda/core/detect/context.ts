@@ -15,38 +15,31 @@ export const SLOTS = 48;
 
 /**
  * The partition's cold data, as the caller holds it: the CLI keeps it in memory; the pipeline reads it from
- * DynamoDB before an advance and answers what it did not read by re-running the advance ({@link NeedData}).
+ * DynamoDB before an advance, answers what it did not read with an empty value while recording the miss,
+ * then loads what was missed and runs the advance again (lambda/pipeline/advance.ts).
  */
 export interface PartitionData {
-  /** A page of the cold state by id; throws {@link NeedData} when the caller has not loaded it. */
+  /** A page of the cold state by id. */
   page(id: string): Page;
   /** Writes a page (compaction only). */
   putPage(id: string, page: Page): void;
   /**
    * The applied deltas a compaction folds: every file applied so far whose delivery time is at least `from`,
-   * in canonical order, and the listed late files. Throws {@link NeedData} when not loaded.
+   * in canonical order, and the listed late files.
    */
   deltas(from: number, late: readonly FilePosition[]): FileDelta[];
   /**
-   * Whether the archive holds log files of this partition delivered in (from, to] that were not applied: a
-   * silence the pipeline itself caused (a backlog, failing files) is not a delivery gap. Throws
-   * {@link NeedData} when the caller must look first.
+   * Whether the archive holds files of this partition delivered in (from, to] in the given Regions (log
+   * files, or digest files) that were not applied: a silence the pipeline itself caused (a backlog, failing
+   * files) is not a delivery gap.
    */
-  unappliedFiles(from: number, to: number): boolean;
+  unappliedFiles(from: number, to: number, scope: ArchiveScope): boolean;
 }
 
-/** Raised by {@link PartitionData} for data the caller must load before running the advance again. */
-export class NeedData extends Error {
-  constructor(
-    readonly pages: readonly string[],
-    readonly deltasFrom?: number,
-    readonly archive?: { from: number; to: number },
-  ) {
-    super(
-      `advance needs ${pages.length > 0 ? `pages ${pages.join(',')}` : ''}${deltasFrom !== undefined ? ` deltas from ${deltasFrom}` : ''}${archive ? ` an archive listing (${archive.from}, ${archive.to}]` : ''}`,
-    );
-    this.name = 'NeedData';
-  }
+/** Where an archive check looks: the account's log files (or digest files) of these Regions. */
+export interface ArchiveScope {
+  readonly regions: readonly string[];
+  readonly digests?: boolean;
 }
 
 /** Derived settings of one configuration (computed once per engine). */

@@ -12,8 +12,17 @@ import type { RuleFolder, RulesConfig } from './config';
 import type { CompileOptions } from './detection';
 import { type CompiledRule, compileSigmaRule, type RuleIssue, type RulePack, type RuleText } from './sigma';
 
-/** The built-in pack's folder in a checkout of this repository. */
-export const BUILTIN_RULES_DIR = resolve(__dirname, '../../../rules');
+/**
+ * Set by the CLI build (cli/build.mjs) to the pack's place relative to the bundled command; undefined when this
+ * module runs from source.
+ */
+declare const TRAILSIGHT_RULES_DIR: string | undefined;
+
+/** The built-in pack's folder: in a checkout of this repository, or the copy that ships beside the built CLI. */
+export const BUILTIN_RULES_DIR =
+  typeof TRAILSIGHT_RULES_DIR === 'string'
+    ? resolve(__dirname, TRAILSIGHT_RULES_DIR)
+    : resolve(__dirname, '../../../rules');
 
 export const BUILTIN_PACK: RulePack = { name: 'Trailsight', license: 'Apache-2.0' };
 

@@ -1,0 +1,60 @@
+/**
+ * The CLI section of `npm run bench`: the built `trailsight` command as a user runs it, each run a fresh process.
+ *
+ * - Start-up: `trailsight --help` against `node -e ''` (the floor any Node command pays). Target < 300 ms.
+ * - Many small files: `trailsight summary` over the 28-day, two-account tree of issue 11 (~19,900 deliveries),
+ *   on one thread (`--threads 0`) and on every core, against the plain single-core baseline (walk the tree,
+ *   gunzipSync + JSON.parse each file: bench/lib/baselines/gunzip-parse.cjs). Targets: one thread ≤ 1.3× the
+ *   baseline, every core < 1×. Both summaries must print the same JSON.
+ */
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { ensureTree, MONTH_TREE } from '../generate';
+import { alternate, fmt, measureNode, summarize, verdict } from '../measure';
+import type { BenchSection } from '../section';
+
+const STARTUP_RUNS = 9;
+const SUMMARY_RUNS = 5;
+
+export const section: BenchSection = {
+  name: 'cli',
+  title: 'the built trailsight command: start-up, and summary over ~19,900 small files, against the plain baseline',
+  async run(ctx) {
+    const cli = join(ctx.root, 'cli/trailsight.js');
+    const node = () => measureNode(['-e', '']);
+    const help = () => measureNode([cli, '--help']);
+    const [bare, helped] = alternate([node, help], STARTUP_RUNS).map(summarize);
+    console.log(
+      `start-up (median of ${STARTUP_RUNS}): trailsight --help ${fmt(helped.ms)} ms (target < 300: ${verdict(helped.ms, 300)}), ` +
+        `node -e '' ${fmt(bare.ms)} ms, so ${fmt(helped.ms - bare.ms)} ms are the command's own`,
+    );
+
+    const tree = await ensureTree(ctx.benchDir, MONTH_TREE, ctx.log);
+    const baseline = () => measureNode([join(__dirname, '../baselines/gunzip-parse.cjs'), tree.path]);
+    const oneThread = () => measureNode([cli, 'summary', tree.path, '--format', 'json', '--threads', '0']);
+    const everyCore = () => measureNode([cli, 'summary', tree.path, '--format', 'json']);
+    const [b, one, all] = alternate([baseline, oneThread, everyCore], SUMMARY_RUNS);
+    if (one[0].stdout !== all[0].stdout) console.log('summary: one thread and every core printed DIFFERENT results');
+    const [sb, s1, sa] = [b, one, all].map(summarize);
+    const events = Number(b[0].stdout.trim());
+    const rows = [
+      ['baseline: walk + gunzipSync + JSON.parse, one core', sb],
+      ['trailsight summary --threads 0', s1],
+      [`trailsight summary (${availableParallelism()} cores)`, sa],
+    ] as const;
+    console.log(
+      `\nsummary over ${fmt(tree.files)} delivery files, ${fmt(events)} events (median of ${SUMMARY_RUNS}, alternating):`,
+    );
+    for (const [label, m] of rows) {
+      console.log(
+        `  ${label.padEnd(52)} ${fmt(m.ms).padStart(7)} ms wall  ${fmt(m.cpuMs).padStart(7)} ms CPU  ${fmt(m.rssMB).padStart(5)} MB peak`,
+      );
+    }
+    const r1 = s1.ms / sb.ms;
+    const ra = sa.ms / sb.ms;
+    console.log(
+      `summary/baseline wall: one thread ${fmt(r1, 2)} (target ≤ 1.3: ${verdict(r1, 1.3)}), ` +
+        `every core ${fmt(ra, 2)} (target < 1: ${verdict(ra, 0.999)}); identical results: ${one[0].stdout === all[0].stdout ? 'yes' : 'NO'}`,
+    );
+  },
+};

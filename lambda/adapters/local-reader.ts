@@ -1,0 +1,384 @@
+/**
+ * Reads local CloudTrail files with every core and hands each file's events back in the order the files were
+ * given (delivery order for `detect`), so results are identical to reading them one after another here.
+ *
+ * Worker threads each open, gunzip, split, parse and normalize whole files with the ingest core's reader
+ * (`readTrailEventBatches` over `openLocalRecords`, exactly what a single-threaded run does); this thread puts
+ * the results back in order and applies the one step that depends on order, the eventID dedupe, so its
+ * counts and the reports match a single-threaded read with the same deduper. Small files travel in batches (a
+ * message per file costs more than a 20 KB delivery takes to parse), and the files in flight are bounded, so
+ * memory stays flat however long the list is.
+ *
+ * ```ts
+ * for await (const { file, events, report } of readLocalFiles(files, { dedupe: new EventIdDeduper() })) {
+ *   // files in the order given; `report` as readTrailEvents would have filled it
+ * }
+ * ```
+ */
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { EventIdDeduper } from '../core/dedupe';
+import type { TrailEvent } from '../core/event';
+import {
+  createReadReport,
+  type ReadIssueKind,
+  type ReadReport,
+  readTrailEventBatches,
+  TrailReadError,
+} from '../core/reader';
+import { type LocalFile, openLocalRecords } from './local-files';
+
+export interface FileEvents {
+  readonly file: LocalFile;
+  /** The file's events, duplicates (by the deduper) removed. */
+  readonly events: TrailEvent[];
+  /** What happened to the file, as `readTrailEvents` reports it (duplicates counted under `skipped.duplicate`). */
+  readonly report: ReadReport;
+}
+
+export interface LocalReadOptions {
+  /**
+   * Worker threads reading and parsing files; 0 reads every file in this thread, one after another.
+   * @default - the number of cores available (os.availableParallelism()), at most 8; 0 on a single core
+   */
+  readonly workers?: number;
+  /** Drops repeated eventIDs across the files, in the order given (see `EventIdDeduper`). */
+  readonly dedupe?: EventIdDeduper;
+  /** Skip records larger than this many bytes (see `ReadOptions.maxRecordBytes`). */
+  readonly maxRecordBytes?: number;
+}
+
+/** One file's result: its events and its report with the errors as plain issues (they cross threads). */
+export interface WorkerFileResult {
+  readonly events: TrailEvent[];
+  readonly report: SerializedReport;
+}
+
+type SerializedReport = Omit<ReadReport, 'errors'> & { errors: SerializedIssue[] };
+
+interface SerializedIssue {
+  readonly kind: ReadIssueKind;
+  readonly file: string;
+  readonly offset: number;
+  readonly message: string;
+}
+
+/** A task for a worker: files (by position in the caller's list) to read in one go. */
+export interface WorkerTask {
+  readonly id: number;
+  readonly files: readonly LocalFile[];
+  readonly maxRecordBytes?: number;
+}
+
+export interface WorkerReply {
+  readonly id: number;
+  /** The events of every file of the task, in order (see {@link encodeEvents}). */
+  readonly events: EncodedEvents;
+  /** Per file: its report and how many of the events are its. */
+  readonly files: readonly { readonly report: SerializedReport; readonly events: number }[];
+}
+
+/**
+ * Events as columns, to cross threads cheaply: a structured clone of 300,000 event objects costs this thread
+ * about as much as parsing them did, while typed arrays move without a copy and the strings of a task (accounts,
+ * APIs, principals repeat) are sent once. Decoded here into objects of the same shape `normalizeRecord` makes.
+ */
+export interface EncodedEvents {
+  readonly count: number;
+  readonly time: Float64Array;
+  /** Bits: readOnly 1, readOnlyInferred 2, management 4, mfaUsed known 8, mfaUsed 16, eventId known 32. */
+  readonly flags: Uint8Array;
+  /** `count × STRING_FIELDS.length` indexes into `strings`, -1 for undefined. */
+  readonly refs: Int32Array;
+  readonly strings: readonly string[];
+  /** eventID of each event ('' when unknown: see the flags), unique per event, so not worth a dictionary. */
+  readonly eventIds: readonly string[];
+}
+
+const STRING_FIELDS = [
+  'account',
+  'region',
+  'source',
+  'name',
+  'errorCode',
+  'principal',
+  'principalKind',
+  'sessionName',
+  'sourceIp',
+  'userAgent',
+  'eventType',
+  'category',
+  'loginOutcome',
+] as const;
+
+export function encodeEvents(events: readonly TrailEvent[]): EncodedEvents {
+  const count = events.length;
+  const fields = STRING_FIELDS.length;
+  const time = new Float64Array(count);
+  const flags = new Uint8Array(count);
+  const refs = new Int32Array(count * fields);
+  const strings: string[] = [];
+  const eventIds: string[] = new Array(count);
+  const index = new Map<string, number>();
+  // The previous event's value of each field: consecutive events of a file mostly share account, region, API,
+  // principal, which saves most dictionary look-ups.
+  const lastValue: (string | undefined)[] = new Array(fields).fill(undefined);
+  const lastRef = new Int32Array(fields).fill(-1);
+  let k = 0;
+  for (let i = 0; i < count; i++) {
+    const e = events[i];
+    time[i] = e.time;
+    eventIds[i] = e.eventId ?? '';
+    flags[i] =
+      (e.readOnly ? 1 : 0) |
+      (e.readOnlyInferred ? 2 : 0) |
+      (e.management ? 4 : 0) |
+      (e.mfaUsed === undefined ? 0 : 8) |
+      (e.mfaUsed ? 16 : 0) |
+      (e.eventId === undefined ? 0 : 32);
+    for (let f = 0; f < fields; f++) {
+      const v = e[STRING_FIELDS[f]];
+      if (v === undefined) refs[k++] = -1;
+      else if (v === lastValue[f]) refs[k++] = lastRef[f];
+      else {
+        let at = index.get(v);
+        if (at === undefined) {
+          at = strings.length;
+          strings.push(v);
+          index.set(v, at);
+        }
+        lastValue[f] = v;
+        lastRef[f] = at;
+        refs[k++] = at;
+      }
+    }
+  }
+  return { count, time, flags, refs, strings, eventIds };
+}
+
+/** Events `from` to `from + count` of `encoded`, as `normalizeRecord` shapes them (no `raw`). */
+export function decodeEvents(encoded: EncodedEvents, from: number, count: number): TrailEvent[] {
+  const { time, flags, refs, strings, eventIds } = encoded;
+  const n = STRING_FIELDS.length;
+  const s = (at: number): string | undefined => (at < 0 ? undefined : strings[at]);
+  const out: TrailEvent[] = new Array(count);
+  for (let j = 0; j < count; j++) {
+    const i = from + j;
+    const r = i * n;
+    const f = flags[i];
+    // The field order of normalizeRecord's literal, so the objects share its hidden class.
+    out[j] = {
+      time: time[i],
+      account: strings[refs[r]],
+      region: strings[refs[r + 1]],
+      source: strings[refs[r + 2]],
+      name: strings[refs[r + 3]],
+      readOnly: (f & 1) !== 0,
+      readOnlyInferred: (f & 2) !== 0,
+      errorCode: s(refs[r + 4]),
+      principal: strings[refs[r + 5]],
+      principalKind: strings[refs[r + 6]] as TrailEvent['principalKind'],
+      sessionName: s(refs[r + 7]),
+      sourceIp: s(refs[r + 8]),
+      userAgent: s(refs[r + 9]),
+      eventId: (f & 32) === 0 ? undefined : eventIds[i],
+      eventType: s(refs[r + 10]),
+      category: s(refs[r + 11]),
+      management: (f & 4) !== 0,
+      loginOutcome: s(refs[r + 12]) as TrailEvent['loginOutcome'],
+      mfaUsed: (f & 8) === 0 ? undefined : (f & 16) !== 0,
+      raw: undefined,
+    };
+  }
+  return out;
+}
+
+/** Files per task are grouped up to this many compressed bytes (or one file, if larger). */
+const TASK_BYTES = 256 * 1024;
+const TASK_MAX_FILES = 64;
+/** Tasks in flight per worker: enough to keep it busy while this thread merges, few enough to bound memory. */
+const TASKS_PER_WORKER = 4;
+
+/** Reads one file with the ingest core's reader, without dedupe (applied later, in order). */
+export async function readOneFile(file: LocalFile, maxRecordBytes?: number): Promise<WorkerFileResult> {
+  const report = createReadReport(file.path);
+  const events: TrailEvent[] = [];
+  for await (const batch of readTrailEventBatches(openLocalRecords(file), {
+    file: file.path,
+    report,
+    fallbackAccount: file.info.account,
+    ...(maxRecordBytes ? { maxRecordBytes } : {}),
+  })) {
+    for (const e of batch) events.push(e);
+  }
+  const errors = report.errors.map((e) => ({ kind: e.kind, file: e.file, offset: e.offset, message: issueMessage(e) }));
+  return { events, report: { ...report, errors } };
+}
+
+/** The issue's own message, without the `file @offset: kind: ` prefix TrailReadError adds. */
+function issueMessage(e: TrailReadError): string {
+  const prefix = `${e.file} @${e.offset}: ${e.kind}: `;
+  return e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message;
+}
+
+/** Reads `files` and yields each one's events in the order given. */
+export async function* readLocalFiles(
+  files: readonly LocalFile[],
+  options: LocalReadOptions = {},
+): AsyncGenerator<FileEvents, void, undefined> {
+  const workers = options.workers ?? defaultWorkers();
+  const source =
+    workers > 0 && files.length > 1
+      ? parallel(files, workers, options.maxRecordBytes)
+      : inThisThread(files, options.maxRecordBytes);
+  for await (const [file, result] of source) yield finish(file, result, options.dedupe);
+}
+
+function defaultWorkers(): number {
+  const cores = availableParallelism();
+  return cores > 1 ? Math.min(cores, 8) : 0;
+}
+
+async function* inThisThread(
+  files: readonly LocalFile[],
+  maxRecordBytes: number | undefined,
+): AsyncGenerator<[LocalFile, WorkerFileResult]> {
+  for (const f of files) yield [f, await readOneFile(f, maxRecordBytes)];
+}
+
+/** Rebuilds the report's errors and applies the dedupe in order, as the reader would have. */
+function finish(file: LocalFile, result: WorkerFileResult, dedupe: EventIdDeduper | undefined): FileEvents {
+  const report: ReadReport = {
+    ...result.report,
+    errors: result.report.errors.map((i) => new TrailReadError({ ...i, scope: 'file' })),
+  };
+  let events = result.events;
+  if (dedupe) {
+    const kept: TrailEvent[] = [];
+    for (const e of events) {
+      if (e.eventId !== undefined && dedupe.isDuplicate(e.eventId)) {
+        report.skipped.duplicate = (report.skipped.duplicate ?? 0) + 1;
+        report.events--;
+      } else {
+        kept.push(e);
+      }
+    }
+    events = kept;
+  }
+  return { file, events, report };
+}
+
+/** A worker's reply as one result per file, events decoded. */
+function* unpack(
+  files: readonly LocalFile[],
+  start: number,
+  reply: WorkerReply,
+): Generator<[LocalFile, WorkerFileResult]> {
+  let from = 0;
+  for (let i = 0; i < reply.files.length; i++) {
+    const { report, events } = reply.files[i];
+    yield [files[start + i], { events: decodeEvents(reply.events, from, events), report }];
+    from += events;
+  }
+}
+
+/** The worker's script: the bundled `.js` beside the CLI bundle, or the TypeScript source run through tsx. */
+function workerScript(): { path: string; execArgv: string[] } {
+  if (__filename.endsWith('.ts'))
+    return { path: join(__dirname, 'local-read-worker.ts'), execArgv: ['--import', 'tsx'] };
+  return { path: join(__dirname, 'local-read-worker.js'), execArgv: [] };
+}
+
+async function* parallel(
+  files: readonly LocalFile[],
+  count: number,
+  maxRecordBytes: number | undefined,
+): AsyncGenerator<[LocalFile, WorkerFileResult]> {
+  // Tasks: consecutive files grouped by size, so results come back in order with few messages.
+  const tasks: { start: number; end: number }[] = [];
+  for (let i = 0; i < files.length; ) {
+    let bytes = 0;
+    let j = i;
+    while (j < files.length && j - i < TASK_MAX_FILES && (j === i || bytes + files[j].size <= TASK_BYTES)) {
+      bytes += files[j].size;
+      j++;
+    }
+    tasks.push({ start: i, end: j });
+    i = j;
+  }
+  const results = new Map<number, WorkerReply>();
+  let wake: (() => void) | undefined;
+  let failure: Error | undefined;
+  const notify = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const { path, execArgv } = workerScript();
+  const pool: { worker: Worker; busy: Set<number> }[] = [];
+  let nextTask = 0;
+  // Tasks handed out but not yet consumed here stay under this bound, however slow the consumer.
+  const window = count * TASKS_PER_WORKER;
+  let consumed = 0;
+  const dispatch = (slot: (typeof pool)[number]) => {
+    while (slot.busy.size < TASKS_PER_WORKER && nextTask < tasks.length && nextTask < consumed + window) {
+      const id = nextTask++;
+      const t = tasks[id];
+      slot.busy.add(id);
+      const task: WorkerTask = {
+        id,
+        files: files.slice(t.start, t.end),
+        ...(maxRecordBytes ? { maxRecordBytes } : {}),
+      };
+      slot.worker.postMessage(task);
+    }
+  };
+  for (let n = 0; n < Math.min(count, tasks.length); n++) {
+    const slot = { worker: new Worker(path, { execArgv }), busy: new Set<number>() };
+    slot.worker.on('message', (reply: WorkerReply) => {
+      slot.busy.delete(reply.id);
+      results.set(reply.id, reply);
+      dispatch(slot);
+      notify();
+    });
+    slot.worker.on('error', (e) => {
+      failure ??= e;
+      notify();
+    });
+    slot.worker.on('exit', (code) => {
+      // A worker that stops with tasks in hand (crashed, killed): this thread reads them itself.
+      if (slot.busy.size > 0 && code !== 0) failure ??= new Error(`a reader thread exited with code ${code}`);
+      notify();
+    });
+    pool.push(slot);
+  }
+  try {
+    for (const slot of pool) dispatch(slot);
+    for (let id = 0; id < tasks.length; id++) {
+      let batch = results.get(id);
+      while (!batch && !failure) {
+        await new Promise<void>((r) => {
+          wake = r;
+        });
+        batch = results.get(id);
+      }
+      if (!batch) {
+        // The pool failed: read what is left here, in order, rather than lose files.
+        for (let rest = id; rest < tasks.length; rest++) {
+          const t = tasks[rest];
+          const done = results.get(rest);
+          if (done) yield* unpack(files, t.start, done);
+          else for (let i = t.start; i < t.end; i++) yield [files[i], await readOneFile(files[i], maxRecordBytes)];
+        }
+        return;
+      }
+      results.delete(id);
+      consumed = id + 1;
+      for (const slot of pool) dispatch(slot);
+      yield* unpack(files, tasks[id].start, batch);
+    }
+  } finally {
+    await Promise.all(pool.map((slot) => slot.worker.terminate()));
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * readLocalFiles: every core reads, and the caller still gets each file's events in the order given, identical
+ * to reading the files one after another here (events, dedupe, reports).
+ */
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { scanLocalPaths } from '../../lambda/adapters/local-files';
+import { decodeEvents, encodeEvents, type FileEvents, readLocalFiles } from '../../lambda/adapters/local-reader';
+import { EventIdDeduper } from '../../lambda/core/dedupe';
+import { normalizeRecord } from '../../lambda/core/normalize';
+
+const SAMPLES = resolve(__dirname, '../../samples');
+
+/** The bundled grycap day (343 small deliveries) plus every kind of problem and shape a tree can hold. */
+function mixedTree(): string {
+  const root = mkdtempSync(join(tmpdir(), 'trailsight-reader-'));
+  const src = join(SAMPLES, 'grycap-cloudtrail-tracker');
+  const files = scanLocalPaths([src]).files;
+  for (const f of files) {
+    mkdirSync(join(root, f.key, '..'), { recursive: true });
+    copyFileSync(f.path, join(root, f.key));
+  }
+  // The same events delivered again in another file (dedupe across files), a truncated delivery, JSON Lines,
+  // an export holding a single record, and files that are not CloudTrail's.
+  const first = files[0];
+  const day = join(root, first.key, '..');
+  copyFileSync(
+    first.path,
+    join(
+      day,
+      first.key
+        .split('/')
+        .pop()!
+        .replace(/_[A-Za-z0-9]+\.json\.gz$/, '_ZZZZduplicate0000.json.gz'),
+    ),
+  );
+  writeFileSync(
+    join(day, '974349055189_CloudTrail_us-east-1_20170601T2359Z_truncatedtruncate.json.gz'),
+    gzipSync('{"Records":[{"eventTime":"2017-06-01T23:58:00Z"').subarray(0, 30),
+  );
+  const r = { eventTime: '2017-06-01T12:00:00Z', eventName: 'X', eventSource: 'iam.amazonaws.com', eventID: 'jsonl-1' };
+  writeFileSync(join(root, 'export.jsonl'), `${JSON.stringify(r)}\n${JSON.stringify({ ...r, eventID: 'jsonl-2' })}\n`);
+  writeFileSync(join(root, 'single.json'), JSON.stringify({ ...r, eventID: 'single-1' }));
+  writeFileSync(join(root, 'labels.json'), JSON.stringify({ labels: [] }));
+  return root;
+}
+
+async function collect(workers: number, root: string): Promise<FileEvents[]> {
+  const out: FileEvents[] = [];
+  for await (const f of readLocalFiles(scanLocalPaths([root]).files, { workers, dedupe: new EventIdDeduper() }))
+    out.push(f);
+  return out;
+}
+
+describe('readLocalFiles', () => {
+  test('with worker threads, gives the files in order with the same events and reports as in one thread', async () => {
+    const root = mixedTree();
+    const one = await collect(0, root);
+    const two = await collect(2, root);
+    expect(two.map((f) => f.file.key)).toEqual(one.map((f) => f.file.key));
+    for (let i = 0; i < one.length; i++) {
+      expect(two[i].events).toEqual(one[i].events);
+      expect(two[i].report).toEqual(one[i].report);
+    }
+    const duplicates = one.reduce((n, f) => n + (f.report.skipped.duplicate ?? 0), 0);
+    expect(duplicates).toBeGreaterThan(0);
+    expect(
+      one
+        .filter((f) => !f.report.complete)
+        .map((f) => f.file.key.split('/').pop())
+        .sort(),
+    ).toEqual(['974349055189_CloudTrail_us-east-1_20170601T2359Z_truncatedtruncate.json.gz', 'labels.json']);
+    expect(one.find((f) => f.file.key === 'single.json')?.events).toHaveLength(1);
+    expect(one.find((f) => f.file.key === 'export.jsonl')?.events).toHaveLength(2);
+  });
+
+  test('stops its threads when the caller stops early', async () => {
+    const files = scanLocalPaths([join(SAMPLES, 'grycap-cloudtrail-tracker')]).files;
+    let seen = 0;
+    for await (const _ of readLocalFiles(files, { workers: 2 })) if (++seen === 3) break;
+    expect(seen).toBe(3);
+  });
+
+  test('events cross threads as columns and come back as normalizeRecord shapes them', () => {
+    const records = [
+      {
+        eventTime: '2024-01-01T00:00:00Z',
+        eventName: 'ConsoleLogin',
+        eventSource: 'signin.amazonaws.com',
+        responseElements: { ConsoleLogin: 'Success' },
+        additionalEventData: { MFAUsed: 'No' },
+        userIdentity: { type: 'AssumedRole', arn: 'arn:aws:sts::111122223333:assumed-role/r/s' },
+      },
+      {
+        eventTime: '2024-01-01T00:00:01Z',
+        eventName: 'ListUsers',
+        readOnly: true,
+        eventID: 'e2',
+        managementEvent: false,
+        userAgent: '\u001b[31m',
+      },
+      {
+        eventTime: '2024-01-01T00:00:02Z',
+        eventName: 'PutObject',
+        errorCode: 'AccessDenied',
+        eventCategory: 'Data',
+        sourceIPAddress: '10.0.0.1',
+      },
+    ];
+    const events = records.map((r) => normalizeRecord(r, {})) as Parameters<typeof encodeEvents>[0];
+    const decoded = decodeEvents(encodeEvents(events), 0, events.length);
+    expect(decoded).toEqual(events);
+    expect(decoded.map((e) => Object.keys(e))).toEqual(events.map((e) => Object.keys(e)));
+  });
+});
