@@ -52,6 +52,7 @@ const STORE_METHODS = [
   'wake',
   'putDelta',
   'hasDelta',
+  'recordedLate',
   'queryDeltas',
   'hasDeltaAfter',
   'getDeltas',

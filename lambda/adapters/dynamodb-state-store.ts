@@ -10,8 +10,8 @@
  *   `bytes`, `updatedAt` for people reading the table. The evaluator scans this table.
  * - **data** (`pk`, sort key `sk`): `f#<delivery ms, 13 digits>#<file>` holds a file's delta (B, gzip JSON;
  *   a digest file's delta says only that it was delivered),
- *   written once by the ingest with a condition (the file's "applied" marker), expiring (`expiresAt`, TTL)
- *   after the dedupe retention; a delta over {@link MAX_CHUNK_BYTES} compressed is split into chunk items
+ *   written once by the ingest with a condition (the file's "applied" marker), `late` (BOOL) when a late
+ *   receive wrote it, expiring (`expiresAt`, TTL) after the dedupe retention; a delta over {@link MAX_CHUNK_BYTES} compressed is split into chunk items
  *   `f#…#<file>#<i>`. `l#<delivery ms>#<file>` is the late index (`applied` BOOL, TTL as the deltas).
  *   `p#<lo>-<hi>` holds a page of the cold state (B, gzip JSON), written by compactions.
  *
@@ -196,7 +196,7 @@ export class DynamoDbStateStore implements PartitionStore {
     );
   }
 
-  async putDelta(key: string, delta: FileDelta, expiresAtSeconds: number): Promise<'stored' | 'exists'> {
+  async putDelta(key: string, delta: FileDelta, expiresAtSeconds: number, late = false): Promise<'stored' | 'exists'> {
     const sk = deltaKey(delta.deliveredAt, delta.file);
     const bytes = encodeJson(delta);
     const chunks: Buffer[] = [];
@@ -213,7 +213,14 @@ export class DynamoDbStateStore implements PartitionStore {
       await this.client.send(
         new PutItemCommand({
           TableName: this.data,
-          Item: { pk: { S: key }, sk: { S: sk }, b: { B: chunks[0] }, n: { N: String(chunks.length) }, expiresAt },
+          Item: {
+            pk: { S: key },
+            sk: { S: sk },
+            b: { B: chunks[0] },
+            n: { N: String(chunks.length) },
+            expiresAt,
+            ...(late ? { late: { BOOL: true } } : {}),
+          },
           ConditionExpression: 'attribute_not_exists(sk)',
         }),
       );
@@ -259,6 +266,18 @@ export class DynamoDbStateStore implements PartitionStore {
       }),
     );
     return out.Item !== undefined;
+  }
+
+  async recordedLate(key: string, ref: FileRef): Promise<boolean> {
+    const out = await this.client.send(
+      new GetItemCommand({
+        TableName: this.data,
+        Key: { pk: { S: key }, sk: { S: deltaKey(ref.deliveredAt, ref.file) } },
+        ProjectionExpression: 'late',
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item?.late?.BOOL === true;
   }
 
   async addLate(key: string, ref: FileRef, expiresAtSeconds: number): Promise<boolean> {

@@ -67,6 +67,8 @@ function headSize(item: HeadItem | undefined): number {
 export class MemoryStateStore implements PartitionStore {
   private readonly heads = new Map<string, HeadItem>();
   private readonly data = new Map<string, Map<string, Buffer | { applied: boolean }>>();
+  /** `<key>|<sk>` of the deltas stored by a late receive. */
+  private readonly storedLate = new Set<string>();
   readonly units: UnitCounts = noUnits();
   /** The same units by what was read or written (where a partition's cost goes). */
   readonly unitsByKind: Record<UnitKind, UnitCounts> = {
@@ -177,14 +179,22 @@ export class MemoryStateStore implements PartitionStore {
     this.heads.set(key, next);
   }
 
-  async putDelta(key: string, delta: FileDelta, _expiresAtSeconds: number): Promise<'stored' | 'exists'> {
+  async putDelta(key: string, delta: FileDelta, _expiresAtSeconds: number, late = false): Promise<'stored' | 'exists'> {
     const t = this.table(key);
     const sk = deltaKey(delta.deliveredAt, delta.file);
     const bytes = encodeJson(delta);
     this.write('delta', 0, bytes.length + ITEM_OVERHEAD);
     if (t.has(sk)) return 'exists';
     t.set(sk, bytes);
+    if (late) this.storedLate.add(`${key}|${sk}`);
     return 'stored';
+  }
+
+  async recordedLate(key: string, ref: FileRef): Promise<boolean> {
+    const sk = deltaKey(ref.deliveredAt, ref.file);
+    const b = this.table(key).get(sk);
+    this.read('delta', b instanceof Buffer ? ITEM_OVERHEAD : 0);
+    return this.storedLate.has(`${key}|${sk}`);
   }
 
   async hasDeltaAfter(key: string, after: FileRef | undefined, to: number): Promise<boolean> {

@@ -118,18 +118,23 @@ export async function ingestObject(object: NotifiedObject, ports: IngestPorts): 
   const started = ports.now();
   const late = !ports.inOrder && started >= ref.deliveredAt + reorderMs - LATE_MARGIN_MS;
   const prefix = partitionPrefix(object.key);
-  const duplicate = async (lateWaiting = false): Promise<IngestOutcome> => {
-    // The receive that recorded the file may have died before its last step: redo that (it is idempotent).
-    await announce(ports.store, key, prefix, lateWaiting);
+  /**
+   * The file's delta is stored already: a duplicate. The receive that stored it may have died before its
+   * last steps, so they are redone (they are idempotent). A late entry still open (made by a late receive of
+   * the file, maybe this one's predecessor) applies the delta if a late receive stored it; one stored on
+   * time is applied in order by the evaluator, so the entry must never apply it again.
+   */
+  const duplicate = async (): Promise<IngestOutcome> => {
+    const entry = late
+      ? (await ports.store.queryLate(key)).find((e) => e.file === ref.file && e.deliveredAt === ref.deliveredAt)
+      : undefined;
+    const open = entry !== undefined && !entry.applied;
+    const applyLate = open && (await ports.store.recordedLate(key, ref));
+    if (open && !applyLate) await ports.store.markLateApplied(key, [ref]);
+    await announce(ports.store, key, prefix, applyLate);
     return { status: 'skipped', reason: 'duplicate', detail: `${object.key} was already recorded for ${key}` };
   };
-  if (late && (await ports.store.hasDelta(key, ref))) {
-    // A late receive that recorded it and died before setting the late hint left its entry unseen.
-    const entry = (await ports.store.queryLate(key)).find(
-      (e) => e.file === ref.file && e.deliveredAt === ref.deliveredAt,
-    );
-    return duplicate(entry !== undefined && !entry.applied);
-  }
+  if (late && (await ports.store.hasDelta(key, ref))) return duplicate();
   const identity = { account: info.account, region: info.region, ...ref };
   let delta: FileDelta;
   let report: ReadReport;
@@ -148,15 +153,12 @@ export async function ingestObject(object: NotifiedObject, ports: IngestPorts): 
     2 * ports.detectConfig.compaction.maxIntervalHours * 3_600 + 86_400,
   );
   const expires = Math.floor(started / 1000) + keepSeconds;
-  // A late file enters the late index first. An entry already there was made by another delivery of the
-  // file, or by an earlier receive of this one that died before storing the delta: the write below tells.
-  const entered = late && (await ports.store.addLate(key, ref, expires));
-  if ((await ports.store.putDelta(key, delta, expires)) === 'exists') {
-    // Recorded meanwhile by an on-time delivery of the same file: the evaluator applies that one in order,
-    // so the entry made here must never apply it again.
-    if (entered) await ports.store.markLateApplied(key, [ref]);
-    return duplicate();
-  }
+  // A late file enters the late index first (the evaluator waits for an entry's delta). An entry already
+  // there was made by another delivery of the file, running at once, or by an earlier receive of this one
+  // that died before storing the delta: either way the delta is stored below, once.
+  if (late) await ports.store.addLate(key, ref, expires);
+  // Recorded meanwhile by another delivery of the same file.
+  if ((await ports.store.putDelta(key, delta, expires, late)) === 'exists') return duplicate();
   await announce(ports.store, key, prefix, late);
   return {
     status: 'processed',

@@ -179,10 +179,18 @@ export interface PartitionStore {
   putOutbox(key: string, outbox: OutboxEntry[], expectedVersion: number): Promise<PutResult>;
   /** Marks the head item awake, and (`late`) that the late index has news; bumps the version. */
   wake(key: string, late: boolean): Promise<void>;
-  /** Stores a file's delta unless one is already stored for it: the file's "applied" marker. */
-  putDelta(key: string, delta: FileDelta, expiresAtSeconds: number): Promise<'stored' | 'exists'>;
+  /**
+   * Stores a file's delta unless one is already stored for it: the file's "applied" marker. `late`: the
+   * receive storing it is late (pipeline/ingest.ts), which the delta keeps for {@link recordedLate}.
+   */
+  putDelta(key: string, delta: FileDelta, expiresAtSeconds: number, late?: boolean): Promise<'stored' | 'exists'>;
   /** Whether a file's delta is stored. */
   hasDelta(key: string, ref: FileRef): Promise<boolean>;
+  /**
+   * Whether a file's stored delta was stored by a late receive (its late index entry applies it), rather than
+   * on time (the evaluator applies it in order). False when no delta is stored.
+   */
+  recordedLate(key: string, ref: FileRef): Promise<boolean>;
   /** Deltas of the partition delivered in [from, to], in canonical order. */
   queryDeltas(key: string, from: number, to: number): Promise<FileDelta[]>;
   /**

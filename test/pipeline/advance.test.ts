@@ -70,8 +70,8 @@ describe('advance: exactly once in effect', () => {
       detector: EAGER,
       wrap: (ports) => {
         const store: PartitionStore = Object.create(ports.store);
-        store.putDelta = async (key, delta, expires) => {
-          const stored = await ports.store.putDelta(key, delta, expires);
+        store.putDelta = async (key, delta, expires, late) => {
+          const stored = await ports.store.putDelta(key, delta, expires, late);
           // Every fifth file: the write lands, then the invocation dies (SQS receives it again).
           if (++calls % 5 === 0) throw new Error('function crashed after the write');
           return stored;
@@ -167,9 +167,9 @@ describe('advance: the delivery check', () => {
       maxReceiveCount: 1,
       wrap: (ports) => {
         const store: PartitionStore = Object.create(ports.store);
-        store.putDelta = async (key, delta, expires) => {
+        store.putDelta = async (key, delta, expires, late) => {
           if (delta.deliveredAt > last - 5 * 3_600_000) throw new Error('AccessDenied on the archive key');
-          return ports.store.putDelta(key, delta, expires);
+          return ports.store.putDelta(key, delta, expires, late);
         };
         return { ...ports, store };
       },

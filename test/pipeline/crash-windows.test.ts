@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { classifyKey } from '../../lambda/core/keys';
+import { ingestObject } from '../../lambda/pipeline/ingest';
 import type { PartitionStore } from '../../lambda/pipeline/ports';
 import { type HarnessFile, PipelineHarness } from '../support/pipeline-harness';
 import { ACCOUNT, BUCKET, grycapDayFiles, logKey } from './helpers';
@@ -95,6 +96,38 @@ describe('the ingest redoes what a failed receive left undone', () => {
     const head = (await h.state.getHead(PARTITION))!;
     const deltas = await h.state.queryDeltas(PARTITION, 0, Number.MAX_SAFE_INTEGER);
     expect(head.head!.lag.reduce((a, b) => a + b, 0)).toBe(deltas.length);
+  });
+
+  test('a late file is applied when a second delivery of it, running at once, stores its delta first', async () => {
+    // Two notifications of the late file are received at once: the first enters it in the late index, the
+    // second finds the entry and stores the delta before the first gets to its own write. The first must
+    // see that the delta it finds was stored late (the entry must stay open), not recorded on time.
+    const late = day[150];
+    let raced = false;
+    const h = new PipelineHarness({
+      bucket: BUCKET,
+      detector: DETECTOR,
+      wrap: (ports) => {
+        const store: PartitionStore = Object.create(ports.store);
+        store.putDelta = async (...args) => {
+          if (!raced && args[1].file === name(late)) {
+            raced = true;
+            const outcome = await ingestObject({ bucket: BUCKET, key: late.key }, ports);
+            expect(outcome).toMatchObject({ status: 'processed', late: true });
+          }
+          return ports.store.putDelta(...args);
+        };
+        return { ...ports, store };
+      },
+    });
+    const files = day.slice(0, 200);
+    await h.replay(files, deliveredAt(files[199]) + 3_600_000, (f, d) => (f === late ? d + 2 * 3_600_000 : d + 40_000));
+    expect(raced).toBe(true);
+    expect(await h.state.queryLate(PARTITION)).toEqual([
+      { deliveredAt: deliveredAt(late), file: name(late), applied: true },
+    ]);
+    const head = (await h.state.getHead(PARTITION))!;
+    expect(head.head!.lag.reduce((a, b) => a + b, 0)).toBe(files.length);
   });
 });
 

@@ -101,6 +101,11 @@ describe.each([
     expect(await s.putDelta(KEY, d, 2e9)).toBe('exists');
     expect(await s.hasDelta(KEY, { deliveredAt: T, file: 'a.json.gz' })).toBe(true);
     expect(await s.hasDelta(KEY, { deliveredAt: T, file: 'b.json.gz' })).toBe(false);
+    // Stored on time; a late receive's delta says so.
+    expect(await s.recordedLate(KEY, { deliveredAt: T, file: 'a.json.gz' })).toBe(false);
+    expect(await s.putDelta(KEY, delta(T, 'c.json.gz'), 2e9, true)).toBe('stored');
+    expect(await s.recordedLate(KEY, { deliveredAt: T, file: 'c.json.gz' })).toBe(true);
+    expect(await s.recordedLate(KEY, { deliveredAt: T, file: 'b.json.gz' })).toBe(false);
     expect(await s.getDeltas(KEY, [{ deliveredAt: T, file: 'a.json.gz' }])).toEqual([d]);
   });
 

@@ -274,9 +274,9 @@ describe('ingest handler (s3rver + dynalite)', () => {
       getHead: (k) => base.ports.store.getHead(k),
       createHead: (k, p) => base.ports.store.createHead(k, p),
       wake: (k, l) => base.ports.store.wake(k, l),
-      putDelta: async (k, d, expires) => {
+      putDelta: async (k, d, expires, late) => {
         expiries.push(expires);
-        return base.ports.store.putDelta(k, d, expires);
+        return base.ports.store.putDelta(k, d, expires, late);
       },
     };
     const [u, v] = await uploadAll([day[56], day[57]]);

@@ -142,9 +142,10 @@ export class FaultInjector {
       putOutbox: (key, outbox, version) =>
         this.write('putOutbox', `${key}|${version}`, () => inner.putOutbox(key, outbox, version)),
       wake: (key, late) => this.write('wake', `${key}|${late}`, () => inner.wake(key, late)),
-      putDelta: (key, delta, expires) =>
-        this.write('putDelta', `${key}|${delta.file}`, () => inner.putDelta(key, delta, expires)),
+      putDelta: (key, delta, expires, late) =>
+        this.write('putDelta', `${key}|${delta.file}`, () => inner.putDelta(key, delta, expires, late)),
       hasDelta: (key, ref) => this.read('hasDelta', `${key}|${ref.file}`, () => inner.hasDelta(key, ref)),
+      recordedLate: (key, ref) => this.read('recordedLate', `${key}|${ref.file}`, () => inner.recordedLate(key, ref)),
       queryDeltas: (key, from, to) =>
         this.read('queryDeltas', `${key}|${from}|${to}`, () => inner.queryDeltas(key, from, to)),
       hasDeltaAfter: (key, after, to) =>
