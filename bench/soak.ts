@@ -104,6 +104,7 @@ async function main(): Promise<number> {
           s3: s3.client,
           dynamo: dynamo.client,
           dir: dir(),
+          log: (line) => process.stderr.write(`${line}\n`),
         });
         const faults = Object.entries(r.injected)
           .filter(([k]) => !k.includes(':'))
@@ -156,6 +157,7 @@ async function main(): Promise<number> {
         s3: s3.client,
         dynamo: dynamo.client,
         dir: dir(),
+        log: (line) => process.stderr.write(`${line}\n`),
       });
       const seconds = (Date.now() - started) / 1000;
       const used = process.cpuUsage(cpu);

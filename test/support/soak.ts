@@ -1,9 +1,10 @@
 /**
  * The fault soak (test/pipeline/soak.test.ts, and `npm run soak` with more seeds, days and accounts):
- * a multi-day scenario of several accounts (bench/scenarios/generate.ts) plus one busy partition
- * (bench/scenarios/busy.ts), replayed through the deployed handlers (the pipeline harness) while faults are
- * injected at random points from a seed (test/support/faults.ts), then compared with `trailsight detect` on
- * the same files.
+ * a multi-day scenario of several accounts (bench/scenarios/generate.ts, in us-east-1) plus a busy
+ * Region (bench/scenarios/busy.ts, eu-west-1) of the first account, so that one partition (an account) holds
+ * two Regions, and an hourly digest file for each account's Regions (recorded by name), replayed through the
+ * deployed handlers (the pipeline harness) while faults are injected at random points from a seed
+ * (test/support/faults.ts), then compared with `trailsight detect` on the same files.
  *
  * What happens to the files, from the seed:
  * - each file reaches the queue 5 s to 7 min after its delivery time (the soak's reorder window is 10 minutes;
@@ -37,6 +38,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { busyDay } from '../../bench/scenarios/busy';
@@ -80,8 +82,13 @@ export interface SoakOptions {
   /** Accounts of the generated scenario (0: only the busy partition), over `days` days, the first to learn. */
   readonly accounts: number;
   readonly days: number;
-  /** The busy partition: principals × 30 APIs, a file every 5 minutes, over the last `days` days (0.5: the last 12 hours). */
+  /**
+   * The busy Region (eu-west-1) of the first account (its own account when `accounts` is 0): principals × 30
+   * APIs, a file every 5 minutes, over the last `days` days (0.5: the last 12 hours).
+   */
   readonly busy?: { readonly principals: number; readonly days: number };
+  /** An hourly digest file for each Region of each account, from its first log file to its last. @default true */
+  readonly digests?: boolean;
   readonly rates: FaultRates;
   /** Probability that a file is notified a second time. @default 0 */
   readonly duplicates?: number;
@@ -110,7 +117,10 @@ export interface SoakOptions {
 export interface SoakReport {
   readonly seed: number;
   readonly partitions: number;
+  /** Files (digest files included), and the Regions of every partition. */
   readonly files: number;
+  readonly digests: number;
+  readonly regions: number;
   readonly events: number;
   /** Notifications sent (duplicates included), and the receives they took (retries included). */
   readonly notifications: number;
@@ -152,7 +162,40 @@ function walk(dir: string): string[] {
   );
 }
 
-/** Writes the scenario, the busy partition and the planted file under `dir`; returns them in delivery order. */
+/** A compact UTC time as CloudTrail names files with it: `YYYYMMDDTHHMMSSZ`. */
+const compactUtc = (t: number) => new Date(t).toISOString().replace(/[-:]|\.\d{3}/g, '');
+
+/**
+ * Hourly digest files, five minutes past each hour, for each account and Region of `logs`, from the hour of
+ * its first log file to the hour after its last. The ingest and the CLI record a digest by its key alone;
+ * the body is a small placeholder.
+ */
+function digestFiles(logs: readonly PlannedFile[], root: string): PlannedFile[] {
+  const spans = new Map<string, [number, number]>();
+  for (const f of logs) {
+    const info = classifyKey(f.key);
+    const at = `${info.account}|${info.region}`;
+    const span = spans.get(at) ?? [f.deliveredAt, f.deliveredAt];
+    spans.set(at, [Math.min(span[0], f.deliveredAt), Math.max(span[1], f.deliveredAt)]);
+  }
+  const out: PlannedFile[] = [];
+  for (const [at, [first, last]] of spans) {
+    const [account, region] = at.split('|');
+    for (let t = Math.floor(first / 3_600_000) * 3_600_000 + 5 * MINUTE; t <= last + 3_600_000; t += 3_600_000) {
+      const day = new Date(t).toISOString().slice(0, 10).replace(/-/g, '/');
+      const name = `${account}_CloudTrail-Digest_${region}_trailsight_us-east-1_${compactUtc(t)}.json.gz`;
+      const key = `AWSLogs/${account}/CloudTrail-Digest/${region}/${day}/${name}`;
+      const body = gzipSync(JSON.stringify({ awsAccountId: account, digestEndTime: new Date(t).toISOString() }));
+      const file = path.join(root, key);
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, body);
+      out.push({ key, body, path: file, deliveredAt: t });
+    }
+  }
+  return out;
+}
+
+/** Writes the scenario, the busy Region, the digests and the planted file under `dir`; returns them in delivery order. */
 function generate(options: SoakOptions, background: RawRecord[]): { files: PlannedFile[]; poison?: PlannedFile } {
   const files: PlannedFile[] = [];
   const add = (root: string, file: string) => {
@@ -179,11 +222,18 @@ function generate(options: SoakOptions, background: RawRecord[]): { files: Plann
   }
   if (options.busy) {
     const root = path.join(options.dir, 'busy');
+    // The first account (in the order of account ids), or its own when there is no scenario.
     const from = SOAK_START + (options.days - options.busy.days) * DAY;
     for (let day = Math.floor(options.days - options.busy.days); day < options.days; day++) {
       for (const f of busyDay(
         background,
-        { principals: options.busy.principals, seed: options.seed, start: SOAK_START },
+        {
+          principals: options.busy.principals,
+          seed: options.seed,
+          start: SOAK_START,
+          region: 'eu-west-1',
+          ...(files.length > 0 ? { account: files.map((f) => classifyKey(f.key).account ?? '').sort()[0] } : {}),
+        },
         day,
       )) {
         if (f.deliveredAt <= from) continue;
@@ -194,10 +244,12 @@ function generate(options: SoakOptions, background: RawRecord[]): { files: Plann
       }
     }
   }
+  if (options.digests !== false) files.push(...digestFiles(files, path.join(options.dir, 'digests')));
   files.sort((a, b) => a.deliveredAt - b.deliveredAt || (a.key < b.key ? -1 : 1));
   if (options.poison === false || files.length === 0) return { files };
-  // A truncated copy of a file from the middle of the run, under a name of its own in the same partition.
-  const model = files[Math.floor(files.length / 2)];
+  // A truncated copy of a log file from the middle of the run, under a name of its own in the same partition.
+  const logs = files.filter((f) => classifyKey(f.key).kind === 'log');
+  const model = logs[Math.floor(logs.length / 2)];
   const key = model.key.replace(/_[A-Za-z0-9]+\.json\.gz$/, '_TruncatedPoison1.json.gz');
   const file = path.join(options.dir, 'poison', key);
   mkdirSync(path.dirname(file), { recursive: true });
@@ -411,7 +463,15 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     let previous: SegmentMessage[] = [];
     let evaluatorDuplicates = 0;
     let staleEvaluations = 0;
+    let loggedDay = -1;
     const evaluatorInvocations = (messages: readonly SegmentMessage[], scheduled: number): SegmentMessage[][] => {
+      const day = Math.floor((scheduled - SOAK_START) / DAY);
+      if (day > loggedDay) {
+        loggedDay = day;
+        log(
+          `seed ${options.seed}: evaluating day ${day + 1}, ${((Date.now() - generated) / 1000).toFixed(0)} s into the replay`,
+        );
+      }
       const out = messages.map((m) => [m]);
       if (evaluationRng.chance(options.evaluatorDuplicates ?? 0)) {
         evaluatorDuplicates++;
@@ -562,6 +622,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       seed: options.seed,
       partitions: compared.state.length,
       files: files.length,
+      digests: files.filter((f) => classifyKey(f.key).kind === 'digest').length,
+      regions: new Set(files.map((f) => `${classifyKey(f.key).account}|${classifyKey(f.key).region}`)).size,
       events,
       notifications: notifications.length,
       duplicates,
