@@ -239,7 +239,8 @@ export function compact(ctx: Context): void {
     for (const [id, job] of Object.entries(page.jobs)) {
       if (!isTrusted(config, job)) continue;
       head.jobs[id] = job;
-      moved[id] = job;
+      // A copy: the page keeps the job as promoted (for a retried attempt), the head's goes on running.
+      moved[id] = { ...job };
       delete page.jobs[id];
       dirty.add(pageId);
     }
