@@ -396,8 +396,9 @@ export async function stateProblems(
       const bytes = encodeJson(page).length;
       pagesBytes += bytes;
       largestPageBytes = Math.max(largestPageBytes, bytes);
-      if (canonical(page) !== canonical(theirs.pages[id] ?? emptyPage())) {
-        problems.push(`${key}: page ${id} differs from the CLI's`);
+      const reference = theirs.pages[id] ?? emptyPage();
+      if (canonical(page) !== canonical(reference)) {
+        problems.push(`${key}: page ${id} differs from the CLI's in ${sample(differingKeys(page, reference, 3), 10)}`);
       }
     }
     if (mine.bytes > ITEM_LIMIT_BYTES || largestPageBytes > ITEM_LIMIT_BYTES) {
