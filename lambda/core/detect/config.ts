@@ -127,6 +127,11 @@ export interface DetectConfig {
     /** Allowed jitter of a run: max(jitterFloorMinutes, jitterFraction × period). */
     readonly jitterFloorMinutes: number;
     readonly jitterFraction: number;
+    /**
+     * Around daylight-saving changes (jobs.ts lists the zones), a job of 6 hours or more that runs an hour
+     * early or late keeps its schedule, and a run is only called missed an hour later than usual.
+     */
+    readonly clockChanges: boolean;
   };
   readonly deliveryGap: {
     readonly enabled: boolean;
@@ -196,6 +201,7 @@ export const DEFAULT_DETECT_CONFIG: DetectConfig = {
     maxPeriodMinutes: 8 * 24 * 60,
     jitterFloorMinutes: 5,
     jitterFraction: 0.005,
+    clockChanges: true,
   },
   deliveryGap: {
     enabled: true,

@@ -17,7 +17,7 @@ import type { InsightEvent } from './insight';
 import { checkJobs, jobRan, nextJobDue, observeRun } from './jobs';
 import { testWindow } from './rate';
 import { parseJobId } from './series';
-import { emptyHead, type FilePosition, type PartitionHead } from './state';
+import { emptyHead, type FilePosition, lagBucket, type PartitionHead } from './state';
 import type { WindowIndex } from './windows';
 
 /** One input of a partition. `late`: a file applied after files that come after it in canonical order. */
@@ -140,8 +140,9 @@ export class PartitionMachine {
       recordSilence(this.ctx, head.lastDelivery, at);
     }
     head.lastDelivery = Math.max(head.lastDelivery, at);
-    for (const [minute, n] of Object.entries(delta.lag)) head.lag[Number(minute)] += n;
-    if (head.lag.reduce((x, y) => x + y, 0) > 100_000) head.lag = head.lag.map((v) => Math.floor(v / 2));
+    head.lag[lagBucket(delta.lag)] += 1;
+    // Halve now and then: the lag of the last weeks' files is what counts.
+    if (head.lag.reduce((x, y) => x + y, 0) > 20_000) head.lag = head.lag.map((v) => Math.floor(v / 2));
 
     // Trusted jobs follow every run as it arrives (candidates learn at compactions).
     for (const [id, first, last, calls] of jobObservations(delta)) {
