@@ -31,7 +31,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Rng } from './random';
 import type { ScoredLabel } from './score';
-import { type Call, type RawRecord, type Session, type ShapeLibrary, type Who } from './shapes';
+import type { Call, RawRecord, Session, ShapeLibrary, Who } from './shapes';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -111,6 +111,8 @@ export interface OrgOptions {
   readonly timeZone: string;
   /** Public holidays (YYYY-MM-DD, local dates). */
   readonly holidays: readonly string[];
+  /** The accounts to simulate (all four by default; the test builds a small organization). */
+  readonly characters?: readonly Character[];
 }
 
 export interface OrgAccount {
@@ -414,7 +416,17 @@ class AccountSim {
   call(who: Who, t: number, source: string, name: string, region: string, extra: Partial<Call> = {}): void {
     if (t < this.opts.startDay || t >= this.end) return;
     const r = GLOBAL_SOURCES.has(source) ? THIRD : region;
-    const c: Call = { account: this.acct.id, region: r, time: t, who, source, name, ip: '', agent: AGENTS.cli, ...extra };
+    const c: Call = {
+      account: this.acct.id,
+      region: r,
+      time: t,
+      who,
+      source,
+      name,
+      ip: '',
+      agent: AGENTS.cli,
+      ...extra,
+    };
     this.push(r, t, this.lib.make(this.rng, c));
   }
 
@@ -437,7 +449,11 @@ class AccountSim {
       if (t < this.opts.startDay || t >= this.end) continue;
       const src = /"eventSource":"([^"]+)"/.exec(c.text)?.[1] ?? '';
       const r = GLOBAL_SOURCES.has(src) ? THIRD : region;
-      this.push(r, t, this.lib.replay(this.rng, c, { account: this.acct.id, region: r, time: t, who: h.who, ip: h.ip, agent: '' }));
+      this.push(
+        r,
+        t,
+        this.lib.replay(this.rng, c, { account: this.acct.id, region: r, time: t, who: h.who, ip: h.ip, agent: '' }),
+      );
     }
   }
 
@@ -445,7 +461,8 @@ class AccountSim {
   signIn(h: Human, t: number): void {
     if (this.rng.chance(0.06)) {
       const n = this.rng.int(1, 2);
-      for (let i = n; i > 0; i--) this.failedLogin(h.who, t - i * this.rng.uniform(10, 40) * 1000, h.signinRegion, h.ip);
+      for (let i = n; i > 0; i--)
+        this.failedLogin(h.who, t - i * this.rng.uniform(10, 40) * 1000, h.signinRegion, h.ip);
       if (t >= this.testStart) {
         this.lookAlikes.push({
           kind: 'login-typo',
@@ -466,7 +483,11 @@ class AccountSim {
       ip,
       agent: AGENTS.browser,
       response: { ConsoleLogin: 'Success' },
-      additional: { LoginTo: 'https://console.aws.amazon.com/console/home', MobileVersion: 'No', MFAUsed: mfa ? 'Yes' : 'No' },
+      additional: {
+        LoginTo: 'https://console.aws.amazon.com/console/home',
+        MobileVersion: 'No',
+        MFAUsed: mfa ? 'Yes' : 'No',
+      },
     });
   }
 
@@ -502,7 +523,7 @@ class AccountSim {
         let k = 0;
         for (const [src, name, n] of job.calls(this.rng)) {
           for (let i = 0; i < n; i++) {
-            const t = t0 + (k++ * this.rng.uniform(0.3, 4)) * 1000;
+            const t = t0 + k++ * this.rng.uniform(0.3, 4) * 1000;
             if (late === undefined) this.call(job.who, t, src, name, job.region, { ip: job.ip, agent: job.agent });
             else if (t >= this.opts.startDay && t < this.end) {
               const r = GLOBAL_SOURCES.has(src) ? THIRD : job.region;
@@ -527,7 +548,8 @@ class AccountSim {
   /** All runs of a job that fall inside the scenario, in order. */
   runsOf(j: number): number[] {
     const out: number[] = [];
-    for (let d = 0; d < this.opts.days; d++) for (const t of this.jobs[j].runs(d)) if (t >= this.opts.startDay && t < this.end) out.push(t);
+    for (let d = 0; d < this.opts.days; d++)
+      for (const t of this.jobs[j].runs(d)) if (t >= this.opts.startDay && t < this.end) out.push(t);
     return out;
   }
 }
@@ -545,7 +567,10 @@ const everyLocal =
 const everyUtc =
   (startDay: number, periodMinutes: number, offset: number) =>
   (d: number): number[] =>
-    Array.from({ length: (24 * 60) / periodMinutes }, (_, i) => startDay + d * DAY + (offset + i * periodMinutes) * MIN);
+    Array.from(
+      { length: (24 * 60) / periodMinutes },
+      (_, i) => startDay + d * DAY + (offset + i * periodMinutes) * MIN,
+    );
 
 // ---------------------------------------------------------------------------------------------------------------
 // Characters
@@ -555,7 +580,15 @@ function pickSessions(sim: AccountSim, max: number, n: number, maxWrites = Numbe
   return sim.rng.sample(pool, n);
 }
 
-function addHumans(sim: AccountSim, prefix: string, names: string[], max: number, weekday: number, weekend: number, maxWrites?: number): void {
+function addHumans(
+  sim: AccountSim,
+  prefix: string,
+  names: string[],
+  max: number,
+  weekday: number,
+  weekend: number,
+  maxWrites?: number,
+): void {
   const { rng } = sim;
   names.forEach((name, i) => {
     sim.humans.push({
@@ -777,7 +810,10 @@ function liveDay(sim: AccountSim, d: number, plan: DayPlan): void {
   adminWork(sim, d, plan);
   if (acct.character === 'production') productionDay(sim, d, kind);
   if (acct.character === 'cicd') cicdDay(sim, d, kind);
-  if ((acct.character === 'production' && clock.date(d).dow === 2) || (acct.character === 'cicd' && clock.date(d).dow === 3)) {
+  if (
+    (acct.character === 'production' && clock.date(d).dow === 2) ||
+    (acct.character === 'cicd' && clock.date(d).dow === 3)
+  ) {
     if (kind === 'work') terraformApply(sim, d);
   }
 }
@@ -892,7 +928,14 @@ function productionDay(sim: AccountSim, d: number, kind: DayKind): void {
     if (i % 100 === 0) sim.call(etl, t, 'kms.amazonaws.com', 'Decrypt', HOME, { ip: '10.20.8.15', agent: AGENTS.java });
   }
   for (let i = rng.int(10, 30); i > 0; i--) {
-    object('PutObject', etl, e0 + dur + rng.uniform(0, 3) * MIN, '10.20.8.15', AGENTS.java, `warehouse/part-${rng.int(0, 9999)}.parquet`);
+    object(
+      'PutObject',
+      etl,
+      e0 + dur + rng.uniform(0, 3) * MIN,
+      '10.20.8.15',
+      AGENTS.java,
+      `warehouse/part-${rng.int(0, 9999)}.parquet`,
+    );
   }
   if (e0 >= sim.testStart) {
     sim.lookAlikes.push({
@@ -909,7 +952,14 @@ function productionDay(sim: AccountSim, d: number, kind: DayKind): void {
   const reports: Who = { kind: 'AssumedRole', name: 'reports-reader' };
   const r0 = clock.at(d, 6 * 60 + rng.uniform(0, 10));
   for (let i = rng.int(5, 20); i > 0; i--) {
-    object('GetObject', reports, r0 + rng.uniform(0, 4) * MIN, sim.appIps[3], AGENTS.lambda, `reports/daily/${rng.int(1, 400)}.csv`);
+    object(
+      'GetObject',
+      reports,
+      r0 + rng.uniform(0, 4) * MIN,
+      sim.appIps[3],
+      AGENTS.lambda,
+      `reports/daily/${rng.int(1, 400)}.csv`,
+    );
   }
   // The service roles of the real grycap day (OpsWorks, Lambda, EMR, Cloud Custodian, Beanstalk), on local time.
   for (const p of backgroundPrincipals(lib)) {
@@ -922,7 +972,19 @@ function productionDay(sim: AccountSim, d: number, kind: DayKind): void {
       sim.push(
         HOME,
         t,
-        lib.replay(rng, call, { account: acct.id, region: HOME, time: t, who: { kind: 'IAMUser', name: 'unused' }, ip: sim.appIps[0], agent: '' }, true),
+        lib.replay(
+          rng,
+          call,
+          {
+            account: acct.id,
+            region: HOME,
+            time: t,
+            who: { kind: 'IAMUser', name: 'unused' },
+            ip: sim.appIps[0],
+            agent: '',
+          },
+          true,
+        ),
       );
     }
   }
@@ -962,7 +1024,8 @@ function cicdDay(sim: AccountSim, d: number, kind: DayKind): void {
     let i = 0;
     const total = calls.reduce((s, c) => s + c[2], 0);
     for (const [s, n, c] of calls)
-      for (let j = 0; j < c; j++) sim.call(runner, t0 + (i++ / total) * dur, s, n, region, { ip: sim.ciIp, agent: AGENTS.ci });
+      for (let j = 0; j < c; j++)
+        sim.call(runner, t0 + (i++ / total) * dur, s, n, region, { ip: sim.ciIp, agent: AGENTS.ci });
   }
 }
 
@@ -1115,7 +1178,8 @@ function suspect(sim: AccountSim): Who {
   const { rng, acct } = sim;
   const known: Who[] = sim.humans.map((h) => h.who);
   if (acct.character === 'cicd') known.push({ kind: 'AssumedRole', name: 'ci-runner', session: 'gha-stolen' });
-  if (acct.character === 'production') known.push({ kind: 'AssumedRole', name: 'terraform-deploy', session: 'atlantis' });
+  if (acct.character === 'production')
+    known.push({ kind: 'AssumedRole', name: 'terraform-deploy', session: 'atlantis' });
   if (rng.chance(0.7)) return rng.pick(known);
   return rng.chance(0.5)
     ? { kind: 'IAMUser', name: `svc-${rng.pick(['backup', 'deploy', 'legacy', 'batch'])}-${rng.int(10, 99)}` }
@@ -1164,18 +1228,43 @@ function inject(sim: AccountSim, d: number, kind: OrgKind): void {
     }
     const runs = rng.int(3, 6);
     const type = rng.pick(['p3.2xlarge', 'g4dn.12xlarge', 'c5.9xlarge', 'p2.xlarge', 'g5.4xlarge']);
+    const hex = (n: number): string => rng.uuid().replace(/-/g, '').slice(0, n);
+    const imageId = `ami-0${hex(16)}`;
     for (let i = 0; i < runs; i++) {
       t += rng.uniform(15, 120) * 1000;
+      const count = rng.int(1, 4);
+      // The request of Stratus Red Team's ec2-launch-unusual-instances detonation (which was denied); the
+      // response of a successful grycap RunInstances, with the instances this request asked for.
       sim.call(who, t, 'ec2.amazonaws.com', 'RunInstances', region, {
         ip,
         agent,
         request: {
-          instancesSet: { items: [{ imageId: `ami-0${rng.token().toLowerCase().slice(0, 16)}`, minCount: 1, maxCount: rng.int(1, 4) }] },
+          instancesSet: { items: [{ imageId, minCount: 1, maxCount: count }] },
           instanceType: type,
           blockDeviceMapping: {},
           monitoring: { enabled: false },
           disableApiTermination: false,
+          disableApiStop: false,
           clientToken: rng.uuid(),
+        },
+        response: {
+          requestId: rng.uuid(),
+          reservationId: `r-0${hex(16)}`,
+          ownerId: acct.id,
+          groupSet: {},
+          instancesSet: {
+            items: Array.from({ length: count }, (_, k) => ({
+              instanceId: `i-0${hex(16)}`,
+              imageId,
+              instanceState: { code: 0, name: 'pending' },
+              amiLaunchIndex: k,
+              productCodes: {},
+              instanceType: type,
+              launchTime: Math.floor(t / 1000) * 1000,
+              placement: { availabilityZone: `${region}a`, tenancy: 'default' },
+              monitoring: { state: 'disabled' },
+            })),
+          },
         },
       });
     }
@@ -1233,7 +1322,8 @@ function inject(sim: AccountSim, d: number, kind: OrgKind): void {
     const n = rng.int(8, 16);
     const dur = rng.uniform(3, 20) * MIN;
     const ips = rng.sample(sim.attackerIps, rng.int(1, 3));
-    for (let i = 0; i < n; i++) sim.failedLogin(target.who, at + (i / n) * dur + rng.uniform(0, 10_000), target.signinRegion, rng.pick(ips));
+    for (let i = 0; i < n; i++)
+      sim.failedLogin(target.who, at + (i / n) * dur + rng.uniform(0, 10_000), target.signinRegion, rng.pick(ips));
     const success = at + dur + rng.uniform(1, 10) * MIN;
     sim.login(target.who, success, target.signinRegion, ips[0], false);
     for (let i = rng.int(0, 8); i > 0; i--) {
@@ -1261,7 +1351,10 @@ function inject(sim: AccountSim, d: number, kind: OrgKind): void {
       const k = Math.min(total - n, rng.int(4, 7));
       for (let i = 0; i < k; i++) {
         last = at + (bin * 10 + rng.uniform(0, 10)) * MIN;
-        sim.call(who, last, 'ec2.amazonaws.com', 'RunInstances', region, { ip: useOwn ? sim.ciIp : ip, agent: useOwn ? AGENTS.cli : agent });
+        sim.call(who, last, 'ec2.amazonaws.com', 'RunInstances', region, {
+          ip: useOwn ? sim.ciIp : ip,
+          agent: useOwn ? AGENTS.cli : agent,
+        });
       }
       n += k;
       bin++;
@@ -1289,7 +1382,10 @@ function inject(sim: AccountSim, d: number, kind: OrgKind): void {
       const region = GLOBAL_SOURCES.has(s) ? THIRD : split && rng.chance(share) ? SECOND : HOME;
       const t = at + rng.uniform(0, dur);
       calls.push([t, s, name, region]);
-      const [code, message] = DENIED[s] ?? ['AccessDenied', `User is not authorized to perform: ${s.split('.')[0]}:${name}`];
+      const [code, message] = DENIED[s] ?? [
+        'AccessDenied',
+        `User is not authorized to perform: ${s.split('.')[0]}:${name}`,
+      ];
       sim.call(who, t, s, name, region, { ip, agent, ...(denied ? { errorCode: code, errorMessage: message } : {}) });
     }
     label({
@@ -1319,7 +1415,8 @@ function inject(sim: AccountSim, d: number, kind: OrgKind): void {
     const [s, name, code] = rng.pick(ERROR_APIS);
     const n = Math.round(rng.logUniform(8, 80));
     const dur = rng.uniform(3, 20);
-    for (let i = 0; i < n; i++) sim.call(who, at + rng.uniform(0, dur) * MIN, s, name, HOME, { ip, agent, errorCode: code, errorMessage: code });
+    for (let i = 0; i < n; i++)
+      sim.call(who, at + rng.uniform(0, dur) * MIN, s, name, HOME, { ip, agent, errorCode: code, errorMessage: code });
     label({
       regions: [HOME],
       start: at,
@@ -1364,7 +1461,14 @@ function inject(sim: AccountSim, d: number, kind: OrgKind): void {
     const forGood = kind === 'gap-quiet-region' && d >= sim.opts.days - 4 && rng.chance(0.5) && !sim.stoppedFrom.has(i);
     if (forGood) sim.stoppedFrom.set(i, due);
     else sim.skipped.add(`${i}|${due}`);
-    const apis = [...new Set(j.calls(new Rng(1)).filter((c) => c[2] > 0).map((c) => c[1]))];
+    const apis = [
+      ...new Set(
+        j
+          .calls(new Rng(1))
+          .filter((c) => c[2] > 0)
+          .map((c) => c[1]),
+      ),
+    ];
     label({
       regions: [j.region],
       start: due,
@@ -1380,7 +1484,9 @@ function inject(sim: AccountSim, d: number, kind: OrgKind): void {
     const busy = acct.character !== 'sandbox';
     const viaStopLogging = !acct.digests && !busy ? true : rng.chance(0.5);
     const from =
-      acct.digests && rng.chance(0.5) ? day0 + rng.uniform(0, 24 - hours - 1) * HOUR : clock.at(d, rng.uniform(9, 17.5 - hours) * 60);
+      acct.digests && rng.chance(0.5)
+        ? day0 + rng.uniform(0, 24 - hours - 1) * HOUR
+        : clock.at(d, rng.uniform(9, 17.5 - hours) * 60);
     const to = from + hours * HOUR;
     if (viaStopLogging) {
       const trail = `arn:aws:cloudtrail:${HOME}:${acct.id}:trail/${TRAIL}`;
@@ -1507,7 +1613,8 @@ function deliver(sim: AccountSim, outDir: string): { files: number; digests: num
         const ymd = new Date(end).toISOString().slice(0, 10).split('-');
         const name = `${acct.id}_CloudTrail-Digest_${region}_${TRAIL}_${HOME}_${stamp(end, true)}.json.gz`;
         const rel = ['AWSLogs', acct.id, 'CloudTrail-Digest', region, ...ymd, name].join('/');
-        // The digest shape of the CloudTrail user guide (awsdocs examples 22 and 23); the signatures are not real.
+        // The digest shape of the CloudTrail user guide (awsdocs-cloudtrail-user-guide/examples/22_digest_file_sample-digest-file-contents.json
+        // and 23_digest_file_empty-digest-files.json); the signatures are not real.
         const doc = {
           awsAccountId: acct.id,
           digestStartTime: iso(start),
@@ -1536,7 +1643,11 @@ function deliver(sim: AccountSim, outDir: string): { files: number; digests: num
         mkdirSync(path.join(outDir, path.dirname(rel)), { recursive: true });
         writeFileSync(path.join(outDir, rel), gzipSync(text, { level: 1 }));
         digests++;
-        previous = { key: rel, hash: createHash('sha256').update(text).digest('hex'), signature: rng.token().repeat(32).slice(0, 512) };
+        previous = {
+          key: rel,
+          hash: createHash('sha256').update(text).digest('hex'),
+          signature: rng.token().repeat(32).slice(0, 512),
+        };
       }
     }
   }
@@ -1552,14 +1663,16 @@ export function generateOrgScenario(lib: ShapeLibrary, opts: OrgOptions, outDir:
   const rng = new Rng(opts.seed * 104_729 + 31);
   const clock = new LocalClock(opts.timeZone, opts.startDay);
   const withDigests = new Set(rng.sample(CHARACTERS, 2));
+  // Every account's ID is drawn, so a subset of characters keeps the IDs of the full organization.
   const accounts: OrgAccount[] = CHARACTERS.map((character) => ({
     id: String(rng.int(100000000000, 999999999999)),
     character,
     digests: withDigests.has(character),
-  }));
+  })).filter((a) => (opts.characters ?? CHARACTERS).includes(a.character));
   // The UTC day holding the clock change, and the holidays.
   let dstDay = -1;
-  for (let d = 1; d < opts.days; d++) if (clock.offset(clock.at(d, 12 * 60)) !== clock.offset(clock.at(d - 1, 12 * 60))) dstDay = d;
+  for (let d = 1; d < opts.days; d++)
+    if (clock.offset(clock.at(d, 12 * 60)) !== clock.offset(clock.at(d - 1, 12 * 60))) dstDay = d;
   const holidayDays: number[] = [];
   for (let d = 0; d < opts.days; d++) if (opts.holidays.includes(clock.date(d).ymd)) holidayDays.push(d);
   const labels: OrgLabel[] = [];
@@ -1631,18 +1744,22 @@ export function generateOrgScenario(lib: ShapeLibrary, opts: OrgOptions, outDir:
       plans.get(d)!.kinds = list;
     }
     // Missed runs first (the day's jobs are generated after), then the days, then the rest of the injections.
-    for (const [d, plan] of plans) for (const k of plan.kinds) if (k === 'gap' || k === 'gap-quiet-region') inject(sim, d, k);
+    for (const [d, plan] of plans)
+      for (const k of plan.kinds) if (k === 'gap' || k === 'gap-quiet-region') inject(sim, d, k);
     for (let d = -1; d <= opts.days; d++) {
       sim.runJobs(d);
       if (d >= 0 && d < opts.days) liveDay(sim, d, plans.get(d)!);
     }
-    for (const [d, plan] of plans) for (const k of plan.kinds) if (k !== 'gap' && k !== 'gap-quiet-region') inject(sim, d, k);
+    for (const [d, plan] of plans)
+      for (const k of plan.kinds) if (k !== 'gap' && k !== 'gap-quiet-region') inject(sim, d, k);
     // Injections whose calls fell into a stopped trail were never recorded: their labels go.
     const kept = sim.labels.filter(
       (l) =>
         l.kind === 'trail-stopped' ||
         !sim.silences.some((s) =>
-          l.size === 0 ? l.start + 15 * MIN >= s.from && l.start <= s.to : l.end + 15 * MIN >= s.from && l.start <= s.to,
+          l.size === 0
+            ? l.start + 15 * MIN >= s.from && l.start <= s.to
+            : l.end + 15 * MIN >= s.from && l.start <= s.to,
         ),
     );
     labels.push(...kept);
@@ -1657,10 +1774,23 @@ export function generateOrgScenario(lib: ShapeLibrary, opts: OrgOptions, outDir:
     const byRegion = [...sim.entries.entries()].map(([r, l]) => [r, l.length] as const).sort((a, b) => b[1] - a[1]);
     const total = byRegion.reduce((s, [, n]) => s + n, 0);
     notes.push(
-      `${acct.character.padEnd(10)} ${acct.id}${acct.digests ? ' digests' : '        '} ${Math.round(total / opts.days).toLocaleString('en-US').padStart(6)} events/day: ${byRegion
-        .map(([r, n]) => `${r} ${((100 * n) / total).toFixed(1)}%`)
-        .join(', ')}`,
+      `${acct.character.padEnd(10)} ${acct.id}${acct.digests ? ' digests' : '        '} ${Math.round(total / opts.days)
+        .toLocaleString('en-US')
+        .padStart(6)} events/day: ${byRegion.map(([r, n]) => `${r} ${((100 * n) / total).toFixed(1)}%`).join(', ')}`,
     );
   }
-  return { options: opts, accounts, labels, lookAlikes, cleanDays, dstDay, holidayDays, notes, files, digestFiles, lateFiles, events };
+  return {
+    options: opts,
+    accounts,
+    labels,
+    lookAlikes,
+    cleanDays,
+    dstDay,
+    holidayDays,
+    notes,
+    files,
+    digestFiles,
+    lateFiles,
+    events,
+  };
 }

@@ -183,7 +183,14 @@ export function scoreLabels(input: ScoringInput, insights: readonly InsightEvent
     if (c) c.cleanAccountDays++;
   }
   for (const l of input.labels) {
-    into.byKind[l.kind] ??= { detector: l.detector, labels: 0, detected: 0, detectedByKind: 0, latencies: [], missed: [] };
+    into.byKind[l.kind] ??= {
+      detector: l.detector,
+      labels: 0,
+      detected: 0,
+      detectedByKind: 0,
+      latencies: [],
+      missed: [],
+    };
     const k = into.byKind[l.kind];
     into.labels++;
     k.labels++;

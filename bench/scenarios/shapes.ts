@@ -3,16 +3,24 @@
  * record from the public data in ../shared/data, rewritten — account, Region, time, principal, source IP, user
  * agent, IDs — never a record invented from scratch when a real one of the same API exists.
  *
- * Sources (see each folder's SOURCE.md), in order of preference for an API's template:
- *  - grycap-cloudtrail-tracker (Apache-2.0): a real university account, 2014, 2017 and 2018 — most management APIs,
- *    and the human sessions replayed as background;
- *  - stratus-red-team detonation logs (Apache-2.0): real attack records (RunInstances of unusual instances,
- *    ConsoleLogin without MFA, IAM backdoors, StopLogging, ...);
- *  - flaws2-cloud (no licence stated, public training data) and OTRF Security-Datasets SDAWS-200914011940 (MIT):
- *    real S3 data events (GetObject, ListObjects with `eventCategory: Data`, `resources`, bytes transferred);
- *  - awsdocs-cloudtrail-user-guide (MIT-0): the console sign-in events (a failed ConsoleLogin carries no errorCode:
- *    `responseElements.ConsoleLogin: "Failure"`, `errorMessage: "Failed authentication"`) and the digest file;
- *  - panther-analysis rule tests (Apache-2.0): sanitized real events, last resort (PutObject, CopySnapshot, ...).
+ * Sources, all under ../shared/data (each folder's SOURCE.md gives the origin, commit and licence), in order of
+ * preference for an API's template:
+ *  - `grycap-cloudtrail-tracker/examples/*.json.gz` (Apache-2.0): real delivery files of a university account, 2014,
+ *    2017 and 2018 — most management APIs; the 2017-06-01 day's IAM users are replayed as the human sessions and its
+ *    service roles (OpsWorks, Lambda, EMR, Cloud Custodian, Beanstalk) as the production account's background;
+ *  - `stratus-red-team/detonation-logs/aws.*.json` (Apache-2.0): real attack records, e.g.
+ *    `aws.defense-evasion.cloudtrail-stop.json` (StopLogging), `aws.execution.ec2-launch-unusual-instances.json`
+ *    (the mining RunInstances request), `aws.persistence.iam-create-admin-user.json` (IAM backdoors);
+ *  - `flaws2-cloud/AWSLogs/**` (no licence stated, public training data) and
+ *    `otrf-security-datasets/ec2_proxy_s3_exfiltration_2020-09-14011940.json` (MIT): real S3 data events (GetObject,
+ *    ListObjects with `eventCategory: Data`, `resources`, bytes transferred);
+ *  - `awsdocs-cloudtrail-user-guide/examples/*_event_*.json` and `*_log_file_*.json` (MIT-0): the console sign-in
+ *    events — `03_event_iam-user-unsuccessful-sign-in.json` shows that a failed ConsoleLogin carries no errorCode
+ *    (`responseElements.ConsoleLogin: "Failure"`, `errorMessage: "Failed authentication"`), `01_…` and `02_…` a
+ *    success without and with MFA; org.ts writes digests in the shape of `22_digest_file_sample-digest-file-contents.json`
+ *    and `23_digest_file_empty-digest-files.json`;
+ *  - `panther-analysis/cloudtrail_rule_tests.jsonl` (Apache-2.0): sanitized real events, last resort (PutObject,
+ *    CopySnapshot, ...).
  * An API no source has borrows the envelope of a real record of the same service (`stats.envelope`), else of any
  * real record (`stats.generic`); the eval prints the counts.
  *
@@ -73,7 +81,12 @@ interface Template {
 /** A human's working session from the real grycap day: offsets from its first call, and each call's record. */
 export interface Session {
   readonly principal: string;
-  readonly calls: { readonly offset: number; readonly text: string; readonly region: string; readonly accounts: string[] }[];
+  readonly calls: {
+    readonly offset: number;
+    readonly text: string;
+    readonly region: string;
+    readonly accounts: string[];
+  }[];
   readonly minutes: number;
   readonly console: boolean;
   readonly writes: number;
@@ -148,7 +161,10 @@ export class ShapeLibrary {
       grycap.push(...(JSON.parse(gunzipSync(readFileSync(f)).toString('utf8')) as { Records: RawRecord[] }).Records);
     }
     // Templates prefer the 2017 day (the newest eventVersion of the set), then the older and the sa-east-1 records.
-    grycap.sort((a, b) => Number(!String(a.eventTime).startsWith('2017-06-01')) - Number(!String(b.eventTime).startsWith('2017-06-01')));
+    grycap.sort(
+      (a, b) =>
+        Number(!String(a.eventTime).startsWith('2017-06-01')) - Number(!String(b.eventTime).startsWith('2017-06-01')),
+    );
     for (const r of grycap) add('grycap', r);
     for (const f of walk(path.join(dataRoot, 'stratus-red-team/detonation-logs'), '.json')) {
       for (const r of JSON.parse(readFileSync(f, 'utf8')) as RawRecord[]) add('stratus', r);
@@ -166,9 +182,12 @@ export class ShapeLibrary {
     for (const f of walk(path.join(dataRoot, 'awsdocs-cloudtrail-user-guide/examples'), '.json')) {
       if (!/_(event|log_file)_/.test(path.basename(f))) continue;
       const doc = JSON.parse(readFileSync(f, 'utf8')) as RawRecord;
-      for (const r of Array.isArray(doc.Records) ? (doc.Records as RawRecord[]) : [doc]) if (r.eventName) add('awsdocs', r);
+      for (const r of Array.isArray(doc.Records) ? (doc.Records as RawRecord[]) : [doc])
+        if (r.eventName) add('awsdocs', r);
     }
-    for (const line of readFileSync(path.join(dataRoot, 'panther-analysis/cloudtrail_rule_tests.jsonl'), 'utf8').split('\n')) {
+    for (const line of readFileSync(path.join(dataRoot, 'panther-analysis/cloudtrail_rule_tests.jsonl'), 'utf8').split(
+      '\n',
+    )) {
       if (!line.trim()) continue;
       const log = (JSON.parse(line) as { log?: RawRecord }).log;
       if (log?.eventName && log.eventSource && log.userIdentity) add('panther', log);
@@ -223,7 +242,12 @@ export class ShapeLibrary {
       const p = String(issuer.userName ?? u.invokedBy);
       const text = JSON.stringify(clean(r));
       const list = byPrincipal.get(p) ?? [];
-      list.push({ offset: Date.parse(String(r.eventTime)) - day0, text, region: String(r.awsRegion), accounts: accountsOf(r, text) });
+      list.push({
+        offset: Date.parse(String(r.eventTime)) - day0,
+        text,
+        region: String(r.awsRegion),
+        accounts: accountsOf(r, text),
+      });
       byPrincipal.set(p, list);
     }
     return [...byPrincipal.entries()].sort().map(([principal, calls]) => ({ principal, calls }));
@@ -240,7 +264,8 @@ export class ShapeLibrary {
     if (list) {
       const wantFailed = c.errorCode !== undefined || c.errorMessage !== undefined;
       const t =
-        (wantFailed && list.find((x) => x.failed && (c.errorMessage !== undefined || x.text.includes(`"${c.errorCode}"`)))) ||
+        (wantFailed &&
+          list.find((x) => x.failed && (c.errorMessage !== undefined || x.text.includes(`"${c.errorCode}"`)))) ||
         list.find((x) => x.failed === wantFailed) ||
         list[0];
       return { t, kind: 'real' };
@@ -279,7 +304,9 @@ export class ShapeLibrary {
     keepIdentity = false,
   ): RawRecord {
     this.stats.real++;
-    const r = JSON.parse(replaceAll(replaceAll(call.text, call.accounts, c.account), [call.region], c.region)) as RawRecord;
+    const r = JSON.parse(
+      replaceAll(replaceAll(call.text, call.accounts, c.account), [call.region], c.region),
+    ) as RawRecord;
     return finish(rng, r, { ...c, source: String(r.eventSource), name: String(r.eventName) }, false, keepIdentity);
   }
 }
@@ -302,7 +329,13 @@ function uniqueId(account: string, name: string): string {
 function identity(account: string, who: Who, time: number): RawRecord {
   const id = uniqueId(account, who.name);
   if (who.kind === 'Root') {
-    return { type: 'Root', principalId: account, arn: `arn:aws:iam::${account}:root`, accountId: account, accessKeyId: `ASIA${id}` };
+    return {
+      type: 'Root',
+      principalId: account,
+      arn: `arn:aws:iam::${account}:root`,
+      accountId: account,
+      accessKeyId: `ASIA${id}`,
+    };
   }
   if (who.kind === 'IAMUser') {
     return {
@@ -423,7 +456,12 @@ function sessionsOf(day: RawRecord[]): Session[] {
         .filter((r) => r.eventSource !== 'signin.amazonaws.com')
         .map((r) => {
           const text = JSON.stringify(clean(r));
-          return { offset: Date.parse(String(r.eventTime)) - t0, text, region: String(r.awsRegion), accounts: accountsOf(r, text) };
+          return {
+            offset: Date.parse(String(r.eventTime)) - t0,
+            text,
+            region: String(r.awsRegion),
+            accounts: accountsOf(r, text),
+          };
         });
       const last = Date.parse(String(current[current.length - 1].eventTime));
       const writes = current.filter((r) => !inferReadOnly(String(r.eventName)) && r.readOnly !== true).length;
