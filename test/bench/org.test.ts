@@ -188,6 +188,15 @@ describe('the organization evaluation family', () => {
     expect(score.unmatched).toEqual([falseAlarm]);
     expect(flags(falseAlarm, a)).toBe(true);
     expect(flags(hit, a)).toBe(false);
+    const someoneElse = insight(
+      a.account,
+      a.regions[0],
+      a.start + MIN,
+      'recon',
+      `arn:aws:iam::${a.account}:user/x`,
+      'ListUsers',
+    );
+    expect(flags(someoneElse, a)).toBe(false);
     // The same insight a Region away, or a day later, is no longer about the injection.
     const elsewhere = insight(l.account, 'ap-south-1', l.start + MIN, l.detector, l.principal!, l.eventNames[0]);
     const later = insight(l.account, regions[0], l.end + 24 * 60 * MIN, l.detector, l.principal!, l.eventNames[0]);
