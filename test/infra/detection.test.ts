@@ -111,7 +111,7 @@ describe('DetectionStack (default configuration)', () => {
         'detail-type': ['Object Created'],
         detail: {
           bucket: { name: [{ 'Fn::Join': ['', ['trailsight-archive-', { Ref: 'AWS::AccountId' }, '-us-east-1']] }] },
-          object: { key: [{ wildcard: '*/CloudTrail/*.json.gz' }] },
+          object: { key: [{ wildcard: 'AWSLogs/*/CloudTrail/*.json.gz' }] },
         },
       },
       Targets: [Match.objectLike({ DeadLetterConfig: Match.objectLike({ Arn: Match.anyValue() }) })],
@@ -380,6 +380,7 @@ describe('DetectionStack options', () => {
       const env = Object.fromEntries(names.map((n) => [n, 'x']));
       env[ENV.detectorConfig] = '{}';
       env[ENV.dedupeRetentionDays] = '35';
+      if (names.includes(ENV.archivePrefix)) env[ENV.archivePrefix] = 'AWSLogs/';
       expect(() => readEnvironment(env)).not.toThrow();
     }
   });

@@ -1,6 +1,7 @@
 /**
  * The full synth: the real CDK CLI runs the app (`cdk.json` → `npx tsx bin/trailsight.ts`) with no AWS
- * credentials and no network, for the default configuration and for the example organization configuration.
+ * credentials and no network, for the default configuration and for the example configurations (an organization,
+ * and a Control Tower archive Trailsight reads without creating a trail or a bucket).
  */
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -61,16 +62,19 @@ describe('cdk synth (real CLI, offline)', () => {
   let defaults: CliResult;
   let example: CliResult;
   let invalid: CliResult;
+  let controlTower: CliResult;
   beforeAll(async () => {
-    [defaults, example, invalid] = await Promise.all([
+    [defaults, example, invalid, controlTower] = await Promise.all([
       cdkSynth(),
       cdkSynth('-c', 'trailsightConfigFile=config/organization.example.json'),
       cdkSynth('-c', 'trailsight={"homeRegion":"eu-west-1","regions":["eu-central-1"]}'),
+      cdkSynth('-c', 'trailsightConfigFile=config/control-tower.example.json'),
     ]);
-  }, 120_000);
+  }, 180_000);
 
   afterAll(() => {
-    for (const r of [defaults, example, invalid]) if (r) fs.rmSync(r.outdir, { recursive: true, force: true });
+    for (const r of [defaults, example, invalid, controlTower])
+      if (r) fs.rmSync(r.outdir, { recursive: true, force: true });
   });
 
   test('synthesizes the default configuration', () => {
@@ -105,6 +109,31 @@ describe('cdk synth (real CLI, offline)', () => {
     expect(manifest.artifacts['TrailsightDetection'].environment).toBe('aws://222222222222/eu-west-1');
     expect(manifest.artifacts['TrailsightIntegrity'].environment).toBe('aws://222222222222/eu-west-1');
     expect(manifest.artifacts['TrailsightGuardrails'].environment).toBe('aws://111111111111/eu-west-1');
+  });
+
+  test('synthesizes the example Control Tower configuration: no trail stack, no guardrails, the stacks in their accounts', () => {
+    expect({ code: controlTower.code, stderr: controlTower.code === 0 ? '' : controlTower.stderr }).toEqual({
+      code: 0,
+      stderr: '',
+    });
+    expect(stackTemplates(controlTower.outdir)).toEqual([
+      'TrailsightAnalytics.template.json',
+      'TrailsightDetection.template.json',
+      'TrailsightIntegrity.template.json',
+      'TrailsightLogArchive.template.json',
+    ]);
+    const manifest = JSON.parse(fs.readFileSync(path.join(controlTower.outdir, 'manifest.json'), 'utf8'));
+    expect(manifest.artifacts['TrailsightDetection'].environment).toBe('aws://222222222222/eu-west-1');
+    expect(manifest.artifacts['TrailsightAnalytics'].environment).toBe('aws://333333333333/eu-west-1');
+    // The log archive stack holds the insights bucket and its access logs, not the existing archive.
+    const archive = JSON.parse(
+      fs.readFileSync(path.join(controlTower.outdir, 'TrailsightLogArchive.template.json'), 'utf8'),
+    ) as { Resources: Record<string, { Type: string; Properties: { BucketName?: string } }> };
+    const buckets = Object.values(archive.Resources).filter((r) => r.Type === 'AWS::S3::Bucket');
+    expect(buckets.map((b) => b.Properties.BucketName)).toEqual([
+      undefined,
+      'trailsight-insights-222222222222-eu-west-1',
+    ]);
   });
 
   test('bundles the four handlers locally with esbuild (no Docker), source maps included', () => {
