@@ -16,7 +16,7 @@ import { PipelineDriver } from './pipeline-driver';
 import { busyBackground, busyDay } from './scenarios/busy';
 
 const GRYCAP_DAY = path.resolve(__dirname, '../../shared/data/grycap-cloudtrail-tracker/examples');
-const KEY = '123456789012|us-east-1';
+const KEY = '123456789012';
 
 export interface GrowthRow {
   readonly principals: number;

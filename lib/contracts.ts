@@ -133,6 +133,23 @@ export function accountsRootOf(layout: { readonly keyPrefix?: string; readonly o
   return `${layout.keyPrefix ? `${layout.keyPrefix}/` : ''}AWSLogs/${layout.organizationId ? `${layout.organizationId}/` : ''}`;
 }
 
+/**
+ * Key pattern (EventBridge wildcard) of the CloudTrail log files under an archive's read prefix; digests, Insights
+ * files and the bucket's other objects do not match.
+ */
+export function logFileKeyPattern(readPrefix: string): string {
+  return `${readPrefix}*/CloudTrail/*.json.gz`;
+}
+
+/**
+ * Key pattern (EventBridge wildcard) of the CloudTrail digest files under an archive's read prefix, backfill digests
+ * included. The integrity verifier reads them; the detection ingest records them by name (never read) as evidence
+ * that a Region's trail is logging.
+ */
+export function digestKeyPattern(readPrefix: string): string {
+  return `${readPrefix}*/CloudTrail-Digest/*.json.gz`;
+}
+
 /** The archive of a configuration: Trailsight's own (named by lib/contracts.ts), or `archive.existing`. */
 export function archiveSource(config: TrailsightConfig): ArchiveSource {
   const organizationId = config.organization ? config.organization.organizationId : undefined;

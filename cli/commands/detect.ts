@@ -58,10 +58,14 @@ export interface InsightSource {
   isApplied?(file: DeliveredFile): boolean;
   /** A file that could not be read: delivered, but not applied. */
   unreadable?(account: string, region: string, deliveredAt: number): void;
+  /** A digest file (log file validation): evidence that the trail was logging in its Region. */
+  ingestDigest?(file: DeliveredFile): InsightEvent[];
 }
 
 export interface DetectRunStats {
   files: number;
+  /** Digest files applied (by name). */
+  digests: number;
   ignored: number;
   failed: number;
   events: number;
@@ -76,6 +80,8 @@ interface PlannedFile {
   /** The file's identity in the canonical order (its CloudTrail file name, or its path in the tree). */
   readonly identity: string;
   readonly events?: TrailEvent[];
+  /** A digest file: applied by its name, never read. */
+  readonly digest?: true;
 }
 
 function deliveredFile(p: PlannedFile, account: string, region: string, mixed = false): DeliveredFile {
@@ -121,10 +127,15 @@ export async function detectFiles(
   io: CliIo,
   options: { until?: number } = {},
 ): Promise<DetectRunStats> {
-  const stats: DetectRunStats = { files: 0, ignored: 0, failed: 0, events: 0, alreadyApplied: 0 };
+  const stats: DetectRunStats = { files: 0, digests: 0, ignored: 0, failed: 0, events: 0, alreadyApplied: 0 };
   const dedupe = new EventIdDeduper();
   const planned: PlannedFile[] = [];
   for (const f of files) {
+    if (f.info.kind === 'digest' && f.info.account && f.info.region && f.info.deliveredAt !== undefined) {
+      if (source.ingestDigest)
+        planned.push({ file: f, deliveredAt: f.info.deliveredAt, identity: fileIdentity(f.key), digest: true });
+      continue;
+    }
     if (!isReadable(f)) {
       stats.ignored++;
       continue;
@@ -150,6 +161,12 @@ export async function detectFiles(
     const located = p.file.info.account && p.file.info.region;
     if (located && source.isApplied?.(deliveredFile(p, p.file.info.account!, p.file.info.region!))) {
       stats.alreadyApplied++;
+      continue;
+    }
+    if (p.digest) {
+      stats.digests++;
+      for (const insight of source.ingestDigest?.(deliveredFile(p, p.file.info.account!, p.file.info.region!)) ?? [])
+        emit(insight);
       continue;
     }
     let events = p.events;
@@ -286,7 +303,7 @@ export const command: CliCommand = {
       await rename(tmp, values.state);
     }
     io.stderr(
-      `${stats.files} files, ${stats.events} events, ${stats.ignored} ignored, ${stats.failed} unreadable${stats.alreadyApplied > 0 ? `, ${stats.alreadyApplied} already applied by an earlier run` : ''}; ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+      `${stats.files} files, ${stats.events} events, ${stats.digests} digest files, ${stats.ignored} ignored, ${stats.failed} unreadable${stats.alreadyApplied > 0 ? `, ${stats.alreadyApplied} already applied by an earlier run` : ''}; ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
     );
     return stats.failed > 0 ? 1 : 0;
   },

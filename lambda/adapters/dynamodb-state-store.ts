@@ -1,13 +1,15 @@
 /**
  * The detection state in DynamoDB, in two tables:
  *
- * - **heads** (partition key `pk` = `<account>|<region>`): one small item per partition: `v` (N, the version
+ * - **heads** (partition key `pk` = `<account>`, `backfill|<account>` for history being replayed): one small
+ *   item per partition (an account, all its Regions): `v` (N, the version
  *   for optimistic concurrency), `head` (B, gzip JSON of the engine head; absent until the first advance),
  *   `outbox` (B, gzip JSON of insights not yet confirmed published), `lateHint` (BOOL) and `lateApplied`
  *   (SS) for files that arrived out of order, `cursor` (S, the last file applied), `prefix` (S, the
- *   partition's key prefix in the archive), `idle` (BOOL), `dueAt` (N), and `account`, `region`, `bytes`,
- *   `updatedAt` for people reading the table. The evaluator scans this table.
- * - **data** (`pk`, sort key `sk`): `f#<delivery ms, 13 digits>#<file>` holds a file's delta (B, gzip JSON),
+ *   account's `…/CloudTrail/` key prefix in the archive), `idle` (BOOL), `dueAt` (N), and `account`,
+ *   `bytes`, `updatedAt` for people reading the table. The evaluator scans this table.
+ * - **data** (`pk`, sort key `sk`): `f#<delivery ms, 13 digits>#<file>` holds a file's delta (B, gzip JSON;
+ *   a digest file's delta says only that it was delivered),
  *   written once by the ingest with a condition (the file's "applied" marker), expiring (`expiresAt`, TTL)
  *   after the dedupe retention; a delta over {@link MAX_CHUNK_BYTES} compressed is split into chunk items
  *   `f#…#<file>#<i>`. `l#<delivery ms>#<file>` is the late index (`applied` BOOL, TTL as the deltas).
@@ -111,7 +113,7 @@ export class DynamoDbStateStore implements PartitionStore {
   }
 
   async createHead(key: string, prefix: string): Promise<void> {
-    const [account, region] = key.split('|');
+    const account = key.slice(key.lastIndexOf('|') + 1);
     try {
       await this.client.send(
         new PutItemCommand({
@@ -122,8 +124,7 @@ export class DynamoDbStateStore implements PartitionStore {
             prefix: { S: prefix },
             idle: { BOOL: false },
             dueAt: { N: '0' },
-            account: { S: account ?? '' },
-            region: { S: region ?? '' },
+            account: { S: account },
             updatedAt: { N: String(Math.floor(this.now() / 1000)) },
           },
           ConditionExpression: 'attribute_not_exists(pk)',
@@ -150,7 +151,6 @@ export class DynamoDbStateStore implements PartitionStore {
       idle: { BOOL: update.idle },
       dueAt: { N: String(Number.isFinite(update.dueAt) ? Math.floor(update.dueAt) : NEVER) },
       account: { S: update.head.account },
-      region: { S: update.head.region },
       bytes: { N: String(head.length + (outbox?.length ?? 0)) },
       updatedAt: { N: String(Math.floor(this.now() / 1000)) },
     };

@@ -33,6 +33,7 @@ import {
   settingsOf,
   WindowIndex,
 } from '../core/detect';
+import type { ArchiveScope } from '../core/detect/context';
 import { emptyPage } from '../core/detect/state';
 import { unrecordedFiles } from './archive-check';
 import { type DeliveryPorts, type DeliveryResult, deliverOutbox } from './outbox';
@@ -67,6 +68,8 @@ export interface AdvanceOutcome {
 }
 
 const refKey = (r: FileRef) => `${r.deliveredAt}|${r.file}`;
+const archiveQuestion = (from: number, to: number, scope: ArchiveScope) =>
+  `${from}|${to}|${scope.regions.join(',')}|${scope.digests === true}`;
 /** A partition with no file for this long, and nothing due, stops being looked at until a file arrives. */
 export const IDLE_AFTER_MS = 30 * 60_000;
 
@@ -79,9 +82,9 @@ class LoadedData implements PartitionData {
   compactionDeltas?: FileDelta[];
   deltasFrom?: number;
   missingLate: FileRef[] = [];
-  /** Archive checks answered: (from|to) → log files delivered in the range and never recorded. */
+  /** Archive checks answered: (from|to|scope) → files delivered in the range and never recorded. */
   readonly archiveAnswers = new Map<string, number>();
-  missingArchive?: { from: number; to: number };
+  missingArchive?: { from: number; to: number; scope: ArchiveScope };
 
   get complete(): boolean {
     return this.missingPages.size === 0 && this.missingLate.length === 0 && !this.missingArchive && !this.needsDeltas;
@@ -123,10 +126,10 @@ class LoadedData implements PartitionData {
     return this.compactionDeltas.filter((d) => d.deliveredAt >= from || lateKeys.has(refKey(d)));
   }
 
-  unappliedFiles(from: number, to: number): boolean {
-    const answer = this.archiveAnswers.get(`${from}|${to}`);
+  unappliedFiles(from: number, to: number, scope: ArchiveScope): boolean {
+    const answer = this.archiveAnswers.get(archiveQuestion(from, to, scope));
     if (answer !== undefined) return answer > 0;
-    this.missingArchive = { from, to };
+    this.missingArchive = { from, to, scope };
     return false;
   }
 
@@ -241,8 +244,7 @@ async function runRound(
   if (!head) {
     if (newDeltas.length === 0) return nothingDone();
     const first = Math.min(...newDeltas.map((d) => d.deliveredAt));
-    const [account, region] = key.split('|');
-    head = newHead(settings, account, region, first);
+    head = newHead(settings, key, first);
   }
 
   // Applied deltas whose bins the windows of the new ones can read.
@@ -439,12 +441,12 @@ async function load(
     data.compactionDeltas = [...inRange, ...lateDeltas];
   }
   if (data.missingArchive) {
-    const { from, to } = data.missingArchive;
+    const { from, to, scope } = data.missingArchive;
     const stored = await store.getHead(key);
     const answer =
       ports.archiveListing && stored?.prefix
-        ? await unrecordedFiles(key, stored.prefix, from, to, ports.archiveListing, store)
+        ? await unrecordedFiles(key, stored.prefix, from, to, scope, ports.archiveListing, store)
         : 0;
-    data.archiveAnswers.set(`${from}|${to}`, answer);
+    data.archiveAnswers.set(archiveQuestion(from, to, scope), answer);
   }
 }

@@ -5,6 +5,7 @@
  * pipeline's alarm, never a "trail stopped" insight.
  */
 import { fileIdentity } from '../core/detect';
+import type { ArchiveScope } from '../core/detect/context';
 import { classifyKey } from '../core/keys';
 import type { KeyLister, PartitionStore } from './ports';
 
@@ -23,30 +24,39 @@ export function dayFolders(from: number, to: number): string[] {
 }
 
 /**
- * How many log files of the partition under `prefix` (`…/CloudTrail/<region>/`) were delivered in (from, to]
- * and have no recorded delta.
+ * How many files of the account under `prefix` (`…/CloudTrail/`) in the scope's Regions — log files, or digest
+ * files under the `CloudTrail-Digest/` sibling — were delivered in (from, to] and have no recorded delta.
  */
 export async function unrecordedFiles(
   key: string,
   prefix: string,
   from: number,
   to: number,
+  scope: ArchiveScope,
   listing: { readonly lister: KeyLister; readonly bucket: string },
   store: PartitionStore,
 ): Promise<number> {
   const delivered: { deliveredAt: number; file: string }[] = [];
-  for (const folder of dayFolders(from, to)) {
-    let startAfter: string | undefined;
-    do {
-      const page = await listing.lister.list({ bucket: listing.bucket, prefix: `${prefix}${folder}`, startAfter });
-      for (const o of page.objects) {
-        const info = classifyKey(o.key);
-        if (info.kind !== 'log' || info.deliveredAt === undefined) continue;
-        if (info.deliveredAt > from && info.deliveredAt <= to)
-          delivered.push({ deliveredAt: info.deliveredAt, file: fileIdentity(o.key) });
-      }
-      startAfter = page.next;
-    } while (startAfter);
+  const kind = scope.digests ? 'digest' : 'log';
+  const base = scope.digests ? prefix.replace(/CloudTrail\/$/, 'CloudTrail-Digest/') : prefix;
+  for (const region of scope.regions) {
+    for (const folder of dayFolders(from, to)) {
+      let startAfter: string | undefined;
+      do {
+        const page = await listing.lister.list({
+          bucket: listing.bucket,
+          prefix: `${base}${region}/${folder}`,
+          startAfter,
+        });
+        for (const o of page.objects) {
+          const info = classifyKey(o.key);
+          if (info.kind !== kind || info.deliveredAt === undefined) continue;
+          if (info.deliveredAt > from && info.deliveredAt <= to)
+            delivered.push({ deliveredAt: info.deliveredAt, file: fileIdentity(o.key) });
+        }
+        startAfter = page.next;
+      } while (startAfter);
+    }
   }
   if (delivered.length === 0) return 0;
   const recorded = new Set((await store.queryDeltas(key, from, to)).map((d) => `${d.deliveredAt}|${d.file}`));

@@ -1,7 +1,8 @@
 /**
- * Records one delivered log file: classify its key (digests, Insights files and foreign objects are counted
- * skips) → stream and read the object → reduce it to its delta (core/detect/delta.ts) → store the delta
- * once, with a condition: the stored delta is the file's "applied" marker and the evaluator's input.
+ * Records one delivered log file: classify its key (Insights files and foreign objects are counted skips) →
+ * stream and read the object → reduce it to its delta (core/detect/delta.ts) → store the delta once, with a
+ * condition: the stored delta is the file's "applied" marker and the evaluator's input. A digest file is
+ * recorded from its key alone (it tells the engine that the trail was logging in its Region: delivery.ts).
  *
  * The ingest never touches the detection state itself: the evaluator applies the stored deltas of each
  * partition in delivery order (advance.ts), so files processed in parallel, out of order or twice give the
@@ -14,10 +15,11 @@
  * - a file recorded later than that (a backlog, a redrive, CloudTrail's own late deliveries) is *late*: it
  *   goes into the partition's late index, which the evaluator applies first on its next pass.
  *
- * A new partition gets its head item here, so the evaluator's scan finds it; an idle one is woken.
+ * A partition is an account (all its Regions). A new one gets its head item here, so the evaluator's scan
+ * finds it; an idle one is woken.
  */
 import { EventIdDeduper } from '../core/dedupe';
-import { DeltaBuilder, type DetectConfig, type FileDelta, fileIdentity } from '../core/detect';
+import { DeltaBuilder, type DetectConfig, digestDelta, type FileDelta, fileIdentity } from '../core/detect';
 import { classifyKey, type KeyKind } from '../core/keys';
 import { createReadReport, type ReadReport, readTrailEventBatches } from '../core/reader';
 import { PipelineError } from './errors';
@@ -60,7 +62,7 @@ export interface IngestPorts {
 }
 
 export type SkipReason =
-  /** A digest, Insights or foreign object (the rule filters them; the key is checked again here). */
+  /** An Insights or foreign object (the rule filters them; the key is checked again here). */
   | 'not-a-log-file'
   /** This file was already recorded (an at-least-once redelivery). */
   | 'duplicate'
@@ -86,10 +88,13 @@ export type IngestOutcome =
       readonly keyKind?: KeyKind;
     };
 
-/** The archive prefix of a log key's partition: everything up to the Region folder. */
-export function partitionPrefix(key: string, region: string): string {
-  const at = key.indexOf(`/CloudTrail/${region}/`);
-  return at < 0 ? key.slice(0, key.lastIndexOf('/') + 1) : key.slice(0, at + `/CloudTrail/${region}/`.length);
+/**
+ * The archive prefix of a key's account: everything up to and including its `CloudTrail/` folder (a digest's
+ * `CloudTrail-Digest/` sibling maps to it); the archive check appends `<region>/yyyy/MM/dd/`.
+ */
+export function partitionPrefix(key: string): string {
+  const at = key.search(/\/CloudTrail(?:-Digest)?\/[a-z0-9-]+\/\d{4}\/\d{2}\/\d{2}\/[^/]+$/);
+  return at < 0 ? '' : `${key.slice(0, at)}/CloudTrail/`;
 }
 
 /**
@@ -98,7 +103,8 @@ export function partitionPrefix(key: string, region: string): string {
  */
 export async function ingestObject(object: NotifiedObject, ports: IngestPorts): Promise<IngestOutcome> {
   const info = classifyKey(object.key);
-  if (info.kind !== 'log' || !info.account || !info.region || info.deliveredAt === undefined) {
+  const digest = info.kind === 'digest';
+  if ((info.kind !== 'log' && !digest) || !info.account || !info.region || info.deliveredAt === undefined) {
     return {
       status: 'skipped',
       reason: 'not-a-log-file',
@@ -106,7 +112,7 @@ export async function ingestObject(object: NotifiedObject, ports: IngestPorts): 
       keyKind: info.kind,
     };
   }
-  const key = partitionKey(info.account, info.region);
+  const key = partitionKey(info.account);
   const ref: FileRef = { deliveredAt: info.deliveredAt, file: fileIdentity(object.key) };
   const reorderMs = ports.detectConfig.reorderMinutes * 60_000;
   const started = ports.now();
@@ -114,14 +120,18 @@ export async function ingestObject(object: NotifiedObject, ports: IngestPorts): 
   if (late && (await ports.store.hasDelta(key, ref))) {
     return { status: 'skipped', reason: 'duplicate', detail: `${object.key} was already recorded for ${key}` };
   }
-  const opened = await open(object, ports.objects);
-  if (!opened) return { status: 'skipped', reason: 'object-gone', detail: `${object.key} no longer exists` };
-  const { delta, report } = await readDelta(
-    object.key,
-    opened,
-    { account: info.account, region: info.region, ...ref },
-    ports.detectConfig,
-  );
+  const identity = { account: info.account, region: info.region, ...ref };
+  let delta: FileDelta;
+  let report: ReadReport;
+  if (digest) {
+    // A digest says the trail was logging when it was delivered: its name is all the engine needs (no GET).
+    delta = digestDelta(identity);
+    report = createReadReport(object.key);
+  } else {
+    const opened = await open(object, ports.objects);
+    if (!opened) return { status: 'skipped', reason: 'object-gone', detail: `${object.key} no longer exists` };
+    ({ delta, report } = await readDelta(object.key, opened, identity, ports.detectConfig));
+  }
   // A delta must outlive the compaction that folds it (compactions are at most maxIntervalHours apart).
   const keepSeconds = Math.max(
     ports.dedupeRetentionDays * 86_400,
@@ -141,7 +151,7 @@ export async function ingestObject(object: NotifiedObject, ports: IngestPorts): 
   // Read after the write: an evaluator that marks the partition idle re-checks for deltas after its write,
   // and this read sees its mark, so one of the two always notices the new file.
   const head = await ports.store.getHead(key);
-  if (!head) await ports.store.createHead(key, partitionPrefix(object.key, info.region));
+  if (!head) await ports.store.createHead(key, partitionPrefix(object.key));
   if (late || head?.idle) await ports.store.wake(key, late);
   return {
     status: 'processed',

@@ -224,7 +224,7 @@ export interface SegmentMessage {
   readonly totalSegments: number;
 }
 
-/** The partition key of an account + Region. */
-export function partitionKey(account: string, region: string): string {
-  return `${account}|${region}`;
+/** The partition key of an account: a partition holds all the account's Regions (docs/pipeline.md). */
+export function partitionKey(account: string): string {
+  return account;
 }

@@ -21,16 +21,8 @@ import {
 import { Construct } from 'constructs';
 import { INTEGRITY_ENV, INTEGRITY_METRICS } from '../../schema/evidence-contract';
 import { acknowledgeWildcardResource } from '../compliance';
-import { type ArchiveKey, archiveDecrypt } from '../contracts';
+import { type ArchiveKey, archiveDecrypt, digestKeyPattern } from '../contracts';
 import { DetectionFunction } from '../detection/detection-function';
-
-/**
- * Key pattern (EventBridge wildcard) of the CloudTrail digest files under the archive's read prefix, backfill digests
- * included.
- */
-export function digestKeyPattern(readPrefix: string): string {
-  return `${readPrefix}*/CloudTrail-Digest/*.json.gz`;
-}
 
 const HANDLERS = path.join(__dirname, '..', '..', 'lambda', 'handlers');
 

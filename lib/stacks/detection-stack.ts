@@ -27,8 +27,10 @@ import {
   type ArchiveSource,
   archiveDecrypt,
   archiveSource,
+  digestKeyPattern,
   insightsBucketName,
   insightsKeyAlias,
+  logFileKeyPattern,
   placementOf,
 } from '../contracts';
 import { DetectionFunction } from '../detection/detection-function';
@@ -38,14 +40,6 @@ import { InsightAlerting, PipelineMonitoring } from '../detection/insight-alerti
 export { INSIGHT_BUS_NAME };
 /** Key prefix of the insight objects written to the insights bucket (the insights Glue table reads it). */
 export const INSIGHT_PREFIX = INSIGHTS_PREFIX;
-/**
- * Key pattern (EventBridge wildcard) of the CloudTrail log files under the archive's read prefix (`AWSLogs/`, or an
- * existing archive's `[<prefix>/]AWSLogs/[<o-id>/]`); digests, Insights files and the bucket's other objects do not
- * match.
- */
-export function logFileKeyPattern(readPrefix: string): string {
-  return `${readPrefix}*/CloudTrail/*.json.gz`;
-}
 /** Powertools service name of the functions. */
 const SERVICE_NAME = 'trailsight-detection';
 
@@ -157,7 +151,12 @@ export class DetectionStack extends Stack {
         detailType: ['Object Created'],
         detail: {
           bucket: { name: [bucketName] },
-          object: { key: events.Match.wildcard(logFileKeyPattern(archive.readPrefix)) },
+          object: {
+            key: events.Match.anyOf(
+              events.Match.wildcard(logFileKeyPattern(archive.readPrefix)),
+              events.Match.wildcard(digestKeyPattern(archive.readPrefix)),
+            ),
+          },
         },
       },
       targets: [

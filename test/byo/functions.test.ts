@@ -4,6 +4,8 @@
  * - the account sync lists the layout's account folders and brings the tables' `projection.account.values` up to
  *   them (core, S3 adapter, Glue adapter and handler), and only them;
  * - the backfill replays the layout by default and refuses a prefix outside it;
+ * - the ingest records the layout's log files and, by name, its digest files, and the delivery check finds the digests
+ *   it has not recorded under the layout's prefix;
  * - the integrity sweep verifies the chains under the layout's prefix.
  */
 import { readFileSync } from 'node:fs';
@@ -25,9 +27,12 @@ import {
 } from '../../lambda/handlers/account-sync';
 import { createBackfillHandler } from '../../lambda/handlers/backfill';
 import { buildPorts, type PipelineEnvironment } from '../../lambda/handlers/environment';
+import { createIngestHandler } from '../../lambda/handlers/ingest';
 import { createSweepHandler } from '../../lambda/handlers/integrity-sweep';
+import { unrecordedFiles } from '../../lambda/pipeline/archive-check';
 import { ACCOUNT_SYNC_ENV } from '../../schema/analytics-contract';
 import { INTEGRITY_DETAIL_TYPE, TRAILSIGHT_BUS_NAME } from '../../schema/evidence-contract';
+import { lambdaContext, objectCreatedRecord, sqsEvent } from '../pipeline/helpers';
 import { LAYOUTS, realKeys } from '../support/archive-layouts';
 import { DeliveryTree, generateSigningKey, listPublicKeysJson } from '../support/digest-tree';
 import { type GlueStandIn, startGlue } from '../support/glue-stand-in';
@@ -293,6 +298,62 @@ describe('backfill over an existing archive', () => {
     );
     const result = await handler({ action: 'replay', prefix: `${ROOT}974349055189/` }, context);
     expect(result).toMatchObject({ action: 'replay', listed: grycap.length });
+  });
+});
+
+describe('ingest over an existing archive', () => {
+  test("records the layout's log files, and its digest files by name, in their accounts under the layout's prefix", async () => {
+    await createStateTables(dynamo.client, 'byo-ingest-');
+    const ports = {
+      ...buildPorts(
+        {
+          headsTableName: 'byo-ingest-heads',
+          dataTableName: 'byo-ingest-data',
+          eventBusName: 'trailsight',
+          publishToDefaultBus: false,
+          archiveBucketName: BUCKET,
+          archivePrefix: ROOT,
+          insightBucketName: BUCKET,
+          insightPrefix: 'trailsight/insights/',
+          dedupeRetentionDays: 35,
+          detectConfig: resolveDetectConfig({}),
+        },
+        { s3: s3.client, dynamodb: dynamo.client, eventBridge: undefined as never, sqs: undefined as never },
+      ),
+      now: () => 0,
+    };
+    // Both real digest keys of the AWS sample are delivered to the bucket; only the newer is notified: the other is
+    // what the delivery check must find.
+    const [digest, previousDigest] = keys.digests.map(moved);
+    for (const key of [digest, previousDigest])
+      await s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: Buffer.from('{}') }));
+    const notified = [moved(flaws2[0]), digest].map((key) => objectCreatedRecord({ key, etag: 'x', size: 1 }, BUCKET));
+    const response = await createIngestHandler(() => ports)(sqsEvent(notified), lambdaContext);
+    expect(response).toEqual({ batchItemFailures: [] });
+
+    const digestAccount = '111122223333';
+    const deltas = await ports.store.queryDeltas(digestAccount, 0, Number.MAX_SAFE_INTEGER);
+    expect(deltas).toEqual([
+      expect.objectContaining({ digest: true, region: 'us-east-2', file: digest.slice(digest.lastIndexOf('/') + 1) }),
+    ]);
+    expect(await ports.store.queryDeltas('653711331788', 0, Number.MAX_SAFE_INTEGER)).toEqual([
+      expect.objectContaining({ file: flaws2[0].slice(flaws2[0].lastIndexOf('/') + 1) }),
+    ]);
+    const head = await ports.store.getHead(digestAccount);
+    expect(head?.prefix).toBe(`${ROOT}${digestAccount}/CloudTrail/`);
+    expect((await ports.store.getHead('653711331788'))?.prefix).toBe(`${ROOT}653711331788/CloudTrail/`);
+
+    const day = Date.UTC(2015, 7, 17);
+    const unrecorded = await unrecordedFiles(
+      digestAccount,
+      head?.prefix ?? '',
+      day,
+      day + 86_400_000,
+      { regions: ['us-east-2'], digests: true },
+      { lister: new S3KeyLister(s3.client), bucket: BUCKET },
+      ports.store,
+    );
+    expect(unrecorded).toBe(1);
   });
 });
 

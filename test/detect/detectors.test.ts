@@ -169,7 +169,7 @@ describe('gap detector', () => {
     expect(gaps.map((i) => i.insightDetails.state)).toEqual(['Start', 'End']);
     expect(gaps[0].trailsight.gapCause).toBe('delivery-stopped');
     expect(Date.parse(gaps[0].trailsight.detectedAt) - from).toBeLessThan(HOUR);
-    expect(gaps[0].trailsight.explanation).toMatch(/delivered no log files for/);
+    expect(gaps[0].trailsight.explanation).toMatch(/delivered no log files in any Region for/);
     // The hourly job's runs lost in the silence are excused, not reported one by one.
     expect(only(insights, 'gap')).toHaveLength(0);
   });

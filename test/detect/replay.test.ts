@@ -4,7 +4,7 @@ import { mergeHistory } from '../../lambda/core/detect/merge';
 import { newHead } from '../../lambda/core/detect/partition';
 import { ACCOUNT, arn, background, burst, DAY, deliveries, ev, HOUR, MIN, REGION, run, T0 } from './helpers';
 
-const KEY = `${ACCOUNT}|${REGION}`;
+const KEY = ACCOUNT;
 
 function stream(account?: string) {
   const events = [
@@ -103,15 +103,15 @@ describe('Replay state', () => {
   test('fails clearly when the state is not JSON, has another format or lacks its parts', () => {
     expect(() => parseReplayState('{nope')).toThrow(StateError);
     expect(() => parseReplayState(JSON.stringify({ version: 1, clock: 0, partitions: {} }))).toThrow(
-      /unsupported state format 1: this version reads format 2/,
+      /unsupported state format 1: this version reads format 3/,
     );
-    expect(() => parseReplayState(JSON.stringify({ format: 2 }))).toThrow(/lacks partitions or applied files/);
-    expect(() => parseReplayState(JSON.stringify({ format: 2, applied: {}, partitions: { x: 3 } }))).toThrow(
+    expect(() => parseReplayState(JSON.stringify({ format: 3 }))).toThrow(/lacks partitions or applied files/);
+    expect(() => parseReplayState(JSON.stringify({ format: 3, applied: {}, partitions: { x: 3 } }))).toThrow(
       /malformed/,
     );
     expect(() =>
       parseReplayState(
-        JSON.stringify({ format: 2, applied: {}, partitions: { x: { deltas: [], pages: {}, head: {} } } }),
+        JSON.stringify({ format: 3, applied: {}, partitions: { x: { deltas: [], pages: {}, head: {} } } }),
       ),
     ).toThrow(/unsupported state format undefined/);
   });
@@ -119,7 +119,7 @@ describe('Replay state', () => {
 
 describe('PartitionMachine', () => {
   test('a new partition starts with one page covering every bucket', () => {
-    const head = newHead(settingsOf(resolveDetectConfig({})), ACCOUNT, REGION, T0);
+    const head = newHead(settingsOf(resolveDetectConfig({})), ACCOUNT, T0);
     expect(head.pages).toEqual([0]);
   });
 });

@@ -10,9 +10,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { classifyKey } from '../../lambda/core/keys';
 import { parseConfig } from '../../lib/config';
-import { archiveSource } from '../../lib/contracts';
-import { digestKeyPattern } from '../../lib/integrity/integrity-verifier';
-import { logFileKeyPattern } from '../../lib/stacks/detection-stack';
+import { archiveSource, digestKeyPattern, logFileKeyPattern } from '../../lib/contracts';
 import { ACCOUNT_SYNC_ENV } from '../../schema/analytics-contract';
 import { CLOUDTRAIL_TABLE_NAME } from '../../schema/cloudtrail-table';
 import { ENV } from '../../schema/detection-contract';
@@ -133,24 +131,27 @@ describe.each(LAYOUTS)('over an existing archive: $name', (layout) => {
     }
   });
 
-  test("the detection rule takes every real log file of the layout, and no digest, Config object or other trail's file", () => {
-    const pattern = logFileKeyPattern(layout.accountsRoot);
+  test("the detection rule takes every real log file and digest of the layout, and no Insights file, Config object or other trail's file", () => {
+    const patterns = [logFileKeyPattern(layout.accountsRoot), digestKeyPattern(layout.accountsRoot)];
     detection.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: ['aws.s3'],
         'detail-type': ['Object Created'],
-        detail: { bucket: { name: [layout.bucketName] }, object: { key: [{ wildcard: pattern }] } },
+        detail: { bucket: { name: [layout.bucketName] }, object: { key: patterns.map((p) => ({ wildcard: p })) } },
       },
     });
-    const matches = wildcard(pattern);
-    for (const key of keys.logs) {
-      expect(matches.test(moved(key))).toBe(true);
+    const matchers = patterns.map(wildcard);
+    const matches = (key: string) => matchers.some((m) => m.test(key));
+    for (const key of [...keys.logs, ...keys.digests]) {
+      expect(matches(moved(key))).toBe(true);
       // The same file at the bucket's root, or under another trail's prefix in the same bucket: not this trail's.
-      expect(matches.test(key)).toBe(false);
-      expect(matches.test(`cloudtrail-other/${key}`)).toBe(false);
+      expect(matches(key)).toBe(false);
+      expect(matches(`cloudtrail-other/${key}`)).toBe(false);
     }
-    for (const key of keys.digests) expect(matches.test(moved(key))).toBe(false);
-    expect(matches.test(moved('AWSLogs/111122223333/Config/ConfigWritabilityCheckFile'))).toBe(false);
+    const insight = keys.logs[0].replace(/CloudTrail(?=[/_])/g, 'CloudTrail-Insight');
+    expect(classifyKey(moved(insight)).kind).toBe('insight');
+    expect(matches(moved(insight))).toBe(false);
+    expect(matches(moved('AWSLogs/111122223333/Config/ConfigWritabilityCheckFile'))).toBe(false);
   });
 
   test('the integrity rule takes the real digests of the layout, and no log file', () => {

@@ -111,7 +111,12 @@ describe('DetectionStack (default configuration)', () => {
         'detail-type': ['Object Created'],
         detail: {
           bucket: { name: [{ 'Fn::Join': ['', ['trailsight-archive-', { Ref: 'AWS::AccountId' }, '-us-east-1']] }] },
-          object: { key: [{ wildcard: 'AWSLogs/*/CloudTrail/*.json.gz' }] },
+          object: {
+            key: [
+              { wildcard: 'AWSLogs/*/CloudTrail/*.json.gz' },
+              { wildcard: 'AWSLogs/*/CloudTrail-Digest/*.json.gz' },
+            ],
+          },
         },
       },
       Targets: [Match.objectLike({ DeadLetterConfig: Match.objectLike({ Arn: Match.anyValue() }) })],

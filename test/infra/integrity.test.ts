@@ -1,6 +1,6 @@
 /** TrailsightIntegrity: continuous digest-chain verification, deployed next to the archive. */
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { digestKeyPattern } from '../../lib/integrity/integrity-verifier';
+import { digestKeyPattern } from '../../lib/contracts';
 import { INTEGRITY_ENV, INTEGRITY_METRICS } from '../../schema/evidence-contract';
 import { build, EXAMPLE_ORG_CONFIG_INPUT, withDefaults } from './helpers';
 

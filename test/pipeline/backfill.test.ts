@@ -17,7 +17,7 @@ import { CapturingSink, createStateTables } from '../support/pipeline-harness';
 import { type DynamoStandIn, type S3StandIn, startDynamo, startS3 } from '../support/stand-ins';
 import { ACCOUNT, BUCKET, grycapDayFiles, lambdaContext, type Uploaded, uploadFile } from './helpers';
 
-const PARTITION = `${ACCOUNT}|us-east-1`;
+const PARTITION = ACCOUNT;
 
 /** Calls learned into a partition's baselines: the exposure-weighted sum of every series' window counts. */
 async function learned(store: PartitionStore, key: string): Promise<number> {

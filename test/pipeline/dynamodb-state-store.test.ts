@@ -18,7 +18,7 @@ import { ev } from '../detect/helpers';
 import { createStateTables } from '../support/pipeline-harness';
 import { type DynamoStandIn, startDynamo } from '../support/stand-ins';
 
-const KEY = '111122223333|us-east-1';
+const KEY = '111122223333';
 const settings = settingsOf(resolveDetectConfig({}));
 const T = Date.UTC(2026, 2, 2, 10);
 
@@ -59,7 +59,7 @@ describe.each([
     const stub = await s.getHead(KEY);
     expect(stub).toMatchObject({ version: 1, prefix: 'AWSLogs/111122223333/CloudTrail/us-east-1/', idle: false });
     expect(stub?.head).toBeUndefined();
-    const head = newHead(settings, '111122223333', 'us-east-1', T);
+    const head = newHead(settings, '111122223333', T);
     const update = {
       head,
       outbox: [],
@@ -82,7 +82,7 @@ describe.each([
   test('wake bumps the version (an advance that read before it must retry) and sets the late hint', async () => {
     const { store: s } = await store();
     await s.createHead(KEY, 'p/');
-    const head = newHead(settings, '111122223333', 'us-east-1', T);
+    const head = newHead(settings, '111122223333', T);
     await s.putHead(KEY, { head, outbox: [], lateHint: false, lateApplied: [], idle: true, dueAt: 0 }, 1);
     await s.wake(KEY, true);
     const woken = await s.getHead(KEY);
@@ -145,7 +145,7 @@ describe.each([
 
   test('scans heads by segment (each once across segments), with what the evaluator decides on', async () => {
     const { store: s } = await store();
-    const keys = Array.from({ length: 12 }, (_, i) => `1111222233${String(i).padStart(2, '0')}|us-east-1`);
+    const keys = Array.from({ length: 12 }, (_, i) => `1111222233${String(i).padStart(2, '0')}`);
     for (const k of keys) await s.createHead(k, 'p/');
     const seen: string[] = [];
     for (let segment = 0; segment < 3; segment++) {

@@ -30,7 +30,7 @@ import {
   uploadFile,
 } from './helpers';
 
-const PARTITION = `${ACCOUNT}|us-east-1`;
+const PARTITION = ACCOUNT;
 
 /** Records in a delivery file, counted independently of the reader. */
 function recordsIn(file: string): number {
@@ -103,7 +103,7 @@ describe('ingest handler (s3rver + dynalite)', () => {
     expect(r.events).toBe(files.reduce((n, f) => n + recordsIn(f), 0));
     expect(r.deltas.map((d) => d.deliveredAt)).toEqual(files.map(deliveredAt));
     const head = await ports.store.getHead(PARTITION);
-    expect(head).toMatchObject({ prefix: `AWSLogs/${ACCOUNT}/CloudTrail/us-east-1/`, idle: false, lateHint: false });
+    expect(head).toMatchObject({ prefix: `AWSLogs/${ACCOUNT}/CloudTrail/`, idle: false, lateHint: false });
     expect(head?.head).toBeUndefined();
   });
 
@@ -134,10 +134,9 @@ describe('ingest handler (s3rver + dynalite)', () => {
     expect(r.deltas.map((d) => d.deliveredAt)).toEqual([deliveredAt(day[30]), deliveredAt(day[31])]);
   });
 
-  test('skips digest, Insights and foreign objects without reading them or writing state', async () => {
+  test('skips Insights and foreign objects without reading them or writing state', async () => {
     const { ports, run } = await fresh();
     const keys = [
-      `AWSLogs/${ACCOUNT}/CloudTrail-Digest/us-east-1/2017/06/01/${ACCOUNT}_CloudTrail-Digest_us-east-1_trailsight_us-east-1_20170601T020500Z.json.gz`,
       `AWSLogs/${ACCOUNT}/CloudTrail-Insight/us-east-1/2017/06/01/${ACCOUNT}_CloudTrail-Insight_us-east-1_20170601T0205Z_abc.json.gz`,
       `AWSLogs/${ACCOUNT}/Config/ConfigWritabilityCheckFile.json.gz`,
     ];
@@ -147,6 +146,28 @@ describe('ingest handler (s3rver + dynalite)', () => {
     const heads: string[] = [];
     for await (const h of ports.store.scanHeads(0, 1)) heads.push(h.key);
     expect(heads).toEqual([]);
+  });
+
+  test('records a digest file by its name alone (never read), once, in its account', async () => {
+    const { ports, run, recorded } = await fresh();
+    const name = `${ACCOUNT}_CloudTrail-Digest_eu-west-1_trailsight_us-east-1_20170601T020500Z.json.gz`;
+    const key = `AWSLogs/o-abcd1234/${ACCOUNT}/CloudTrail-Digest/eu-west-1/2017/06/01/${name}`;
+    // Not uploaded: the ingest must not read it.
+    const record = objectCreatedRecord({ key, etag: 'x', size: 1 });
+    expect((await run([record, record])).batchItemFailures).toEqual([]);
+    const r = await recorded();
+    expect(r.deltas).toEqual([
+      expect.objectContaining({
+        digest: true,
+        region: 'eu-west-1',
+        file: name,
+        deliveredAt: Date.UTC(2017, 5, 1, 2, 5, 0),
+        events: 0,
+      }),
+    ]);
+    expect(await ports.store.getHead(PARTITION)).toMatchObject({
+      prefix: `AWSLogs/o-abcd1234/${ACCOUNT}/CloudTrail/`,
+    });
   });
 
   test('skips an object that no longer exists', async () => {
@@ -227,7 +248,7 @@ describe('ingest handler (s3rver + dynalite)', () => {
     const head = await ports.store.getHead(PARTITION);
     // The evaluator marked it idle (what advance does after a quiet half hour).
     const { newHead, settingsOf } = await import('../../lambda/core/detect');
-    const engineHead = newHead(settingsOf(resolveDetectConfig({})), ACCOUNT, 'us-east-1', deliveredAt(day[60]));
+    const engineHead = newHead(settingsOf(resolveDetectConfig({})), ACCOUNT, deliveredAt(day[60]));
     await ports.store.putHead(
       PARTITION,
       {

@@ -127,6 +127,11 @@ export interface DetectConfig {
     /** Allowed jitter of a run: max(jitterFloorMinutes, jitterFraction × period). */
     readonly jitterFloorMinutes: number;
     readonly jitterFraction: number;
+    /**
+     * Around daylight-saving changes (jobs.ts lists the zones), a job of 6 hours or more that runs an hour
+     * early or late keeps its schedule, and a run is only called missed an hour later than usual.
+     */
+    readonly clockChanges: boolean;
   };
   readonly deliveryGap: {
     readonly enabled: boolean;
@@ -138,6 +143,11 @@ export interface DetectConfig {
     readonly alpha: number;
     /** Longer silences are archive boundaries or retired accounts, not outages (the evaluator ticks report outages within hours). */
     readonly maxSilentHours: number;
+    /**
+     * In a Region whose trail delivers digest files (log file validation: one every hour, with or without
+     * activity), a gap is this long without a digest; log-file silences there are never reported.
+     */
+    readonly digestGapMinutes: number;
   };
   /** Insights about these are never emitted (they still feed the baselines). */
   readonly suppress: {
@@ -191,8 +201,16 @@ export const DEFAULT_DETECT_CONFIG: DetectConfig = {
     maxPeriodMinutes: 8 * 24 * 60,
     jitterFloorMinutes: 5,
     jitterFraction: 0.005,
+    clockChanges: true,
   },
-  deliveryGap: { enabled: true, minSilentMinutes: 45, factor: 1.5, alpha: 1e-3, maxSilentHours: 48 },
+  deliveryGap: {
+    enabled: true,
+    minSilentMinutes: 45,
+    factor: 1.5,
+    alpha: 1e-3,
+    maxSilentHours: 48,
+    digestGapMinutes: 130,
+  },
   suppress: { principals: [], eventNames: [], accounts: [], regions: [], detectors: [] },
 };
 

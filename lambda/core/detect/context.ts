@@ -29,10 +29,17 @@ export interface PartitionData {
    */
   deltas(from: number, late: readonly FilePosition[]): FileDelta[];
   /**
-   * Whether the archive holds log files of this partition delivered in (from, to] that were not applied: a
-   * silence the pipeline itself caused (a backlog, failing files) is not a delivery gap.
+   * Whether the archive holds files of this partition delivered in (from, to] in the given Regions (log
+   * files, or digest files) that were not applied: a silence the pipeline itself caused (a backlog, failing
+   * files) is not a delivery gap.
    */
-  unappliedFiles(from: number, to: number): boolean;
+  unappliedFiles(from: number, to: number, scope: ArchiveScope): boolean;
+}
+
+/** Where an archive check looks: the account's log files (or digest files) of these Regions. */
+export interface ArchiveScope {
+  readonly regions: readonly string[];
+  readonly digests?: boolean;
 }
 
 /** Derived settings of one configuration (computed once per engine). */

@@ -1,17 +1,27 @@
 /**
- * The `delivery-gap` detector: an account + Region that stopped delivering log files.
+ * The `delivery-gap` detector: a trail that stopped delivering.
  *
- * Files cluster (a burst of calls spreads over a few files, then nothing), so instead of a count model this
- * compares the current silence with the silences learned for the same hour of the week (decayed, so an old
- * outage fades out of the baseline). Each delivered file teaches the silence it ends, unless that silence was
- * reported: an outage must not teach the baseline that outages are normal.
+ * Two kinds of evidence, the strongest available:
  *
- * A silence is only reported when the archive confirms it: the caller is asked whether log files of the
- * partition were delivered in the silence but not applied (a backlog or failing files inside the pipeline),
- * and such a silence is the pipeline's own fault, alarmed by the pipeline, not a trail that stopped logging.
+ * - **Digest files.** A trail with log file validation delivers a digest file for each Region every hour,
+ *   whether or not anything happened. In a Region whose digests the partition has seen, a gap is
+ *   `digestGapMinutes` without one (two missed in a row): certain, and quiet accounts stay quiet — a Region
+ *   with no activity still gets its digests, so its log-file silences are never reported.
+ * - **Log files, account-wide.** Without digests, a silence only means something when the whole account is
+ *   silent: one Region going quiet while others deliver is normal (CloudTrail writes no file when nothing
+ *   happened). The account's silence is compared with the silences learned for the same hour of the week
+ *   (decayed, so an old outage fades out of the baseline), and with the longest silences of the other day
+ *   type at that hour too: a holiday is as quiet as a weekend. At hours when the account is quiet (files
+ *   10 minutes apart or more on average) a silence must also outlast the longest the account has had at any
+ *   hour: nights and weekends of a sandbox are not outages. Each delivered file teaches the silence it ends,
+ *   unless that silence was reported: an outage must not teach the baseline that outages are normal.
+ *
+ * A gap is only reported when the archive confirms it: the caller is asked whether files of the partition
+ * were delivered in the silence but not applied (a backlog or failing files inside the pipeline), and such a
+ * silence is the pipeline's own fault, alarmed by the pipeline, not a trail that stopped logging.
  */
 import { type Context, decay, HOUR, historyMinutes, MINUTE, slotOf } from './context';
-import { DELIVERY_EPISODE_KEY, episodeId, startEpisode } from './episodes';
+import { DELIVERY_EPISODE_KEY, endEpisode, episodeId, startEpisode } from './episodes';
 import { type InsightEvent, isoSeconds, round } from './insight';
 import type { EpisodeState, PartitionHead } from './state';
 import { roundSum } from './stats';
@@ -20,6 +30,11 @@ function fmtMinutes(ms: number): string {
   const m = ms / MINUTE;
   if (m >= 120) return `${round(m / 60)} h`;
   return `${Math.round(m)} min`;
+}
+
+/** Open-episode key of a Region's digest gap. */
+export function digestEpisodeKey(region: string): string {
+  return `${DELIVERY_EPISODE_KEY}|${region}`;
 }
 
 /** Records the silence between two consecutive deliveries, in the hour-of-week slot where it began. */
@@ -42,6 +57,23 @@ export function recordSilence(ctx: Context, from: number, to: number): void {
   entry[3] = to;
 }
 
+/** A digest file of `region` delivered at `at`: the trail logs there; it ends the Region's digest gap. */
+export function recordDigest(ctx: Context, region: string, at: number, now: number, out: InsightEvent[]): void {
+  const r = ctx.head.regions[region];
+  r.digest = Math.max(r.digest ?? Number.NEGATIVE_INFINITY, at);
+  const key = digestEpisodeKey(region);
+  const ep = ctx.head.episodes[key];
+  if (ep) {
+    endEpisode(ctx, key, ep, now, out);
+    if (r.silence) r.silence[1] = at;
+  }
+}
+
+/** Whether any Region of the account delivers digests (then log-file silences are not evidence). */
+function hasDigests(head: PartitionHead): boolean {
+  return Object.values(head.regions).some((r) => r.digest !== undefined);
+}
+
 interface LearnedSilence {
   longest: number;
   seen: number;
@@ -49,9 +81,24 @@ interface LearnedSilence {
 }
 
 /**
- * What the partition's silences look like within three hours of the hour where this one began (activity
- * drifts from day to day): the longest and the mean silence, from the same day type (weekday/weekend) when it
- * has enough of them, else from both.
+ * An account whose files come this far apart on average at an hour is quiet then: its silences are
+ * heavy-tailed (a night, a weekend, a holiday), so a silence is only unusual beyond the longest it has had
+ * at any hour.
+ */
+const QUIET_MEAN_GAP_MS = 10 * MINUTE;
+
+/** The longest silence the account has had, at any hour of the week. */
+function longestSilence(head: PartitionHead): number {
+  let longest = 0;
+  for (const e of Object.values(head.silences)) longest = Math.max(longest, e[0]);
+  return longest;
+}
+
+/**
+ * What the account's silences look like within three hours of the hour where this one began (activity
+ * drifts from day to day): the mean silence from the same day type (weekday/weekend) — undefined until that
+ * day type has been seen enough (the first weekend after deploy is not judged by weekdays) — and the longest
+ * from both day types, so a holiday silence is measured against weekends.
  */
 function learnedSilence(head: PartitionHead, from: number, utcOffsetMinutes: number): LearnedSilence | undefined {
   const slot = slotOf(from, utcOffsetMinutes);
@@ -72,76 +119,135 @@ function learnedSilence(head: PartitionHead, from: number, utcOffsetMinutes: num
     return { longest, seen, meanGap: seen > 0 ? total / seen : 0 };
   };
   const own = gather([slot - hour]);
-  if (own.seen >= 20) return own;
-  const both = gather([0, 24]);
-  return both.seen >= 20 ? both : undefined;
+  if (own.seen < 20) return undefined;
+  return { ...own, longest: gather([0, 24]).longest };
+}
+
+/** The account-wide silence threshold, or undefined when nothing learned yet. */
+function silenceThreshold(ctx: Context): { threshold: number; learned: LearnedSilence } | undefined {
+  const { head, settings } = ctx;
+  const dg = settings.config.deliveryGap;
+  const learned = learnedSilence(head, head.lastDelivery, settings.config.utcOffsetMinutes);
+  if (!learned) return undefined;
+  const quiet = learned.meanGap >= QUIET_MEAN_GAP_MS;
+  const threshold = Math.max(
+    dg.minSilentMinutes * MINUTE,
+    dg.factor * (quiet ? Math.max(learned.longest, longestSilence(head)) : learned.longest),
+    Math.max(learned.meanGap, MINUTE) * Math.log(1 / dg.alpha),
+  );
+  return { threshold, learned };
 }
 
 /**
- * The earliest time a silence can be reported (the evaluator's due time), or +∞: from the learned silences
- * (fixed between compactions) and the current silence's start. A silence longer than `maxSilentHours` at the
- * first look is an archive boundary (another period replayed, an account that left), never reported.
+ * The earliest time a gap can be reported (the evaluator's due time), or +∞: the next digest deadline of a
+ * Region that has digests, else the account's silence threshold. A silence longer than `maxSilentHours` at
+ * the first look is an archive boundary (another period replayed, an account that left), never reported.
  */
 export function nextDeliveryCheck(ctx: Context): number {
   const { head, settings } = ctx;
   const dg = settings.config.deliveryGap;
-  if (!dg.enabled || head.episodes[DELIVERY_EPISODE_KEY] || !Number.isFinite(head.lastDelivery)) {
-    return Number.POSITIVE_INFINITY;
+  if (!dg.enabled) return Number.POSITIVE_INFINITY;
+  const learnedBy = head.first + settings.config.learningHours * HOUR;
+  let next = Number.POSITIVE_INFINITY;
+  if (hasDigests(head)) {
+    for (const [region, r] of Object.entries(head.regions)) {
+      if (r.digest === undefined || head.episodes[digestEpisodeKey(region)]) continue;
+      if (head.clock - r.digest > dg.maxSilentHours * HOUR) continue;
+      next = Math.min(next, Math.max(r.digest + dg.digestGapMinutes * MINUTE, learnedBy));
+    }
+    return next;
   }
-  // Past the longest silence that is still reported, only a delivery can change anything.
-  if (head.clock - head.lastDelivery > dg.maxSilentHours * HOUR) return Number.POSITIVE_INFINITY;
-  const learned = learnedSilence(head, head.lastDelivery, settings.config.utcOffsetMinutes);
-  if (!learned) return Number.POSITIVE_INFINITY;
-  const threshold = Math.max(
-    dg.minSilentMinutes * MINUTE,
-    dg.factor * learned.longest,
-    Math.max(learned.meanGap, MINUTE) * Math.log(1 / dg.alpha),
-  );
-  const earliest = Math.max(head.lastDelivery + threshold, head.first + settings.config.learningHours * HOUR);
-  return earliest > head.lastDelivery + dg.maxSilentHours * HOUR ? Number.POSITIVE_INFINITY : earliest;
+  if (head.episodes[DELIVERY_EPISODE_KEY] || !Number.isFinite(head.lastDelivery)) return next;
+  if (head.clock - head.lastDelivery > dg.maxSilentHours * HOUR) return next;
+  const t = silenceThreshold(ctx);
+  if (!t) return next;
+  const earliest = Math.max(head.lastDelivery + t.threshold, learnedBy);
+  return earliest > head.lastDelivery + dg.maxSilentHours * HOUR ? next : earliest;
 }
 
-/** Opens a delivery-gap episode when the partition has been silent for longer than its history explains. */
-export function checkDelivery(ctx: Context, now: number, out: InsightEvent[]): void {
+function gapEpisode(
+  ctx: Context,
+  region: string,
+  since: number,
+  fields: Pick<EpisodeState, 'expected' | 'score' | 'baselineAverage' | 'explanation'>,
+): EpisodeState {
   const { head, settings } = ctx;
-  const { config } = settings;
-  const dg = config.deliveryGap;
-  if (!dg.enabled || head.episodes[DELIVERY_EPISODE_KEY] || !Number.isFinite(head.lastDelivery)) return;
-  const silent = now - head.lastDelivery;
-  if (silent < dg.minSilentMinutes * MINUTE) return;
-  if (silent > dg.maxSilentHours * HOUR) return;
-  if (historyMinutes(head) < config.learningHours * 60) return;
-  const learned = learnedSilence(head, head.lastDelivery, config.utcOffsetMinutes);
-  if (!learned) return;
-  // Files arrive roughly as a Poisson process around the hour's mean gap: a silence of s has probability
-  // exp(−s / mean). Both that and "well beyond the longest silence seen" must hold.
-  const p0 = Math.exp(-silent / Math.max(learned.meanGap, MINUTE));
-  if (silent <= dg.factor * learned.longest || p0 >= dg.alpha) return;
-  // Files delivered but not applied: the pipeline's own backlog or failures, not a trail that stopped.
-  if (ctx.data.unappliedFiles(head.lastDelivery, now)) return;
-  const expectedFiles = learned.seen > 0 ? silent / (learned.meanGap || silent) : 0;
-  const since = head.lastDelivery;
-  const ep: EpisodeState = {
-    id: episodeId(ctx, 'delivery-gap', since),
+  return {
+    id: episodeId(ctx, 'delivery-gap', region, since),
     detector: 'delivery-gap',
+    region,
     start: since,
     startBin: Math.floor(since / settings.binMs),
     lastHot: Math.floor(since / settings.binMs),
     total: 0,
     observed: 0,
-    expected: expectedFiles,
-    score: p0,
-    suppressed: settings.isSuppressed(head, 'delivery-gap', undefined, 'cloudtrail.amazonaws.com', []),
+    suppressed: settings.isSuppressed(
+      { account: head.account, region },
+      'delivery-gap',
+      undefined,
+      'cloudtrail.amazonaws.com',
+      [],
+    ),
     eventSource: 'cloudtrail.amazonaws.com',
     eventName: 'LogFileDelivery',
     eventNames: [],
     errorCodes: [],
     attributions: [],
-    baselineAverage: learned.meanGap > 0 ? MINUTE / learned.meanGap : 0,
     gapCause: 'delivery-stopped',
     expectedAt: since,
-    explanation: `${head.account}/${head.region} delivered no log files for ${fmtMinutes(silent)} (since ${isoSeconds(since)}); at this hour the longest silence of the last weeks was ${fmtMinutes(learned.longest)}: check that the trail is still logging (StopLogging, DeleteTrail, bucket policy, KMS key).`,
+    ...fields,
   };
+}
+
+/** Opens delivery-gap episodes: Regions whose digests stopped, or an account silent beyond its history. */
+export function checkDelivery(ctx: Context, now: number, out: InsightEvent[]): void {
+  const { head, settings } = ctx;
+  const { config } = settings;
+  const dg = config.deliveryGap;
+  if (!dg.enabled || historyMinutes(head) < config.learningHours * 60) return;
+  if (hasDigests(head)) {
+    for (const [region, r] of Object.entries(head.regions)) {
+      const key = digestEpisodeKey(region);
+      if (r.digest === undefined || head.episodes[key]) continue;
+      const silent = now - r.digest;
+      if (silent < dg.digestGapMinutes * MINUTE || silent > dg.maxSilentHours * HOUR) continue;
+      if (ctx.data.unappliedFiles(r.digest, now, { regions: [region], digests: true })) continue;
+      const logsGoOn = r.last > r.digest;
+      const ep = gapEpisode(ctx, region, r.digest, {
+        expected: silent / HOUR,
+        score: 0,
+        baselineAverage: 1 / 60,
+        explanation: logsGoOn
+          ? `${head.account}/${region} delivered no digest file for ${fmtMinutes(silent)} (since ${isoSeconds(r.digest)}) while its log files still arrive: log file validation was turned off or the digests are withheld (UpdateTrail, bucket policy).`
+          : `${head.account}/${region} delivered no digest file for ${fmtMinutes(silent)} (since ${isoSeconds(r.digest)}); a trail with log file validation delivers one every hour, with or without activity: check that the trail is still logging (StopLogging, DeleteTrail, bucket policy, KMS key).`,
+      });
+      r.silence = [r.digest, 0];
+      startEpisode(ctx, key, ep, now, 0, Math.round(silent / MINUTE), out);
+    }
+    return;
+  }
+  if (head.episodes[DELIVERY_EPISODE_KEY] || !Number.isFinite(head.lastDelivery)) return;
+  const silent = now - head.lastDelivery;
+  if (silent < dg.minSilentMinutes * MINUTE || silent > dg.maxSilentHours * HOUR) return;
+  const t = silenceThreshold(ctx);
+  if (!t) return;
+  const { learned } = t;
+  // Files arrive roughly as a Poisson process around the hour's mean gap: a silence of s has probability
+  // exp(−s / mean). Both that and "well beyond the longest silence seen" must hold.
+  const p0 = Math.exp(-silent / Math.max(learned.meanGap, MINUTE));
+  if (silent < t.threshold || p0 >= dg.alpha) return;
+  const regions = Object.keys(head.regions).sort();
+  // Files delivered but not applied: the pipeline's own backlog or failures, not a trail that stopped.
+  if (ctx.data.unappliedFiles(head.lastDelivery, now, { regions })) return;
+  const since = head.lastDelivery;
+  // Reported in the Region of the account's last file (where the trail was last heard from).
+  const lastRegion = regions.reduce((a, b) => (head.regions[b].last > head.regions[a].last ? b : a), regions[0]);
+  const ep = gapEpisode(ctx, lastRegion, since, {
+    expected: learned.seen > 0 ? silent / (learned.meanGap || silent) : 0,
+    score: p0,
+    baselineAverage: learned.meanGap > 0 ? MINUTE / learned.meanGap : 0,
+    explanation: `Account ${head.account} delivered no log files in any Region for ${fmtMinutes(silent)} (since ${isoSeconds(since)}, last from ${lastRegion}); at this hour the longest silence of the last weeks was ${fmtMinutes(learned.longest)}: check that the trail is still logging (StopLogging, DeleteTrail, bucket policy, KMS key).`,
+  });
   head.silence = [since, 0];
   startEpisode(ctx, DELIVERY_EPISODE_KEY, ep, now, 0, Math.round(silent / MINUTE), out);
 }

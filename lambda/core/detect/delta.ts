@@ -46,11 +46,20 @@ export interface FileDelta {
    * file (the console, root); the others' latest event is in `jobs` (see {@link latestByPrincipal}).
    */
   readonly seen: Record<string, number>;
-  /** Delivery lag histogram: whole minutes (0..30) → events. */
-  readonly lag: Record<string, number>;
+  /**
+   * The file's delivery lag: whole minutes from its oldest event to its delivery (capped at 240). A file
+   * whose oldest event is an hour old is a late file, however few events it holds: the job checks wait for
+   * the lag the partition's files usually have (jobs.ts).
+   */
+  readonly lag: number;
   /** Smallest and largest bin with events (undefined for a file without events). */
   readonly minBin?: number;
   readonly maxBin?: number;
+  /**
+   * A digest file (log file validation delivers one per Region every hour, with or without activity): it
+   * carries no events, only the fact that the trail was logging when it was delivered.
+   */
+  readonly digest?: true;
 }
 
 /** Error codes that mean "you are not allowed to", as opposed to "that failed". */
@@ -73,14 +82,14 @@ function inc(map: Record<string, number>, key: string, by = 1): void {
 }
 
 /** The series an event counts toward. Failed writes provision nothing: they count as errors, not calls. */
-export function seriesOfEvent(ev: TrailEvent): string[] {
+export function seriesOfEvent(ev: TrailEvent, region: string): string[] {
   const ids: string[] = [];
   if (!ev.readOnly && !ev.errorCode) {
-    ids.push(seriesId({ kind: 'api-calls', source: ev.source, name: ev.name }));
+    ids.push(seriesId({ kind: 'api-calls', region, source: ev.source, name: ev.name }));
     ids.push(seriesId({ kind: 'principal-writes', principal: ev.principal }));
   }
   if (ev.errorCode) {
-    ids.push(seriesId({ kind: 'api-errors', source: ev.source, name: ev.name, code: ev.errorCode }));
+    ids.push(seriesId({ kind: 'api-errors', region, source: ev.source, name: ev.name, code: ev.errorCode }));
     ids.push(seriesId({ kind: 'principal-failures', principal: ev.principal }));
   }
   if (ev.source === IAM_SOURCE && !ev.readOnly) ids.push(seriesId({ kind: 'iam-writes', principal: ev.principal }));
@@ -106,7 +115,7 @@ export class DeltaBuilder {
   private readonly jobs: Record<string, [number, number, number]> = {};
   private readonly seen: Record<string, number> = {};
   private readonly jobPrincipals = new Set<string>();
-  private readonly lag: Record<string, number> = {};
+  private oldest = Number.POSITIVE_INFINITY;
   private events = 0;
   private minBin = Number.POSITIVE_INFINITY;
   private maxBin = Number.NEGATIVE_INFINITY;
@@ -124,13 +133,12 @@ export class DeltaBuilder {
     const bin = Math.min(Math.floor(ev.time / this.binMs), this.latestBin);
     if (bin < this.minBin) this.minBin = bin;
     if (bin > this.maxBin) this.maxBin = bin;
-    const lagMin = Math.min(30, Math.max(0, Math.floor((this.file.deliveredAt - ev.time) / 60_000)));
-    inc(this.lag, String(lagMin));
+    if (ev.time < this.oldest) this.oldest = ev.time;
     if (ev.time > (this.seen[ev.principal] ?? Number.NEGATIVE_INFINITY)) this.seen[ev.principal] = ev.time;
-    for (const id of seriesOfEvent(ev)) this.count(id, bin, ev);
+    for (const id of seriesOfEvent(ev, this.file.region)) this.count(id, bin, ev);
     if (mayBeJob(ev)) {
       this.jobPrincipals.add(ev.principal);
-      const key = jobId({ principal: ev.principal, source: ev.source, name: ev.name });
+      const key = jobId({ principal: ev.principal, region: this.file.region, source: ev.source, name: ev.name });
       const j = this.jobs[key];
       if (!j) this.jobs[key] = [ev.time, ev.time, 1];
       else {
@@ -194,7 +202,9 @@ export class DeltaBuilder {
       series: this.series,
       jobs,
       seen,
-      lag: this.lag,
+      lag: Number.isFinite(this.oldest)
+        ? Math.min(240, Math.max(0, Math.floor((this.file.deliveredAt - this.oldest) / 60_000)))
+        : 0,
       ...(this.events > 0 ? { minBin: this.minBin, maxBin: this.maxBin } : {}),
     };
   }
@@ -227,6 +237,11 @@ export function buildDelta(
   const builder = new DeltaBuilder(file, binMs);
   for (const ev of events) builder.add(ev);
   return builder.finish();
+}
+
+/** The delta of a digest file: read from its key alone (the engine needs nothing inside it). */
+export function digestDelta(file: { account: string; region: string; deliveredAt: number; file: string }): FileDelta {
+  return { ...file, events: 0, series: {}, jobs: {}, seen: {}, lag: 0, digest: true };
 }
 
 /** A delta's job observations with absolute times: [job id, first event, last event, calls]. */

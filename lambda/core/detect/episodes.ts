@@ -31,7 +31,7 @@ export function episodeRecord(
   return {
     eventVersion: INSIGHT_EVENT_VERSION,
     eventTime: isoSeconds(ep.start),
-    awsRegion: head.region,
+    awsRegion: ep.region,
     eventID: deterministicUuid(ep.id, state),
     eventType: 'AwsCloudTrailInsight',
     recipientAccountId: head.account,
@@ -121,7 +121,10 @@ export function nextQuietEnd(ctx: Context): number {
   return next;
 }
 
-/** An episode id: stable for the same partition, series and first window, whatever the processing order. */
+/**
+ * An episode id: stable for the same account, series (or job, or Region) and first window, whatever the
+ * processing order.
+ */
 export function episodeId(ctx: Context, ...parts: (string | number)[]): string {
-  return deterministicUuid(...parts.slice(0, 1), ctx.head.account, ctx.head.region, ...parts.slice(1));
+  return deterministicUuid(...parts.slice(0, 1), ctx.head.account, ...parts.slice(1));
 }

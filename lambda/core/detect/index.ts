@@ -4,7 +4,7 @@ export { DEFAULT_DETECT_CONFIG, DETECTOR_KINDS, DetectConfigError, resolveDetect
 export type { PartitionData, Settings } from './context';
 export { settingsOf, shortPrincipal } from './context';
 export type { BinCounts, FileDelta } from './delta';
-export { buildDelta, compareDeltas, DeltaBuilder } from './delta';
+export { buildDelta, compareDeltas, DeltaBuilder, digestDelta } from './delta';
 export type { Attribution, InsightEvent, TrailsightDetails } from './insight';
 export { deterministicUuid } from './insight';
 export type { PartitionInput } from './partition';

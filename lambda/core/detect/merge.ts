@@ -76,6 +76,18 @@ export function mergeHistory(
   head.first = Math.min(head.first, h.first);
   head.lag = head.lag.map((v, i) => v + (h.lag[i] ?? 0));
   head.silences = { ...h.silences, ...head.silences };
+  for (const [region, r] of Object.entries(h.regions)) {
+    const mine = head.regions[region];
+    head.regions[region] = mine
+      ? {
+          ...mine,
+          last: Math.max(mine.last, r.last),
+          ...(r.digest !== undefined || mine.digest !== undefined
+            ? { digest: Math.max(mine.digest ?? Number.NEGATIVE_INFINITY, r.digest ?? Number.NEGATIVE_INFINITY) }
+            : {}),
+        }
+      : structuredClone(r);
+  }
   head.compaction.horizon = Math.max(head.compaction.horizon, h.compaction.horizon);
   for (const [p, t] of Object.entries(h.seen)) head.seen[p] = Math.max(head.seen[p] ?? t, t);
 

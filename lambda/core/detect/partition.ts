@@ -1,7 +1,7 @@
 /**
- * One partition (account + Region) as a deterministic state machine over its inputs: delivered files (as
- * {@link FileDelta}s) and evaluator ticks, applied in canonical order (time; files before ticks at the same
- * instant; files by identity). The CLI and the pipeline feed the same inputs in the same order and get the
+ * One partition (an account, all its Regions) as a deterministic state machine over its inputs: delivered
+ * files (log files and digest files, as {@link FileDelta}s) and evaluator ticks, applied in canonical order
+ * (time; files before ticks at the same instant; files by identity). The CLI and the pipeline feed the same inputs in the same order and get the
  * same insights, field for field.
  *
  * A tick at which nothing is due changes nothing (not even what a later input sees), so a replay only
@@ -10,14 +10,14 @@
  */
 import { compact, compactionDue, nextCompaction } from './compaction';
 import type { Context, PartitionData, Settings } from './context';
-import { checkDelivery, nextDeliveryCheck, recordSilence } from './delivery';
+import { checkDelivery, nextDeliveryCheck, recordDigest, recordSilence } from './delivery';
 import { type FileDelta, jobObservations, latestByPrincipal } from './delta';
 import { DELIVERY_EPISODE_KEY, endEpisode, endQuietEpisodes, nextQuietEnd } from './episodes';
 import type { InsightEvent } from './insight';
 import { checkJobs, jobRan, nextJobDue, observeRun } from './jobs';
 import { testWindow } from './rate';
 import { parseJobId } from './series';
-import { emptyHead, type FilePosition, type PartitionHead } from './state';
+import { emptyHead, type FilePosition, lagBucket, type PartitionHead } from './state';
 import type { WindowIndex } from './windows';
 
 /** One input of a partition. `late`: a file applied after files that come after it in canonical order. */
@@ -40,9 +40,9 @@ export function compareInputs(a: PartitionInput, b: PartitionInput): number {
   return 0;
 }
 
-/** A new partition's head, starting at its first input. */
-export function newHead(settings: Settings, account: string, region: string, first: number): PartitionHead {
-  return emptyHead(account, region, first, settings.binMs, settings.settleMs);
+/** A new partition's (account's) head, starting at its first input. */
+export function newHead(settings: Settings, account: string, first: number): PartitionHead {
+  return emptyHead(account, first, settings.binMs, settings.settleMs);
 }
 
 /** The serialized size of a delta, the unit of the compaction trigger (the same number on every side). */
@@ -106,14 +106,32 @@ export class PartitionMachine {
   }
 
   private applyFile(delta: FileDelta, late: boolean, out: InsightEvent[]): void {
-    const { head, settings } = this.ctx;
-    const { config, binMs } = settings;
+    const { head } = this.ctx;
     const at = delta.deliveredAt;
     // A late file is applied at the partition's current time: the time checks already ran past it.
     const now = late ? Math.max(head.clock, at) : at;
     this.timePasses(now, out);
+    head.regions[delta.region] ??= { last: Number.NEGATIVE_INFINITY };
+    const region = head.regions[delta.region];
+    if (delta.digest) {
+      // A digest file only says that the trail is still logging in its Region.
+      recordDigest(this.ctx, delta.region, at, now, out);
+    } else {
+      this.countFile(delta, now, out);
+      region.last = Math.max(region.last, at);
+    }
+    // Bookkeeping of the input order and of what the next compaction folds.
+    const position: FilePosition = { deliveredAt: at, file: delta.file };
+    if (late) head.compaction.late.push(position);
+    else head.cursor = position;
+    head.compaction.deltaChars += deltaChars(delta);
+  }
 
-    // Delivery: a file ends any silence; silences that were not reported teach the baseline.
+  private countFile(delta: FileDelta, now: number, out: InsightEvent[]): void {
+    const { head, settings } = this.ctx;
+    const { config, binMs } = settings;
+    const at = delta.deliveredAt;
+    // Delivery: a file ends the account's silence; silences that were not reported teach the baseline.
     const deliveryEp = head.episodes[DELIVERY_EPISODE_KEY];
     if (deliveryEp) {
       endEpisode(this.ctx, DELIVERY_EPISODE_KEY, deliveryEp, now, out);
@@ -122,8 +140,9 @@ export class PartitionMachine {
       recordSilence(this.ctx, head.lastDelivery, at);
     }
     head.lastDelivery = Math.max(head.lastDelivery, at);
-    for (const [minute, n] of Object.entries(delta.lag)) head.lag[Number(minute)] += n;
-    if (head.lag.reduce((x, y) => x + y, 0) > 100_000) head.lag = head.lag.map((v) => Math.floor(v / 2));
+    head.lag[lagBucket(delta.lag)] += 1;
+    // Halve now and then: the lag of the last weeks' files is what counts.
+    if (head.lag.reduce((x, y) => x + y, 0) > 20_000) head.lag = head.lag.map((v) => Math.floor(v / 2));
 
     // Trusted jobs follow every run as it arrives (candidates learn at compactions).
     for (const [id, first, last, calls] of jobObservations(delta)) {
@@ -149,16 +168,11 @@ export class PartitionMachine {
         if (bin < oldest) continue;
         for (let w = bin; w < bin + config.windowBins; w++) {
           if (w !== bin && !this.index.has(id, w)) break;
-          testWindow(this.ctx, this.index, id, w, now, out);
+          testWindow(this.ctx, this.index, id, w, now, delta.region, out);
         }
       }
     }
 
-    // Bookkeeping of the input order and of what the next compaction folds.
-    const position: FilePosition = { deliveredAt: at, file: delta.file };
-    if (late) head.compaction.late.push(position);
-    else head.cursor = position;
-    head.compaction.deltaChars += deltaChars(delta);
     this.index.prune(oldest - config.windowBins);
   }
 }

@@ -40,12 +40,17 @@ function fmtCount(n: number): string {
  * Tests window `w` of series `id` (called for every window a new delta touched): may start an episode, or
  * keep an open one alive.
  */
+/**
+ * Tests window `w` of series `id` after a file delivered in `region` added counts to it (per-principal
+ * series span the account's Regions: an insight about them is reported in the Region of that file).
+ */
 export function testWindow(
   ctx: Context,
   index: WindowIndex,
   id: string,
   w: number,
   now: number,
+  region: string,
   out: InsightEvent[],
 ): void {
   const kind = kindOf(id);
@@ -87,7 +92,7 @@ export function testWindow(
   // Late calls of an episode that already ended do not start a second one.
   const ended = ctx.head.ended[id];
   if (ended !== undefined && w - config.windowBins < ended[0]) return;
-  startRateEpisode(ctx, id, w, view, exp, Math.exp(logP), now, out, caller);
+  startRateEpisode(ctx, id, w, view, exp, Math.exp(logP), now, region, out, caller);
 }
 
 /**
@@ -149,11 +154,13 @@ function startRateEpisode(
   exp: Expectation,
   p: number,
   now: number,
+  fileRegion: string,
   out: InsightEvent[],
   callerLogP?: number,
 ): void {
   const { config, windowMs } = ctx.settings;
   const key = parseSeriesId(id);
+  const region = key.kind === 'api-calls' || key.kind === 'api-errors' ? key.region : fileRegion;
   const detector = DETECTOR_OF[key.kind]!;
   const windowMin = windowMs / MINUTE;
   const names = ranked(view.n);
@@ -225,6 +232,7 @@ function startRateEpisode(
   const ep: EpisodeState = {
     id: episodeId(ctx, 'episode', id, w),
     detector,
+    region,
     start: view.t0,
     startBin: w - config.windowBins + 1,
     lastHot: w,
@@ -232,7 +240,13 @@ function startRateEpisode(
     observed: view.count,
     expected,
     score,
-    suppressed: ctx.settings.isSuppressed(ctx.head, detector, principal, eventSource, eventNames),
+    suppressed: ctx.settings.isSuppressed(
+      { account: ctx.head.account, region },
+      detector,
+      principal,
+      eventSource,
+      eventNames,
+    ),
     eventSource,
     eventName,
     ...(errorCode !== undefined ? { errorCode } : {}),

@@ -12,14 +12,14 @@
 import type { TrailEvent } from '../event';
 import type { DetectConfig, DetectConfigInput } from './config';
 import { resolveDetectConfig } from './config';
-import { MINUTE, type PartitionData, type Settings, settingsOf } from './context';
-import { compareDeltas, DeltaBuilder, type FileDelta } from './delta';
+import { type ArchiveScope, MINUTE, type PartitionData, type Settings, settingsOf } from './context';
+import { compareDeltas, DeltaBuilder, digestDelta, type FileDelta } from './delta';
 import type { InsightEvent } from './insight';
 import { newHead, PartitionMachine } from './partition';
 import { checkHead, checkPage, emptyPage, type FilePosition, type Page, type PartitionHead, StateError } from './state';
 import { WindowIndex } from './windows';
 
-export const REPLAY_STATE_FORMAT = 2;
+export const REPLAY_STATE_FORMAT = 3;
 /** How long a replay state remembers applied files (the pipeline keeps its per-file records as long). */
 export const APPLIED_RETENTION_DAYS = 35;
 
@@ -38,8 +38,8 @@ export interface PartitionSnapshot {
   pages: Record<string, Page>;
   /** Deltas still needed, in the order applied. */
   deltas: FileDelta[];
-  /** Delivery times of files of this partition that could not be read (the archive holds them, unapplied). */
-  unreadable?: number[];
+  /** Files of this partition that could not be read, [delivery time, Region] (the archive holds them, unapplied). */
+  unreadable?: [number, string][];
 }
 
 export interface ReplayState {
@@ -49,10 +49,13 @@ export interface ReplayState {
   applied: Record<string, number>;
 }
 
-/** The identity of a file: its name for CloudTrail delivery files (unique, and the same in S3 and on disk). */
+/** The identity of a file: its name for CloudTrail log and digest files (unique, and the same in S3 and on disk). */
 export function fileIdentity(key: string): string {
   const name = key.slice(key.lastIndexOf('/') + 1);
-  return /^\d{12}_CloudTrail_[a-z0-9-]+_\d{8}T\d{4}Z_[A-Za-z0-9]+\.json(\.gz)?$/.test(name) ? name : key;
+  return /^\d{12}_CloudTrail_[a-z0-9-]+_\d{8}T\d{4}Z_[A-Za-z0-9]+\.json(\.gz)?$/.test(name) ||
+    /^\d{12}_CloudTrail-Digest_[a-z0-9-]+_.+_[a-z0-9-]+_\d{8}T\d{6}Z(?:_backfill)?\.json(\.gz)?$/.test(name)
+    ? name
+    : key;
 }
 
 /** In-memory cold data of one partition (the CLI's PartitionData). */
@@ -73,8 +76,12 @@ class MemoryData implements PartitionData {
     const lateSet = new Set(late.map((p) => `${p.deliveredAt}|${p.file}`));
     return this.snapshot.deltas.filter((d) => d.deliveredAt >= from || lateSet.has(`${d.deliveredAt}|${d.file}`));
   }
-  unappliedFiles(from: number, to: number): boolean {
-    return (this.snapshot.unreadable ?? []).some((t) => t > from && t <= to);
+  unappliedFiles(from: number, to: number, scope: ArchiveScope): boolean {
+    // The CLI reads every file it lists (digests are read by name only, never unreadable).
+    if (scope.digests) return false;
+    return (this.snapshot.unreadable ?? []).some(
+      ([t, region]) => t > from && t <= to && scope.regions.includes(region),
+    );
   }
 }
 
@@ -113,12 +120,12 @@ export class Replay {
     return { snapshot, data, index, machine: new PartitionMachine(this.settings, snapshot.head, data, index) };
   }
 
-  private partition(account: string, region: string, first: number): LivePartition {
-    const key = `${account}|${region}`;
+  private partition(account: string, first: number): LivePartition {
+    const key = account;
     let p = this.live.get(key);
     if (!p) {
       const snapshot: PartitionSnapshot = {
-        head: newHead(this.settings, account, region, first),
+        head: newHead(this.settings, account, first),
         pages: {},
         deltas: [],
       };
@@ -141,6 +148,11 @@ export class Replay {
     return this.applyDelta(builder.finish());
   }
 
+  /** Applies a digest file (known by its name only: the trail was logging in its Region when it came). */
+  ingestDigest(file: DeliveredFile): InsightEvent[] {
+    return this.applyDelta(digestDelta(file));
+  }
+
   /** A builder for a file's delta, to fill while its events stream by. */
   deltaBuilder(file: DeliveredFile): DeltaBuilder {
     return new DeltaBuilder(file, this.settings.binMs);
@@ -155,7 +167,7 @@ export class Replay {
       this.stats.alreadyApplied++;
       return [];
     }
-    const p = this.partition(delta.account, delta.region, delta.deliveredAt);
+    const p = this.partition(delta.account, delta.deliveredAt);
     const cursor = p.snapshot.head.cursor;
     const late = cursor !== undefined && compareDeltas(delta, cursor) < 0;
     const out = this.ticksBefore(p, delta.deliveredAt, false);
@@ -169,9 +181,9 @@ export class Replay {
 
   /** Records a file of a partition that could not be read: it was delivered, but not applied. */
   unreadable(account: string, region: string, deliveredAt: number): void {
-    const p = this.partition(account, region, deliveredAt);
+    const p = this.partition(account, deliveredAt);
     p.snapshot.unreadable ??= [];
-    p.snapshot.unreadable.push(deliveredAt);
+    p.snapshot.unreadable.push([deliveredAt, region]);
   }
 
   /** Applies every partition's due ticks up to `now` inclusive (the end of a replay, `--until`). */
@@ -227,7 +239,7 @@ export class Replay {
       );
     }
     if (p.snapshot.unreadable) {
-      p.snapshot.unreadable = p.snapshot.unreadable.filter((t) => t >= head.clock - 7 * 86_400_000);
+      p.snapshot.unreadable = p.snapshot.unreadable.filter(([t]) => t >= head.clock - 7 * 86_400_000);
     }
   }
 }

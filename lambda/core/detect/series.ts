@@ -1,29 +1,32 @@
 /**
  * The count series the engine learns, as typed keys.
  *
- * A series is what one rate detector tests: the successful write calls of one API, one error code of one
- * API, or one principal's writes, failures, IAM writes, reads or denials. In memory and in storage a series
- * is identified by a compact string id (`<code>|<fields…>`), because ids are map keys in state that is
+ * A series is what one rate detector tests: the successful write calls of one API in one Region, one error
+ * code of one API in one Region, or one principal's writes, failures, IAM writes, reads or denials across the
+ * account's Regions (the evidence about a principal adds up wherever it acts). In memory and in storage a
+ * series is identified by a compact string id (`<code>|<fields…>`), because ids are map keys in state that is
  * written on every compaction; code outside this module works with {@link SeriesKey} and never parses ids.
  */
 import type { DetectorKind } from './config';
 
-/** Successful write calls of one API (call-rate). */
+/** Successful write calls of one API in one Region (call-rate). */
 export interface ApiCallsKey {
   readonly kind: 'api-calls';
+  readonly region: string;
   readonly source: string;
   readonly name: string;
 }
 
-/** Calls of one API that failed with one error code (error-rate). */
+/** Calls of one API in one Region that failed with one error code (error-rate). */
 export interface ApiErrorsKey {
   readonly kind: 'api-errors';
+  readonly region: string;
   readonly source: string;
   readonly name: string;
   readonly code: string;
 }
 
-/** A per-principal series: writes and failures (the caller check), IAM writes, reads, denials. */
+/** A per-principal series, over all the account's Regions: writes and failures (the caller check), IAM writes, reads, denials. */
 export interface PrincipalKey {
   readonly kind: 'principal-writes' | 'principal-failures' | 'iam-writes' | 'reads' | 'denials';
   readonly principal: string;
@@ -61,9 +64,9 @@ export const DETECTOR_OF: Readonly<Record<SeriesKind, Exclude<DetectorKind, 'gap
 export function seriesId(key: SeriesKey): string {
   switch (key.kind) {
     case 'api-calls':
-      return `c|${key.source}|${key.name}`;
+      return `c|${key.region}|${key.source}|${key.name}`;
     case 'api-errors':
-      return `e|${key.source}|${key.name}|${key.code}`;
+      return `e|${key.region}|${key.source}|${key.name}|${key.code}`;
     default:
       return `${CODE[key.kind]}|${key.principal}`;
   }
@@ -75,8 +78,8 @@ export function parseSeriesId(id: string): SeriesKey {
   if (!kind || id[1] !== '|') throw new Error(`not a series id: ${id}`);
   const rest = id.slice(2);
   if (kind === 'api-calls' || kind === 'api-errors') {
-    const [source, name, ...code] = rest.split('|');
-    return kind === 'api-calls' ? { kind, source, name } : { kind, source, name, code: code.join('|') };
+    const [region, source, name, ...code] = rest.split('|');
+    return kind === 'api-calls' ? { kind, region, source, name } : { kind, region, source, name, code: code.join('|') };
   }
   return { kind, principal: rest };
 }
@@ -104,8 +107,8 @@ export function learnsApis(id: string): boolean {
  */
 export function groupOf(id: string): string {
   if (isApiSeries(id)) {
-    const [, source, name] = id.split('|');
-    return `a|${source}|${name}`;
+    const [, region, source, name] = id.split('|');
+    return `a|${region}|${source}|${name}`;
   }
   return `p|${id.slice(2)}`;
 }
@@ -120,20 +123,21 @@ export function callerSeries(apiSeriesId: string, principal: string): string {
   return seriesId({ kind: apiSeriesId[0] === 'c' ? 'principal-writes' : 'principal-failures', principal });
 }
 
-/** A learned periodic job: one principal calling one API. Id: `<principal>|<source>|<name>`. */
+/** A learned periodic job: one principal calling one API in one Region. Id: `<principal>|<region>|<source>|<name>`. */
 export interface JobKey {
   readonly principal: string;
+  readonly region: string;
   readonly source: string;
   readonly name: string;
 }
 
 export function jobId(key: JobKey): string {
-  return `${key.principal}|${key.source}|${key.name}`;
+  return `${key.principal}|${key.region}|${key.source}|${key.name}`;
 }
 
-/** Principals may contain `|` in pathological input: the source and name are the last two fields. */
+/** Principals may contain `|` in pathological input: the Region, source and name are the last three fields. */
 export function parseJobId(id: string): JobKey {
-  const name = id.slice(id.lastIndexOf('|') + 1);
-  const rest = id.slice(0, id.lastIndexOf('|'));
-  return { principal: rest.slice(0, rest.lastIndexOf('|')), source: rest.slice(rest.lastIndexOf('|') + 1), name };
+  const fields = id.split('|');
+  const [region, source, name] = fields.slice(-3);
+  return { principal: fields.slice(0, -3).join('|'), region, source, name };
 }

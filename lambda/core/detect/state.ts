@@ -30,6 +30,8 @@ export interface SeriesBaseline {
 export interface EpisodeState {
   id: string;
   detector: DetectorKind;
+  /** The Region the insight is reported in (`awsRegion`): the API's, the job's, or where the file that opened it was delivered. */
+  region: string;
   /** Event time of the first anomalous activity (or when the missing activity was due). */
   start: number;
   /** First and last anomalous bins. */
@@ -144,15 +146,27 @@ export interface FilePosition {
   readonly file: string;
 }
 
+/** What the partition knows about one of its Regions. */
+export interface RegionState {
+  /** Delivery time of the Region's latest log file. */
+  last: number;
+  /** Time of the Region's latest digest file (log file validation delivers one every hour, activity or not). */
+  digest?: number;
+  /** The latest digest gap reported: [since, until] (until 0 while open). */
+  silence?: [number, number];
+}
+
 export interface PartitionHead {
   format: typeof HEAD_FORMAT;
+  /** A partition is one account: its Regions share what is learned about principals (see series.ts). */
   account: string;
-  region: string;
+  /** The account's Regions seen so far. */
+  regions: Record<string, RegionState>;
   /** Latest input time applied (a delivery or an evaluator tick), epoch ms. */
   clock: number;
   /** Time of the first input. */
   first: number;
-  /** Delivery time of the latest file. */
+  /** Delivery time of the latest file, in any Region. */
   lastDelivery: number;
   /** Last file applied in canonical order. */
   cursor?: FilePosition;
@@ -173,7 +187,7 @@ export interface PartitionHead {
   expRef: number;
   /** Silences between files by the slot where they began: [longest (decayed), count, total, last update] (6 digits). */
   silences: Record<string, [number, number, number, number]>;
-  /** Histogram of delivery lag (file time − event time), whole minutes 0..30. */
+  /** Files by delivery lag (file time − its oldest event), in {@link lagBucket}s. */
   lag: number[];
   compaction: CompactionState;
   /** The pages: the first bucket of each page's range, sorted (the first is 0; each runs to the next). */
@@ -182,7 +196,20 @@ export interface PartitionHead {
   merged?: string[];
 }
 
-export const HEAD_FORMAT = 2;
+export const HEAD_FORMAT = 3;
+
+/** Delivery-lag buckets: one per minute up to 30, then 5 minutes wide up to 240 (the last holds the rest). */
+export const LAG_BUCKETS = 31 + 42;
+
+/** The bucket of a lag in whole minutes. */
+export function lagBucket(minutes: number): number {
+  return minutes <= 30 ? Math.max(0, minutes) : Math.min(LAG_BUCKETS - 1, 30 + Math.ceil((minutes - 30) / 5));
+}
+
+/** The largest lag (minutes) a bucket holds. */
+export function lagBucketMinutes(bucket: number): number {
+  return bucket <= 30 ? bucket : 30 + 5 * (bucket - 30);
+}
 
 /** Thrown when a state document cannot be resumed. */
 export class StateError extends Error {
@@ -192,17 +219,11 @@ export class StateError extends Error {
   }
 }
 
-export function emptyHead(
-  account: string,
-  region: string,
-  first: number,
-  binMs: number,
-  settleMs: number,
-): PartitionHead {
+export function emptyHead(account: string, first: number, binMs: number, settleMs: number): PartitionHead {
   return {
     format: HEAD_FORMAT,
     account,
-    region,
+    regions: {},
     clock: first,
     first,
     lastDelivery: Number.NEGATIVE_INFINITY,
@@ -213,7 +234,7 @@ export function emptyHead(
     exposure: {},
     expRef: first,
     silences: {},
-    lag: new Array(31).fill(0),
+    lag: new Array(LAG_BUCKETS).fill(0),
     compaction: {
       k: 0,
       at: first,
@@ -250,7 +271,7 @@ export function checkHead(value: unknown, where: string): PartitionHead {
   }
   if (
     typeof h.account !== 'string' ||
-    typeof h.region !== 'string' ||
+    typeof h.regions !== 'object' ||
     typeof h.clock !== 'number' ||
     typeof h.episodes !== 'object' ||
     typeof h.compaction !== 'object' ||
