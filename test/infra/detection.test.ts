@@ -103,7 +103,7 @@ describe('DetectionStack (default configuration)', () => {
     });
   });
 
-  test('routes only CloudTrail log files of the archive bucket from the default bus to the queue', () => {
+  test('routes only CloudTrail log and digest files under AWSLogs/ of the archive bucket from the default bus to the queue', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventBusName: Match.absent(),
       EventPattern: {
