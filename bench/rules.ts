@@ -83,7 +83,7 @@ async function work(mode: Mode, file: string): Promise<WorkerResult> {
     },
     events,
   );
-  const matches = engine?.flush();
+  const matches = engine?.flush(file);
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   return {

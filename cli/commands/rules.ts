@@ -216,6 +216,7 @@ async function test(
   const engine = new RuleEngine(loaded.rules, effective);
   const files = await listLocalFiles(logPaths);
   const dedupe = new EventIdDeduper();
+  const matches: RuleMatch[] = [];
   let failed = 0;
   let read = 0;
   for (const f of files) {
@@ -232,9 +233,13 @@ async function test(
       // events are tested by onEvent as they are read
     }
     for (const e of report.errors) io.stderr(`warning: ${e.message}\n`);
-    if (report.errors.length > 0) failed++;
+    if (report.errors.length > 0) {
+      // The pipeline sends nothing of a file it cannot read whole (it is retried, then dead-lettered).
+      failed++;
+      if (alerts) engine.takeGroups();
+    } else if (alerts) matches.push(...engine.flush(f.path));
   }
-  const matches = alerts ? engine.flush() : engine.flushEach();
+  if (!alerts) matches.push(...engine.flushEach());
   if (format === 'jsonl') for (const m of matches) io.stdout(`${JSON.stringify(m)}\n`);
   else io.stdout(formatRuleMatchTable(matches));
   const s = engine.stats;
