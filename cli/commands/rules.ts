@@ -86,14 +86,17 @@ function hasLogFiles(dir: string): boolean {
 
 class UsageError extends Error {}
 
-async function readConfig(path: string | undefined): Promise<RulesConfig> {
-  if (!path) return DEFAULT_RULES_CONFIG;
-  const config = resolveRulesConfig(JSON.parse(await readFile(path, 'utf8')));
-  const base = dirname(path);
+/** The configuration with its relative folders read from `base` (the configuration file's folder). */
+export function withFoldersFrom(config: RulesConfig, base: string): RulesConfig {
   return {
     ...config,
     folders: config.folders.map((f) => (isAbsolute(f.path) ? f : { ...f, path: resolve(base, f.path) })),
   };
+}
+
+async function readConfig(path: string | undefined): Promise<RulesConfig> {
+  if (!path) return DEFAULT_RULES_CONFIG;
+  return withFoldersFrom(resolveRulesConfig(JSON.parse(await readFile(path, 'utf8'))), dirname(path));
 }
 
 /** Loads the rules named on the command line, or the configured ones when none is named. */
@@ -138,8 +141,14 @@ export function credit(match: Pick<RuleMatch, 'rule'>): string {
   return `${author} / ${source.pack}${source.license ? ` (${source.license})` : ''} ${source.file}`;
 }
 
-/** One line per rule-match event, oldest first, with credit. */
-export function formatRuleMatchTable(matches: readonly RuleMatch[]): string {
+/**
+ * One line per rule-match event, oldest first, with credit; `countOf` gives the count column (default: the
+ * event's own count).
+ */
+export function formatRuleMatchTable(
+  matches: readonly RuleMatch[],
+  countOf: (match: RuleMatch) => number = (m) => m.group.count,
+): string {
   if (matches.length === 0) return 'no rule matches\n';
   return table(
     ['time (UTC)', 'level', 'rule', 'event', 'principal', 'account/region', 'count', 'author / source'],
@@ -150,7 +159,7 @@ export function formatRuleMatchTable(matches: readonly RuleMatch[]): string {
       `${m.event.eventName}${m.event.errorCode ? ` (${m.event.errorCode})` : ''}`,
       m.event.principal,
       `${m.event.account}/${m.event.region}`,
-      String(m.group.count),
+      String(countOf(m)),
       credit(m),
     ]),
   );

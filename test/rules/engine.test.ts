@@ -245,7 +245,7 @@ describe('RuleEngine: allow-lists and grouping', () => {
 
   test('the ledger: the owner re-sends an event it could not mark sent; other files never alert', () => {
     const ledger = new GroupLedger();
-    const g = { id: 'g', count: 2 };
+    const g = { id: 'g', count: 2, windowEnd: T0 };
     expect(ledger.record(g, 'a')).toBe('alert');
     // The publish failed, the record is retried: the owner alerts again (same id).
     expect(ledger.record(g, 'a')).toBe('alert');

@@ -102,18 +102,23 @@ function allowTest(entries: readonly AllowEntry[]): AllowTest {
 export class RuleEngine {
   readonly ruleSet: RuleSet;
   readonly stats: RuleEngineStats = { events: 0, hits: 0, suppressed: 0, grouped: 0, matches: 0 };
-  /** The group markers {@link flush} records in (the CLI's stand-in for the ingest's DynamoDB markers). */
-  readonly ledger = new GroupLedger();
+  /** The group markers {@link record} writes (the CLI's stand-in for the ingest's DynamoDB markers). */
+  readonly ledger: GroupLedger;
   private readonly allowed: AllowTest;
   private pending: RuleHit[] = [];
 
-  /** @param rules every loaded rule; the configuration selects which run */
+  /**
+   * @param rules every loaded rule; the configuration selects which run
+   * @param ledger the markers of an earlier run (`detect --state`)
+   */
   constructor(
     rules: readonly CompiledRule[],
     private readonly config: RulesConfig,
+    ledger: GroupLedger = new GroupLedger(),
   ) {
     this.ruleSet = new RuleSet(selectRules(rules, config));
     this.allowed = allowTest(config.allow);
+    this.ledger = ledger;
   }
 
   /** Tests one event against the rules; pass it as the reader's `onEvent`. */

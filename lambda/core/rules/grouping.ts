@@ -99,23 +99,42 @@ export function groupFileHits(hits: readonly RuleHit[], windowMinutes: number): 
 interface Marker {
   readonly owner: string;
   readonly files: Set<string>;
+  /** End of the group's window (epoch ms): markers are forgotten {@link LEDGER_RETENTION_MS} after it. */
+  readonly windowEnd: number;
   count: number;
   sent: boolean;
 }
 
 /**
+ * How long a marker is kept after its window ended, measured on the latest window seen: as long as the deployed
+ * markers, which expire with their file's delta (`detection.dedupeRetentionDays`, 35 days by default).
+ */
+export const LEDGER_RETENTION_MS = 35 * 86_400_000;
+
+/** Thrown by {@link parseLedger} for a saved ledger that is not one this version wrote. */
+export class LedgerStateError extends Error {
+  override readonly name = 'LedgerStateError';
+}
+
+/**
  * The group markers in memory, with the semantics of the deployed DynamoDB markers
- * (lambda/adapters/dynamodb-rule-groups.ts): the CLI's backtest of the ingest. `test/rules/grouping.test.ts`
- * runs the same scenarios on both.
+ * (lambda/adapters/dynamodb-rule-groups.ts): the CLI's backtest of the ingest. The same scenarios run on both
+ * (test/rules/grouping-ledger.test.ts).
  */
 export class GroupLedger {
   private readonly markers = new Map<string, Marker>();
 
   /** Records `file`'s matches of `group`. */
-  record(group: Pick<FileGroup, 'id' | 'count'>, file: string): LedgerOutcome {
+  record(group: Pick<FileGroup, 'id' | 'count' | 'windowEnd'>, file: string): LedgerOutcome {
     const m = this.markers.get(group.id);
     if (!m) {
-      this.markers.set(group.id, { owner: file, files: new Set([file]), count: group.count, sent: false });
+      this.markers.set(group.id, {
+        owner: file,
+        files: new Set([file]),
+        windowEnd: group.windowEnd,
+        count: group.count,
+        sent: false,
+      });
       return 'alert';
     }
     if (m.files.has(file)) return m.owner === file && !m.sent ? 'alert' : 'duplicate';
@@ -134,6 +153,61 @@ export class GroupLedger {
   total(id: string): number {
     return this.markers.get(id)?.count ?? 0;
   }
+
+  /** Plain JSON, without the markers older than {@link LEDGER_RETENTION_MS} before the latest window. */
+  toJSON(): LedgerState {
+    let latest = Number.NEGATIVE_INFINITY;
+    for (const m of this.markers.values()) if (m.windowEnd > latest) latest = m.windowEnd;
+    const markers: LedgerState['markers'] = {};
+    for (const [id, m] of this.markers) {
+      if (m.windowEnd < latest - LEDGER_RETENTION_MS) continue;
+      markers[id] = { owner: m.owner, files: [...m.files], windowEnd: m.windowEnd, count: m.count, sent: m.sent };
+    }
+    return { version: 1, markers };
+  }
+
+  static fromJSON(state: LedgerState): GroupLedger {
+    const ledger = new GroupLedger();
+    for (const [id, m] of Object.entries(state.markers)) {
+      ledger.markers.set(id, { ...m, files: new Set(m.files) });
+    }
+    return ledger;
+  }
+}
+
+/** A saved {@link GroupLedger} (`trailsight detect --state`). */
+export interface LedgerState {
+  readonly version: 1;
+  readonly markers: Record<string, { owner: string; files: string[]; windowEnd: number; count: number; sent: boolean }>;
+}
+
+export function serializeLedger(ledger: GroupLedger): string {
+  return JSON.stringify(ledger.toJSON());
+}
+
+/** Reads a saved ledger, checking its shape (a state file is input like any other). */
+export function parseLedger(text: string): GroupLedger {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new LedgerStateError(`not JSON: ${(e as Error).message}`);
+  }
+  const v = value as Partial<LedgerState> | null;
+  if (!v || typeof v !== 'object' || v.version !== 1 || typeof v.markers !== 'object' || v.markers === null) {
+    throw new LedgerStateError('not a rule group ledger (version 1)');
+  }
+  for (const [id, m] of Object.entries(v.markers)) {
+    const ok =
+      m &&
+      typeof m.owner === 'string' &&
+      Array.isArray(m.files) &&
+      m.files.every((f) => typeof f === 'string') &&
+      [m.windowEnd, m.count].every((n) => typeof n === 'number' && Number.isFinite(n)) &&
+      typeof m.sent === 'boolean';
+    if (!ok) throw new LedgerStateError(`marker ${id.slice(0, 80)} is malformed`);
+  }
+  return GroupLedger.fromJSON(v as LedgerState);
 }
 
 /** The rule-match event of a group, as sent by the file that owns it. */
