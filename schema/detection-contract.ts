@@ -77,3 +77,7 @@ export const INSIGHT_DETAIL_TYPE = 'Trailsight Insight';
  */
 export const RULE_MATCH_SOURCE = TRAILSIGHT_EVENT_SOURCE;
 export const RULE_MATCH_DETAIL_TYPE = 'Trailsight Rule Match';
+
+/** Sigma's levels, least to most severe: a rule's `level`, and the routing of rule matches by level. */
+export const RULE_LEVELS = ['informational', 'low', 'medium', 'high', 'critical'] as const;
+export type RuleLevel = (typeof RULE_LEVELS)[number];

@@ -3,11 +3,20 @@
  * schema/detection-contract.ts), and the adapters built from it. A missing variable or an invalid detector
  * configuration fails the cold start with a message naming it, instead of failing every file later.
  */
+
+import { resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { ENV, INSIGHT_DETAIL_TYPE, INSIGHT_SOURCE } from '../../schema/detection-contract';
+import {
+  ENV,
+  INSIGHT_DETAIL_TYPE,
+  INSIGHT_SOURCE,
+  RULE_MATCH_DETAIL_TYPE,
+  RULE_MATCH_SOURCE,
+} from '../../schema/detection-contract';
+import { DynamoDbRuleGroups } from '../adapters/dynamodb-rule-groups';
 import { DynamoDbStateStore } from '../adapters/dynamodb-state-store';
 import { EventBridgeInsightPublisher } from '../adapters/eventbridge-publisher';
 import { S3InsightArchive } from '../adapters/s3-insight-archive';
@@ -15,6 +24,14 @@ import { S3KeyLister } from '../adapters/s3-key-lister';
 import { S3ObjectSource } from '../adapters/s3-objects';
 import { SqsDeadLetters, SqsSegmentQueue } from '../adapters/sqs-queues';
 import { type DetectConfig, type InsightEvent, resolveDetectConfig } from '../core/detect';
+import {
+  type LoadedRules,
+  loadRules,
+  RuleEngine,
+  type RuleMatch,
+  type RulesConfig,
+  resolveRulesConfig,
+} from '../core/rules';
 import type { EvaluatePorts } from '../pipeline/evaluate';
 import type { IngestPorts } from '../pipeline/ingest';
 import type { InsightSink, SegmentQueue } from '../pipeline/ports';
@@ -33,6 +50,8 @@ export interface PipelineEnvironment {
   readonly detectConfig: DetectConfig;
   readonly evaluationQueueUrl?: string;
   readonly insightDeadLetterQueueUrl?: string;
+  /** The rule configuration (the ingest only; relative folders resolved against the bundle). @default - no rules */
+  readonly rules?: RulesConfig;
 }
 
 function required(env: NodeJS.ProcessEnv, name: string): string {
@@ -53,6 +72,17 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): PipelineE
     throw new Error(`${ENV.detectorConfig} (detection.detector in the configuration): ${(error as Error).message}`);
   }
   const archiveBucketName = required(env, ENV.archiveBucket);
+  let rules: RulesConfig | undefined;
+  const rulesJson = env[ENV.rulesConfig];
+  if (rulesJson) {
+    try {
+      rules = resolveRulesConfig(JSON.parse(rulesJson));
+    } catch (error) {
+      throw new Error(`${ENV.rulesConfig} (detection.rules in the configuration): ${(error as Error).message}`);
+    }
+    // The stack copies the configured folders into the bundle and names them relative to it.
+    rules = { ...rules, folders: rules.folders.map((f) => ({ ...f, path: resolve(__dirname, f.path) })) };
+  }
   return {
     headsTableName: required(env, ENV.headsTable),
     dataTableName: required(env, ENV.dataTable),
@@ -65,6 +95,7 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): PipelineE
     detectConfig,
     ...(env[ENV.evaluationQueueUrl] ? { evaluationQueueUrl: env[ENV.evaluationQueueUrl] } : {}),
     ...(env[ENV.insightDeadLetterQueueUrl] ? { insightDeadLetterQueueUrl: env[ENV.insightDeadLetterQueueUrl] } : {}),
+    ...(rules ? { rules } : {}),
   };
 }
 
@@ -98,7 +129,22 @@ export interface PipelinePorts extends IngestPorts, EvaluatePorts {
   readonly settings: PipelineEnvironment;
 }
 
-export function buildPorts(settings: PipelineEnvironment, clients: PipelineClients = defaultClients()): PipelinePorts {
+/**
+ * Loads the configured rules (the built-in pack bundled beside the handler, the configured folders) and builds
+ * the engine the ingest forks for each file. Rejected rules are reported through `onIssues` (the cold start logs
+ * them), never silently dropped; a missing folder fails the cold start.
+ */
+export function loadRuleEngine(rules: RulesConfig, onIssues: (loaded: LoadedRules) => void = () => {}): RuleEngine {
+  const loaded = loadRules(rules);
+  onIssues(loaded);
+  return new RuleEngine(loaded.rules, rules);
+}
+
+export function buildPorts(
+  settings: PipelineEnvironment,
+  clients: PipelineClients = defaultClients(),
+  onRuleIssues?: (loaded: LoadedRules) => void,
+): PipelinePorts {
   const { s3, dynamodb, eventBridge, sqs } = clients;
   const publisherFor = (eventBusName: string): InsightSink =>
     new EventBridgeInsightPublisher(eventBridge, {
@@ -119,6 +165,20 @@ export function buildPorts(settings: PipelineEnvironment, clients: PipelineClien
     archive: new S3InsightArchive(s3, { bucket: settings.insightBucketName, prefix: settings.insightPrefix }),
     archiveListing: { lister: new S3KeyLister(s3), bucket: settings.archiveBucketName },
     objects: new S3ObjectSource(s3),
+    ...(settings.rules
+      ? {
+          rules: {
+            engine: loadRuleEngine(settings.rules, onRuleIssues),
+            groups: new DynamoDbRuleGroups(dynamodb, settings.dataTableName),
+            sink: new EventBridgeInsightPublisher(eventBridge, {
+              eventBusName: settings.eventBusName,
+              source: RULE_MATCH_SOURCE,
+              detailType: RULE_MATCH_DETAIL_TYPE,
+              timeOf: (detail) => new Date((detail as RuleMatch).event.eventTime),
+            }),
+          },
+        }
+      : {}),
     detectConfig: settings.detectConfig,
     dedupeRetentionDays: settings.dedupeRetentionDays,
     now: Date.now,

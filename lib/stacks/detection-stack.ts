@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   type CfnElement,
@@ -25,6 +26,7 @@ import type { TrailsightConfig } from '../config';
 import { ARCHIVE_KEY_ALIAS, accountOrCurrent, archiveBucketName, insightsBucketName, placementOf } from '../contracts';
 import { DetectionFunction } from '../detection/detection-function';
 import { InsightAlerting, PipelineMonitoring } from '../detection/insight-alerting';
+import { RuleMatchAlerting } from '../detection/rule-match-alerting';
 
 /** Name of the event bus insights are published to. */
 export { INSIGHT_BUS_NAME };
@@ -41,6 +43,10 @@ export const DIGEST_FILE_KEY_PATTERN = '*/CloudTrail-Digest/*.json.gz';
 const SERVICE_NAME = 'trailsight-detection';
 
 const HANDLERS = path.join(__dirname, '..', '..', 'lambda', 'handlers');
+/** The built-in rule pack, copied into the ingest's bundle (lambda/core/rules/load.ts reads it at cold start). */
+const BUILTIN_RULES = path.join(__dirname, '..', '..', 'rules');
+/** Where the bundled handler finds the built-in pack: `rules/` beside it (the esbuild define load.ts reads). */
+export const RULES_DEFINE = { TRAILSIGHT_RULES_DIR: JSON.stringify('./rules') };
 
 /** Properties of a {@link DetectionStack}. */
 export interface DetectionStackProps extends StackProps {
@@ -80,6 +86,8 @@ export class DetectionStack extends Stack {
   readonly backfill: DetectionFunction;
   readonly logFileRule: events.Rule;
   readonly alerting: InsightAlerting;
+  /** Rule matches at `detection.rules.alertLevel` or above → the alert topic (when the rules are enabled). */
+  readonly ruleAlerting?: RuleMatchAlerting;
   readonly monitoring: PipelineMonitoring;
 
   constructor(scope: Construct, id: string, props: DetectionStackProps) {
@@ -185,12 +193,14 @@ export class DetectionStack extends Stack {
       [ENV.detectorConfig]: JSON.stringify(detector),
       [ENV.insightDeadLetterQueueUrl]: this.insightDeadLetterQueue.queueUrl,
     };
+    const rules = settings.rules.enabled ? bundledRules(settings.rules) : undefined;
     this.ingest = new DetectionFunction(this, 'Ingest', {
       ...common,
       entry: path.join(HANDLERS, 'ingest.ts'),
       description: 'Trailsight: reads new CloudTrail log files and records each one (its delta) for the evaluator',
       reservedConcurrentExecutions: settings.reservedConcurrency,
-      environment,
+      environment: rules ? { ...environment, [ENV.rulesConfig]: JSON.stringify(rules.config) } : environment,
+      ...(rules ? { bundledFiles: rules.files, define: RULES_DEFINE } : {}),
     });
     this.ingest.function.addEventSource(
       new lambdaEventSources.SqsEventSource(this.queue, {
@@ -275,6 +285,16 @@ export class DetectionStack extends Stack {
     this.grantPipelineAccess(config, bucketName, archiveAccount, placementOf(config).logArchive ?? '<AWS::AccountId>');
 
     this.alerting = new InsightAlerting(this, 'Alerting', { bus: this.bus, emails: settings.alarmEmails });
+    if (rules) {
+      // The ingest puts rule matches on the bus; their group markers are in the data table (granted below).
+      this.bus.grantPutEventsTo(this.ingest.role);
+      this.ruleAlerting = new RuleMatchAlerting(this, 'RuleAlerting', {
+        bus: this.bus,
+        topic: this.alerting.topic,
+        deadLetterQueue: this.alerting.deadLetterQueue,
+        minLevel: settings.rules.alertLevel,
+      });
+    }
     this.monitoring = new PipelineMonitoring(this, 'Monitoring', {
       functions: {
         ingest: this.ingest.function,
@@ -408,6 +428,49 @@ export class DetectionStack extends Stack {
       );
     }
   }
+}
+
+/**
+ * The ingest's rule configuration and the files its bundle carries: the built-in pack at `rules/`, each configured
+ * folder at `user-rules/<n>/<its name>` with its nearest licence notice (SigmaHQ's rules are credited by it), the
+ * folders in the configuration rewritten to those places (the handler resolves them against its own folder).
+ */
+export function bundledRules(settings: TrailsightConfig['detection']['rules']): {
+  config: Record<string, unknown>;
+  files: { source: string; target: string }[];
+} {
+  const files = [{ source: BUILTIN_RULES, target: 'rules' }];
+  const folders = settings.folders.map((entry, n) => {
+    const folder = typeof entry === 'string' ? { path: entry } : entry;
+    const source = path.resolve(folder.path);
+    if (!fs.existsSync(source)) {
+      throw new Error(
+        `detection.rules.folders[${n}] = "${folder.path}": no such folder (relative paths are read from ${process.cwd()})`,
+      );
+    }
+    const target = `user-rules/${n}/${path.basename(source)}`;
+    files.push({ source, target });
+    const notice = licenceNotice(source);
+    if (notice) files.push({ source: notice, target: `${target}/${path.basename(notice)}` });
+    return { ...folder, path: target };
+  });
+  const { enabled: _enabled, alertLevel: _alertLevel, ...engine } = settings;
+  return { config: { ...engine, folders }, files };
+}
+
+/** The nearest `LICENSE-SigmaHQ.md` or `LICENSE` in a folder or its parents (the credit its rules ask for). */
+function licenceNotice(folder: string): string | undefined {
+  let dir = folder;
+  for (let depth = 0; depth < 8; depth++) {
+    for (const name of ['LICENSE-SigmaHQ.md', 'LICENSE']) {
+      const candidate = path.join(dir, name);
+      if (fs.existsSync(candidate)) return candidate;
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  return undefined;
 }
 
 /** A function fed by an SQS event source mapping: failures go to the queue's own dead-letter queue. */

@@ -107,18 +107,18 @@ describe('cdk synth (real CLI, offline)', () => {
     expect(manifest.artifacts['TrailsightGuardrails'].environment).toBe('aws://111111111111/eu-west-1');
   });
 
-  test('bundles the four handlers locally with esbuild (no Docker), source maps included', () => {
+  test('bundles the four handlers locally with esbuild (no Docker), source maps included; the ingest carries the rule pack', () => {
     const manifest = JSON.parse(fs.readFileSync(path.join(defaults.outdir, 'manifest.json'), 'utf8'));
     const assetsFile = manifest.artifacts['TrailsightDetection.assets'].properties.file;
     const assets = JSON.parse(fs.readFileSync(path.join(defaults.outdir, assetsFile), 'utf8')).files;
     const bundles = Object.values(assets as Record<string, { source: { path: string; packaging?: string } }>)
       .filter((a) => a.source.packaging === 'zip')
-      .map((a) => fs.readdirSync(path.join(defaults.outdir, a.source.path)).sort());
-    expect(bundles).toEqual([
-      ['index.js', 'index.js.map'],
-      ['index.js', 'index.js.map'],
-      ['index.js', 'index.js.map'],
-      ['index.js', 'index.js.map'],
+      .map((a) => fs.readdirSync(path.join(defaults.outdir, a.source.path)).sort().join(' '));
+    expect(bundles.sort()).toEqual([
+      'index.js index.js.map',
+      'index.js index.js.map',
+      'index.js index.js.map',
+      'index.js index.js.map rules',
     ]);
   });
 

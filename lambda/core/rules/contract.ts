@@ -17,8 +17,9 @@ export { RULE_MATCH_DETAIL_TYPE, RULE_MATCH_SOURCE } from '../../../schema/detec
 export const RULE_MATCH_VERSION = 1;
 
 /** Sigma's levels, least to most severe (Sigma rules specification, "Level"). */
-export const RULE_LEVELS = ['informational', 'low', 'medium', 'high', 'critical'] as const;
-export type RuleLevel = (typeof RULE_LEVELS)[number];
+export { RULE_LEVELS, type RuleLevel } from '../../../schema/detection-contract';
+
+import type { RuleLevel } from '../../../schema/detection-contract';
 
 /** Where a rule comes from: what DRL 1.1 asks to be shown with every match (author is on {@link RuleRef}). */
 export interface RuleSource {

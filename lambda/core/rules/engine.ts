@@ -108,17 +108,25 @@ export class RuleEngine {
   private pending: RuleHit[] = [];
 
   /**
-   * @param rules every loaded rule; the configuration selects which run
+   * @param rules every loaded rule (the configuration selects which run), or the set of an engine forked
    * @param ledger the markers of an earlier run (`detect --state`)
    */
   constructor(
-    rules: readonly CompiledRule[],
+    rules: readonly CompiledRule[] | RuleSet,
     private readonly config: RulesConfig,
     ledger: GroupLedger = new GroupLedger(),
   ) {
-    this.ruleSet = new RuleSet(selectRules(rules, config));
+    this.ruleSet = rules instanceof RuleSet ? rules : new RuleSet(selectRules(rules, config));
     this.allowed = allowTest(config.allow);
     this.ledger = ledger;
+  }
+
+  /**
+   * An engine on the same compiled, indexed rules with nothing observed yet: one per file when files are read
+   * in parallel (the ingest), so their hits never mix.
+   */
+  fork(): RuleEngine {
+    return new RuleEngine(this.ruleSet, this.config);
   }
 
   /** Tests one event against the rules; pass it as the reader's `onEvent`. */
