@@ -6,7 +6,7 @@
  * for a redelivered file; a refused put is retried with the file. The group markers in DynamoDB and the
  * in-memory GroupLedger the CLI uses answer the same scripted sequence the same way.
  */
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import type { SQSBatchResponse } from 'aws-lambda';
 import { command as detectCommand } from '../../cli/commands/detect';
@@ -19,9 +19,9 @@ import {
   type LedgerOutcome,
   type RuleMatch,
 } from '../../lambda/core/rules';
-import { buildPorts, type PipelinePorts } from '../../lambda/handlers/environment';
+import { buildPorts, loadRuleEngine, type PipelinePorts, readEnvironment } from '../../lambda/handlers/environment';
 import { createIngestHandler } from '../../lambda/handlers/ingest';
-import { RULE_MATCH_DETAIL_TYPE, RULE_MATCH_SOURCE } from '../../schema/detection-contract';
+import { ENV, RULE_MATCH_DETAIL_TYPE, RULE_MATCH_SOURCE } from '../../schema/detection-contract';
 import { captureIo } from '../support/cli-io';
 import { createStateTables } from '../support/pipeline-harness';
 import { type DynamoStandIn, type S3StandIn, startDynamo, startS3 } from '../support/stand-ins';
@@ -241,3 +241,28 @@ const sampleGroup: FileGroup = {
     fields: {},
   } as unknown as FileGroup['first'],
 };
+
+describe('the ingest environment: the rule configuration is checked at cold start', () => {
+  const base = {
+    HEADS_TABLE_NAME: 'h',
+    DATA_TABLE_NAME: 'd',
+    EVENT_BUS_NAME: 'trailsight',
+    ARCHIVE_BUCKET_NAME: BUCKET,
+  };
+
+  test('a configuration the engine refuses fails the cold start, naming the setting', () => {
+    expect(() => readEnvironment({ ...base, [ENV.rulesConfig]: '{"minLevel":"urgent"}' })).toThrow(
+      /RULES_CONFIG \(detection\.rules in the configuration\): minLevel: expected one of/,
+    );
+    expect(() => readEnvironment({ ...base, [ENV.rulesConfig]: '{' })).toThrow(/RULES_CONFIG/);
+  });
+
+  test('folders are resolved against the bundle; a missing one fails the load, rejected rules are reported', () => {
+    const settings = readEnvironment({ ...base, [ENV.rulesConfig]: '{"folders":["user-rules/0/mine"]}' });
+    expect(settings.rules?.folders[0].path).toBe(resolve(__dirname, '../../lambda/handlers/user-rules/0/mine'));
+    expect(() => loadRuleEngine(settings.rules!)).toThrow(/rule folder not found/);
+    const reports: number[] = [];
+    const engine = loadRuleEngine(DEFAULT_RULES_CONFIG, (loaded) => reports.push(loaded.rules.length));
+    expect(reports).toEqual([engine.ruleSet.rules.length + 3]); // cis-4.01 (low) and two superseded rules
+  });
+});
