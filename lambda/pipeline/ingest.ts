@@ -2,9 +2,9 @@
  * Records one delivered log file: classify its key (Insights files and foreign objects are counted skips) →
  * stream and read the object (testing every event against the detection rules, when configured: their matches
  * are recorded and sent by rule-matches.ts before the delta) → reduce it to its delta (core/detect/delta.ts) →
- * store the delta once, with a
- * condition: the stored delta is the file's "applied" marker and the evaluator's input. A digest file is
- * recorded from its key alone (it tells the engine that the trail was logging in its Region: delivery.ts).
+ * store the delta once, with a condition: the stored delta is the file's "applied" marker and the evaluator's
+ * input. A digest file is recorded from its key alone (it tells the engine that the trail was logging in its
+ * Region: delivery.ts).
  *
  * The ingest never touches the detection state itself: the evaluator applies the stored deltas of each
  * partition in delivery order (advance.ts), so files processed in parallel, out of order or twice give the
