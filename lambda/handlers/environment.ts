@@ -9,14 +9,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import {
-  ENV,
-  INSIGHT_DETAIL_TYPE,
-  INSIGHT_SOURCE,
-  RULE_MATCH_DETAIL_TYPE,
-  RULE_MATCH_SOURCE,
-} from '../../schema/detection-contract';
-import { DynamoDbRuleGroups } from '../adapters/dynamodb-rule-groups';
+import { ENV, INSIGHT_DETAIL_TYPE, INSIGHT_SOURCE } from '../../schema/detection-contract';
 import { DynamoDbStateStore } from '../adapters/dynamodb-state-store';
 import { EventBridgeInsightPublisher } from '../adapters/eventbridge-publisher';
 import { S3InsightArchive } from '../adapters/s3-insight-archive';
@@ -24,14 +17,8 @@ import { S3KeyLister } from '../adapters/s3-key-lister';
 import { S3ObjectSource } from '../adapters/s3-objects';
 import { SqsDeadLetters, SqsSegmentQueue } from '../adapters/sqs-queues';
 import { type DetectConfig, type InsightEvent, resolveDetectConfig } from '../core/detect';
-import {
-  type LoadedRules,
-  loadRules,
-  RuleEngine,
-  type RuleMatch,
-  type RulesConfig,
-  resolveRulesConfig,
-} from '../core/rules';
+// The configuration module only: the rule engine itself is bundled with the ingest alone (ingest-rules.ts).
+import { type RulesConfig, resolveRulesConfig } from '../core/rules/config';
 import type { EvaluatePorts } from '../pipeline/evaluate';
 import type { IngestPorts } from '../pipeline/ingest';
 import type { InsightSink, SegmentQueue } from '../pipeline/ports';
@@ -129,22 +116,7 @@ export interface PipelinePorts extends IngestPorts, EvaluatePorts {
   readonly settings: PipelineEnvironment;
 }
 
-/**
- * Loads the configured rules (the built-in pack bundled beside the handler, the configured folders) and builds
- * the engine the ingest forks for each file. Rejected rules are reported through `onIssues` (the cold start logs
- * them), never silently dropped; a missing folder fails the cold start.
- */
-export function loadRuleEngine(rules: RulesConfig, onIssues: (loaded: LoadedRules) => void = () => {}): RuleEngine {
-  const loaded = loadRules(rules);
-  onIssues(loaded);
-  return new RuleEngine(loaded.rules, rules);
-}
-
-export function buildPorts(
-  settings: PipelineEnvironment,
-  clients: PipelineClients = defaultClients(),
-  onRuleIssues?: (loaded: LoadedRules) => void,
-): PipelinePorts {
+export function buildPorts(settings: PipelineEnvironment, clients: PipelineClients = defaultClients()): PipelinePorts {
   const { s3, dynamodb, eventBridge, sqs } = clients;
   const publisherFor = (eventBusName: string): InsightSink =>
     new EventBridgeInsightPublisher(eventBridge, {
@@ -165,20 +137,6 @@ export function buildPorts(
     archive: new S3InsightArchive(s3, { bucket: settings.insightBucketName, prefix: settings.insightPrefix }),
     archiveListing: { lister: new S3KeyLister(s3), bucket: settings.archiveBucketName },
     objects: new S3ObjectSource(s3),
-    ...(settings.rules
-      ? {
-          rules: {
-            engine: loadRuleEngine(settings.rules, onRuleIssues),
-            groups: new DynamoDbRuleGroups(dynamodb, settings.dataTableName),
-            sink: new EventBridgeInsightPublisher(eventBridge, {
-              eventBusName: settings.eventBusName,
-              source: RULE_MATCH_SOURCE,
-              detailType: RULE_MATCH_DETAIL_TYPE,
-              timeOf: (detail) => new Date((detail as RuleMatch).event.eventTime),
-            }),
-          },
-        }
-      : {}),
     detectConfig: settings.detectConfig,
     dedupeRetentionDays: settings.dedupeRetentionDays,
     now: Date.now,

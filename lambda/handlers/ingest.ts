@@ -17,7 +17,8 @@ import { METRIC } from '../../schema/detection-contract';
 import type { LoadedRules } from '../core/rules';
 import { PipelineError } from '../pipeline/errors';
 import { type IngestOutcome, type IngestPorts, ingestObject, type NotifiedObject } from '../pipeline/ingest';
-import { buildPorts, readEnvironment } from './environment';
+import { readEnvironment } from './environment';
+import { buildIngestPorts } from './ingest-rules';
 import { logger, metrics } from './powertools';
 
 /**
@@ -158,4 +159,4 @@ export function createIngestHandler(portsFactory: () => IngestPorts) {
 }
 
 /** The Lambda entry point. */
-export const handler = createIngestHandler(() => buildPorts(readEnvironment(), undefined, logRuleIssues));
+export const handler = createIngestHandler(() => buildIngestPorts(readEnvironment(), undefined, logRuleIssues));

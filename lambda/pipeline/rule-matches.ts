@@ -4,7 +4,9 @@
  * events (docs/rules.md, "Grouping"). Called by ingest.ts after the file was read whole and before its delta is
  * stored, so a file whose delta is recorded had its rules done, and a failure here retries the whole file.
  */
-import { type FileGroup, type LedgerOutcome, type RuleEngine, toRuleMatch } from '../core/rules';
+// Modules, not the index: the backfill and the evaluator bundle this file too, and need no rule compiler.
+import type { RuleEngine } from '../core/rules/engine';
+import { type FileGroup, type LedgerOutcome, toRuleMatch } from '../core/rules/grouping';
 import { PipelineError } from './errors';
 import type { InsightSink } from './ports';
 

@@ -19,8 +19,10 @@ import {
   type LedgerOutcome,
   type RuleMatch,
 } from '../../lambda/core/rules';
-import { buildPorts, loadRuleEngine, type PipelinePorts, readEnvironment } from '../../lambda/handlers/environment';
+import { type PipelineEnvironment, readEnvironment } from '../../lambda/handlers/environment';
 import { createIngestHandler } from '../../lambda/handlers/ingest';
+import { buildIngestPorts, loadRuleEngine } from '../../lambda/handlers/ingest-rules';
+import type { IngestPorts } from '../../lambda/pipeline/ingest';
 import { ENV, RULE_MATCH_DETAIL_TYPE, RULE_MATCH_SOURCE } from '../../schema/detection-contract';
 import { captureIo } from '../support/cli-io';
 import { createStateTables } from '../support/pipeline-harness';
@@ -66,22 +68,25 @@ describe('ingest: rule matches on the bus (s3rver + dynalite)', () => {
     const prefix = `r${++tables}-`;
     await createStateTables(dynamo.client, prefix);
     const bus = captureEventBridge(options);
-    const ports: PipelinePorts = {
-      ...buildPorts(
-        {
-          headsTableName: `${prefix}heads`,
-          dataTableName: `${prefix}data`,
-          eventBusName: 'trailsight',
-          publishToDefaultBus: false,
-          archiveBucketName: BUCKET,
-          insightBucketName: BUCKET,
-          insightPrefix: 'trailsight/insights/',
-          dedupeRetentionDays: 35,
-          detectConfig: resolveDetectConfig({}),
-          rules: DEFAULT_RULES_CONFIG,
-        },
-        { s3: s3.client, dynamodb: dynamo.client, eventBridge: bus.client, sqs: undefined as never },
-      ),
+    const settings: PipelineEnvironment = {
+      headsTableName: `${prefix}heads`,
+      dataTableName: `${prefix}data`,
+      eventBusName: 'trailsight',
+      publishToDefaultBus: false,
+      archiveBucketName: BUCKET,
+      insightBucketName: BUCKET,
+      insightPrefix: 'trailsight/insights/',
+      dedupeRetentionDays: 35,
+      detectConfig: resolveDetectConfig({}),
+      rules: DEFAULT_RULES_CONFIG,
+    };
+    const ports: IngestPorts = {
+      ...buildIngestPorts(settings, {
+        s3: s3.client,
+        dynamodb: dynamo.client,
+        eventBridge: bus.client,
+        sqs: undefined as never,
+      }),
       now: () => 0,
     };
     const handler = createIngestHandler(() => ports);
@@ -104,7 +109,7 @@ describe('ingest: rule matches on the bus (s3rver + dynalite)', () => {
           new GetItemCommand({ TableName: `${prefix}data`, Key: { pk: { S: `r|${id}` }, sk: { S: 'marker' } } }),
         )
       ).Item;
-    return { ports, run, sent, marker, bus, prefix };
+    return { ports, settings, run, sent, marker, bus, prefix };
   }
 
   const byId = (ms: readonly RuleMatch[]) => [...ms].sort((a, b) => (a.id < b.id ? -1 : 1));
@@ -157,11 +162,13 @@ describe('ingest: rule matches on the bus (s3rver + dynalite)', () => {
     refused.bus.mock.restore();
     // The same tables, a bus that accepts: the owner's marker is not marked sent, so the retry sends it.
     const retry = captureEventBridge();
-    const ports: PipelinePorts = {
-      ...buildPorts(
-        { ...refused.ports.settings },
-        { s3: s3.client, dynamodb: dynamo.client, eventBridge: retry.client, sqs: undefined as never },
-      ),
+    const ports: IngestPorts = {
+      ...buildIngestPorts(refused.settings, {
+        s3: s3.client,
+        dynamodb: dynamo.client,
+        eventBridge: retry.client,
+        sqs: undefined as never,
+      }),
       now: () => 0,
     };
     const handler = createIngestHandler(() => ports);
