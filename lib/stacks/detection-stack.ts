@@ -455,8 +455,18 @@ export function bundledRules(settings: TrailsightConfig['detection']['rules']): 
     return { ...folder, path: target };
   });
   const { enabled: _enabled, alertLevel: _alertLevel, ...engine } = settings;
-  return { config: { ...engine, folders }, files };
+  const config = { ...engine, folders };
+  const chars = JSON.stringify(config).length;
+  if (chars > MAX_RULES_CONFIG_CHARS) {
+    throw new Error(
+      `detection.rules is ${chars} characters as JSON, more than the ${MAX_RULES_CONFIG_CHARS} the ingest's environment can hold (Lambda allows 4 KB of environment variables per function): shorten allow, placeholders, enable or disable, e.g. with * wildcards`,
+    );
+  }
+  return { config, files };
 }
+
+/** What the rule configuration may take of the ingest's 4 KB of environment variables (the rest: names, tables). */
+const MAX_RULES_CONFIG_CHARS = 2048;
 
 /** The nearest `LICENSE-SigmaHQ.md` or `LICENSE` in a folder or its parents (the credit its rules ask for). */
 function licenceNotice(folder: string): string | undefined {

@@ -126,6 +126,16 @@ describe('detection.rules configuration', () => {
     expect(() => parseConfig({ detection: { rules } })).toThrow(message);
   });
 
+  test('fails at synth on a rule configuration too long for the ingest environment, saying what to shorten', () => {
+    const allow = Array.from({ length: 40 }, (_, i) => ({
+      principals: [`arn:aws:iam::111122223333:role/deployer-${i}`],
+      reason: 'deployments',
+    }));
+    expect(() => build(withDefaults({ detection: { rules: { allow } } }))).toThrow(
+      /detection\.rules is \d+ characters as JSON, more than the 2048 .*shorten allow/,
+    );
+  });
+
   test('fails at synth on a folder that does not exist, naming it', () => {
     expect(() => build(withDefaults({ detection: { rules: { folders: ['no/such/rules'] } } }))).toThrow(
       /detection\.rules\.folders\[0\] = "no\/such\/rules": no such folder/,
