@@ -24,6 +24,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
+import { RULE_LEVELS } from '../schema/detection-contract';
 
 /**
  * The Region where CloudTrail records the events of global services (IAM, STS, CloudFront, sign-in) in the
@@ -117,6 +118,87 @@ const wholeNumber = (min: number, max: number, unit: string) =>
     .min(min, { error: `must be at least ${min} ${unit}` })
     .max(max, { error: `must be at most ${max} ${unit}` });
 
+// ---------------------------------------------------------------------------------------------------------------
+// Detection rules: detection.rules (docs/rules.md). The engine settings are those of the CLI's `rules` block
+// (lambda/core/rules/config.ts `RulesConfig`, checked again at the ingest's cold start; a test keeps the two in
+// step); `enabled` and `alertLevel` are the deployment's own.
+// ---------------------------------------------------------------------------------------------------------------
+
+const ruleLevel = z.enum(RULE_LEVELS, { error: `must be one of ${RULE_LEVELS.join(', ')}` });
+const nonEmptyStrings = z.array(z.string().min(1, { error: 'must not be empty' }));
+
+/** Defaults of `detection.rules` (also the value used when it is left out). */
+export const RULES_DEFAULTS = {
+  enabled: true,
+  alertLevel: 'high' as (typeof RULE_LEVELS)[number],
+  builtin: true,
+  folders: [] as (string | { path: string; pack?: string; url?: string; license?: string })[],
+  minLevel: 'medium' as (typeof RULE_LEVELS)[number],
+  enable: [] as string[],
+  disable: [] as string[],
+  placeholders: {} as Record<string, string | string[]>,
+  allow: [] as { rules?: string[]; principals?: string[]; accounts?: string[]; reason: string }[],
+  grouping: { windowMinutes: 60 },
+};
+
+const detectionRules = z
+  .strictObject({
+    /** Test every event the ingest reads against the rules and put rule matches on the `trailsight` bus. */
+    enabled: z.boolean({ error: 'must be true or false' }).default(RULES_DEFAULTS.enabled),
+    /** Rule matches at this level or above go to the alert topic (the rest stay on the bus). */
+    alertLevel: ruleLevel.default(RULES_DEFAULTS.alertLevel),
+    /** Load the built-in pack (CIS 4.1-4.15, trail tampering, KMS keys, public buckets, sign-in without MFA). */
+    builtin: z.boolean({ error: 'must be true or false' }).default(RULES_DEFAULTS.builtin),
+    /**
+     * Folders of Sigma rules (the SigmaHQ CloudTrail folder, your own), relative to the directory `cdk` runs in;
+     * each is copied into the ingest function's bundle at synth, with its nearest licence notice.
+     */
+    folders: z
+      .array(
+        z.union(
+          [
+            z.string().min(1),
+            z.strictObject({
+              path: z.string().min(1),
+              pack: z.string().min(1).optional(),
+              url: z.string().min(1).optional(),
+              license: z.string().min(1).optional(),
+            }),
+          ],
+          { error: 'must be a folder path or { path, pack?, url?, license? }' },
+        ),
+      )
+      .default([]),
+    /** Rules below this level run only when named in `enable`. */
+    minLevel: ruleLevel.default(RULES_DEFAULTS.minLevel),
+    /** Rule ids or names (`*` wildcards) that run whatever their level. */
+    enable: nonEmptyStrings.default([]),
+    /** Rule ids or names (`*` wildcards) that never run; wins over `enable`. */
+    disable: nonEmptyStrings.default([]),
+    /** Values of the rules' `%name%` placeholders, e.g. `archive_bucket`, `archive_key_alias`. */
+    placeholders: z.record(z.string(), z.union([z.string().min(1), nonEmptyStrings])).default({}),
+    /** Expected matches, suppressed and counted: by rule, principal ARN and account (`*` wildcards). */
+    allow: z
+      .array(
+        z
+          .strictObject({
+            rules: nonEmptyStrings.optional(),
+            principals: nonEmptyStrings.optional(),
+            accounts: nonEmptyStrings.optional(),
+            reason: z.string().trim().min(1, { error: 'say why these matches are expected' }),
+          })
+          .refine((e) => (e.principals?.length ?? 0) + (e.accounts?.length ?? 0) > 0, {
+            error: 'name principals or accounts (to turn a rule off everywhere, use disable)',
+          }),
+      )
+      .default([]),
+    /** One rule-match event per rule + account + principal per aligned window of this many minutes. */
+    grouping: z
+      .strictObject({ windowMinutes: wholeNumber(1, 1440, 'minutes').default(60) })
+      .default({ windowMinutes: 60 }),
+  })
+  .default({ ...RULES_DEFAULTS, folders: [], enable: [], disable: [], placeholders: {}, allow: [] });
+
 /** Defaults of the `detection` section (also the value used when the section is left out). */
 export const DETECTION_DEFAULTS = {
   enabled: true,
@@ -134,6 +216,7 @@ export const DETECTION_DEFAULTS = {
   dedupeRetentionDays: 35,
   lagAlarmMinutes: 15,
   detector: {} as Record<string, unknown>,
+  rules: RULES_DEFAULTS,
 };
 
 const detection = z
@@ -178,6 +261,8 @@ const detection = z
     lagAlarmMinutes: wholeNumber(1, 24 * 60, 'minutes').default(DETECTION_DEFAULTS.lagAlarmMinutes),
     /** Detection thresholds and suppressions (docs/detection.md), passed to the functions as JSON, checked at cold start. */
     detector: z.record(z.string(), z.unknown(), { error: 'must be a JSON object (see docs/detection.md)' }).default({}),
+    /** The detection rules (docs/rules.md): see the block above. */
+    rules: detectionRules,
   })
   .default({ ...DETECTION_DEFAULTS, alarmEmails: [], detector: {} });
 

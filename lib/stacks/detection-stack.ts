@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   type CfnElement,
@@ -35,6 +36,7 @@ import {
 } from '../contracts';
 import { DetectionFunction } from '../detection/detection-function';
 import { InsightAlerting, PipelineMonitoring } from '../detection/insight-alerting';
+import { RuleMatchAlerting } from '../detection/rule-match-alerting';
 
 /** Name of the event bus insights are published to. */
 export { INSIGHT_BUS_NAME };
@@ -44,6 +46,10 @@ export const INSIGHT_PREFIX = INSIGHTS_PREFIX;
 const SERVICE_NAME = 'trailsight-detection';
 
 const HANDLERS = path.join(__dirname, '..', '..', 'lambda', 'handlers');
+/** The built-in rule pack, copied into the ingest's bundle (lambda/core/rules/load.ts reads it at cold start). */
+const BUILTIN_RULES = path.join(__dirname, '..', '..', 'rules');
+/** Where the bundled handler finds the built-in pack: `rules/` beside it (the esbuild define load.ts reads). */
+export const RULES_DEFINE = { TRAILSIGHT_RULES_DIR: JSON.stringify('./rules') };
 
 /** Properties of a {@link DetectionStack}. */
 export interface DetectionStackProps extends StackProps {
@@ -83,6 +89,8 @@ export class DetectionStack extends Stack {
   readonly backfill: DetectionFunction;
   readonly logFileRule: events.Rule;
   readonly alerting: InsightAlerting;
+  /** Rule matches at `detection.rules.alertLevel` or above → the alert topic (when the rules are enabled). */
+  readonly ruleAlerting?: RuleMatchAlerting;
   readonly monitoring: PipelineMonitoring;
 
   constructor(scope: Construct, id: string, props: DetectionStackProps) {
@@ -191,12 +199,14 @@ export class DetectionStack extends Stack {
       [ENV.detectorConfig]: JSON.stringify(detector),
       [ENV.insightDeadLetterQueueUrl]: this.insightDeadLetterQueue.queueUrl,
     };
+    const rules = settings.rules.enabled ? bundledRules(settings.rules) : undefined;
     this.ingest = new DetectionFunction(this, 'Ingest', {
       ...common,
       entry: path.join(HANDLERS, 'ingest.ts'),
       description: 'Trailsight: reads new CloudTrail log files and records each one (its delta) for the evaluator',
       reservedConcurrentExecutions: settings.reservedConcurrency,
-      environment,
+      environment: rules ? { ...environment, [ENV.rulesConfig]: JSON.stringify(rules.config) } : environment,
+      ...(rules ? { bundledFiles: rules.files, define: RULES_DEFINE } : {}),
     });
     this.ingest.function.addEventSource(
       new lambdaEventSources.SqsEventSource(this.queue, {
@@ -281,6 +291,16 @@ export class DetectionStack extends Stack {
     this.grantPipelineAccess(config, archive, placementOf(config).logArchive ?? '<AWS::AccountId>');
 
     this.alerting = new InsightAlerting(this, 'Alerting', { bus: this.bus, emails: settings.alarmEmails });
+    if (rules) {
+      // The ingest puts rule matches on the bus; their group markers are in the data table (granted below).
+      this.bus.grantPutEventsTo(this.ingest.role);
+      this.ruleAlerting = new RuleMatchAlerting(this, 'RuleAlerting', {
+        bus: this.bus,
+        topic: this.alerting.topic,
+        deadLetterQueue: this.alerting.deadLetterQueue,
+        minLevel: settings.rules.alertLevel,
+      });
+    }
     this.monitoring = new PipelineMonitoring(this, 'Monitoring', {
       functions: {
         ingest: this.ingest.function,
@@ -417,6 +437,59 @@ export class DetectionStack extends Stack {
       );
     }
   }
+}
+
+/**
+ * The ingest's rule configuration and the files its bundle carries: the built-in pack at `rules/`, each configured
+ * folder at `user-rules/<n>/<its name>` with its nearest licence notice (SigmaHQ's rules are credited by it), the
+ * folders in the configuration rewritten to those places (the handler resolves them against its own folder).
+ */
+export function bundledRules(settings: TrailsightConfig['detection']['rules']): {
+  config: Record<string, unknown>;
+  files: { source: string; target: string }[];
+} {
+  const files = [{ source: BUILTIN_RULES, target: 'rules' }];
+  const folders = settings.folders.map((entry, n) => {
+    const folder = typeof entry === 'string' ? { path: entry } : entry;
+    const source = path.resolve(folder.path);
+    if (!fs.existsSync(source)) {
+      throw new Error(
+        `detection.rules.folders[${n}] = "${folder.path}": no such folder (relative paths are read from ${process.cwd()})`,
+      );
+    }
+    const target = `user-rules/${n}/${path.basename(source)}`;
+    files.push({ source, target });
+    const notice = licenceNotice(source);
+    if (notice) files.push({ source: notice, target: `${target}/${path.basename(notice)}` });
+    return { ...folder, path: target };
+  });
+  const { enabled: _enabled, alertLevel: _alertLevel, ...engine } = settings;
+  const config = { ...engine, folders };
+  const chars = JSON.stringify(config).length;
+  if (chars > MAX_RULES_CONFIG_CHARS) {
+    throw new Error(
+      `detection.rules is ${chars} characters as JSON, more than the ${MAX_RULES_CONFIG_CHARS} the ingest's environment can hold (Lambda allows 4 KB of environment variables per function): shorten allow, placeholders, enable or disable, e.g. with * wildcards`,
+    );
+  }
+  return { config, files };
+}
+
+/** What the rule configuration may take of the ingest's 4 KB of environment variables (the rest: names, tables). */
+const MAX_RULES_CONFIG_CHARS = 2048;
+
+/** The nearest `LICENSE-SigmaHQ.md` or `LICENSE` in a folder or its parents (the credit its rules ask for). */
+function licenceNotice(folder: string): string | undefined {
+  let dir = folder;
+  for (let depth = 0; depth < 8; depth++) {
+    for (const name of ['LICENSE-SigmaHQ.md', 'LICENSE']) {
+      const candidate = path.join(dir, name);
+      if (fs.existsSync(candidate)) return candidate;
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  return undefined;
 }
 
 /** A function fed by an SQS event source mapping: failures go to the queue's own dead-letter queue. */

@@ -227,12 +227,16 @@ describe('DetectionStack (default configuration)', () => {
       }
     });
 
-    test('only the evaluator publishes, and only to the insight bus', () => {
-      for (const role of ['Ingest', 'Coordinator', 'Backfill']) {
+    test('only the evaluator (insights) and the ingest (rule matches) publish, and only to the insight bus', () => {
+      for (const role of ['Coordinator', 'Backfill']) {
         expect(actionsOf(statementsOf(template, role))).not.toContain('events:PutEvents');
       }
-      const events = statementsOf(template, 'Evaluator').filter((s) => actionsOf([s]).includes('events:PutEvents'));
-      expect(events.map((s) => s.Resource)).toEqual([{ 'Fn::GetAtt': [expect.stringMatching(/^InsightBus/), 'Arn'] }]);
+      for (const role of ['Evaluator', 'Ingest']) {
+        const events = statementsOf(template, role).filter((s) => actionsOf([s]).includes('events:PutEvents'));
+        expect(events.map((s) => s.Resource)).toEqual([
+          { 'Fn::GetAtt': [expect.stringMatching(/^InsightBus/), 'Arn'] },
+        ]);
+      }
     });
 
     test('the backfill function lists only the log prefix, reads log files and publishes nothing', () => {
@@ -386,6 +390,7 @@ describe('DetectionStack options', () => {
       env[ENV.detectorConfig] = '{}';
       env[ENV.dedupeRetentionDays] = '35';
       if (names.includes(ENV.archivePrefix)) env[ENV.archivePrefix] = 'AWSLogs/';
+      if (names.includes(ENV.rulesConfig)) env[ENV.rulesConfig] = '{}';
       expect(() => readEnvironment(env)).not.toThrow();
     }
   });

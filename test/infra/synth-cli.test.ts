@@ -151,12 +151,16 @@ describe('cdk synth (real CLI, offline)', () => {
       .map((a) => fs.readdirSync(path.join(result.outdir, a.source.path)).sort());
   }
 
-  test('bundles the four handlers locally with esbuild (no Docker), source maps included', () => {
-    expect(bundles(defaults, 'TrailsightDetection')).toEqual([
-      ['index.js', 'index.js.map'],
-      ['index.js', 'index.js.map'],
-      ['index.js', 'index.js.map'],
-      ['index.js', 'index.js.map'],
+  test('bundles the four handlers locally with esbuild (no Docker), source maps included; the ingest carries the rule pack', () => {
+    expect(
+      bundles(defaults, 'TrailsightDetection')
+        .map((b) => b.join(' '))
+        .sort(),
+    ).toEqual([
+      'index.js index.js.map',
+      'index.js index.js.map',
+      'index.js index.js.map',
+      'index.js index.js.map rules',
     ]);
   });
 
