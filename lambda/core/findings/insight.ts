@@ -73,6 +73,24 @@ export const DETECTOR_PROFILES: Readonly<Record<DetectorKind, DetectorProfile>> 
     types: ['Unusual Behaviors/Application', 'TTPs/Defense Evasion'],
     counts: () => 'log files delivered',
   },
+  'unused-region': {
+    title: 'Provisioning in an unused Region',
+    severity: 'HIGH',
+    types: ['Unusual Behaviors/User', 'Effects/Resource Consumption'],
+    counts: (i) => `provisioning calls in ${i.awsRegion}`,
+  },
+  's3-exfiltration': {
+    title: 'Bulk S3 object reads',
+    severity: 'HIGH',
+    types: ['Unusual Behaviors/Data', 'Effects/Data Exfiltration'],
+    counts: (i) => `S3 objects read by ${who(i)}`,
+  },
+  'console-brute-force': {
+    title: 'Console sign-in brute force',
+    severity: 'HIGH',
+    types: ['Unusual Behaviors/User', 'TTPs/Credential Access'],
+    counts: (i) => `failed console sign-ins for ${who(i)}`,
+  },
 };
 
 function who(i: InsightEvent): string {
@@ -140,7 +158,7 @@ function titleOf(i: InsightEvent): string {
   const t = i.trailsight;
   const base = DETECTOR_PROFILES[t.detector].title;
   const subject =
-    t.detector === 'delivery-gap'
+    t.detector === 'delivery-gap' || t.detector === 'unused-region'
       ? `${i.recipientAccountId}/${i.awsRegion}`
       : t.principal && t.detector !== 'call-rate' && t.detector !== 'error-rate'
         ? shortPrincipal(t.principal)
@@ -193,6 +211,8 @@ export function findingFromInsight(i: InsightEvent): Finding {
   if (t.errorCodes.length > 0) sourceFields['trailsight/errorCodes'] = t.errorCodes.slice(0, 20).join(', ');
   if (t.expectedAt !== undefined) sourceFields['trailsight/expectedAt'] = t.expectedAt;
   if (t.gapCause !== undefined) sourceFields['trailsight/gapCause'] = t.gapCause;
+  if (t.sourceIps !== undefined && t.sourceIps.length > 0)
+    sourceFields['trailsight/sourceIps'] = t.sourceIps.slice(0, 20).join(', ');
   return {
     sourceType: INSIGHT_DETAIL_TYPE,
     id: `trailsight/insight/${i.sharedEventID}`,
