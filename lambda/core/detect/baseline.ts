@@ -79,7 +79,12 @@ export function expectation(ctx: Context, series: SeriesBaseline | undefined, t:
  * their number): a series that bursts now and then gets the heavy tail it has, so only a pace it never keeps
  * stands out (docs/detection.md, "Long window", has the measurement). No second baseline is stored.
  */
-export function longExpectation(ctx: Context, series: SeriesBaseline | undefined, w: number, bins: number): Expectation {
+export function longExpectation(
+  ctx: Context,
+  series: SeriesBaseline | undefined,
+  w: number,
+  bins: number,
+): Expectation {
   const { config, binMs } = ctx.settings;
   let mu = 0;
   let c = 0;

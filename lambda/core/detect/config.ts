@@ -190,6 +190,11 @@ export interface DetectConfig {
     /** Allowed jitter of a run: max(jitterFloorMinutes, jitterFraction × period). */
     readonly jitterFloorMinutes: number;
     readonly jitterFraction: number;
+    /**
+     * Around daylight-saving changes (jobs.ts lists the zones), a job of 6 hours or more that runs an hour
+     * early or late keeps its schedule, and a run is only called missed an hour later than usual.
+     */
+    readonly clockChanges: boolean;
   };
   readonly deliveryGap: {
     readonly enabled: boolean;
@@ -263,6 +268,7 @@ export const DEFAULT_DETECT_CONFIG: DetectConfig = {
     maxPeriodMinutes: 8 * 24 * 60,
     jitterFloorMinutes: 5,
     jitterFraction: 0.005,
+    clockChanges: true,
   },
   deliveryGap: {
     enabled: true,
@@ -367,7 +373,10 @@ export function resolveDetectConfig(input: unknown = {}): DetectConfig {
     );
   }
   if (longWindow.minCount < 1) throw new DetectConfigError('longWindow.minCount: expected at least 1');
-  if (merged.detectors['s3-exfiltration'].knownSources < 1 || !Number.isInteger(merged.detectors['s3-exfiltration'].knownSources)) {
+  if (
+    merged.detectors['s3-exfiltration'].knownSources < 1 ||
+    !Number.isInteger(merged.detectors['s3-exfiltration'].knownSources)
+  ) {
     throw new DetectConfigError('detectors.s3-exfiltration.knownSources: expected a whole number ≥ 1');
   }
   if (merged.halfLifeDays <= 0) throw new DetectConfigError('halfLifeDays: expected a positive number');

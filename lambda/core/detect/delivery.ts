@@ -96,8 +96,9 @@ function longestSilence(head: PartitionHead): number {
 
 /**
  * What the account's silences look like within three hours of the hour where this one began (activity
- * drifts from day to day): the mean silence from the same day type (weekday/weekend) when it has enough of
- * them, else from both; the longest from both day types, so a holiday silence is measured against weekends.
+ * drifts from day to day): the mean silence from the same day type (weekday/weekend) — undefined until that
+ * day type has been seen enough (the first weekend after deploy is not judged by weekdays) — and the longest
+ * from both day types, so a holiday silence is measured against weekends.
  */
 function learnedSilence(head: PartitionHead, from: number, utcOffsetMinutes: number): LearnedSilence | undefined {
   const slot = slotOf(from, utcOffsetMinutes);
@@ -117,10 +118,9 @@ function learnedSilence(head: PartitionHead, from: number, utcOffsetMinutes: num
     }
     return { longest, seen, meanGap: seen > 0 ? total / seen : 0 };
   };
-  const both = gather([0, 24]);
-  if (both.seen < 20) return undefined;
   const own = gather([slot - hour]);
-  return own.seen >= 20 ? { ...own, longest: both.longest } : both;
+  if (own.seen < 20) return undefined;
+  return { ...own, longest: gather([0, 24]).longest };
 }
 
 /** The account-wide silence threshold, or undefined when nothing learned yet. */

@@ -48,8 +48,12 @@ export interface FileDelta {
    * file (the console, root); the others' latest event is in `jobs` (see {@link latestByPrincipal}).
    */
   readonly seen: Record<string, number>;
-  /** Delivery lag histogram: whole minutes (0..30) → events. */
-  readonly lag: Record<string, number>;
+  /**
+   * The file's delivery lag: whole minutes from its oldest event to its delivery (capped at 240). A file
+   * whose oldest event is an hour old is a late file, however few events it holds: the job checks wait for
+   * the lag the partition's files usually have (jobs.ts).
+   */
+  readonly lag: number;
   /** Smallest and largest bin with events (undefined for a file without events). */
   readonly minBin?: number;
   readonly maxBin?: number;
@@ -97,7 +101,11 @@ export function seriesOfEvent(ev: TrailEvent, region: string): string[] {
     return ids;
   }
   // Console passwords belong to IAM users and the root user; federated sign-ins do MFA at their identity provider.
-  if (ev.loginOutcome === 'Success' && ev.mfaUsed === false && (ev.principalKind === 'IAMUser' || ev.principalKind === 'Root')) {
+  if (
+    ev.loginOutcome === 'Success' &&
+    ev.mfaUsed === false &&
+    (ev.principalKind === 'IAMUser' || ev.principalKind === 'Root')
+  ) {
     ids.push(seriesId({ kind: 'logins-without-mfa', principal: ev.principal }));
   }
   if (isProvisioning(ev.source, ev.name)) ids.push(seriesId({ kind: 'region-provisioning', region }));
@@ -135,7 +143,7 @@ export class DeltaBuilder {
   private readonly jobs: Record<string, [number, number, number]> = {};
   private readonly seen: Record<string, number> = {};
   private readonly jobPrincipals = new Set<string>();
-  private readonly lag: Record<string, number> = {};
+  private oldest = Number.POSITIVE_INFINITY;
   private events = 0;
   private minBin = Number.POSITIVE_INFINITY;
   private maxBin = Number.NEGATIVE_INFINITY;
@@ -153,8 +161,7 @@ export class DeltaBuilder {
     const bin = Math.min(Math.floor(ev.time / this.binMs), this.latestBin);
     if (bin < this.minBin) this.minBin = bin;
     if (bin > this.maxBin) this.maxBin = bin;
-    const lagMin = Math.min(30, Math.max(0, Math.floor((this.file.deliveredAt - ev.time) / 60_000)));
-    inc(this.lag, String(lagMin));
+    if (ev.time < this.oldest) this.oldest = ev.time;
     if (ev.time > (this.seen[ev.principal] ?? Number.NEGATIVE_INFINITY)) this.seen[ev.principal] = ev.time;
     for (const id of seriesOfEvent(ev, this.file.region)) this.count(id, bin, ev);
     if (mayBeJob(ev)) {
@@ -234,7 +241,9 @@ export class DeltaBuilder {
       series: this.series,
       jobs,
       seen,
-      lag: this.lag,
+      lag: Number.isFinite(this.oldest)
+        ? Math.min(240, Math.max(0, Math.floor((this.file.deliveredAt - this.oldest) / 60_000)))
+        : 0,
       ...(this.events > 0 ? { minBin: this.minBin, maxBin: this.maxBin } : {}),
     };
   }
@@ -271,7 +280,7 @@ export function buildDelta(
 
 /** The delta of a digest file: read from its key alone (the engine needs nothing inside it). */
 export function digestDelta(file: { account: string; region: string; deliveredAt: number; file: string }): FileDelta {
-  return { ...file, events: 0, series: {}, jobs: {}, seen: {}, lag: {}, digest: true };
+  return { ...file, events: 0, series: {}, jobs: {}, seen: {}, lag: 0, digest: true };
 }
 
 /** A delta's job observations with absolute times: [job id, first event, last event, calls]. */

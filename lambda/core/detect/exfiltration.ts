@@ -67,7 +67,13 @@ export function testExfiltration(
   const windowMin = (bins * binMs) / MINUTE;
   const names = ranked(view.n);
   const p = Math.exp(logP);
-  const where = ips.length > 0 ? ` from ${ips.slice(0, 3).map(([ip]) => ip).join(', ')}` : '';
+  const where =
+    ips.length > 0
+      ? ` from ${ips
+          .slice(0, 3)
+          .map(([ip]) => ip)
+          .join(', ')}`
+      : '';
   const novelty =
     known === undefined
       ? 'it never read objects before'

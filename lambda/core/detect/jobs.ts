@@ -12,13 +12,63 @@ import { type Context, DAY, historyMinutes, MINUTE, shortPrincipal } from './con
 import { endEpisode, episodeId, gapEpisodeKey, startEpisode } from './episodes';
 import { type InsightEvent, isoSeconds, round } from './insight';
 import { parseJobId } from './series';
-import type { EpisodeState, JobState } from './state';
+import { type EpisodeState, type JobState, lagBucketMinutes } from './state';
 import { zeroProbability } from './stats';
 
 function fmtMinutes(ms: number): string {
   const m = ms / MINUTE;
   if (m >= 120) return `${round(m / 60)} h`;
   return `${Math.round(m)} min`;
+}
+
+const HOUR = 60 * MINUTE;
+
+/** The n-th (1-based) Sunday of a month, or the last one (n = 0), at 00:00 UTC. */
+function sunday(year: number, month: number, n: number): number {
+  if (n === 0) {
+    const last = new Date(Date.UTC(year, month + 1, 0));
+    return last.getTime() - last.getUTCDay() * DAY;
+  }
+  const first = new Date(Date.UTC(year, month, 1));
+  return first.getTime() + (((7 - first.getUTCDay()) % 7) + (n - 1) * 7) * DAY;
+}
+
+/**
+ * The days clocks change in the largest zones that observe daylight saving: the United States and Canada
+ * (second Sunday of March, first of November), Europe (last Sundays of March and October), south-east
+ * Australia (first Sundays of April and October) and New Zealand (last Sunday of September, first of April).
+ * A job scheduled in local time there runs an hour earlier or later in UTC from that day on.
+ */
+export function clockChangeDays(year: number): number[] {
+  return [
+    sunday(year, 2, 2),
+    sunday(year, 10, 1),
+    sunday(year, 2, 0),
+    sunday(year, 9, 0),
+    sunday(year, 3, 1),
+    sunday(year, 9, 1),
+    sunday(year, 8, 0),
+  ];
+}
+
+/**
+ * Whether a run of a job with this period, due at `due`, may be the first after a clock change: from the day
+ * before a change (zones east of UTC change earlier) to one period plus a day after it. Only jobs of 6 hours
+ * or more: an hourly job runs every hour in any zone.
+ */
+export function nearClockChange(config: DetectConfig, due: number, period: number): boolean {
+  if (!config.gap.clockChanges || period < 6 * HOUR) return false;
+  const year = new Date(due).getUTCFullYear();
+  for (const y of [year - 1, year]) {
+    for (const day of clockChangeDays(y)) if (due >= day - DAY && due <= day + period + DAY) return true;
+  }
+  return false;
+}
+
+/** How long after its due time a run may come: the jitter, plus an hour near a clock change. */
+function runTolerance(config: DetectConfig, job: JobState & { due: number; per: number }): number {
+  const tol = Math.max(job.jit, jitterTolerance(config, job.per));
+  return nearClockChange(config, job.due, job.per) ? tol + HOUR : tol;
 }
 
 /** Allowed jitter of a run: max(floor, fraction × period). */
@@ -66,7 +116,16 @@ export function observeRun(config: DetectConfig, job: JobState, first: number, l
     const k = Math.max(1, Math.round(delta / per));
     return { k, dev: Math.abs(delta - k * per) };
   };
-  if (job.per !== undefined && fits(job.per).dev <= jitterTolerance(config, job.per)) {
+  const tol = job.per === undefined ? 0 : jitterTolerance(config, job.per);
+  // A run an hour early or late just after a clock change: the schedule moved with local time.
+  const shifted =
+    job.per !== undefined &&
+    fits(job.per).k === 1 &&
+    Math.abs(fits(job.per).dev - HOUR) <= tol &&
+    nearClockChange(config, first, job.per);
+  if (shifted) {
+    job.streak += 1;
+  } else if (job.per !== undefined && fits(job.per).dev <= tol) {
     const { k, dev } = fits(job.per);
     if (k === 1) {
       job.streak += 1;
@@ -92,27 +151,32 @@ export function jobRan(ctx: Context, id: string, now: number, out: InsightEvent[
   if (ep?.eventNames.includes(name)) endEpisode(ctx, key, ep, now, out);
 }
 
-/** Delivery lag allowance: the 95th percentile of (delivery − event time), 3 to 30 min. */
+/**
+ * How long to wait for a run's file beyond its due time: the 98th percentile of the partition's files'
+ * delivery lag (from their oldest event), 3 minutes to 2 hours. CloudTrail delivers some files 30–90
+ * minutes late; where that happens, a run is only called missed once such a file could have come.
+ */
 export function lagAllowance(lag: readonly number[]): number {
   const total = lag.reduce((x, y) => x + y, 0);
   if (total < 50) return 10 * MINUTE;
   let acc = 0;
-  for (let m = 0; m < lag.length; m++) {
-    acc += lag[m];
-    if (acc >= 0.95 * total) return Math.min(30, Math.max(3, m + 1)) * MINUTE;
+  for (let b = 0; b < lag.length; b++) {
+    acc += lag[b];
+    if (acc >= 0.98 * total) return Math.min(120, Math.max(3, lagBucketMinutes(b) + 1)) * MINUTE;
   }
-  return 30 * MINUTE;
+  return 120 * MINUTE;
 }
 
 /** The earliest time a trusted job can be reported missed (for the evaluator's due time). */
 export function nextJobCheck(ctx: Context): number {
   const { config } = ctx.settings;
   let next = Number.POSITIVE_INFINITY;
-  for (const job of Object.values(ctx.head.jobs)) {
+  for (const [id, job] of Object.entries(ctx.head.jobs)) {
     if (job.due === undefined || job.missed === job.due || job.per === undefined) continue;
-    const tol = Math.max(job.jit, jitterTolerance(config, job.per));
-    // Nothing delivered since the run was due: only a delivery (not time) can make it reportable.
-    if (ctx.head.lastDelivery < job.due + tol) continue;
+    const tol = runTolerance(config, { ...job, due: job.due, per: job.per });
+    // Nothing shows the trail logging since the run was due: only an input (not time) can make it reportable.
+    const digest = ctx.head.regions[parseJobId(id).region]?.digest ?? Number.NEGATIVE_INFINITY;
+    if (Math.max(ctx.head.lastDelivery, digest) < job.due + tol) continue;
     next = Math.min(next, job.due + tol);
   }
   return next;
@@ -125,7 +189,7 @@ export function checkJobs(ctx: Context, now: number, out: InsightEvent[]): void 
   const allowance = lagAllowance(head.lag);
   for (const [id, job] of Object.entries(head.jobs)) {
     if (job.due === undefined || job.missed === job.due || job.per === undefined) continue;
-    const tol = Math.max(job.jit, jitterTolerance(config, job.per));
+    const tol = runTolerance(config, { ...job, due: job.due, per: job.per });
     if (now < job.due + tol + allowance) continue;
     const { principal, region, source, name } = parseJobId(id);
     // A run lost in a reported silence (the account's, or its Region's digests) is excused: the delivery-gap

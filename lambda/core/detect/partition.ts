@@ -13,14 +13,14 @@ import { type Context, MINUTE, type PartitionData, type Settings } from './conte
 import { checkDelivery, nextDeliveryCheck, recordDigest, recordSilence } from './delivery';
 import { type FileDelta, jobObservations, latestByPrincipal } from './delta';
 import { DELIVERY_EPISODE_KEY, endEpisode, endQuietEpisodes, nextQuietEnd } from './episodes';
+import { testExfiltration } from './exfiltration';
 import type { InsightEvent } from './insight';
 import { checkJobs, jobRan, nextJobDue, observeRun } from './jobs';
-import { testExfiltration } from './exfiltration';
 import { recordProvisioning, testUnusedRegion } from './provisioning';
 import { testRate } from './rate';
 import { hasLongTest, parseJobId } from './series';
 import { testSignInAfterFailures, testSignInFailures } from './signin';
-import { emptyHead, type FilePosition, type PartitionHead } from './state';
+import { emptyHead, type FilePosition, lagBucket, type PartitionHead } from './state';
 import type { WindowIndex } from './windows';
 
 /**
@@ -195,8 +195,9 @@ export class PartitionMachine {
       recordSilence(this.ctx, head.lastDelivery, at);
     }
     head.lastDelivery = Math.max(head.lastDelivery, at);
-    for (const [minute, n] of Object.entries(delta.lag)) head.lag[Number(minute)] += n;
-    if (head.lag.reduce((x, y) => x + y, 0) > 100_000) head.lag = head.lag.map((v) => Math.floor(v / 2));
+    head.lag[lagBucket(delta.lag)] += 1;
+    // Halve now and then: the lag of the last weeks' files is what counts.
+    if (head.lag.reduce((x, y) => x + y, 0) > 20_000) head.lag = head.lag.map((v) => Math.floor(v / 2));
 
     // Trusted jobs follow every run as it arrives (candidates learn at compactions).
     for (const [id, first, last, calls] of jobObservations(delta)) {

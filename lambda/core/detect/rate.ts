@@ -252,7 +252,12 @@ export function openWindowEpisode(
 }
 
 /** The attributions of a principal-level window, with the principal itself first (where Insights consumers look). */
-export function principalAttributions(view: WindowView, windowMin: number, id: string, principal: string): Attribution[] {
+export function principalAttributions(
+  view: WindowView,
+  windowMin: number,
+  id: string,
+  principal: string,
+): Attribution[] {
   const attributions = attributionsOf(view, windowMin, id);
   if (Object.keys(view.p).length === 0) {
     attributions.unshift({

@@ -76,9 +76,7 @@ const KIND_OF_CODE: Record<string, SeriesKind> = Object.fromEntries(
  * The detector that tests a kind of series; the caller-check series are tested by none, and sign-ins without
  * MFA are tested as the end of a failure series (console-brute-force).
  */
-export const DETECTOR_OF: Readonly<
-  Record<SeriesKind, Exclude<DetectorKind, 'gap' | 'delivery-gap'> | undefined>
-> = {
+export const DETECTOR_OF: Readonly<Record<SeriesKind, Exclude<DetectorKind, 'gap' | 'delivery-gap'> | undefined>> = {
   'api-calls': 'call-rate',
   'api-errors': 'error-rate',
   'region-provisioning': 'unused-region',

@@ -15,14 +15,7 @@ import { expectation, logTail, longExpectation } from './baseline';
 import { type Context, MINUTE, shortPrincipal } from './context';
 import type { InsightEvent } from './insight';
 import { isoSeconds } from './insight';
-import {
-  baselineOf,
-  CALLER_ALPHA,
-  fmtCount,
-  mayStart,
-  openWindowEpisode,
-  principalAttributions,
-} from './rate';
+import { baselineOf, CALLER_ALPHA, fmtCount, mayStart, openWindowEpisode, principalAttributions } from './rate';
 import { seriesId } from './series';
 import { ranked, type WindowIndex, type WindowView } from './windows';
 
@@ -30,7 +23,8 @@ import { ranked, type WindowIndex, type WindowView } from './windows';
 const HIDDEN_USER = 'HIDDEN_DUE_TO_SECURITY_REASONS';
 
 function target(principal: string): string {
-  if (principal.endsWith(`/${HIDDEN_USER}`)) return 'user names that do not exist in the account (CloudTrail hides them)';
+  if (principal.endsWith(`/${HIDDEN_USER}`))
+    return 'user names that do not exist in the account (CloudTrail hides them)';
   const short = shortPrincipal(principal);
   return short === 'root' ? 'the root user' : short;
 }

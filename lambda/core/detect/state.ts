@@ -197,7 +197,7 @@ export interface PartitionHead {
   expRef: number;
   /** Silences between files by the slot where they began: [longest (decayed), count, total, last update] (6 digits). */
   silences: Record<string, [number, number, number, number]>;
-  /** Histogram of delivery lag (file time − event time), whole minutes 0..30. */
+  /** Files by delivery lag (file time − its oldest event), in {@link lagBucket}s. */
   lag: number[];
   compaction: CompactionState;
   /** The pages: the first bucket of each page's range, sorted (the first is 0; each runs to the next). */
@@ -212,6 +212,19 @@ export interface PartitionHead {
 }
 
 export const HEAD_FORMAT = 3;
+
+/** Delivery-lag buckets: one per minute up to 30, then 5 minutes wide up to 240 (the last holds the rest). */
+export const LAG_BUCKETS = 31 + 42;
+
+/** The bucket of a lag in whole minutes. */
+export function lagBucket(minutes: number): number {
+  return minutes <= 30 ? Math.max(0, minutes) : Math.min(LAG_BUCKETS - 1, 30 + Math.ceil((minutes - 30) / 5));
+}
+
+/** The largest lag (minutes) a bucket holds. */
+export function lagBucketMinutes(bucket: number): number {
+  return bucket <= 30 ? bucket : 30 + 5 * (bucket - 30);
+}
 
 /** Thrown when a state document cannot be resumed. */
 export class StateError extends Error {
@@ -236,7 +249,7 @@ export function emptyHead(account: string, first: number, binMs: number, settleM
     exposure: {},
     expRef: first,
     silences: {},
-    lag: new Array(31).fill(0),
+    lag: new Array(LAG_BUCKETS).fill(0),
     provSince: first,
     compaction: {
       k: 0,
