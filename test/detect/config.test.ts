@@ -48,8 +48,10 @@ describe('suppressions', () => {
     // The spike is also provisioning in a Region where the account never provisioned: two detectors see it.
     const callRateOff = starts(scenario(spike(), { config: { suppress: { detectors: ['call-rate'] } } }).insights);
     expect(callRateOff.map((i) => i.trailsight.detector)).toEqual(['unused-region']);
-    const bothOff = { suppress: { detectors: ['call-rate', 'unused-region'] } };
-    expect(starts(scenario(spike(), { config: bothOff }).insights)).toHaveLength(0);
+    const bothOff = starts(
+      scenario(spike(), { config: { suppress: { detectors: ['call-rate', 'unused-region'] } } }).insights,
+    );
+    expect(bothOff).toHaveLength(0);
     expect(starts(scenario(spike(), { config: { suppress: { eventNames: ['CreateUser'] } } }).insights)).toHaveLength(
       2,
     );

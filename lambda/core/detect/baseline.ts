@@ -98,13 +98,7 @@ export function longExpectation(
     c = Math.max(c, e.c);
     b = end + 1;
   }
-  return { mu, c: c / LONG_DISPERSION_DIVISOR(bins / config.windowBins) };
-}
-
-/** TEMPORARY measurement hook. */
-export let LONG_DISPERSION_DIVISOR = (_k: number): number => 1;
-export function setLongDispersionDivisor(f: (k: number) => number): void {
-  LONG_DISPERSION_DIVISOR = f;
+  return { mu, c };
 }
 
 /** ln P(window count ≥ x) under a count model. */

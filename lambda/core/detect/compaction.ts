@@ -338,7 +338,7 @@ export function compact(ctx: Context): void {
 }
 
 /** Keeps the `n` entries seen most recently (ties by name): a principal's remembered source IPs. */
-function keepRecent(map: Record<string, number>, n: number): void {
+export function keepRecent(map: Record<string, number>, n: number): void {
   const entries = Object.entries(map);
   if (entries.length <= n) return;
   entries.sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1));

@@ -92,12 +92,13 @@ const OBJECT_READS = new Set(OBJECT_READ_APIS);
 /**
  * The series an event counts toward. Failed writes provision nothing: they count as errors, not calls. A
  * failed console sign-in carries no errorCode (the failure is in `responseElements`): it counts for the user
- * it named, as a failure, and nowhere else.
+ * it named and for the account, as a failure, and nowhere else.
  */
 export function seriesOfEvent(ev: TrailEvent, region: string): string[] {
   const ids: string[] = [];
   if (ev.loginOutcome === 'Failure') {
     ids.push(seriesId({ kind: 'login-failures', principal: ev.principal }));
+    ids.push(seriesId({ kind: 'account-login-failures' }));
     return ids;
   }
   // Console passwords belong to IAM users and the root user; federated sign-ins do MFA at their identity provider.
@@ -208,6 +209,10 @@ export class DeltaBuilder {
         break;
       case 'o':
         b.n = inc(b.n, ev.name);
+        if (ev.sourceIp !== undefined) b.i = inc(b.i, ev.sourceIp);
+        break;
+      case 'f':
+        b.p = inc(b.p, ev.principal);
         if (ev.sourceIp !== undefined) b.i = inc(b.i, ev.sourceIp);
         break;
       case 'l':

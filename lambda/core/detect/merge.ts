@@ -5,12 +5,12 @@
  * job kept, and the live partition's clock, episodes and input position kept as they are (history is learned
  * from, never alerted on).
  */
-import { pageChars, pageRefOf } from './compaction';
+import { keepRecent, pageChars, pageRefOf } from './compaction';
 import type { DetectConfig } from './config';
 import { DAY, decay } from './context';
 import { type FileDelta, jobObservations } from './delta';
 import { observeRun } from './jobs';
-import { groupOf, parseJobId, principalGroup } from './series';
+import { groupOf, learnsSources, parseJobId, principalGroup } from './series';
 import {
   emptyPage,
   type JobState,
@@ -130,7 +130,15 @@ export function mergeHistory(
     for (const [id, k] of Object.entries(page.known)) {
       const p = into(groupOf(id));
       const x = p.known[id];
-      p.known[id] = x ? { since: Math.min(x.since, k.since), apis: { ...x.apis, ...k.apis } } : structuredClone(k);
+      if (!x) {
+        p.known[id] = structuredClone(k);
+        continue;
+      }
+      // Source IPs keep the later of the two last-seen hours, and only the most recent ones (s3-exfiltration).
+      const apis = { ...x.apis };
+      for (const [name, v] of Object.entries(k.apis)) apis[name] = Math.max(apis[name] ?? 0, v);
+      if (learnsSources(id)) keepRecent(apis, config.detectors['s3-exfiltration'].knownSources);
+      p.known[id] = { since: Math.min(x.since, k.since), apis };
     }
     for (const [id, job] of Object.entries(page.jobs)) {
       if (head.jobs[id]) continue;

@@ -19,7 +19,7 @@ import { checkJobs, jobRan, nextJobDue, observeRun } from './jobs';
 import { recordProvisioning, testUnusedRegion } from './provisioning';
 import { testRate } from './rate';
 import { hasLongTest, parseJobId } from './series';
-import { testSignInAfterFailures, testSignInFailures } from './signin';
+import { testSignInAfterFailures, testSignInFailures, testSignInSpray } from './signin';
 import { emptyHead, type FilePosition, lagBucket, type PartitionHead } from './state';
 import type { WindowIndex } from './windows';
 
@@ -51,6 +51,9 @@ function testWindow(
       return;
     case 'l':
       testSignInFailures(ctx, index, id, w, now, region, out);
+      return;
+    case 'f':
+      testSignInSpray(ctx, index, id, w, now, region, out);
       return;
     default:
       testRate(ctx, index, id, w, bins, now, region, out);

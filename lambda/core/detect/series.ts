@@ -51,7 +51,15 @@ export interface PrincipalKey {
   readonly principal: string;
 }
 
-export type SeriesKey = ApiCallsKey | ApiErrorsKey | RegionProvisioningKey | PrincipalKey;
+/**
+ * The account's failed console sign-ins, whichever user they named (console-brute-force: password spraying,
+ * a few guesses against each of many users from one place).
+ */
+export interface AccountSignInFailuresKey {
+  readonly kind: 'account-login-failures';
+}
+
+export type SeriesKey = ApiCallsKey | ApiErrorsKey | RegionProvisioningKey | AccountSignInFailuresKey | PrincipalKey;
 export type SeriesKind = SeriesKey['kind'];
 
 /** Storage code of each kind (one character: ids are map keys in every stored page). */
@@ -59,6 +67,7 @@ const CODE: Record<SeriesKind, string> = {
   'api-calls': 'c',
   'api-errors': 'e',
   'region-provisioning': 'g',
+  'account-login-failures': 'f',
   'principal-writes': 'w',
   'principal-failures': 'x',
   'iam-writes': 'i',
@@ -80,6 +89,7 @@ export const DETECTOR_OF: Readonly<Record<SeriesKind, Exclude<DetectorKind, 'gap
   'api-calls': 'call-rate',
   'api-errors': 'error-rate',
   'region-provisioning': 'unused-region',
+  'account-login-failures': 'console-brute-force',
   'principal-writes': undefined,
   'principal-failures': undefined,
   'iam-writes': 'iam-burst',
@@ -133,6 +143,8 @@ export function seriesId(key: SeriesKey): string {
       return `e|${key.region}|${key.source}|${key.name}|${key.code}`;
     case 'region-provisioning':
       return `g|${key.region}`;
+    case 'account-login-failures':
+      return 'f|';
     default:
       return `${CODE[key.kind]}|${key.principal}`;
   }
@@ -148,6 +160,7 @@ export function parseSeriesId(id: string): SeriesKey {
     return kind === 'api-calls' ? { kind, region, source, name } : { kind, region, source, name, code: code.join('|') };
   }
   if (kind === 'region-provisioning') return { kind, region: rest };
+  if (kind === 'account-login-failures') return { kind };
   return { kind, principal: rest };
 }
 
@@ -203,7 +216,7 @@ export function groupOf(id: string): string {
     const [, region, source, name] = id.split('|');
     return `a|${region}|${source}|${name}`;
   }
-  if (id[0] === 'g') return id;
+  if (id[0] === 'g' || id[0] === 'f') return id;
   return `p|${id.slice(2)}`;
 }
 

@@ -6,16 +6,28 @@
  * `HIDDEN_DUE_TO_SECURITY_REASONS` for a user name that does not exist, so guesses of user names add up to
  * one series too.
  *
- * Two insights, from two series of the same user:
- * - a burst of failures (the `login-failures` series against its own baseline: people mistype now and then);
+ * Three insights:
+ * - a burst of failures against one user (its `login-failures` series against its own baseline: people
+ *   mistype now and then);
  * - a successful sign-in without MFA after failures in the long window before it (`logins-without-mfa`,
- *   IAM users and root only): the password may have been guessed, which is worse than the guessing.
+ *   IAM users and root only): the password may have been guessed, which is worse than the guessing;
+ * - password spraying: a burst of the account's failures (`account-login-failures`, against the account's
+ *   baseline) that no single user accounts for — a few guesses against each of many users, usually from one
+ *   place, stay under every user's own test.
  */
 import { expectation, logTail, longExpectation } from './baseline';
 import { type Context, MINUTE, shortPrincipal } from './context';
 import type { InsightEvent } from './insight';
 import { isoSeconds } from './insight';
-import { baselineOf, CALLER_ALPHA, fmtCount, mayStart, openWindowEpisode, principalAttributions } from './rate';
+import {
+  attributionsOf,
+  baselineOf,
+  CALLER_ALPHA,
+  fmtCount,
+  mayStart,
+  openWindowEpisode,
+  principalAttributions,
+} from './rate';
 import { seriesId } from './series';
 import { ranked, type WindowIndex, type WindowView } from './windows';
 
@@ -146,6 +158,69 @@ export function testSignInAfterFailures(
       errorCodes: [],
       attributions: principalAttributions(view, windowMin, failuresId, principal),
       sourceIps: [...new Set([...signInFrom.ips, ...ips])],
+      explanation,
+    },
+    out,
+  );
+}
+
+/**
+ * Tests window `w` of the account's failed sign-ins `id`: at least `minFailures`, extremely unusual for the
+ * account (p < alpha), and no user named in half of them (one user's failures are that user's insight).
+ * An open episode stays open while failures continue.
+ */
+export function testSignInSpray(
+  ctx: Context,
+  index: WindowIndex,
+  id: string,
+  w: number,
+  now: number,
+  region: string,
+  out: InsightEvent[],
+): void {
+  const { config, binMs } = ctx.settings;
+  const dc = config.detectors['console-brute-force'];
+  if (!dc.enabled) return;
+  const bins = config.windowBins;
+  const ep = ctx.head.episodes[id];
+  const count = index.count(id, w, bins);
+  if (count < (ep ? Math.ceil(dc.minFailures / 2) : dc.minFailures)) return;
+  const exp = expectation(ctx, baselineOf(ctx, id), (w + 1) * binMs);
+  if (count < config.minRatio * exp.mu) return;
+  const logP = logTail(count, exp);
+  if (ep) {
+    if (logP < Math.log(config.alphaContinue)) ep.lastHot = Math.max(ep.lastHot, w);
+    return;
+  }
+  if (logP >= Math.log(config.alpha)) return;
+  const view = index.view(id, w, bins);
+  const users = ranked(view.p);
+  if (users.length > 0 && users[0][1] * 2 >= count) return;
+  if (!mayStart(ctx, id, w, bins)) return;
+  const windowMin = (bins * binMs) / MINUTE;
+  const p = Math.exp(logP);
+  const { text, ips } = fromIps(view);
+  const named = users.map(([u]) => u).filter((u) => !u.endsWith(`/${HIDDEN_USER}`)).length;
+  const hidden = users.length > named ? ' and user names that do not exist' : '';
+  const explanation = `${count} failed console sign-ins for ${named} users${hidden} in ${windowMin} min${text}; expected about ${fmtCount(exp.mu)} per ${windowMin} min at this hour for the whole account (p = ${p.toExponential(1)}): someone is spraying passwords across users — check the source IPs, and that every console user has MFA.`;
+  openWindowEpisode(
+    ctx,
+    id,
+    w,
+    bins,
+    view,
+    exp,
+    p,
+    now,
+    {
+      detector: 'console-brute-force',
+      region,
+      eventSource: 'signin.amazonaws.com',
+      eventName: 'ConsoleLogin',
+      eventNames: ['ConsoleLogin'],
+      errorCodes: [],
+      attributions: attributionsOf(view, windowMin, id),
+      sourceIps: ips,
       explanation,
     },
     out,
