@@ -9,7 +9,7 @@
  * "this file was applied" marker and what later windows and compactions read back.
  */
 import type { TrailEvent } from '../event';
-import { isProvisioning, jobId, OBJECT_READ_APIS, parseJobId, seriesId } from './series';
+import { isObjectRead, isProvisioning, jobId, parseJobId, seriesId } from './series';
 
 /** Counts of one series in one bin, and what explains them (only the maps the series kind needs). */
 export interface BinCounts {
@@ -86,9 +86,6 @@ function inc(map: Record<string, number> | undefined, key: string, by = 1): Reco
   return m;
 }
 
-const S3_SOURCE = 's3.amazonaws.com';
-const OBJECT_READS = new Set(OBJECT_READ_APIS);
-
 /**
  * The series an event counts toward. Failed writes provision nothing: they count as errors, not calls. A
  * failed console sign-in carries no errorCode (the failure is in `responseElements`): it counts for the user
@@ -110,7 +107,7 @@ export function seriesOfEvent(ev: TrailEvent, region: string): string[] {
     ids.push(seriesId({ kind: 'logins-without-mfa', principal: ev.principal }));
   }
   if (isProvisioning(ev.source, ev.name)) ids.push(seriesId({ kind: 'region-provisioning', region }));
-  if (ev.readOnly && !ev.management && ev.source === S3_SOURCE && OBJECT_READS.has(ev.name)) {
+  if (isObjectRead(ev)) {
     ids.push(seriesId({ kind: 'object-reads', principal: ev.principal }));
   }
   if (!ev.readOnly && !ev.errorCode) {

@@ -8,6 +8,7 @@
  * series is identified by a compact string id (`<code>|<fields…>`), because ids are map keys in state that is
  * written on every compaction; code outside this module works with {@link SeriesKey} and never parses ids.
  */
+import type { TrailEvent } from '../event';
 import type { DetectorKind } from './config';
 
 /** Successful write calls of one API in one Region (call-rate). */
@@ -132,7 +133,12 @@ export function isProvisioning(source: string, name: string): boolean {
  * S3 data events that read an object's content: what `s3-exfiltration` counts (HeadObject and the ACL and
  * tagging reads return no content).
  */
-export const OBJECT_READ_APIS: readonly string[] = ['GetObject', 'SelectObjectContent', 'GetObjectTorrent'];
+const OBJECT_READS = new Set(['GetObject', 'SelectObjectContent', 'GetObjectTorrent']);
+
+/** True for an S3 data event that reads an object's content. */
+export function isObjectRead(ev: Pick<TrailEvent, 'readOnly' | 'management' | 'source' | 'name'>): boolean {
+  return ev.readOnly && !ev.management && ev.source === 's3.amazonaws.com' && OBJECT_READS.has(ev.name);
+}
 
 /** The string id of a series (a map key in state). */
 export function seriesId(key: SeriesKey): string {

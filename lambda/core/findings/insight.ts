@@ -116,8 +116,8 @@ function lastSeenOf(i: InsightEvent): number {
 
 /**
  * The named query to run next, scoped to the episode (an hour either side): what the principal did, or, for
- * a silent trail, whether anyone stopped or blinded it. API-level insights without a dominant caller get the
- * APIs called for the first time around the episode.
+ * a silent trail, whether anyone stopped or blinded it; for password spraying, the failed sign-ins by source
+ * IP. API-level insights without a dominant caller get the APIs called for the first time around the episode.
  */
 export function evidenceQueryFor(i: InsightEvent): EvidenceQuery {
   const first = Date.parse(i.eventTime);
@@ -126,6 +126,10 @@ export function evidenceQueryFor(i: InsightEvent): EvidenceQuery {
   const { detector, principal } = i.trailsight;
   if (detector === 'delivery-gap') {
     return { name: 'cloudtrail-tampering', params: { start: iso(first - 24 * HOUR), end } };
+  }
+  // Password spraying names no principal: which addresses tried which users.
+  if (detector === 'console-brute-force' && principal === undefined) {
+    return { name: 'console-login-failures-by-ip', params: { start, end } };
   }
   if (principal !== undefined) {
     if (detector === 'gap' && i.trailsight.expectedAt) {
