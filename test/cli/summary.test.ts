@@ -36,7 +36,12 @@ describe('trailsight summary', () => {
       ['958312252124', 1],
     ]);
     expect(summary.timeSpan).toEqual({ first: '2017-06-01T00:02:57.000Z', last: '2024-07-31T13:06:24.000Z' });
-    expect(summary.files).toEqual({ read: 391, byKind: { log: 388, file: 3 }, ignored: { 'not CloudTrail': 1 }, failed: [] });
+    expect(summary.files).toEqual({
+      read: 391,
+      byKind: { log: 388, file: 3 },
+      ignored: { 'not CloudTrail': 1 },
+      failed: [],
+    });
     expect(summary.reads + summary.writes).toBe(11450);
     expect(summary.sourceIps.map(([ip]) => ip)).toContain('37.15.201.180');
     expect(summary.consoleSignIns.success + summary.consoleSignIns.failure).toBeGreaterThan(0);

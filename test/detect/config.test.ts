@@ -21,6 +21,11 @@ describe('resolveDetectConfig', () => {
     [{ suppress: { detectors: ['psychic'] } }, /unknown detector 'psychic'/],
     [{ binMinutes: 7 }, /binMinutes/],
     [{ gap: { enabled: 'yes' } }, /gap.enabled: expected true or false/],
+    [{ longWindow: { minutes: 62 } }, /longWindow.minutes: expected a multiple of binMinutes/],
+    [{ longWindow: { minutes: 10 } }, /longer than the short window/],
+    [{ longWindow: { minutes: 24 * 60 } }, /at most maxLateHours/],
+    [{ longWindow: { minCount: 0 } }, /longWindow.minCount: expected at least 1/],
+    [{ detectors: { 's3-exfiltration': { knownSources: 2.5 } } }, /knownSources: expected a whole number/],
     [[], /expected an object/],
   ])('fails on %j', (input, message) => {
     expect(() => resolveDetectConfig(input)).toThrow(DetectConfigError);
