@@ -67,7 +67,8 @@ export function testUnusedRegion(
   const eventName = names[0]?.[0] ?? '';
   const failed = errors.reduce((n, [, c]) => n + c, 0);
   const elsewhere = Object.entries(ctx.head.regions)
-    .filter(([r, s]) => r !== region && s.prov !== undefined && s.prov <= view.t0)
+    // Where the account is established, not a Region that an attacker started using an hour ago.
+    .filter(([r, s]) => r !== region && s.prov !== undefined && s.prov <= view.t0 - dc.establishedHours * HOUR)
     .map(([r]) => r)
     .sort();
   const days = Math.floor((ctx.head.clock - ctx.head.first) / (24 * HOUR));
