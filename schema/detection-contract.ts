@@ -18,6 +18,8 @@ export const ENV = {
   publishToDefaultBus: 'PUBLISH_TO_DEFAULT_BUS',
   /** The archive bucket (log files are read from it; the delivery check lists it). */
   archiveBucket: 'ARCHIVE_BUCKET_NAME',
+  /** The key prefix the functions may read under: `AWSLogs/`, or an existing archive's (the backfill's default). */
+  archivePrefix: 'ARCHIVE_PREFIX',
   /** Bucket and key prefix insights are written to, for Athena. */
   insightBucket: INSIGHT_BUCKET_ENV,
   insightPrefix: 'INSIGHT_PREFIX',

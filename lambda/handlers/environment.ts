@@ -26,6 +26,11 @@ export interface PipelineEnvironment {
   readonly eventBusName: string;
   readonly publishToDefaultBus: boolean;
   readonly archiveBucketName: string;
+  /**
+   * The key prefix of the log files the functions may read (`AWSLogs/`, or an existing archive's): the backfill's
+   * default and bound. @default 'AWSLogs/'
+   */
+  readonly archivePrefix?: string;
   /** Where insights are written: the insights bucket, outside the locked archive. */
   readonly insightBucketName: string;
   readonly insightPrefix: string;
@@ -53,12 +58,16 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): PipelineE
     throw new Error(`${ENV.detectorConfig} (detection.detector in the configuration): ${(error as Error).message}`);
   }
   const archiveBucketName = required(env, ENV.archiveBucket);
+  const archivePrefix = env[ENV.archivePrefix] || 'AWSLogs/';
+  if (!archivePrefix.includes('AWSLogs/') || !archivePrefix.endsWith('/'))
+    throw new Error(`${ENV.archivePrefix} = ${archivePrefix}: must contain "AWSLogs/" and end with "/"`);
   return {
     headsTableName: required(env, ENV.headsTable),
     dataTableName: required(env, ENV.dataTable),
     eventBusName: required(env, ENV.eventBus),
     publishToDefaultBus: env[ENV.publishToDefaultBus] === 'true',
     archiveBucketName,
+    archivePrefix,
     insightBucketName: env[ENV.insightBucket] || archiveBucketName,
     insightPrefix: env[ENV.insightPrefix] ?? 'trailsight/insights/',
     dedupeRetentionDays: days,

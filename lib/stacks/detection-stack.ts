@@ -22,7 +22,17 @@ import type { Construct } from 'constructs';
 import { ENV, INSIGHT_BUS_NAME } from '../../schema/detection-contract';
 import { INSIGHTS_PREFIX } from '../../schema/insights-table';
 import type { TrailsightConfig } from '../config';
-import { ARCHIVE_KEY_ALIAS, accountOrCurrent, archiveBucketName, insightsBucketName, placementOf } from '../contracts';
+import {
+  ARCHIVE_KEY_ALIAS,
+  type ArchiveSource,
+  archiveDecrypt,
+  archiveSource,
+  digestKeyPattern,
+  insightsBucketName,
+  insightsKeyAlias,
+  logFileKeyPattern,
+  placementOf,
+} from '../contracts';
 import { DetectionFunction } from '../detection/detection-function';
 import { InsightAlerting, PipelineMonitoring } from '../detection/insight-alerting';
 
@@ -30,13 +40,6 @@ import { InsightAlerting, PipelineMonitoring } from '../detection/insight-alerti
 export { INSIGHT_BUS_NAME };
 /** Key prefix of the insight objects written to the insights bucket (the insights Glue table reads it). */
 export const INSIGHT_PREFIX = INSIGHTS_PREFIX;
-/** Key pattern (EventBridge wildcard) of CloudTrail log files; Insights files do not match. */
-export const LOG_FILE_KEY_PATTERN = '*/CloudTrail/*.json.gz';
-/**
- * Key pattern of digest files: the ingest records them by name (never read) as evidence that a Region's trail
- * is logging, which is what keeps quiet Regions from being reported as delivery gaps (docs/pipeline.md).
- */
-export const DIGEST_FILE_KEY_PATTERN = '*/CloudTrail-Digest/*.json.gz';
 /** Powertools service name of the functions. */
 const SERVICE_NAME = 'trailsight-detection';
 
@@ -86,8 +89,9 @@ export class DetectionStack extends Stack {
     super(scope, id, props);
     const { config } = props;
     const settings = config.detection;
-    const bucketName = archiveBucketName(config);
-    const archiveAccount = accountOrCurrent(placementOf(config).logArchive);
+    // The archive: Trailsight's own, or an existing one (archive.existing), whose prefix and key the grants follow.
+    const archive = archiveSource(config);
+    const bucketName = archive.bucketName;
     const timeout = Duration.seconds(settings.timeoutSeconds);
 
     const stateTable = (tableId: string, logicalId: string, sortKey: boolean) => {
@@ -149,8 +153,8 @@ export class DetectionStack extends Stack {
           bucket: { name: [bucketName] },
           object: {
             key: events.Match.anyOf(
-              events.Match.wildcard(LOG_FILE_KEY_PATTERN),
-              events.Match.wildcard(DIGEST_FILE_KEY_PATTERN),
+              events.Match.wildcard(logFileKeyPattern(archive.readPrefix)),
+              events.Match.wildcard(digestKeyPattern(archive.readPrefix)),
             ),
           },
         },
@@ -179,6 +183,8 @@ export class DetectionStack extends Stack {
       [ENV.eventBus]: this.bus.eventBusName,
       [ENV.publishToDefaultBus]: String(settings.publishToDefaultBus),
       [ENV.archiveBucket]: bucketName,
+      // The backfill's default and allowed prefix: the archive's read prefix.
+      [ENV.archivePrefix]: archive.readPrefix,
       [ENV.insightBucket]: insightsBucketName(config),
       [ENV.insightPrefix]: INSIGHT_PREFIX,
       [ENV.dedupeRetentionDays]: String(settings.dedupeRetentionDays),
@@ -272,7 +278,7 @@ export class DetectionStack extends Stack {
       reason: 'Invoked synchronously by an operator, who sees the result; there is no asynchronous event to keep.',
     });
 
-    this.grantPipelineAccess(config, bucketName, archiveAccount, placementOf(config).logArchive ?? '<AWS::AccountId>');
+    this.grantPipelineAccess(config, archive, placementOf(config).logArchive ?? '<AWS::AccountId>');
 
     this.alerting = new InsightAlerting(this, 'Alerting', { bus: this.bus, emails: settings.alarmEmails });
     this.monitoring = new PipelineMonitoring(this, 'Monitoring', {
@@ -296,51 +302,54 @@ export class DetectionStack extends Stack {
    * table actions it calls, read of the log prefix where it reads logs, write of the insight prefix, the
    * archive key (found by its alias), the bus (and the default bus when configured), and its queues.
    */
-  private grantPipelineAccess(
-    config: TrailsightConfig,
-    bucketName: string,
-    archiveAccount: string,
-    nagAccount: string,
-  ): void {
+  private grantPipelineAccess(config: TrailsightConfig, archive: ArchiveSource, nagAccount: string): void {
     const partition = this.partition;
     // How cdk-nag prints these resources (tokens as <AWS::...>), for the acknowledgements.
     const nagPartition = Token.isUnresolved(partition) ? '<AWS::Partition>' : partition;
-    const nagBucket = `arn:${nagPartition}:s3:::trailsight-archive-${nagAccount}-${config.homeRegion}`;
+    const nagBucket = archive.existing
+      ? `arn:${nagPartition}:s3:::${archive.bucketName}`
+      : `arn:${nagPartition}:s3:::trailsight-archive-${nagAccount}-${config.homeRegion}`;
     const nagInsights = `arn:${nagPartition}:s3:::trailsight-insights-${nagAccount}-${config.homeRegion}`;
-    const bucketArn = `arn:${partition}:s3:::${bucketName}`;
-    const keyArns = `arn:${partition}:kms:${config.homeRegion}:${archiveAccount}:key/*`;
-    const byAlias = { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': ARCHIVE_KEY_ALIAS } };
+    const bucketArn = `arn:${partition}:s3:::${archive.bucketName}`;
+    const archiveKey = archiveDecrypt(archive.key, partition);
+    // The insights key: the archive key, or the insights key next to an existing archive; in this account either way.
+    const insightsKey = archiveDecrypt(
+      { kind: 'alias', alias: insightsKeyAlias(config), account: this.account, region: config.homeRegion },
+      partition,
+    ) as { resource: string; conditions: Record<string, Record<string, string>> };
     const defaultBusArn = `arn:${partition}:events:${this.region}:${this.account}:event-bus/default`;
-    const keyAck = (role: iam.IRole) =>
+    const keyAck = (role: iam.IRole, alias: string) =>
       Validations.of(role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::arn:${nagPartition}:kms:${config.homeRegion}:${nagAccount}:key/*]`,
-        reason:
-          'The archive key is in another stack; the statement is narrowed to it by the kms:ResourceAliases condition (alias/trailsight/archive).',
+        reason: `The key is in another stack; the statement is narrowed to it by the kms:ResourceAliases condition (${alias}).`,
       });
 
     // Log files: the ingest and the backfill read them; the evaluator and the backfill list them (the
-    // delivery check, the replay).
+    // delivery check, the replay). Only under the archive's read prefix (in an existing archive, the configured
+    // trail's folder, not the bucket's other objects).
     for (const reader of [this.ingest.role, this.backfill.role]) {
       reader.addToPrincipalPolicy(
         new iam.PolicyStatement({
           sid: 'ReadLogFiles',
           actions: ['s3:GetObject', 's3:GetObjectVersion'],
-          resources: [`${bucketArn}/AWSLogs/*`],
+          resources: [`${bucketArn}/${archive.readPrefix}*`],
         }),
       );
-      reader.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          sid: 'UseArchiveKey',
-          actions: ['kms:Decrypt'],
-          resources: [keyArns],
-          conditions: byAlias,
-        }),
-      );
+      if (archiveKey) {
+        reader.addToPrincipalPolicy(
+          new iam.PolicyStatement({
+            sid: 'UseArchiveKey',
+            actions: ['kms:Decrypt'],
+            resources: [archiveKey.resource],
+            conditions: archiveKey.conditions,
+          }),
+        );
+        if (archiveKey.wildcard) keyAck(reader, ARCHIVE_KEY_ALIAS);
+      }
       Validations.of(reader).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::${nagBucket}/AWSLogs/*]`,
-        reason: 'Reads any CloudTrail log file under the AWSLogs/ prefix, which is what it processes.',
+        id: `AwsSolutions-IAM5[Resource::${nagBucket}/${archive.readPrefix}*]`,
+        reason: `Reads any CloudTrail log file under the ${archive.readPrefix} prefix, which is what it processes.`,
       });
-      keyAck(reader);
     }
     for (const lister of [this.evaluator.role, this.backfill.role]) {
       lister.addToPrincipalPolicy(
@@ -348,7 +357,7 @@ export class DetectionStack extends Stack {
           sid: 'ListLogFiles',
           actions: ['s3:ListBucket'],
           resources: [bucketArn],
-          conditions: { StringLike: { 's3:prefix': ['AWSLogs/*'] } },
+          conditions: { StringLike: { 's3:prefix': [`${archive.readPrefix}*`] } },
         }),
       );
     }
@@ -358,20 +367,20 @@ export class DetectionStack extends Stack {
     this.evaluator.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'WriteInsightObjects', actions: ['s3:PutObject'], resources: [insightObjects] }),
     );
-    // The insights bucket is encrypted with the archive key behind a Bucket Key: writing needs a data key.
+    // The insights bucket is encrypted with its key behind a Bucket Key: writing needs a data key.
     this.evaluator.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'EncryptInsights',
         actions: ['kms:GenerateDataKey'],
-        resources: [keyArns],
-        conditions: byAlias,
+        resources: [insightsKey.resource],
+        conditions: insightsKey.conditions,
       }),
     );
     Validations.of(this.evaluator.role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${nagInsights}/${INSIGHT_PREFIX}*]`,
       reason: 'Writes one object per insight under the insight prefix of the insights bucket only.',
     });
-    keyAck(this.evaluator.role);
+    keyAck(this.evaluator.role, insightsKeyAlias(config));
     this.bus.grantPutEventsTo(this.evaluator.role);
     if (config.detection.publishToDefaultBus) {
       this.evaluator.role.addToPrincipalPolicy(

@@ -103,7 +103,7 @@ describe('DetectionStack (default configuration)', () => {
     });
   });
 
-  test('routes only CloudTrail log files of the archive bucket from the default bus to the queue', () => {
+  test('routes only CloudTrail log and digest files under AWSLogs/ of the archive bucket from the default bus to the queue', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventBusName: Match.absent(),
       EventPattern: {
@@ -111,7 +111,12 @@ describe('DetectionStack (default configuration)', () => {
         'detail-type': ['Object Created'],
         detail: {
           bucket: { name: [{ 'Fn::Join': ['', ['trailsight-archive-', { Ref: 'AWS::AccountId' }, '-us-east-1']] }] },
-          object: { key: [{ wildcard: '*/CloudTrail/*.json.gz' }, { wildcard: '*/CloudTrail-Digest/*.json.gz' }] },
+          object: {
+            key: [
+              { wildcard: 'AWSLogs/*/CloudTrail/*.json.gz' },
+              { wildcard: 'AWSLogs/*/CloudTrail-Digest/*.json.gz' },
+            ],
+          },
         },
       },
       Targets: [Match.objectLike({ DeadLetterConfig: Match.objectLike({ Arn: Match.anyValue() }) })],
@@ -380,6 +385,7 @@ describe('DetectionStack options', () => {
       const env = Object.fromEntries(names.map((n) => [n, 'x']));
       env[ENV.detectorConfig] = '{}';
       env[ENV.dedupeRetentionDays] = '35';
+      if (names.includes(ENV.archivePrefix)) env[ENV.archivePrefix] = 'AWSLogs/';
       expect(() => readEnvironment(env)).not.toThrow();
     }
   });
