@@ -58,6 +58,7 @@ export const insightEventSchema = z.looseObject({
     windowMinutes: count,
     expectedAt: isoTime.optional(),
     gapCause: z.enum(['job-stopped', 'delivery-stopped']).optional(),
+    sourceIps: z.array(z.string()).optional(),
     explanation: z.string().min(1),
   }),
 });
