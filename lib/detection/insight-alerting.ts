@@ -310,6 +310,14 @@ export class PipelineMonitoring extends Construct {
             width: 12,
           }),
         ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Rule matches: events that matched a rule, Rule Match events put on the bus',
+            left: [custom(METRIC.ruleHits)],
+            right: [custom(METRIC.ruleMatchesSent)],
+            width: 24,
+          }),
+        ],
         [new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24 })],
       ],
     });

@@ -3,7 +3,7 @@ import { readEnvironment } from '../../lambda/handlers/environment';
 import { DETECTION_DEFAULTS, parseConfig } from '../../lib/config';
 import { ARCHIVE_KEY_ALIAS } from '../../lib/contracts';
 import { HIGH_SEVERITY_DETECTORS } from '../../lib/detection/insight-alerting';
-import { ENV } from '../../schema/detection-contract';
+import { ENV, METRIC } from '../../schema/detection-contract';
 import { build, EXAMPLE_ORG_CONFIG_INPUT, withDefaults } from './helpers';
 
 type Statement = { Action: string | string[]; Resource: unknown; Effect: string; Condition?: unknown };
@@ -340,6 +340,12 @@ describe('DetectionStack (default configuration)', () => {
     const redrive = alarms.find((a) => String(a.Properties.AlarmDescription).startsWith('Log files reached'));
     expect(redrive?.Properties.AlarmDescription).toContain('aws sqs start-message-move-task');
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+
+  test('the dashboard graphs every pipeline metric, rule matches included', () => {
+    const body = JSON.stringify(template.findResources('AWS::CloudWatch::Dashboard'));
+    for (const name of [METRIC.filesProcessed, METRIC.insightsEmitted, METRIC.ruleHits, METRIC.ruleMatchesSent])
+      expect(body).toMatch(new RegExp(`\\b${name}\\b`));
   });
 });
 
