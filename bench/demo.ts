@@ -10,6 +10,7 @@ import { detectFiles, formatInsightTable } from '../cli/commands/detect';
 import type { CliIo } from '../cli/io';
 import { listLocalFiles } from '../lambda/adapters/local-files';
 import { DEFAULT_DETECT_CONFIG, type InsightEvent, Replay } from '../lambda/core/detect';
+import { DEFAULT_RULES_CONFIG, loadRules, RuleEngine, type RuleMatch } from '../lambda/core/rules';
 import { generateScenario, loadBackground } from './scenarios/generate';
 import { matches } from './scenarios/score';
 
@@ -31,11 +32,15 @@ async function main(): Promise<void> {
   );
   const io: CliIo = { stdout: () => {}, stderr: (t) => process.stderr.write(t), stderrIsTty: false };
   const insights: InsightEvent[] = [];
-  await detectFiles(await listLocalFiles([logs]), new Replay(), (i) => insights.push(i), io);
+  const ruleMatches: RuleMatch[] = [];
+  const rules = new RuleEngine(loadRules(DEFAULT_RULES_CONFIG).rules, DEFAULT_RULES_CONFIG);
+  await detectFiles(await listLocalFiles([logs]), new Replay(), (i) => insights.push(i), io, {
+    rules: { engine: rules, emit: (m) => ruleMatches.push(m) },
+  });
   const testStart = scenario.options.startDay + warmupDays * DAY;
   const out: string[] = [];
   out.push(
-    `Every insight of the replay — exactly what \`npx trailsight detect ${path.relative(ROOT, logs)} --format table\` prints (the first ${warmupDays} days are history: no anomaly was injected there, and insights start once ${DEFAULT_DETECT_CONFIG.learningHours} hours have been learned):`,
+    `Every insight of the replay — exactly the insights \`npx trailsight detect ${path.relative(ROOT, logs)} --format table\` prints (the first ${warmupDays} days are history: no anomaly was injected there, and insights start once ${DEFAULT_DETECT_CONFIG.learningHours} hours have been learned):`,
     '',
     formatInsightTable(insights).trimEnd(),
     '',
@@ -64,6 +69,12 @@ async function main(): Promise<void> {
   for (const i of unmatched) byDetector.set(i.trailsight.detector, (byDetector.get(i.trailsight.detector) ?? 0) + 1);
   out.push(
     `  by detector: ${[...byDetector].map(([d, n]) => `${d} ${n}`).join(', ')} (explanations in the table above)`,
+  );
+  const byRule = new Map<string, number>();
+  for (const m of ruleMatches) byRule.set(m.rule.name, (byRule.get(m.rule.name) ?? 0) + 1);
+  out.push(
+    '',
+    `Rule matches beside the insights (the built-in pack; \`trailsight detect\` lists each): ${ruleMatches.length} alerts, one per rule, principal and hour — ${[...byRule].map(([r, n]) => `${r} ${n}`).join(', ')}`,
   );
   process.stdout.write(`${out.join('\n')}\n`);
 }

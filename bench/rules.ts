@@ -2,11 +2,11 @@
  * The cost of the rule engine on `trailsight detect`'s path, as a ratio against the same path without rules,
  * measured in the same run (the machine is shared and noisy; only ratios are comparable).
  *
- *   detect:         stream → readTrailEventBatches (gunzip, split, JSON.parse, normalize, dedupe) → the file's
- *                   events collected → Replay.ingestFile (as bench/lib/worker.ts `detect` and the CLI)
- *   detect + rules: the same, with every event also tested by the rule engine as it is read (the reader's
- *                   onEvent), then grouped (flush): all 57 SigmaHQ rules plus the built-in pack, every level,
- *                   nothing superseded (the most rules that can run)
+ *   detect:         `trailsight detect`'s own path, detectFiles (cli/commands/detect.ts): the local reader
+ *                   (gunzip, split, JSON.parse, normalize, dedupe) → the file's events → Replay.ingestFile
+ *   detect + rules: the same call with the rule engine: every event also tested as it is read (the reader's
+ *                   onEvent), the file's matches grouped and recorded (GroupLedger): all 57 SigmaHQ rules plus
+ *                   the built-in pack, every level, nothing superseded (the most rules that can run)
  *
  * Files: the benchmark's generated delivery files (bench/lib/generate.ts, real record shapes from ../shared/data).
  * Each measurement runs in a fresh process (this module, `--worker`), so peak RSS belongs to one approach; the two
@@ -16,12 +16,11 @@
  *   runRulesBench() / formatRulesBench() for bench/run.ts
  */
 import { spawnSync } from 'node:child_process';
-import { createReadStream, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { EventIdDeduper } from '../lambda/core/dedupe';
+import { detectFiles } from '../cli/commands/detect';
+import { listLocalFiles } from '../lambda/adapters/local-files';
 import { Replay } from '../lambda/core/detect';
-import type { TrailEvent } from '../lambda/core/event';
-import { createReadReport, readTrailEventBatches } from '../lambda/core/reader';
 import { loadRules, RuleEngine, resolveRulesConfig } from '../lambda/core/rules';
 import { ensureBenchFiles } from './lib/generate';
 
@@ -60,40 +59,21 @@ async function work(mode: Mode, file: string): Promise<WorkerResult> {
   }
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const report = createReadReport(file);
-  const events: TrailEvent[] = [];
-  const source = createReadStream(file, { highWaterMark: 1024 * 1024 });
-  for await (const batch of readTrailEventBatches(source, {
-    file,
-    report,
-    dedupe: new EventIdDeduper(),
-    onEvent: engine?.observe,
-  })) {
-    for (const event of batch) events.push(event);
-  }
-  if (!report.complete) throw new Error(`read failed: ${report.errors[0]?.message}`);
-  let last = 0;
-  for (const e of events) if (e.time > last) last = e.time;
-  new Replay().ingestFile(
-    {
-      account: events[0]?.account ?? '000000000000',
-      region: events[0]?.region ?? 'us-east-1',
-      deliveredAt: last + 300_000,
-      file,
-    },
-    events,
-  );
-  const matches = engine?.flush();
+  // The CLI's own path: `trailsight detect` is detectFiles with the engine (and the rules) on the listed files.
+  let matches = 0;
+  const quiet = { stdout: () => {}, stderr: () => {}, stderrIsTty: false };
+  const stats = await detectFiles(await listLocalFiles([file]), new Replay(), () => {}, quiet, {
+    ...(engine ? { rules: { engine, emit: () => matches++ } } : {}),
+  });
+  if (stats.failed > 0 || stats.files !== 1) throw new Error(`${file}: ${stats.failed} unreadable of ${stats.files}`);
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   return {
-    events: events.length,
+    events: stats.events,
     ms,
     cpuMs: (cpu.user + cpu.system) / 1000,
     maxRssMB: process.resourceUsage().maxRSS / 1024,
-    ...(engine && matches
-      ? { loadMs, rules: engine.ruleSet.rules.length, hits: engine.stats.hits, matches: matches.length }
-      : {}),
+    ...(engine ? { loadMs, rules: engine.ruleSet.rules.length, hits: engine.stats.hits, matches } : {}),
   };
 }
 

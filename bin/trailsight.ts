@@ -2,8 +2,8 @@
 /**
  * The Trailsight CDK app entry: reads the configuration once from context, builds the stacks.
  *
- *   npx cdk synth --all                                                   # cdk.json "trailsight" key
- *   npx cdk synth --all -c trailsightConfigFile=config/organization.example.json
+ *   npx cdk synth                                                         # cdk.json "trailsight" key
+ *   npx cdk synth -c trailsightConfigFile=config/organization.example.json
  */
 import { App } from 'aws-cdk-lib';
 import { buildApp } from '../lib/app';

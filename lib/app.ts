@@ -31,7 +31,7 @@ export interface BuildAppOptions {
 export interface TrailsightApp {
   readonly app: App;
   readonly logArchive: LogArchiveStack;
-  /** One stack per trail: one for a multi-region trail, one per listed Region otherwise. */
+  /** One stack per trail: one for a multi-region trail, one per listed Region otherwise; none over an existing archive. */
   readonly trails: readonly TrailStack[];
   readonly analytics: AnalyticsStack;
   /** The detection pipeline, unless `detection.enabled` is false. */
@@ -53,8 +53,10 @@ export function trailStackId(config: TrailsightConfig, region: string): string {
  * Builds the Trailsight CDK app from a validated configuration.
  *
  * Stacks and where they go:
- * - `TrailsightLogArchive`: log archive account, home Region (stateful, termination protection);
+ * - `TrailsightLogArchive`: log archive account, home Region (stateful, termination protection); over an existing
+ *   archive (`archive.existing`) it holds only the insights bucket;
  * - `TrailsightTrail` (regions `"all"`) or `TrailsightTrail-<region>` (one per listed Region): management account;
+ *   none over an existing archive, whose own trail delivers;
  * - `TrailsightAnalytics`: audit account, home Region;
  * - `TrailsightDetection` (unless `detection.enabled` is false): log archive account, home Region, next to the
  *   bucket whose object events it consumes;
@@ -74,12 +76,16 @@ export function buildApp(config: TrailsightConfig, options: BuildAppOptions = {}
   });
 
   const logArchive = new LogArchiveStack(app, 'TrailsightLogArchive', {
-    description: 'Trailsight log archive: KMS key, archive bucket, access-log bucket (stateful, retained)',
+    description: config.archive.existing
+      ? `Trailsight insights bucket and key next to the existing archive ${config.archive.existing.bucketName} (stateful, retained)`
+      : 'Trailsight log archive: KMS key, archive bucket, access-log bucket (stateful, retained)',
     env: envFor(placement.logArchive, config.homeRegion),
     config,
   });
 
-  const trails = trailRegions(config).map((region) => {
+  // Over an existing archive the existing trail delivers: Trailsight creates none (no event is delivered twice).
+  const trailStackRegions = config.archive.existing ? [] : trailRegions(config);
+  const trails = trailStackRegions.map((region) => {
     const stack = new TrailStack(app, trailStackId(config, region), {
       description: `Trailsight trail ${config.regions === 'all' ? '(all Regions)' : `(${region})`}`,
       env: envFor(placement.management, region),

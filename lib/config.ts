@@ -24,6 +24,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
+import { RULE_LEVELS } from '../schema/detection-contract';
 
 /**
  * The Region where CloudTrail records the events of global services (IAM, STS, CloudFront, sign-in) in the
@@ -117,6 +118,87 @@ const wholeNumber = (min: number, max: number, unit: string) =>
     .min(min, { error: `must be at least ${min} ${unit}` })
     .max(max, { error: `must be at most ${max} ${unit}` });
 
+// ---------------------------------------------------------------------------------------------------------------
+// Detection rules: detection.rules (docs/rules.md). The engine settings are those of the CLI's `rules` block
+// (lambda/core/rules/config.ts `RulesConfig`, checked again at the ingest's cold start; a test keeps the two in
+// step); `enabled` and `alertLevel` are the deployment's own.
+// ---------------------------------------------------------------------------------------------------------------
+
+const ruleLevel = z.enum(RULE_LEVELS, { error: `must be one of ${RULE_LEVELS.join(', ')}` });
+const nonEmptyStrings = z.array(z.string().min(1, { error: 'must not be empty' }));
+
+/** Defaults of `detection.rules` (also the value used when it is left out). */
+export const RULES_DEFAULTS = {
+  enabled: true,
+  alertLevel: 'high' as (typeof RULE_LEVELS)[number],
+  builtin: true,
+  folders: [] as (string | { path: string; pack?: string; url?: string; license?: string })[],
+  minLevel: 'medium' as (typeof RULE_LEVELS)[number],
+  enable: [] as string[],
+  disable: [] as string[],
+  placeholders: {} as Record<string, string | string[]>,
+  allow: [] as { rules?: string[]; principals?: string[]; accounts?: string[]; reason: string }[],
+  grouping: { windowMinutes: 60 },
+};
+
+const detectionRules = z
+  .strictObject({
+    /** Test every event the ingest reads against the rules and put rule matches on the `trailsight` bus. */
+    enabled: z.boolean({ error: 'must be true or false' }).default(RULES_DEFAULTS.enabled),
+    /** Rule matches at this level or above go to the alert topic (the rest stay on the bus). */
+    alertLevel: ruleLevel.default(RULES_DEFAULTS.alertLevel),
+    /** Load the built-in pack (CIS 4.1-4.15, trail tampering, KMS keys, public buckets, sign-in without MFA). */
+    builtin: z.boolean({ error: 'must be true or false' }).default(RULES_DEFAULTS.builtin),
+    /**
+     * Folders of Sigma rules (the SigmaHQ CloudTrail folder, your own), relative to the directory `cdk` runs in;
+     * each is copied into the ingest function's bundle at synth, with its nearest licence notice.
+     */
+    folders: z
+      .array(
+        z.union(
+          [
+            z.string().min(1),
+            z.strictObject({
+              path: z.string().min(1),
+              pack: z.string().min(1).optional(),
+              url: z.string().min(1).optional(),
+              license: z.string().min(1).optional(),
+            }),
+          ],
+          { error: 'must be a folder path or { path, pack?, url?, license? }' },
+        ),
+      )
+      .default([]),
+    /** Rules below this level run only when named in `enable`. */
+    minLevel: ruleLevel.default(RULES_DEFAULTS.minLevel),
+    /** Rule ids or names (`*` wildcards) that run whatever their level. */
+    enable: nonEmptyStrings.default([]),
+    /** Rule ids or names (`*` wildcards) that never run; wins over `enable`. */
+    disable: nonEmptyStrings.default([]),
+    /** Values of the rules' `%name%` placeholders, e.g. `archive_bucket`, `archive_key_alias`. */
+    placeholders: z.record(z.string(), z.union([z.string().min(1), nonEmptyStrings])).default({}),
+    /** Expected matches, suppressed and counted: by rule, principal ARN and account (`*` wildcards). */
+    allow: z
+      .array(
+        z
+          .strictObject({
+            rules: nonEmptyStrings.optional(),
+            principals: nonEmptyStrings.optional(),
+            accounts: nonEmptyStrings.optional(),
+            reason: z.string().trim().min(1, { error: 'say why these matches are expected' }),
+          })
+          .refine((e) => (e.principals?.length ?? 0) + (e.accounts?.length ?? 0) > 0, {
+            error: 'name principals or accounts (to turn a rule off everywhere, use disable)',
+          }),
+      )
+      .default([]),
+    /** One rule-match event per rule + account + principal per aligned window of this many minutes. */
+    grouping: z
+      .strictObject({ windowMinutes: wholeNumber(1, 1440, 'minutes').default(60) })
+      .default({ windowMinutes: 60 }),
+  })
+  .default({ ...RULES_DEFAULTS, folders: [], enable: [], disable: [], placeholders: {}, allow: [] });
+
 /** Defaults of the `detection` section (also the value used when the section is left out). */
 export const DETECTION_DEFAULTS = {
   enabled: true,
@@ -134,6 +216,7 @@ export const DETECTION_DEFAULTS = {
   dedupeRetentionDays: 35,
   lagAlarmMinutes: 15,
   detector: {} as Record<string, unknown>,
+  rules: RULES_DEFAULTS,
 };
 
 const detection = z
@@ -178,6 +261,8 @@ const detection = z
     lagAlarmMinutes: wholeNumber(1, 24 * 60, 'minutes').default(DETECTION_DEFAULTS.lagAlarmMinutes),
     /** Detection thresholds and suppressions (docs/detection.md), passed to the functions as JSON, checked at cold start. */
     detector: z.record(z.string(), z.unknown(), { error: 'must be a JSON object (see docs/detection.md)' }).default({}),
+    /** The detection rules (docs/rules.md): see the block above. */
+    rules: detectionRules,
   })
   .default({ ...DETECTION_DEFAULTS, alarmEmails: [], detector: {} });
 
@@ -292,7 +377,7 @@ export function objectLockWeakness(archive: {
 interface EvidenceView {
   readonly organization: false | { readonly organizationId: string };
   readonly accounts: { readonly management?: string; readonly logArchive?: string };
-  readonly archive: Parameters<typeof objectLockWeakness>[0];
+  readonly archive: Parameters<typeof objectLockWeakness>[0] & { readonly existing?: unknown };
   readonly allowWeakObjectLock: boolean;
   readonly breakGlassRoleArn?: string;
   readonly scp: false | { readonly targetIds: readonly string[] };
@@ -301,7 +386,8 @@ interface EvidenceView {
 /** The cross-field rules of the evidence keys. */
 function evidenceRules(c: EvidenceView, ctx: z.RefinementCtx): void {
   const weakness = objectLockWeakness(c.archive);
-  if (c.organization && weakness && !c.allowWeakObjectLock) {
+  // An existing archive's Object Lock is its owner's (existingArchiveRules).
+  if (c.organization && weakness && !c.allowWeakObjectLock && !c.archive.existing) {
     ctx.addIssue({
       code: 'custom',
       path: ['archive', 'objectLock'],
@@ -341,6 +427,145 @@ function evidenceRules(c: EvidenceView, ctx: z.RefinementCtx): void {
     }
   }
 }
+// ---- existing archive (issue 12, "Bring your own trail and archive"; docs/deploy.md) ----
+
+// S3 bucket names: 3-63 lower-case letters, digits, "." and "-", starting and ending with a letter or digit.
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+// What CloudTrail accepts as S3KeyPrefix is any key text up to 200 characters; Trailsight takes the safe subset (no "*",
+// "?", "$", "{": the prefix lands in IAM ARNs, EventBridge wildcards and the Glue location template), one or more
+// segments separated by single "/", none at either end.
+const KEY_PREFIX = /^[A-Za-z0-9!_.'()-]+(?:\/[A-Za-z0-9!_.'()-]+)*$/;
+// A KMS key ARN (an alias ARN names no key an IAM policy can grant): a key ID or a multi-Region key ID.
+const KMS_KEY_ARN =
+  /^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):key\/(?:[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/;
+// Buckets named by AWS Control Tower and Landing Zone Accelerator carry their account and Region.
+const LANDING_ZONE_BUCKET =
+  /^(?:aws-controltower-logs|aws-accelerator-central-logs)-(\d{12})-([a-z]{2}(?:-gov|-iso[a-z]*)?-[a-z]+-\d)$/;
+
+/**
+ * An archive another deployment owns (AWS Control Tower, Landing Zone Accelerator, an existing trail): Trailsight
+ * creates no trail and no archive bucket, and reads `<bucketName>/[<keyPrefix>/]AWSLogs/[<organizationId>/]`.
+ */
+const existingArchive = z.strictObject({
+  /** The bucket the existing trail delivers to, in `accounts.logArchive` and `homeRegion`. */
+  bucketName: z.string({ error: 'must be an S3 bucket name' }).regex(BUCKET_NAME, {
+    error:
+      'must be an S3 bucket name: 3-63 lower-case letters, digits, "." and "-", starting and ending with a letter or digit',
+  }),
+  /**
+   * The trail's S3 key prefix: what comes before `AWSLogs/` in the keys, without a "/" at either end
+   * (`"o-a1b2c3d4e5"` for Control Tower, `"cloudtrail-organization"` for Landing Zone Accelerator).
+   * @default - the keys start with `AWSLogs/`
+   */
+  keyPrefix: z
+    .string({ error: 'must be a key prefix such as "o-a1b2c3d4e5"' })
+    .max(200, { error: 'must be at most 200 characters (the CloudTrail limit)' })
+    .regex(KEY_PREFIX, {
+      error:
+        'must be the part of the keys before AWSLogs/, segments of letters, digits and !_.\'()- separated by single "/", with no "/" at either end (e.g. "o-a1b2c3d4e5")',
+    })
+    .refine((p) => !p.split('/').includes('AWSLogs'), {
+      error:
+        'must stop before AWSLogs/: for keys o-a1b2c3d4e5/AWSLogs/o-a1b2c3d4e5/111122223333/CloudTrail/… write "o-a1b2c3d4e5", and the organization in organization.organizationId',
+    })
+    .optional(),
+  /**
+   * ARN of the KMS key the log files are encrypted with (SSE-KMS), in `homeRegion`; the functions and the compaction
+   * decrypt with it, and its owner must allow them (docs/deploy.md).
+   * @default - SSE-S3 (Control Tower's default): no key to use
+   */
+  kmsKeyArn: z
+    .string({ error: 'must be a KMS key ARN' })
+    .regex(KMS_KEY_ARN, {
+      error:
+        'must be a KMS key ARN such as "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab" (not an alias: IAM grants name keys)',
+    })
+    .optional(),
+});
+
+/** The part of the configuration the existing-archive rules read. */
+interface ExistingArchiveView {
+  readonly homeRegion: string;
+  readonly regions: 'all' | readonly string[];
+  readonly globalServiceEvents: boolean;
+  readonly trailName: string;
+  readonly accounts: { readonly management?: string; readonly logArchive?: string; readonly audit?: string };
+  readonly managementEvents: { readonly readWrite: string; readonly excludeSources: readonly string[] };
+  readonly dataEvents: { readonly s3: unknown; readonly lambda: unknown };
+  readonly cloudWatchLogs: unknown;
+  readonly nativeInsights: readonly string[];
+  readonly archive: {
+    readonly existing?: z.output<typeof existingArchive>;
+    readonly transition: unknown;
+    readonly objectLock: unknown;
+  };
+  readonly breakGlassRoleArn?: string;
+  readonly keyAdministrators: readonly string[];
+  readonly scp: unknown;
+  readonly allowWeakObjectLock: boolean;
+}
+
+/**
+ * With `archive.existing`, the settings of Trailsight's own trails and archive bucket have nothing to apply to: each
+ * one set away from its default fails with the key and the fix, as do a key or bucket in another Region.
+ */
+function existingArchiveRules(c: ExistingArchiveView, ctx: z.RefinementCtx): void {
+  const existing = c.archive.existing;
+  if (!existing) return;
+  const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  const noTrail = 'archive.existing creates no trail: the existing trail records what it records; remove it';
+  const noBucket =
+    "applies to Trailsight's own archive bucket; with archive.existing the bucket's owner sets it there: remove it";
+  if (c.regions !== 'all')
+    issue(['regions'], `selects the Regions of Trailsight's trails, and ${noTrail} (the table projects every Region)`);
+  if (!c.globalServiceEvents) issue(['globalServiceEvents'], `is a trail setting; ${noTrail}`);
+  if (c.trailName !== 'trailsight') issue(['trailName'], `names Trailsight's trail; ${noTrail}`);
+  if (c.managementEvents.readWrite !== 'All' || c.managementEvents.excludeSources.length > 0)
+    issue(['managementEvents'], `is a trail setting; ${noTrail}`);
+  if (c.dataEvents.s3 !== false || c.dataEvents.lambda !== false)
+    issue(['dataEvents'], `is a trail setting; ${noTrail}`);
+  if (c.cloudWatchLogs !== false) issue(['cloudWatchLogs'], `is a trail setting; ${noTrail}`);
+  if (c.nativeInsights.length > 0) issue(['nativeInsights'], `is a trail setting; ${noTrail}`);
+  if (c.archive.transition !== false) issue(['archive', 'transition'], noBucket);
+  if (c.archive.objectLock !== false) issue(['archive', 'objectLock'], noBucket);
+  if (c.allowWeakObjectLock) issue(['allowWeakObjectLock'], noBucket);
+  if (c.breakGlassRoleArn !== undefined) issue(['breakGlassRoleArn'], noBucket);
+  if (c.keyAdministrators.length > 0)
+    issue(['keyAdministrators'], "applies to Trailsight's own archive key; remove it");
+  if (c.scp !== false)
+    issue(
+      ['scp'],
+      "protects Trailsight's own trails, bucket and key; the existing archive's owner protects it: remove it",
+    );
+  if (c.accounts.management !== undefined)
+    issue(
+      ['accounts', 'management'],
+      "is the account of Trailsight's trails, and archive.existing creates none; set accounts.logArchive to the account that owns archive.existing.bucketName",
+    );
+  if (c.accounts.audit !== undefined && c.accounts.logArchive === undefined)
+    issue(
+      ['accounts', 'logArchive'],
+      'is required with accounts.audit: it is the account that owns archive.existing.bucketName, where the detection and integrity stacks go',
+    );
+  const named = LANDING_ZONE_BUCKET.exec(existing.bucketName);
+  if (named && c.accounts.logArchive !== undefined && named[1] !== c.accounts.logArchive)
+    issue(
+      ['accounts', 'logArchive'],
+      `must be the account that owns ${existing.bucketName} (${named[1]}): S3 sends the bucket's events to that account's EventBridge`,
+    );
+  if (named && named[2] !== c.homeRegion)
+    issue(
+      ['homeRegion'],
+      `must be the Region of ${existing.bucketName} (${named[2]}): S3 sends the bucket's events to EventBridge in its own Region`,
+    );
+  const keyRegion = existing.kmsKeyArn ? KMS_KEY_ARN.exec(existing.kmsKeyArn)?.[1] : undefined;
+  if (keyRegion !== undefined && keyRegion !== c.homeRegion)
+    issue(
+      ['archive', 'existing', 'kmsKeyArn'],
+      `is in ${keyRegion}, but SSE-KMS keys are in their bucket's Region (homeRegion ${c.homeRegion}): check the key, or homeRegion`,
+    );
+}
+
 // ---- findings (issue 12): findings in the tools a SOC already watches ----
 
 /** Defaults of `findings.securityHub` when it is turned on with `{}`. */
@@ -420,7 +645,10 @@ export const configSchema = z
      * `false` (listed Regions only) accepts going without them.
      */
     globalServiceEvents: z.boolean({ error: 'must be true or false' }).default(true),
-    /** `false` for an account trail, or the organization whose organization trail is created. */
+    /**
+     * `false` for an account trail, or the organization whose organization trail is created (with `archive.existing`:
+     * whose organization trail delivers there, under `AWSLogs/<organizationId>/`).
+     */
     organization: z
       .union(
         [
@@ -547,6 +775,8 @@ export const configSchema = z
         noncurrentVersionRetentionDays: positiveDays.default(90),
         /** Days the S3 server access logs of the archive bucket are kept. */
         accessLogRetentionDays: positiveDays.default(365),
+        /** An existing archive to read instead of creating trails and a bucket (block "existing archive" above). */
+        existing: existingArchive.optional(),
       })
       .default({
         retentionDays: 2557,
@@ -574,8 +804,9 @@ export const configSchema = z
         /** Days query results are kept in the results bucket. */
         resultsExpirationDays: positiveDays.default(30),
         /**
-         * Account IDs the table projects. Unset: the trail account (account trail), or `injected` for an
-         * organization trail (every query must then filter `account = '…'`).
+         * Account IDs the table projects, fixed. Unset: the trail account (account trail), or, for an organization
+         * trail or an existing archive, the account folders found in the archive, kept current by the account sync
+         * (lib/analytics/account-sync.ts), so every query runs across all accounts without naming one.
          */
         accountIds: z
           .array(accountId)
@@ -670,7 +901,8 @@ export const configSchema = z
     }
     const { management, logArchive, audit } = c.accounts;
     const crossAccount = new Set([management, logArchive ?? management, audit ?? logArchive ?? management]).size > 1;
-    if (crossAccount && management === undefined) {
+    // An existing archive has no trail, so no management account (its own rules below).
+    if (crossAccount && management === undefined && !c.archive.existing) {
       ctx.addIssue({
         code: 'custom',
         path: ['accounts', 'management'],
@@ -691,7 +923,8 @@ export const configSchema = z
       });
     }
   })
-  .superRefine((c, ctx) => evidenceRules(c, ctx));
+  .superRefine((c, ctx) => evidenceRules(c, ctx))
+  .superRefine((c, ctx) => existingArchiveRules(c, ctx));
 
 /** The validated configuration, with every default filled in. */
 export type TrailsightConfig = z.output<typeof configSchema>;

@@ -21,6 +21,8 @@ export const INSIGHT_BUCKET_ENV = 'INSIGHT_BUCKET_NAME';
 export const INTEGRITY_ENV = {
   /** The archive bucket holding the digest and log files. */
   archiveBucket: 'ARCHIVE_BUCKET_NAME',
+  /** The key prefix the sweep verifies under: `AWSLogs/`, or an existing archive's `[<prefix>/]AWSLogs/[<o-id>/]`. */
+  archivePrefix: 'ARCHIVE_PREFIX',
   /** The event bus the results go to. */
   eventBus: 'EVENT_BUS_NAME',
   /** Hours of delivery a sweep re-checks. */

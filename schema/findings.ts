@@ -4,6 +4,7 @@
  *
  * Pure data: this module may be imported from every room (lib/, lambda/, cli/, test/).
  */
+import { RULE_MATCH_DETAIL_TYPE } from './detection-contract';
 
 /** Environment variable holding the Security Hub product ARN findings are imported with. */
 export const PRODUCT_ARN_ENV = 'SECURITY_HUB_PRODUCT_ARN';
@@ -31,4 +32,4 @@ export const INSIGHT_DETAIL_TYPE = 'Trailsight Insight';
  * The bus events that become findings: the findings rule matches these, and lambda/core/findings/sources.ts
  * has one mapper for each (a test keeps the two equal). A new finding kind adds its detail-type here.
  */
-export const FINDING_DETAIL_TYPES: readonly string[] = [INSIGHT_DETAIL_TYPE];
+export const FINDING_DETAIL_TYPES: readonly string[] = [INSIGHT_DETAIL_TYPE, RULE_MATCH_DETAIL_TYPE];

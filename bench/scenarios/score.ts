@@ -3,23 +3,55 @@
  * a label counts once however many insights it got, every Start insight counts once for precision, and
  * nothing is credited for being "near" an anomaly it does not name.
  *
- * An insight matches a label when it is in the same account and region, starts within the label's time
- * range (± a slack for delivery and drift), and names the label's principal or one of its APIs (a
- * delivery-gap insight matches a delivery-gap label). Recall counts a label as detected by any matching
- * insight; "kind recall" also requires the detector to be the label's kind.
+ * An insight matches a label when it is in the same account and one of the label's Regions (any Region of the
+ * account for an account-wide label such as a stopped trail), starts within the label's time range (± a slack
+ * for delivery and drift), and names the label's principal or one of its APIs (a delivery-gap insight matches
+ * only a delivery-gap label, and nothing else). Recall counts a label as detected by any matching insight;
+ * "kind recall" also requires the insight to come from the detector the label expects.
+ *
+ * Both scenario families are scored here: the classic set (bench/scenarios/generate.ts, one Region, the label's
+ * kind is its detector) and the organization set (bench/scenarios/org.ts, where a kind such as
+ * `low-and-slow` expects the `call-rate` detector and a label may span two Regions).
  */
 import type { InsightEvent } from '../../lambda/core/detect';
-import type { Label, LabelKind, Scenario } from './generate';
+import type { Label, Scenario } from './generate';
 
 const MIN = 60_000;
 const DAY = 86_400_000;
 
+/** A label as the scorer sees it, whichever family it comes from. */
+export interface ScoredLabel {
+  /** The scenario kind (one row of the per-kind table). */
+  readonly kind: string;
+  /** The detector expected to report it (`trailsight.detector`). */
+  readonly detector: string;
+  readonly account: string;
+  /** The Regions an insight about it may name; `account`: any Region of the account. */
+  readonly regions: readonly string[] | 'account';
+  /** Event time of the first injected call, or when the missing activity was due (ms). */
+  readonly start: number;
+  readonly end: number;
+  readonly principal?: string;
+  readonly eventNames: readonly string[];
+  readonly note: string;
+}
+
 export interface KindScore {
+  /** The detector this kind expects. */
+  detector: string;
   labels: number;
   detected: number;
   detectedByKind: number;
   latencies: number[];
   missed: string[];
+}
+
+/** False insights of one account character (quiet sandbox, production, ...). */
+export interface CharacterScore {
+  accountDays: number;
+  cleanAccountDays: number;
+  falseInTestPeriod: number;
+  falseOnCleanDays: number;
 }
 
 export interface Score {
@@ -36,24 +68,53 @@ export interface Score {
   /** detectedAt − label start, minutes, for detected labels. */
   latencies: number[];
   byKind: Record<string, KindScore>;
+  /** Unmatched Start insights in the test period, per detector. */
+  falseByDetector: Record<string, number>;
+  byCharacter: Record<string, CharacterScore>;
   /** The unmatched insights, for the report. */
   falseInsights: string[];
+  unmatched: InsightEvent[];
 }
 
-function slack(kind: LabelKind): number {
-  return kind === 'gap' || kind === 'delivery-gap' ? 60 * MIN : 30 * MIN;
+/** The part of a scenario the scorer needs. */
+export interface ScoringInput {
+  readonly labels: readonly ScoredLabel[];
+  readonly accounts: readonly string[];
+  /** `account|dayIndex` of test days with no injection (benign look-alikes allowed). */
+  readonly cleanDays: readonly string[];
+  /** First day, UTC midnight (ms); the test period is [startDay + warmupDays, startDay + days). */
+  readonly startDay: number;
+  readonly warmupDays: number;
+  readonly days: number;
+  /** The character of each account, for the per-character table (classic scenarios have none). */
+  readonly characterOf?: (account: string) => string;
 }
 
-export function matches(i: InsightEvent, l: Label): boolean {
-  if (i.recipientAccountId !== l.account || i.awsRegion !== l.region) return false;
+function slack(detector: string): number {
+  return detector === 'gap' || detector === 'delivery-gap' ? 60 * MIN : 30 * MIN;
+}
+
+export function matchesLabel(i: InsightEvent, l: ScoredLabel): boolean {
+  if (i.recipientAccountId !== l.account) return false;
+  if (l.regions !== 'account' && !l.regions.includes(i.awsRegion)) return false;
   const t = Date.parse(i.eventTime);
-  if (t < l.start - slack(l.kind) || t > l.end + slack(l.kind)) return false;
+  if (t < l.start - slack(l.detector) || t > l.end + slack(l.detector)) return false;
   const ts = i.trailsight;
-  if (l.kind === 'delivery-gap') return ts.detector === 'delivery-gap';
+  if (l.detector === 'delivery-gap') return ts.detector === 'delivery-gap';
   if (ts.detector === 'delivery-gap') return false;
   if (l.principal !== undefined && ts.principal === l.principal) return true;
   const names = new Set([i.insightDetails.eventName, ...ts.eventNames]);
   return l.eventNames.some((n) => names.has(n));
+}
+
+/** A classic label (one Region, its kind is its detector) as the scorer sees it. */
+export function scoredLabel(l: Label): ScoredLabel {
+  return { ...l, detector: l.kind, regions: [l.region] };
+}
+
+/** Whether an insight matches a classic label (the demo uses this too). */
+export function matches(i: InsightEvent, l: Label): boolean {
+  return matchesLabel(i, scoredLabel(l));
 }
 
 export function emptyScore(): Score {
@@ -69,37 +130,78 @@ export function emptyScore(): Score {
     testAccountDays: 0,
     latencies: [],
     byKind: {},
+    falseByDetector: {},
+    byCharacter: {},
     falseInsights: [],
+    unmatched: [],
   };
 }
 
-/** Adds one scenario's result to `into` (scores of several seeds accumulate). */
+/** Adds one classic scenario's result to `into` (scores of several seeds accumulate). */
 export function scoreScenario(scenario: Scenario, insights: readonly InsightEvent[], into: Score): Score {
   const o = scenario.options;
-  const testStart = o.startDay + o.warmupDays * DAY;
+  return scoreLabels(
+    {
+      labels: scenario.labels.map(scoredLabel),
+      accounts: scenario.accounts,
+      cleanDays: scenario.cleanDays,
+      startDay: o.startDay,
+      warmupDays: o.warmupDays,
+      days: o.days,
+    },
+    insights,
+    into,
+  );
+}
+
+/** Adds one scenario's result to `into`, whichever family it comes from. */
+export function scoreLabels(input: ScoringInput, insights: readonly InsightEvent[], into: Score): Score {
+  const testStart = input.startDay + input.warmupDays * DAY;
   // The scenario ends at midnight of its last day; late files carry the clock a little past it, where
   // every scheduled run is "missing". Those insights are outside the scenario and not scored.
-  const end = o.startDay + o.days * DAY;
+  const end = input.startDay + input.days * DAY;
   const starts = insights.filter((i) => {
     const t = Date.parse(i.eventTime);
     return i.insightDetails.state === 'Start' && t >= testStart && t < end;
   });
-  const clean = new Set(scenario.cleanDays);
+  const clean = new Set(input.cleanDays);
+  const testDays = input.days - input.warmupDays;
   into.cleanAccountDays += clean.size;
-  into.testAccountDays += scenario.accounts.length * (o.days - o.warmupDays);
-  for (const l of scenario.labels) {
-    into.byKind[l.kind] ??= { labels: 0, detected: 0, detectedByKind: 0, latencies: [], missed: [] };
+  into.testAccountDays += input.accounts.length * testDays;
+  const character = (account: string): CharacterScore | undefined => {
+    const c = input.characterOf?.(account);
+    if (c === undefined) return undefined;
+    into.byCharacter[c] ??= { accountDays: 0, cleanAccountDays: 0, falseInTestPeriod: 0, falseOnCleanDays: 0 };
+    return into.byCharacter[c];
+  };
+  for (const a of input.accounts) {
+    const c = character(a);
+    if (c) c.accountDays += testDays;
+  }
+  for (const d of clean) {
+    const c = character(d.split('|')[0]);
+    if (c) c.cleanAccountDays++;
+  }
+  for (const l of input.labels) {
+    into.byKind[l.kind] ??= {
+      detector: l.detector,
+      labels: 0,
+      detected: 0,
+      detectedByKind: 0,
+      latencies: [],
+      missed: [],
+    };
     const k = into.byKind[l.kind];
     into.labels++;
     k.labels++;
-    const hits = starts.filter((i) => matches(i, l));
+    const hits = starts.filter((i) => matchesLabel(i, l));
     if (hits.length === 0) {
       k.missed.push(`${l.kind} ${new Date(l.start).toISOString().slice(0, 16)} ${l.note}`);
       continue;
     }
     into.detected++;
     k.detected++;
-    if (hits.some((i) => i.trailsight.detector === l.kind)) {
+    if (hits.some((i) => i.trailsight.detector === l.detector)) {
       into.detectedByKind++;
       k.detectedByKind++;
     }
@@ -109,16 +211,22 @@ export function scoreScenario(scenario: Scenario, insights: readonly InsightEven
   }
   for (const i of starts) {
     into.starts++;
-    if (scenario.labels.some((l) => matches(i, l))) {
+    if (input.labels.some((l) => matchesLabel(i, l))) {
       into.matchedStarts++;
       continue;
     }
     into.falseInTestPeriod++;
-    const day = Math.floor((Date.parse(i.eventTime) - o.startDay) / DAY);
-    if (clean.has(`${i.recipientAccountId}|${day}`)) into.falseOnCleanDays++;
-    into.falseInsights.push(
-      `${i.eventTime} ${i.recipientAccountId} ${i.trailsight.detector}: ${i.trailsight.explanation}`,
-    );
+    const detector = i.trailsight.detector;
+    into.falseByDetector[detector] = (into.falseByDetector[detector] ?? 0) + 1;
+    const c = character(i.recipientAccountId);
+    if (c) c.falseInTestPeriod++;
+    const day = Math.floor((Date.parse(i.eventTime) - input.startDay) / DAY);
+    if (clean.has(`${i.recipientAccountId}|${day}`)) {
+      into.falseOnCleanDays++;
+      if (c) c.falseOnCleanDays++;
+    }
+    into.falseInsights.push(`${i.eventTime} ${i.recipientAccountId} ${detector}: ${i.trailsight.explanation}`);
+    into.unmatched.push(i);
   }
   return into;
 }

@@ -1,8 +1,11 @@
 /**
  * `trailsight detect <path...>`: replays CloudTrail delivery files through the detection engine in delivery
- * order (the file name's timestamp) and prints insight events: `--format jsonl` writes exactly one JSON
- * object per line on stdout (the CloudTrail Insights record shape plus `trailsight`), `table` one line per
- * episode for people. `--state FILE` resumes and persists the engine state across runs.
+ * order (the file name's timestamp) and prints insight events, and, in the same pass, the rule engine's
+ * rule-match events (grouped per file as the ingest Lambda groups them: docs/rules.md "Grouping"):
+ * `--format jsonl` writes exactly one JSON object per line on stdout (insights in the CloudTrail Insights record
+ * shape plus `trailsight`, rule matches as `Trailsight Rule Match` details), `ocsf` the same as OCSF Detection
+ * Findings, `table` one line per episode or alert for people. `--state FILE` resumes and persists the engine
+ * state across runs.
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -22,10 +25,27 @@ import {
   serializeReplayState,
 } from '../../lambda/core/detect';
 import type { TrailEvent } from '../../lambda/core/event';
+import { toOcsf } from '../../lambda/core/findings/ocsf';
+import { findingFromEvent } from '../../lambda/core/findings/sources';
 import { createReadReport, readTrailEvents } from '../../lambda/core/reader';
+import {
+  type FileGroup,
+  LedgerStateError,
+  loadRules,
+  parseLedger,
+  RULE_MATCH_DETAIL_TYPE,
+  RuleEngine,
+  type RuleMatch,
+  RulesConfigError,
+  resolveRulesConfig,
+  serializeLedger,
+} from '../../lambda/core/rules';
+import { INSIGHT_DETAIL_TYPE } from '../../schema/findings';
 import { type CliCommand, type CliIo, parseOrExit } from '../io';
+import { formatRuleMatchTable, withFoldersFrom } from './rules';
 
-const HELP = `usage: trailsight detect <path...> [--format jsonl|table] [--state FILE] [--config FILE] [--until TIME]
+const HELP = `usage: trailsight detect <path...> [--format table|jsonl|ocsf] [--rules DIR]... [--no-rules]
+                        [--state FILE] [--config FILE] [--until TIME]
 
 Replays CloudTrail delivery files (.json.gz or .json; .jsonl one event per line) from the given files and
 directories (any depth; organization or account layout) in delivery order — the timestamp in each file
@@ -36,18 +56,26 @@ themselves (replayed history), so the first insights come as soon as a couple of
 Between files the deployed evaluator's ticks (every tickMinutes, default 1) are replayed too, so the
 output is what the deployed pipeline emits for the same files: same insights, same eventIDs.
 
+In the same pass every event is tested against the detection rules (the built-in pack, the configuration's
+Sigma folders and --rules; see docs/rules.md): one "Trailsight Rule Match" per rule, account, principal and
+window, grouped as the ingest Lambda groups them (same ids).
+
 options:
-  --format jsonl|table  jsonl: one insight event (CloudTrail Insights record + "trailsight") per line;
-                        table: one line per episode with its explanation (default: table)
+  --format FORMAT       table: one line per insight episode with its explanation, then one per rule match
+                        (default); jsonl: one insight event (CloudTrail Insights record + "trailsight") or
+                        rule-match event per line; ocsf: the same as OCSF 1.6.0 Detection Findings (class 2004)
+  --rules DIR           also load the Sigma rules in DIR (repeatable)
+  --no-rules            insights only
   --state FILE          resume from FILE if it exists, and write the state there at the end; files the
                         state already applied are skipped and counted (a folder that keeps growing)
-  --config FILE         JSON thresholds and suppressions (see docs/detection.md)
+  --config FILE         JSON thresholds and suppressions (see docs/detection.md), and under "rules" the rule
+                        configuration (levels, enable/disable, allow-lists, grouping; see docs/rules.md)
   --until TIME          after the last file, advance the clock to TIME (ISO-8601), e.g. the time of the
                         run, so missed runs and silent accounts up to then are reported
   -h, --help            this text
 
-exit status: 0 when every file was read, 1 when some file could not be read fully, 2 on bad usage or a bad
-config/state file.
+exit status: 0 when every file was read and every rule loaded, 1 when some file could not be read fully or a
+rule was rejected, 2 on bad usage or a bad config/state file.
 `;
 
 /** Anything that turns delivered files into insights: the engine, or a baseline detector in the evaluation. */
@@ -71,6 +99,14 @@ export interface DetectRunStats {
   events: number;
   /** Files skipped because the state says an earlier run applied them. */
   alreadyApplied: number;
+  /** Rule-match events emitted. */
+  ruleMatches: number;
+}
+
+/** The rule engine on detect's path: every event read is tested; each applied file's groups are recorded. */
+export interface DetectRules {
+  readonly engine: RuleEngine;
+  readonly emit: (match: RuleMatch) => void;
 }
 
 interface PlannedFile {
@@ -80,6 +116,8 @@ interface PlannedFile {
   /** The file's identity in the canonical order (its CloudTrail file name, or its path in the tree). */
   readonly identity: string;
   readonly events?: TrailEvent[];
+  /** The rule groups of a file read ahead (with `events`). */
+  readonly groups?: FileGroup[];
   /** A digest file: applied by its name, never read. */
   readonly digest?: true;
 }
@@ -104,15 +142,22 @@ async function readEvents(
   f: LocalFile,
   dedupe: EventIdDeduper | undefined,
   io: CliIo,
-): Promise<{ events: TrailEvent[]; failed: boolean }> {
+  rules: RuleEngine | undefined,
+): Promise<{ events: TrailEvent[]; failed: boolean; groups: FileGroup[] }> {
   const report = createReadReport(f.path);
   const source = openLocalRecords(f);
   const events: TrailEvent[] = [];
-  for await (const ev of readTrailEvents(source, { file: f.path, report, dedupe, fallbackAccount: f.info.account })) {
+  for await (const ev of readTrailEvents(source, {
+    file: f.path,
+    report,
+    dedupe,
+    fallbackAccount: f.info.account,
+    onEvent: rules?.observe,
+  })) {
     events.push(ev);
   }
   for (const e of report.errors) io.stderr(`warning: ${e.message}\n`);
-  return { events, failed: report.errors.length > 0 };
+  return { events, failed: report.errors.length > 0, groups: rules?.takeGroups() ?? [] };
 }
 
 /**
@@ -125,9 +170,18 @@ export async function detectFiles(
   source: InsightSource,
   emit: (insight: InsightEvent) => void,
   io: CliIo,
-  options: { until?: number } = {},
+  options: { until?: number; rules?: DetectRules } = {},
 ): Promise<DetectRunStats> {
-  const stats: DetectRunStats = { files: 0, digests: 0, ignored: 0, failed: 0, events: 0, alreadyApplied: 0 };
+  const stats: DetectRunStats = {
+    files: 0,
+    digests: 0,
+    ignored: 0,
+    failed: 0,
+    events: 0,
+    alreadyApplied: 0,
+    ruleMatches: 0,
+  };
+  const rules = options.rules;
   const dedupe = new EventIdDeduper();
   const planned: PlannedFile[] = [];
   for (const f of files) {
@@ -145,14 +199,15 @@ export async function detectFiles(
       continue;
     }
     // No timestamp in the name: read it now to place it by its own data.
-    const { events, failed } = await readEvents(f, dedupe, io);
+    const { events, failed, groups } = await readEvents(f, dedupe, io, rules?.engine);
     if (failed) stats.failed++;
     const latest = events.reduce((m, e) => Math.max(m, e.time), Number.NEGATIVE_INFINITY);
     if (events.length === 0) {
       stats.files++;
       continue;
     }
-    planned.push({ file: f, deliveredAt: latest, identity: fileIdentity(f.key), events });
+    // A file that could not be read whole raises no rule match (the ingest would retry it, then dead-letter it).
+    planned.push({ file: f, deliveredAt: latest, identity: fileIdentity(f.key), events, groups: failed ? [] : groups });
   }
   planned.sort(
     (a, b) => a.deliveredAt - b.deliveredAt || (a.identity < b.identity ? -1 : a.identity > b.identity ? 1 : 0),
@@ -170,9 +225,11 @@ export async function detectFiles(
       continue;
     }
     let events = p.events;
+    let ruleGroups = p.groups ?? [];
     if (!events) {
-      const read = await readEvents(p.file, dedupe, io);
+      const read = await readEvents(p.file, dedupe, io, rules?.engine);
       events = read.events;
+      ruleGroups = read.groups;
       if (read.failed) {
         stats.failed++;
         // Delivered but not applied: the pipeline would dead-letter it, and no silence is blamed on the trail.
@@ -182,6 +239,13 @@ export async function detectFiles(
     }
     stats.files++;
     stats.events += events.length;
+    // The ingest records a file's rule matches before its delta, so they come before its insights.
+    if (rules) {
+      for (const match of rules.engine.record(p.identity, ruleGroups)) {
+        stats.ruleMatches++;
+        rules.emit(match);
+      }
+    }
     // One delivery file normally holds one account and region; exports may mix them.
     const groups = new Map<string, TrailEvent[]>();
     for (const ev of events) {
@@ -232,17 +296,48 @@ export function formatInsightTable(insights: readonly InsightEvent[]): string {
   return `${['start (UTC)     ', 'detector     ', 'account/region', 'duration', 'explanation'].join('  ')}\n${lines.join('\n')}\n`;
 }
 
+const FORMATS = ['table', 'jsonl', 'ocsf'];
+
+/** The rule configuration under `rules` in the detect configuration, the rest is the detector's. */
+function splitConfig(json: unknown): { detector: unknown; rules: unknown } {
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) return { detector: json, rules: undefined };
+  const { rules, ...detector } = json as Record<string, unknown>;
+  return { detector, rules };
+}
+
+/** Where `--state FILE` keeps the rule groups' markers, beside the engine state. */
+const ledgerFile = (state: string) => `${state}.rules.json`;
+
+async function readOptional(path: string): Promise<string | undefined> {
+  return readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return undefined;
+    throw e;
+  });
+}
+
+/** Write then rename: an interrupted run never leaves a truncated file behind. */
+async function writeAtomically(path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp`;
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(tmp, text);
+  await rename(tmp, path);
+}
+
 export const command: CliCommand = {
-  summary: 'replay CloudTrail files through the detector and print insight events (jsonl or table)',
+  summary: 'replay CloudTrail files through the detector and the rules; print insights and rule matches',
   async run(argv, io) {
     const parsed = parseOrExit('detect', HELP, argv, parse, io);
     if (typeof parsed === 'number') return parsed;
     const { values, positionals } = parsed;
     const format = values.format ?? 'table';
-    if ((format !== 'table' && format !== 'jsonl') || positionals.length === 0) {
+    if (!FORMATS.includes(format) || positionals.length === 0) {
       io.stderr(
         `trailsight detect: ${positionals.length === 0 ? 'no path given' : `unknown format '${format}'`}\n\n${HELP}`,
       );
+      return 2;
+    }
+    if (values['no-rules'] && values.rules) {
+      io.stderr(`trailsight detect: --rules and --no-rules contradict each other\n\n${HELP}`);
       return 2;
     }
     let until: number | undefined;
@@ -255,20 +350,33 @@ export const command: CliCommand = {
     }
     let config: ReturnType<typeof resolveDetectConfig>;
     let state: ReplayState | undefined;
+    let engineRules: RuleEngine | undefined;
+    let rejectedRules = 0;
     try {
-      config = resolveDetectConfig(values.config ? JSON.parse(await readFile(values.config, 'utf8')) : {});
+      const split = splitConfig(values.config ? JSON.parse(await readFile(values.config, 'utf8')) : {});
+      config = resolveDetectConfig(split.detector);
+      if (!values['no-rules']) {
+        let rulesConfig = resolveRulesConfig(split.rules ?? {});
+        if (values.config) rulesConfig = withFoldersFrom(rulesConfig, dirname(values.config));
+        const extra = (values.rules ?? []).map((path) => ({ path }));
+        rulesConfig = { ...rulesConfig, folders: [...rulesConfig.folders, ...extra] };
+        const loaded = loadRules(rulesConfig);
+        for (const i of loaded.issues.filter((x) => x.severity === 'rejected')) {
+          rejectedRules++;
+          io.stderr(`warning: rule rejected: ${i.pack}/${i.file}: ${i.construct}: ${i.message}\n`);
+        }
+        const saved = values.state ? await readOptional(ledgerFile(values.state)) : undefined;
+        engineRules = new RuleEngine(loaded.rules, rulesConfig, saved === undefined ? undefined : parseLedger(saved));
+      }
       if (values.state) {
-        const text = await readFile(values.state, 'utf8').catch((e: NodeJS.ErrnoException) => {
-          if (e.code === 'ENOENT') return undefined;
-          throw e;
-        });
+        const text = await readOptional(values.state);
         if (text !== undefined) state = parseReplayState(text);
       }
     } catch (e) {
       const what =
-        e instanceof DetectConfigError || e instanceof SyntaxError
+        e instanceof DetectConfigError || e instanceof SyntaxError || e instanceof RulesConfigError
           ? 'config'
-          : e instanceof StateError
+          : e instanceof StateError || e instanceof LedgerStateError
             ? 'state'
             : 'input';
       io.stderr(`trailsight detect: bad ${what}: ${(e as Error).message}\n`);
@@ -282,30 +390,55 @@ export const command: CliCommand = {
       return 2;
     }
     const engine = new Replay(config, state);
-    const collected: InsightEvent[] = [];
+    const insights: InsightEvent[] = [];
+    const matches: RuleMatch[] = [];
+    const print = (detailType: string, detail: InsightEvent | RuleMatch) => {
+      if (format === 'jsonl') io.stdout(`${JSON.stringify(detail)}\n`);
+      else if (format === 'ocsf') io.stdout(`${JSON.stringify(toOcsf(findingFromEvent(detailType, detail)))}\n`);
+    };
     const started = Date.now();
     const stats = await detectFiles(
       files,
       engine,
       (insight) => {
-        if (format === 'jsonl') io.stdout(`${JSON.stringify(insight)}\n`);
-        else collected.push(insight);
+        if (format === 'table') insights.push(insight);
+        else print(INSIGHT_DETAIL_TYPE, insight);
       },
       io,
-      { until },
+      {
+        until,
+        ...(engineRules
+          ? {
+              rules: {
+                engine: engineRules,
+                emit: (match: RuleMatch) => {
+                  if (format === 'table') matches.push(match);
+                  else print(RULE_MATCH_DETAIL_TYPE, match);
+                },
+              },
+            }
+          : {}),
+      },
     );
-    if (format === 'table') io.stdout(formatInsightTable(collected));
-    if (values.state) {
-      // Write then rename: an interrupted run never leaves a truncated state behind.
-      const tmp = `${values.state}.tmp`;
-      await mkdir(dirname(values.state), { recursive: true });
-      await writeFile(tmp, serializeReplayState(engine.snapshot()));
-      await rename(tmp, values.state);
+    if (format === 'table') {
+      io.stdout(formatInsightTable(insights));
+      if (engineRules) {
+        const ledger = engineRules.ledger;
+        io.stdout(`\nrule matches (count: every match of the rule by the principal in the window)\n`);
+        io.stdout(formatRuleMatchTable(matches, (m) => ledger.total(m.id)));
+      }
     }
+    if (values.state) {
+      await writeAtomically(values.state, serializeReplayState(engine.snapshot()));
+      if (engineRules) await writeAtomically(ledgerFile(values.state), serializeLedger(engineRules.ledger));
+    }
+    const ruleStats = engineRules
+      ? `; ${engineRules.ruleSet.rules.length} rules: ${engineRules.stats.hits} matches, ${engineRules.stats.suppressed} allow-listed, ${stats.ruleMatches} rule-match events`
+      : '';
     io.stderr(
-      `${stats.files} files, ${stats.events} events, ${stats.digests} digest files, ${stats.ignored} ignored, ${stats.failed} unreadable${stats.alreadyApplied > 0 ? `, ${stats.alreadyApplied} already applied by an earlier run` : ''}; ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+      `${stats.files} files, ${stats.events} events, ${stats.digests} digest files, ${stats.ignored} ignored, ${stats.failed} unreadable${stats.alreadyApplied > 0 ? `, ${stats.alreadyApplied} already applied by an earlier run` : ''}${ruleStats}; ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
     );
-    return stats.failed > 0 ? 1 : 0;
+    return stats.failed > 0 || rejectedRules > 0 ? 1 : 0;
   },
 };
 
@@ -319,6 +452,8 @@ function parse(argv: string[]) {
       state: { type: 'string' },
       config: { type: 'string' },
       until: { type: 'string' },
+      rules: { type: 'string', multiple: true },
+      'no-rules': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });

@@ -86,14 +86,17 @@ function hasLogFiles(dir: string): boolean {
 
 class UsageError extends Error {}
 
-async function readConfig(path: string | undefined): Promise<RulesConfig> {
-  if (!path) return DEFAULT_RULES_CONFIG;
-  const config = resolveRulesConfig(JSON.parse(await readFile(path, 'utf8')));
-  const base = dirname(path);
+/** The configuration with its relative folders read from `base` (the configuration file's folder). */
+export function withFoldersFrom(config: RulesConfig, base: string): RulesConfig {
   return {
     ...config,
     folders: config.folders.map((f) => (isAbsolute(f.path) ? f : { ...f, path: resolve(base, f.path) })),
   };
+}
+
+async function readConfig(path: string | undefined): Promise<RulesConfig> {
+  if (!path) return DEFAULT_RULES_CONFIG;
+  return withFoldersFrom(resolveRulesConfig(JSON.parse(await readFile(path, 'utf8'))), dirname(path));
 }
 
 /** Loads the rules named on the command line, or the configured ones when none is named. */
@@ -138,8 +141,14 @@ export function credit(match: Pick<RuleMatch, 'rule'>): string {
   return `${author} / ${source.pack}${source.license ? ` (${source.license})` : ''} ${source.file}`;
 }
 
-/** One line per rule-match event, oldest first, with credit. */
-export function formatRuleMatchTable(matches: readonly RuleMatch[]): string {
+/**
+ * One line per rule-match event, oldest first, with credit; `countOf` gives the count column (default: the
+ * event's own count).
+ */
+export function formatRuleMatchTable(
+  matches: readonly RuleMatch[],
+  countOf: (match: RuleMatch) => number = (m) => m.group.count,
+): string {
   if (matches.length === 0) return 'no rule matches\n';
   return table(
     ['time (UTC)', 'level', 'rule', 'event', 'principal', 'account/region', 'count', 'author / source'],
@@ -150,7 +159,7 @@ export function formatRuleMatchTable(matches: readonly RuleMatch[]): string {
       `${m.event.eventName}${m.event.errorCode ? ` (${m.event.errorCode})` : ''}`,
       m.event.principal,
       `${m.event.account}/${m.event.region}`,
-      String(m.group.count),
+      String(countOf(m)),
       credit(m),
     ]),
   );
@@ -216,6 +225,7 @@ async function test(
   const engine = new RuleEngine(loaded.rules, effective);
   const files = await listLocalFiles(logPaths);
   const dedupe = new EventIdDeduper();
+  const matches: RuleMatch[] = [];
   let failed = 0;
   let read = 0;
   for (const f of files) {
@@ -232,9 +242,13 @@ async function test(
       // events are tested by onEvent as they are read
     }
     for (const e of report.errors) io.stderr(`warning: ${e.message}\n`);
-    if (report.errors.length > 0) failed++;
+    if (report.errors.length > 0) {
+      // The pipeline sends nothing of a file it cannot read whole (it is retried, then dead-lettered).
+      failed++;
+      if (alerts) engine.takeGroups();
+    } else if (alerts) matches.push(...engine.flush(f.path));
   }
-  const matches = alerts ? engine.flush() : engine.flushEach();
+  if (!alerts) matches.push(...engine.flushEach());
   if (format === 'jsonl') for (const m of matches) io.stdout(`${JSON.stringify(m)}\n`);
   else io.stdout(formatRuleMatchTable(matches));
   const s = engine.stats;

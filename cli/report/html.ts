@@ -72,7 +72,9 @@ function principalLabel(arn: string, withAccount: boolean): string {
 
 function subjectOf(e: Episode): string {
   const t = e.start.trailsight;
-  if (t.detector === 'delivery-gap') return `${e.start.recipientAccountId}/${e.start.awsRegion}`;
+  // About a Region, like the finding's title (lambda/core/findings/insight.ts).
+  if (t.detector === 'delivery-gap' || t.detector === 'unused-region')
+    return `${e.start.recipientAccountId}/${e.start.awsRegion}`;
   if (t.principal && t.detector !== 'call-rate' && t.detector !== 'error-rate') return shortPrincipal(t.principal);
   return e.start.insightDetails.eventName;
 }

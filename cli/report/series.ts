@@ -11,6 +11,7 @@
  * bursty series), so the band is a guide to the eye, not the decision rule; the report says so.
  */
 import type { InsightEvent } from '../../lambda/core/detect';
+import { isObjectRead, isProvisioning } from '../../lambda/core/detect/series';
 import { logNegBinomPmf, logUpperTail } from '../../lambda/core/detect/stats';
 import type { TrailEvent } from '../../lambda/core/event';
 
@@ -83,6 +84,14 @@ export function matcherOf(e: Episode): (ev: TrailEvent) => boolean {
     }
     case 'gap':
       return (ev) => here(ev) && ev.principal === principal && ev.source === eventSource && ev.name === eventName;
+    case 'unused-region':
+      return (ev) => here(ev) && isProvisioning(ev.source, ev.name);
+    case 's3-exfiltration':
+      return (ev) => here(ev) && ev.principal === principal && isObjectRead(ev);
+    case 'console-brute-force':
+      // A user's failures, or (password spraying: no principal) the account's.
+      return (ev) =>
+        here(ev) && ev.loginOutcome === 'Failure' && (principal === undefined || ev.principal === principal);
     default:
       // delivery-gap: everything the account-Region delivered.
       return here;

@@ -23,7 +23,8 @@ const isoTime = z.iso.datetime({ offset: true }).transform((t) => Date.parse(t))
 export const backfillEventSchema = z.discriminatedUnion('action', [
   z.object({
     action: z.literal('replay'),
-    prefix: z.string().startsWith('AWSLogs/').default('AWSLogs/'),
+    /** @default - the archive's read prefix (ARCHIVE_PREFIX: `AWSLogs/`, or an existing archive's) */
+    prefix: z.string().includes('AWSLogs/').optional(),
     from: isoTime.optional(),
     to: isoTime.optional(),
     startAfter: z.string().optional(),
@@ -48,8 +49,12 @@ export function createBackfillHandler(portsFactory: () => { ports: ReplayPorts; 
       logger.info('backfill merged', { merged });
       return { action: 'merge', merged };
     }
+    // The archive's read prefix is both the default and the bound: the function may read nothing else.
+    const root = built.settings.archivePrefix ?? 'AWSLogs/';
+    const prefix = request.prefix ?? root;
+    if (!prefix.startsWith(root)) throw new Error(`prefix "${prefix}" is outside the archive's prefix "${root}"`);
     const progress = await replaySlice(
-      { ...request, bucket: built.settings.archiveBucketName },
+      { ...request, prefix, bucket: built.settings.archiveBucketName },
       built.ports,
       () => context.getRemainingTimeInMillis() < SAFETY_MS,
     );

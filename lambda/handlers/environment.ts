@@ -3,6 +3,8 @@
  * schema/detection-contract.ts), and the adapters built from it. A missing variable or an invalid detector
  * configuration fails the cold start with a message naming it, instead of failing every file later.
  */
+
+import { resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -15,6 +17,8 @@ import { S3KeyLister } from '../adapters/s3-key-lister';
 import { S3ObjectSource } from '../adapters/s3-objects';
 import { SqsDeadLetters, SqsSegmentQueue } from '../adapters/sqs-queues';
 import { type DetectConfig, type InsightEvent, resolveDetectConfig } from '../core/detect';
+// The configuration module only: the rule engine itself is bundled with the ingest alone (ingest-rules.ts).
+import { type RulesConfig, resolveRulesConfig } from '../core/rules/config';
 import type { EvaluatePorts } from '../pipeline/evaluate';
 import type { IngestPorts } from '../pipeline/ingest';
 import type { InsightSink, SegmentQueue } from '../pipeline/ports';
@@ -26,6 +30,11 @@ export interface PipelineEnvironment {
   readonly eventBusName: string;
   readonly publishToDefaultBus: boolean;
   readonly archiveBucketName: string;
+  /**
+   * The key prefix of the log files the functions may read (`AWSLogs/`, or an existing archive's): the backfill's
+   * default and bound. @default 'AWSLogs/'
+   */
+  readonly archivePrefix?: string;
   /** Where insights are written: the insights bucket, outside the locked archive. */
   readonly insightBucketName: string;
   readonly insightPrefix: string;
@@ -33,6 +42,8 @@ export interface PipelineEnvironment {
   readonly detectConfig: DetectConfig;
   readonly evaluationQueueUrl?: string;
   readonly insightDeadLetterQueueUrl?: string;
+  /** The rule configuration (the ingest only; relative folders resolved against the bundle). @default - no rules */
+  readonly rules?: RulesConfig;
 }
 
 function required(env: NodeJS.ProcessEnv, name: string): string {
@@ -53,18 +64,34 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): PipelineE
     throw new Error(`${ENV.detectorConfig} (detection.detector in the configuration): ${(error as Error).message}`);
   }
   const archiveBucketName = required(env, ENV.archiveBucket);
+  const archivePrefix = env[ENV.archivePrefix] || 'AWSLogs/';
+  if (!archivePrefix.includes('AWSLogs/') || !archivePrefix.endsWith('/'))
+    throw new Error(`${ENV.archivePrefix} = ${archivePrefix}: must contain "AWSLogs/" and end with "/"`);
+  let rules: RulesConfig | undefined;
+  const rulesJson = env[ENV.rulesConfig];
+  if (rulesJson) {
+    try {
+      rules = resolveRulesConfig(JSON.parse(rulesJson));
+    } catch (error) {
+      throw new Error(`${ENV.rulesConfig} (detection.rules in the configuration): ${(error as Error).message}`);
+    }
+    // The stack copies the configured folders into the bundle and names them relative to it.
+    rules = { ...rules, folders: rules.folders.map((f) => ({ ...f, path: resolve(__dirname, f.path) })) };
+  }
   return {
     headsTableName: required(env, ENV.headsTable),
     dataTableName: required(env, ENV.dataTable),
     eventBusName: required(env, ENV.eventBus),
     publishToDefaultBus: env[ENV.publishToDefaultBus] === 'true',
     archiveBucketName,
+    archivePrefix,
     insightBucketName: env[ENV.insightBucket] || archiveBucketName,
     insightPrefix: env[ENV.insightPrefix] ?? 'trailsight/insights/',
     dedupeRetentionDays: days,
     detectConfig,
     ...(env[ENV.evaluationQueueUrl] ? { evaluationQueueUrl: env[ENV.evaluationQueueUrl] } : {}),
     ...(env[ENV.insightDeadLetterQueueUrl] ? { insightDeadLetterQueueUrl: env[ENV.insightDeadLetterQueueUrl] } : {}),
+    ...(rules ? { rules } : {}),
   };
 }
 

@@ -14,9 +14,11 @@ import { SqsRecordSchema } from '@aws-lambda-powertools/parser/schemas/sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
 import { METRIC } from '../../schema/detection-contract';
+import type { LoadedRules } from '../core/rules';
 import { PipelineError } from '../pipeline/errors';
 import { type IngestOutcome, type IngestPorts, ingestObject, type NotifiedObject } from '../pipeline/ingest';
-import { buildPorts, readEnvironment } from './environment';
+import { readEnvironment } from './environment';
+import { buildIngestPorts } from './ingest-rules';
 import { logger, metrics } from './powertools';
 
 /**
@@ -83,6 +85,20 @@ function recordMetrics(outcome: IngestOutcome, createdAt: number, now: number): 
   }
   const skippedRecords = Object.values(outcome.report.skipped).reduce((a, b) => a + (b ?? 0), 0);
   if (skippedRecords > 0) metrics.addMetric(METRIC.recordsSkipped, MetricUnit.Count, skippedRecords);
+  if (outcome.rules) {
+    metrics.addMetric(METRIC.ruleHits, MetricUnit.Count, outcome.rules.hits);
+    metrics.addMetric(METRIC.ruleMatchesSent, MetricUnit.Count, outcome.rules.sent);
+  }
+}
+
+/** The load report of the rules at cold start: every rejected rule and note, by file. */
+function logRuleIssues(loaded: LoadedRules): void {
+  const rejected = loaded.issues.filter((i) => i.severity === 'rejected');
+  logger.info('rules loaded', { rules: loaded.rules.length, files: loaded.files, rejected: rejected.length });
+  for (const issue of loaded.issues) {
+    if (issue.severity === 'rejected') logger.error('rule rejected', { ...issue });
+    else logger.warn('rule loaded with a note', { ...issue });
+  }
 }
 
 /** A record that failed, with the reason the handler logs for it (what an operator reads before a redrive). */
@@ -121,6 +137,7 @@ export function createIngestHandler(
           events: outcome.events,
           late: outcome.late,
           skippedRecords: outcome.report.skipped,
+          ...(outcome.rules ? { rules: outcome.rules } : {}),
         });
       }
       return outcome;
@@ -157,4 +174,4 @@ export function createIngestHandler(
 }
 
 /** The Lambda entry point. */
-export const handler = createIngestHandler(() => buildPorts(readEnvironment()));
+export const handler = createIngestHandler(() => buildIngestPorts(readEnvironment(), undefined, logRuleIssues));

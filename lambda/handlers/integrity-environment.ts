@@ -16,6 +16,8 @@ import { tracer } from './powertools';
 
 export interface IntegrityEnvironment {
   readonly archiveBucket: string;
+  /** The key prefix the sweep verifies under. @default 'AWSLogs/' */
+  readonly archivePrefix?: string;
   readonly eventBus: string;
   readonly lookbackHours: number;
   readonly overdueMinutes: number;
@@ -34,6 +36,7 @@ export function readIntegrityEnvironment(env: NodeJS.ProcessEnv = process.env): 
   };
   return {
     archiveBucket: required(INTEGRITY_ENV.archiveBucket),
+    archivePrefix: env[INTEGRITY_ENV.archivePrefix] || undefined,
     eventBus: required(INTEGRITY_ENV.eventBus),
     lookbackHours: positive(INTEGRITY_ENV.lookbackHours),
     overdueMinutes: positive(INTEGRITY_ENV.overdueMinutes),

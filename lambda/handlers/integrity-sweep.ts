@@ -28,7 +28,7 @@ export function createSweepHandler(portsFactory: () => IntegrityPorts) {
     const report = await verifyWindow(
       ports.reader,
       ports.keys,
-      { from, to: now },
+      { from, to: now, prefix: ports.settings.archivePrefix },
       { hashLogs: false, overdue: { now, afterMs: ports.settings.overdueMinutes * 60_000 } },
     );
     return reportIntegrity(report, { trigger: 'sweep', window: { from: iso(from), to: iso(now) } }, ports);

@@ -32,6 +32,7 @@ import {
   type Settings,
   settingsOf,
   WindowIndex,
+  windowHistoryFrom,
 } from '../core/detect';
 import type { ArchiveScope } from '../core/detect/context';
 import { emptyPage } from '../core/detect/state';
@@ -250,10 +251,7 @@ async function runRound(
   // Applied deltas whose bins the windows of the new ones can read.
   const oldest = Math.floor((Math.max(head.clock, ...newDeltas.map((d) => d.deliveredAt)) - maxLateMs) / binMs);
   let windowFrom = Number.POSITIVE_INFINITY;
-  for (const d of newDeltas) {
-    if (d.minBin === undefined) continue;
-    windowFrom = Math.min(windowFrom, (Math.max(d.minBin, oldest) - config.windowBins + 1) * binMs - 60_000);
-  }
+  for (const d of newDeltas) windowFrom = Math.min(windowFrom, windowHistoryFrom(settings, d, oldest));
   const history: FileDelta[] = recent.filter((d) => cursor && compareDeltas(d, cursor) <= 0);
   if (windowFrom < from)
     history.unshift(...(await store.queryDeltas(key, windowFrom, from)).filter((d) => d.deliveredAt < from));

@@ -1,8 +1,10 @@
 /**
  * Records one delivered log file: classify its key (Insights files and foreign objects are counted skips) →
- * stream and read the object → reduce it to its delta (core/detect/delta.ts) → store the delta once, with a
- * condition: the stored delta is the file's "applied" marker and the evaluator's input. A digest file is
- * recorded from its key alone (it tells the engine that the trail was logging in its Region: delivery.ts).
+ * stream and read the object (testing every event against the detection rules, when configured: their matches
+ * are recorded and sent by rule-matches.ts before the delta) → reduce it to its delta (core/detect/delta.ts) →
+ * store the delta once, with a condition: the stored delta is the file's "applied" marker and the evaluator's
+ * input. A digest file is recorded from its key alone (it tells the engine that the trail was logging in its
+ * Region: delivery.ts).
  *
  * The ingest never touches the detection state itself: the evaluator applies the stored deltas of each
  * partition in delivery order (advance.ts), so files processed in parallel, out of order or twice give the
@@ -22,6 +24,7 @@ import { EventIdDeduper } from '../core/dedupe';
 import { DeltaBuilder, type DetectConfig, digestDelta, type FileDelta, fileIdentity } from '../core/detect';
 import { classifyKey, type KeyKind } from '../core/keys';
 import { createReadReport, type ReadReport, readTrailEventBatches } from '../core/reader';
+import type { RuleEngine } from '../core/rules';
 import { PipelineError } from './errors';
 import {
   type FileRef,
@@ -31,6 +34,7 @@ import {
   type PartitionStore,
   partitionKey,
 } from './ports';
+import { type RuleMatchOutcome, type RuleMatchPorts, recordRuleMatches } from './rule-matches';
 
 /**
  * A file is late when less than this is left of its reorder window when the ingest starts storing it: the
@@ -59,6 +63,8 @@ export interface IngestPorts {
   readonly now: () => number;
   /** Every file is in order (the backfill replays history in delivery order): none is late. @default false */
   readonly inOrder?: boolean;
+  /** The detection rules, tested on every event read (rule-matches.ts). @default - no rules */
+  readonly rules?: RuleMatchPorts;
 }
 
 export type SkipReason =
@@ -80,6 +86,8 @@ export type IngestOutcome =
       readonly report: ReadReport;
       /** Serialized size of the delta (characters). */
       readonly deltaChars: number;
+      /** What the rules found, when they run. */
+      readonly rules?: RuleMatchOutcome;
     }
   | {
       readonly status: 'skipped';
@@ -138,6 +146,7 @@ export async function ingestObject(object: NotifiedObject, ports: IngestPorts): 
   const identity = { account: info.account, region: info.region, ...ref };
   let delta: FileDelta;
   let report: ReadReport;
+  const ruleEngine = digest ? undefined : ports.rules?.engine.fork();
   if (digest) {
     // A digest says the trail was logging when it was delivered: its name is all the engine needs (no GET).
     delta = digestDelta(identity);
@@ -145,7 +154,7 @@ export async function ingestObject(object: NotifiedObject, ports: IngestPorts): 
   } else {
     const opened = await open(object, ports.objects);
     if (!opened) return { status: 'skipped', reason: 'object-gone', detail: `${object.key} no longer exists` };
-    ({ delta, report } = await readDelta(object.key, opened, identity, ports.detectConfig));
+    ({ delta, report } = await readDelta(object.key, opened, identity, ports.detectConfig, ruleEngine));
   }
   // A delta must outlive the compaction that folds it (compactions are at most maxIntervalHours apart).
   const keepSeconds = Math.max(
@@ -153,6 +162,9 @@ export async function ingestObject(object: NotifiedObject, ports: IngestPorts): 
     2 * ports.detectConfig.compaction.maxIntervalHours * 3_600 + 86_400,
   );
   const expires = Math.floor(started / 1000) + keepSeconds;
+  // Before the delta: a file whose delta is recorded had its rule matches recorded (and sent) too.
+  const rules =
+    ruleEngine && ports.rules ? await recordRuleMatches(ref.file, ruleEngine, ports.rules, expires) : undefined;
   // A late file enters the late index first (the evaluator waits for an entry's delta). An entry already
   // there was made by another delivery of the file, running at once, or by an earlier receive of this one
   // that died before storing the delta: either way the delta is stored below, once.
@@ -168,6 +180,7 @@ export async function ingestObject(object: NotifiedObject, ports: IngestPorts): 
     late,
     report,
     deltaChars: JSON.stringify(delta).length,
+    ...(rules ? { rules } : {}),
   };
 }
 
@@ -205,6 +218,7 @@ async function readDelta(
   opened: OpenedObject,
   identity: { account: string; region: string; deliveredAt: number; file: string },
   config: DetectConfig,
+  rules: RuleEngine | undefined,
 ): Promise<{ delta: FileDelta; report: ReadReport }> {
   const report = createReadReport(file);
   const builder = new DeltaBuilder(identity, config.binMinutes * 60_000);
@@ -215,6 +229,7 @@ async function readDelta(
     report,
     dedupe: new EventIdDeduper(50_000),
     fallbackAccount: identity.account,
+    onEvent: rules?.observe,
   });
   for await (const batch of batches) for (const event of batch) builder.add(event);
   if (report.errors.length > 0) {

@@ -1,19 +1,19 @@
 import { aws_glue as glue, Stack } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { ACCOUNT_VALUES_PARAMETER } from '../../schema/analytics-contract';
 import { CLOUDTRAIL_COLUMNS, CLOUDTRAIL_PARTITION_KEYS, CLOUDTRAIL_TABLE_NAME } from '../../schema/cloudtrail-table';
-
-/** How the `account` partition column is projected. */
-export type AccountProjection =
-  | { readonly type: 'enum'; readonly accountIds: readonly string[] }
-  | { readonly type: 'injected' };
+import { accountsRootOf } from '../contracts';
 
 /**
  * Which `account`, `region` and `dt` partitions exist; shared by the CloudTrail and the insights table, whose
  * partition columns have the same names and formats.
  */
 export interface PartitionProjectionProps {
-  /** The `account` partition values. */
-  readonly accounts: AccountProjection;
+  /**
+   * The `account` partition values (an `enum`): the configured accounts, or the accounts the account sync last found
+   * in the archive (lib/analytics/account-sync.ts), which rewrites this list in the deployed table.
+   */
+  readonly accountIds: readonly string[];
   /** The `region` partition values. */
   readonly regions: readonly string[];
   /** How many days back the `dt` projection reaches (the archive retention). */
@@ -25,6 +25,11 @@ export interface CloudTrailProjectionProps extends PartitionProjectionProps {
   /** Name of the archive bucket. */
   readonly bucketName: string;
   /**
+   * The trail's S3 key prefix, before `AWSLogs/` (e.g. `o-a1b2c3d4e5` in a Control Tower archive).
+   * @default - the keys start with `AWSLogs/`
+   */
+  readonly keyPrefix?: string;
+  /**
    * Organization ID when the logs come from an organization trail (`AWSLogs/<o-id>/<account>/...`).
    * @default - account trail layout (`AWSLogs/<account>/...`)
    */
@@ -33,8 +38,11 @@ export interface CloudTrailProjectionProps extends PartitionProjectionProps {
 
 /**
  * Projection parameters of the `account`, `region` and `dt` partition columns (no location template):
- * `account` an enum of the listed IDs or injected, `region` an enum, `dt` a date in `dtFormat` (`yyyy/MM/dd` as
- * in CloudTrail's keys unless given) reaching back `retentionDays` from today. `caller` prefixes the error messages.
+ * `account` and `region` enums, `dt` a date in `dtFormat` (`yyyy/MM/dd` as in CloudTrail's keys unless given)
+ * reaching back `retentionDays` from today. `caller` prefixes the error messages.
+ *
+ * `account` is never `injected`: Athena then rejects every query without a static `account = '…'`, so no
+ * query could look across accounts (docs/queries.md, "Organization tables").
  */
 export function accountRegionDateProjection(
   props: PartitionProjectionProps,
@@ -42,9 +50,11 @@ export function accountRegionDateProjection(
   dtFormat = 'yyyy/MM/dd',
 ): Record<string, string> {
   if (props.regions.length === 0) throw new Error(`${caller}: regions is empty; list the Regions the trails record`);
-  const parameters: Record<string, string> = {
+  if (props.accountIds.length === 0) throw new Error(`${caller}: accountIds is empty; list at least one account`);
+  return {
     'projection.enabled': 'true',
-    'projection.account.type': props.accounts.type,
+    'projection.account.type': 'enum',
+    [ACCOUNT_VALUES_PARAMETER]: props.accountIds.join(','),
     'projection.region.type': 'enum',
     'projection.region.values': props.regions.join(','),
     'projection.dt.type': 'date',
@@ -53,18 +63,14 @@ export function accountRegionDateProjection(
     'projection.dt.interval': '1',
     'projection.dt.interval.unit': 'DAYS',
   };
-  if (props.accounts.type === 'enum') {
-    if (props.accounts.accountIds.length === 0)
-      throw new Error(`${caller}: accountIds is empty; list at least one account`);
-    parameters['projection.account.values'] = props.accounts.accountIds.join(',');
-  }
-  return parameters;
 }
 
 /**
- * Table parameters for partition projection over `[o-id/]account/region/dt` (cloudtrail.md §5.2).
+ * Table parameters for partition projection over `[prefix/]AWSLogs/[o-id/]account/CloudTrail/region/dt`
+ * (cloudtrail.md §5.2): Trailsight's own archive, and the existing archives of Control Tower
+ * (`o-…/AWSLogs/o-…/`), Landing Zone Accelerator (`cloudtrail-organization/AWSLogs/o-…/`) or any trail with a prefix.
  *
- * The partition columns are `account`, `region` and `dt` for both layouts, so a query written for an
+ * The partition columns are `account`, `region` and `dt` for every layout, so a query written for an
  * account trail runs unchanged on an organization trail; only `storage.location.template` differs.
  * `dt` is the delivery date folder `yyyy/MM/dd`, projected back `retentionDays` from today.
  */
@@ -72,7 +78,7 @@ export function cloudTrailProjection(props: CloudTrailProjectionProps): {
   location: string;
   parameters: Record<string, string>;
 } {
-  const root = `s3://${props.bucketName}/AWSLogs/${props.organizationId ? `${props.organizationId}/` : ''}`;
+  const root = `s3://${props.bucketName}/${accountsRootOf(props)}`;
   const parameters: Record<string, string> = {
     classification: 'cloudtrail',
     ...accountRegionDateProjection(props, 'cloudTrailProjection'),

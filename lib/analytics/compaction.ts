@@ -16,12 +16,14 @@ import {
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { compactionInsert } from '../../queries/compaction';
+import { ACCOUNT_VALUES_PARAMETER } from '../../schema/analytics-contract';
 import {
   CLOUDTRAIL_COLUMNS,
   CLOUDTRAIL_PARQUET_TABLE_NAME,
   CLOUDTRAIL_PARTITION_KEYS,
   DT_FORMATS,
 } from '../../schema/cloudtrail-table';
+import { type ArchiveSource, archiveDecrypt } from '../contracts';
 import { accountRegionDateProjection, type PartitionProjectionProps } from './cloudtrail-table';
 
 /** Key prefix of the compacted table's files in its bucket. */
@@ -40,17 +42,16 @@ export interface CloudTrailCompactionProps extends PartitionProjectionProps {
    * the compacted bucket's default key.
    */
   readonly key: kms.IKey;
-  /** Name of the archive bucket (in the log archive account, possibly another account). */
-  readonly archiveBucketName: string;
-  /** Account of the archive bucket and its key. */
-  readonly archiveAccount: string;
-  /** Alias of the archive key (the key's ID is not known outside the log archive stack). */
-  readonly archiveKeyAlias: string;
   /**
-   * Organization ID when the logs come from an organization trail: accounts are found under `AWSLogs/<o-id>/`.
-   * @default - an account trail: accounts are found under `AWSLogs/`
+   * The archive the queries read (possibly in another account, which must let this one read it): its bucket, the
+   * prefix its files are read under, and how they are encrypted.
    */
-  readonly organizationId?: string;
+  readonly archive: Pick<ArchiveSource, 'bucketName' | 'readPrefix' | 'key'>;
+  /**
+   * The table compacted: its `projection.account.values` are the accounts each run compacts, so the compacted table
+   * holds exactly the accounts the source table projects (kept current by the account sync for an organization).
+   */
+  readonly sourceTable: glue.CfnTable;
   /**
    * Hour of the day (UTC) the compaction of the previous delivery day starts.
    * @default 1
@@ -76,8 +77,9 @@ export interface CloudTrailCompactionProps extends PartitionProjectionProps {
  *   partition projection. No storage location template: the layout Athena writes with `INSERT INTO` is the one
  *   projection reads (Athena writes into a projected table only in that layout and with Hive dates).
  * - **Job:** an EventBridge Scheduler schedule starts a Step Functions state machine every day at `hourUtc`. It
- *   lists the accounts under the archive's `AWSLogs/[<o-id>/]`, and for each account (at most `maxConcurrency`
- *   at once) deletes what an earlier run wrote for that day, then runs
+ *   reads the accounts `cloudtrail_logs` projects (its `projection.account.values`: the configured accounts, or
+ *   those the account sync found in the archive), and for each account (at most `maxConcurrency` at once) deletes
+ *   what an earlier run wrote for that day, then runs
  *   `INSERT INTO cloudtrail_parquet SELECT … FROM cloudtrail_logs WHERE dt = '<day>' AND account = '<account>'` in
  *   the workgroup and waits for it. A rerun replaces a day instead of doubling it; a day can be compacted again
  *   by starting the state machine with `{"day": "yyyy-MM-dd"}`.
@@ -183,8 +185,8 @@ export class CloudTrailCompaction extends Construct {
   }
 
   private definition(props: CloudTrailCompactionProps, databaseName: string): sfn.IChainable {
-    const accountsPrefix = `AWSLogs/${props.organizationId ? `${props.organizationId}/` : ''}`;
     const regions = [...props.regions];
+    const sourceTableName = (props.sourceTable.tableInput as glue.CfnTable.TableInputProperty).name as string;
 
     const day = sfn.Pass.jsonata(this, 'Day', {
       comment: 'The delivery day to compact: the input "day" (yyyy-MM-dd), else yesterday (UTC)',
@@ -197,15 +199,23 @@ export class CloudTrailCompaction extends Construct {
       cause: 'The input "day" must be a date written yyyy-MM-dd.',
     });
     const listAccounts = tasks.CallAwsService.jsonata(this, 'ListAccounts', {
-      comment: `The accounts that deliver to the archive: the 12-digit folders under ${accountsPrefix}`,
-      service: 's3',
-      action: 'listObjectsV2',
-      parameters: { Bucket: props.archiveBucketName, Prefix: accountsPrefix, Delimiter: '/' },
-      iamResources: [`arn:${Stack.of(this).partition}:s3:::${props.archiveBucketName}`],
-      iamAction: 's3:ListBucket',
+      comment: `The accounts ${sourceTableName} projects: its projection.account.values`,
+      service: 'glue',
+      action: 'getTable',
+      parameters: { DatabaseName: databaseName, Name: sourceTableName },
+      iamResources: [
+        Stack.of(this).formatArn({ service: 'glue', resource: 'catalog' }),
+        Stack.of(this).formatArn({ service: 'glue', resource: 'database', resourceName: databaseName }),
+        Stack.of(this).formatArn({
+          service: 'glue',
+          resource: 'table',
+          resourceName: `${databaseName}/${sourceTableName}`,
+        }),
+      ],
+      iamAction: 'glue:GetTable',
       outputs: {
         day: '{% $states.input.day %}',
-        accounts: `{% [$filter($states.result.CommonPrefixes.Prefix.$substringAfter($, '${accountsPrefix}').$substringBefore($, '/'), function($a) { $match($a, /^[0-9]{12}$/) })] %}`,
+        accounts: `{% [$filter($split($states.result.Table.Parameters.\`${ACCOUNT_VALUES_PARAMETER}\`, ','), function($a) { $match($a, /^[0-9]{12}$/) })] %}`,
       },
     });
 
@@ -360,29 +370,35 @@ export class CloudTrailCompaction extends Construct {
         ],
       }),
     );
-    const archiveArn = `arn:${partition}:s3:::${props.archiveBucketName}`;
-    // ListBucket on the archive comes with the ListAccounts call; Athena lists the day's folder with it too.
+    const { archive } = props;
+    const archiveArn = `arn:${partition}:s3:::${archive.bucketName}`;
+    const archiveFiles = `${archiveArn}/${archive.readPrefix}*`;
+    // Athena lists the day's folder and reads its files, under the archive's read prefix only.
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'LocateArchive', actions: ['s3:GetBucketLocation'], resources: [archiveArn] }),
     );
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        sid: 'ReadArchive',
-        actions: ['s3:GetObject'],
-        resources: [`${archiveArn}/AWSLogs/*`],
+        sid: 'ListArchive',
+        actions: ['s3:ListBucket'],
+        resources: [archiveArn],
+        conditions: { StringLike: { 's3:prefix': [`${archive.readPrefix}*`] } },
       }),
     );
     role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'DecryptArchive',
-        actions: ['kms:Decrypt'],
-        resources: [`arn:${partition}:kms:${s.region}:${props.archiveAccount}:key/*`],
-        conditions: {
-          'ForAnyValue:StringEquals': { 'kms:ResourceAliases': props.archiveKeyAlias },
-          StringEquals: { 'kms:ViaService': `s3.${s.region}.amazonaws.com` },
-        },
-      }),
+      new iam.PolicyStatement({ sid: 'ReadArchive', actions: ['s3:GetObject'], resources: [archiveFiles] }),
     );
+    const decrypt = archiveDecrypt(archive.key, partition);
+    if (decrypt) {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'DecryptArchive',
+          actions: ['kms:Decrypt'],
+          resources: [decrypt.resource],
+          conditions: { ...decrypt.conditions, StringEquals: { 'kms:ViaService': `s3.${s.region}.amazonaws.com` } },
+        }),
+      );
+    }
     // Exact actions rather than grantReadWrite's wildcards (s3:GetObject*, s3:List*, ...): what Athena's writer does.
     const compactedFiles = this.bucket.arnForObjects(`${COMPACTED_PREFIX}*`);
     role.addToPrincipalPolicy(
@@ -418,8 +434,8 @@ export class CloudTrailCompaction extends Construct {
     const acknowledge = (resource: string, reason: string) =>
       Validations.of(role).acknowledge({ id: `AwsSolutions-IAM5[Resource::${nagForm(s, resource)}]`, reason });
     acknowledge(
-      `${archiveArn}/AWSLogs/*`,
-      'Athena reads the log files of the day being compacted under AWSLogs/; their names are not known in advance.',
+      archiveFiles,
+      `Athena reads the log files of the day being compacted under ${archive.readPrefix}; their names are not known in advance.`,
     );
     acknowledge(
       compactedFiles,
@@ -433,10 +449,12 @@ export class CloudTrailCompaction extends Construct {
       '*',
       "Step Functions' log delivery (logs:*LogDelivery, DescribeLogGroups) and X-Ray tracing actions have no resource-level permissions.",
     );
-    acknowledge(
-      `arn:${partition}:kms:${s.region}:${props.archiveAccount}:key/*`,
-      'The archive key lives in the log archive stack (maybe another account) and is known by its alias only: the statement is narrowed to it by kms:ResourceAliases, and to S3 by kms:ViaService.',
-    );
+    if (decrypt?.wildcard) {
+      acknowledge(
+        decrypt.resource,
+        'The archive key lives in the log archive stack (maybe another account) and is known by its alias only: the statement is narrowed to it by kms:ResourceAliases, and to S3 by kms:ViaService.',
+      );
+    }
   }
 }
 

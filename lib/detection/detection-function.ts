@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import {
   type Duration,
   aws_iam as iam,
@@ -6,7 +7,7 @@ import {
   RemovalPolicy,
   Validations,
 } from 'aws-cdk-lib';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type ICommandHooks, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from '../../schema/detection-contract';
 
@@ -34,6 +35,17 @@ export interface DetectionFunctionProps {
    * @default 'trailsight'
    */
   readonly serviceName?: string;
+  /**
+   * Files and folders copied into the bundle after esbuild ran, `target` relative to the handler (files the
+   * function reads at run time, such as rule packs).
+   * @default - none
+   */
+  readonly bundledFiles?: readonly { readonly source: string; readonly target: string }[];
+  /**
+   * Compile-time constants for esbuild (`define`), e.g. where a bundled folder is.
+   * @default - none
+   */
+  readonly define?: Record<string, string>;
 }
 
 /** Powertools metrics namespace of every Trailsight function (the dashboard reads it; one definition). */
@@ -95,6 +107,8 @@ export class DetectionFunction extends Construct {
         // The runtime ships the AWS SDK v3; bundling it would only grow the package.
         externalModules: ['@aws-sdk/*'],
         forceDockerBundling: false,
+        ...(props.define ? { define: props.define } : {}),
+        ...(props.bundledFiles && props.bundledFiles.length > 0 ? { commandHooks: copyInto(props.bundledFiles) } : {}),
       },
     });
     // X-Ray's PutTraceSegments/PutTelemetryRecords take no resource ARN.
@@ -103,4 +117,20 @@ export class DetectionFunction extends Construct {
       reason: 'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support only Resource "*".',
     });
   }
+}
+
+/**
+ * Bundling hooks that copy files into the bundle with Node itself (no `cp`, so synth works on any OS). The
+ * commands run on the machine that synthesizes, like the local esbuild bundling.
+ */
+function copyInto(files: readonly { readonly source: string; readonly target: string }[]): ICommandHooks {
+  return {
+    beforeBundling: () => [],
+    beforeInstall: () => [],
+    afterBundling: (_inputDir, outputDir) =>
+      files.map(
+        ({ source, target }) =>
+          `node -e "require('node:fs').cpSync(process.argv[1], process.argv[2], { recursive: true })" ${JSON.stringify(path.resolve(source))} ${JSON.stringify(path.join(outputDir, target))}`,
+      ),
+  };
 }

@@ -21,7 +21,15 @@ import { METRIC, METRICS_NAMESPACE } from '../../schema/detection-contract';
  * probing and a trail that stopped delivering. Rate spikes and missed jobs stay on the bus for dashboards
  * and users' own rules.
  */
-export const HIGH_SEVERITY_DETECTORS = ['iam-burst', 'recon', 'access-denied', 'delivery-gap'] as const;
+export const HIGH_SEVERITY_DETECTORS = [
+  'iam-burst',
+  'recon',
+  'access-denied',
+  'delivery-gap',
+  'unused-region',
+  's3-exfiltration',
+  'console-brute-force',
+] as const;
 
 /** Properties of {@link InsightAlerting}. */
 export interface InsightAlertingProps {
@@ -300,6 +308,14 @@ export class PipelineMonitoring extends Construct {
             ],
             right: [dlqDepth, depth(props.evaluationDeadLetterQueue), depth(props.insightDeadLetterQueue)],
             width: 12,
+          }),
+        ],
+        [
+          new cloudwatch.GraphWidget({
+            title: 'Rule matches: events that matched a rule, Rule Match events put on the bus',
+            left: [custom(METRIC.ruleHits)],
+            right: [custom(METRIC.ruleMatchesSent)],
+            width: 24,
           }),
         ],
         [new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24 })],

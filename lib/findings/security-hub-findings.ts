@@ -119,7 +119,7 @@ export class SecurityHubFindings extends Construct {
     });
 
     this.rule = new events.Rule(this, 'Rule', {
-      description: 'Trailsight: findings (insights) to Security Hub',
+      description: 'Trailsight: findings (insights and rule matches) to Security Hub',
       eventBus: props.bus,
       eventPattern: { source: [TRAILSIGHT_EVENT_SOURCE], detailType: [...FINDING_DETAIL_TYPES] },
       targets: [

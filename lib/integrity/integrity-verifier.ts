@@ -21,10 +21,8 @@ import {
 import { Construct } from 'constructs';
 import { INTEGRITY_ENV, INTEGRITY_METRICS } from '../../schema/evidence-contract';
 import { acknowledgeWildcardResource } from '../compliance';
+import { type ArchiveKey, archiveDecrypt, digestKeyPattern } from '../contracts';
 import { DetectionFunction } from '../detection/detection-function';
-
-/** Key pattern (EventBridge wildcard) of CloudTrail digest files, backfill digests included. */
-export const DIGEST_KEY_PATTERN = '*/CloudTrail-Digest/*.json.gz';
 
 const HANDLERS = path.join(__dirname, '..', '..', 'lambda', 'handlers');
 
@@ -32,8 +30,17 @@ const HANDLERS = path.join(__dirname, '..', '..', 'lambda', 'handlers');
 export interface IntegrityVerifierProps {
   /** Name of the archive bucket (in this account and Region, defined by another stack). */
   readonly archiveBucketName: string;
-  /** Alias of the archive key, which the functions may use (to read SSE-KMS digests and log files) and nothing else. */
-  readonly archiveKeyAlias: string;
+  /**
+   * The key the log files are encrypted with, which the functions may use to read them and nothing else: Trailsight's
+   * archive key by its alias, an existing archive's key by its ARN, or none (SSE-S3).
+   */
+  readonly archiveKey: ArchiveKey;
+  /**
+   * The key prefix the functions read, list and verify under: `AWSLogs/`, or an existing archive's
+   * `[<prefix>/]AWSLogs/[<o-id>/]`.
+   * @default 'AWSLogs/'
+   */
+  readonly readPrefix?: string;
   /** The bus the `Trailsight Integrity` events go to. */
   readonly bus: events.IEventBus;
   /** How often the sweep runs. */
@@ -64,7 +71,7 @@ export interface IntegrityVerifierProps {
  *   (high severity: evidence may have been tampered with), on the functions' errors and on their dead-letter queue
  *   notifies an encrypted topic.
  *
- * The functions read the archive only under `AWSLogs/`, decrypt only with the archive key, list CloudTrail's public
+ * The functions read the archive only under the read prefix, decrypt only with the archive key, list CloudTrail's public
  * keys, and publish only to the bus.
  */
 export class IntegrityVerifier extends Construct {
@@ -86,6 +93,7 @@ export class IntegrityVerifier extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     const bucketArn = `arn:${stack.partition}:s3:::${props.archiveBucketName}`;
+    const readPrefix = props.readPrefix ?? 'AWSLogs/';
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -101,6 +109,7 @@ export class IntegrityVerifier extends Construct {
 
     const environment = {
       [INTEGRITY_ENV.archiveBucket]: props.archiveBucketName,
+      [INTEGRITY_ENV.archivePrefix]: readPrefix,
       [INTEGRITY_ENV.eventBus]: props.bus.eventBusName,
       [INTEGRITY_ENV.lookbackHours]: String(props.lookback.toHours()),
       [INTEGRITY_ENV.overdueMinutes]: String(props.overdueAfter.toMinutes()),
@@ -127,7 +136,7 @@ export class IntegrityVerifier extends Construct {
     });
 
     for (const fn of [this.digestVerifier, this.sweep]) {
-      this.grantArchiveRead(fn, bucketArn, props.archiveBucketName, props.archiveKeyAlias);
+      this.grantArchiveRead(fn, bucketArn, readPrefix, props.archiveKey);
       props.bus.grantPutEventsTo(fn.role);
       // Asynchronous invocations (EventBridge, Scheduler): two retries, then the dead-letter queue.
       fn.function.configureAsyncInvoke({
@@ -145,7 +154,7 @@ export class IntegrityVerifier extends Construct {
         sid: 'ListArchive',
         actions: ['s3:ListBucket'],
         resources: [bucketArn],
-        conditions: { StringLike: { 's3:prefix': ['AWSLogs/*'] } },
+        conditions: { StringLike: { 's3:prefix': [`${readPrefix}*`] } },
       }),
     );
 
@@ -156,7 +165,7 @@ export class IntegrityVerifier extends Construct {
         detailType: ['Object Created'],
         detail: {
           bucket: { name: [props.archiveBucketName] },
-          object: { key: events.Match.wildcard(DIGEST_KEY_PATTERN) },
+          object: { key: events.Match.wildcard(digestKeyPattern(readPrefix)) },
         },
       },
       targets: [
@@ -196,37 +205,43 @@ export class IntegrityVerifier extends Construct {
   }
 
   /**
-   * Read access by name (the archive lives in another stack): objects under `AWSLogs/` only, the archive key (found by
-   * its alias) for decryption only, and CloudTrail's public keys, which `ListPublicKeys` gives for no resource.
+   * Read access by name (the archive lives in another stack): objects under the read prefix only, the archive key for
+   * decryption only (Trailsight's by its alias, an existing archive's by its ARN), and CloudTrail's public keys, which
+   * `ListPublicKeys` gives for no resource.
    */
-  private grantArchiveRead(fn: DetectionFunction, bucketArn: string, bucketName: string, keyAlias: string): void {
+  private grantArchiveRead(fn: DetectionFunction, bucketArn: string, readPrefix: string, key: ArchiveKey): void {
     const stack = Stack.of(this);
     fn.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'ReadArchive',
         actions: ['s3:GetObject', 's3:GetObjectVersion'],
-        resources: [`${bucketArn}/AWSLogs/*`],
+        resources: [`${bucketArn}/${readPrefix}*`],
       }),
     );
-    fn.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'DecryptWithArchiveKey',
-        actions: ['kms:Decrypt'],
-        resources: [`arn:${stack.partition}:kms:${stack.region}:${stack.account}:key/*`],
-        conditions: { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': keyAlias } },
-      }),
-    );
+    const decrypt = archiveDecrypt(key, stack.partition);
+    if (decrypt) {
+      fn.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'DecryptWithArchiveKey',
+          actions: ['kms:Decrypt'],
+          resources: [decrypt.resource],
+          conditions: decrypt.conditions,
+        }),
+      );
+    }
     const policy = fn.role.node.findChild('DefaultPolicy');
     acknowledgeWildcardResource(
       policy,
-      `${bucketArn}/AWSLogs/*`,
-      `Reads any digest or log file under AWSLogs/ of ${bucketName}, which is what it verifies.`,
+      `${bucketArn}/${readPrefix}*`,
+      `Reads any digest or log file under ${readPrefix} of the archive, which is what it verifies.`,
     );
-    acknowledgeWildcardResource(
-      policy,
-      `arn:${stack.partition}:kms:${stack.region}:${stack.account}:key/*`,
-      'The archive key is in another stack; the statement is narrowed to it by the kms:ResourceAliases condition.',
-    );
+    if (decrypt?.wildcard) {
+      acknowledgeWildcardResource(
+        policy,
+        decrypt.resource,
+        'The archive key is in another stack; the statement is narrowed to it by the kms:ResourceAliases condition.',
+      );
+    }
     // Its own policy, so its acknowledgement cannot hide another wildcard on the role.
     const listKeys = new iam.Policy(fn, 'ListPublicKeysPolicy', {
       statements: [new iam.PolicyStatement({ actions: ['cloudtrail:ListPublicKeys'], resources: ['*'] })],

@@ -2,13 +2,14 @@ import { type aws_athena as athena, aws_glue as glue, Stack, type StackProps } f
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import type { Construct } from 'constructs';
 import { loadCatalog } from '../../queries/catalog';
+import { AccountSync } from '../analytics/account-sync';
 import { CloudTrailTable } from '../analytics/cloudtrail-table';
 import { CloudTrailCompaction } from '../analytics/compaction';
 import { InsightsTable } from '../analytics/insights-table';
 import { NamedQueries } from '../analytics/named-queries';
 import { QueryWorkGroup } from '../analytics/query-workgroup';
 import type { TrailsightConfig } from '../config';
-import { ARCHIVE_KEY_ALIAS, accountOrCurrent, archiveBucketName, insightsBucketName, placementOf } from '../contracts';
+import { accountOrCurrent, archiveSource, insightsBucketName, placementOf } from '../contracts';
 
 /** Properties of an {@link AnalyticsStack}. */
 export interface AnalyticsStackProps extends StackProps {
@@ -44,6 +45,11 @@ export class AnalyticsStack extends Stack {
   readonly compaction?: CloudTrailCompaction;
   /** The library's `cloudtrail_logs` queries saved for the compacted table, with the compaction. */
   readonly compactedNamedQueries?: NamedQueries;
+  /**
+   * Keeps the tables' account partition current with the archive's account folders, unless the accounts are fixed
+   * (`analytics.accountIds`, or the one account of Trailsight's own account trail).
+   */
+  readonly accountSync?: AccountSync;
 
   constructor(scope: Construct, id: string, props: AnalyticsStackProps) {
     super(scope, id, props);
@@ -54,11 +60,14 @@ export class AnalyticsStack extends Stack {
       databaseInput: { name: config.analytics.databaseName, description: 'Trailsight: CloudTrail archive tables' },
     });
 
+    const archive = archiveSource(config);
+    const accounts = accountProjection(config);
     this.cloudTrailTable = new CloudTrailTable(this, 'CloudTrailTable', {
       database: this.database,
-      bucketName: archiveBucketName(config),
-      organizationId: config.organization ? config.organization.organizationId : undefined,
-      accounts: accountProjection(config),
+      bucketName: archive.bucketName,
+      keyPrefix: archive.keyPrefix,
+      organizationId: archive.organizationId,
+      accountIds: accounts.accountIds,
       regions: projectedRegions(config),
       retentionDays: config.archive.retentionDays,
     });
@@ -69,7 +78,7 @@ export class AnalyticsStack extends Stack {
     this.insightsTable = new InsightsTable(this, 'InsightsTable', {
       database: this.database,
       bucketName: insightsBucketName(config),
-      accounts: accountProjection(config),
+      accountIds: accounts.accountIds,
       regions: projectedRegions(config),
       retentionDays: config.archive.retentionDays,
     });
@@ -95,11 +104,9 @@ export class AnalyticsStack extends Stack {
         workGroup: this.workGroup,
         resultsBucket: this.queryWorkGroup.resultsBucket,
         key: this.queryWorkGroup.resultsKey,
-        archiveBucketName: archiveBucketName(config),
-        archiveAccount: accountOrCurrent(placementOf(config).logArchive),
-        archiveKeyAlias: ARCHIVE_KEY_ALIAS,
-        organizationId: config.organization ? config.organization.organizationId : undefined,
-        accounts: accountProjection(config),
+        archive,
+        sourceTable: this.cloudTrailTable.table,
+        accountIds: accounts.accountIds,
         regions: projectedRegions(config),
         retentionDays: config.archive.retentionDays,
         hourUtc: config.analytics.compaction.hourUtc,
@@ -113,17 +120,31 @@ export class AnalyticsStack extends Stack {
         compacted: true,
       });
     }
+
+    if (accounts.synced) {
+      const tables = [this.cloudTrailTable.table, this.insightsTable.table];
+      if (this.compaction) tables.push(this.compaction.table);
+      this.accountSync = new AccountSync(this, 'AccountSync', {
+        archiveBucketName: archive.bucketName,
+        accountsRoot: archive.accountsRoot,
+        database: this.database,
+        tables,
+      });
+    }
   }
 }
 
 /**
- * Listed account IDs, else the trail account for an account trail, else `injected` for an organization
- * (member accounts come and go; every query then filters on `account`).
+ * The accounts the tables project: the configured `analytics.accountIds`; else the trail account of Trailsight's own
+ * account trail; else (an organization trail, or an existing archive, whose accounts come and go) the accounts found
+ * in the archive by the account sync, starting from the account known to deliver (the trail's account, or the
+ * existing archive's). Never `injected`: Athena would then reject every query without `account = '…'`.
  */
-function accountProjection(config: TrailsightConfig) {
-  if (config.analytics.accountIds) return { type: 'enum' as const, accountIds: config.analytics.accountIds };
-  if (config.organization) return { type: 'injected' as const };
-  return { type: 'enum' as const, accountIds: [accountOrCurrent(placementOf(config).management)] };
+function accountProjection(config: TrailsightConfig): { accountIds: string[]; synced: boolean } {
+  const placement = placementOf(config);
+  if (config.analytics.accountIds) return { accountIds: [...config.analytics.accountIds], synced: false };
+  if (config.archive.existing) return { accountIds: [accountOrCurrent(placement.logArchive)], synced: true };
+  return { accountIds: [accountOrCurrent(placement.management)], synced: config.organization !== false };
 }
 
 /** The listed Regions, or for `"all"` every Region aws-cdk-lib knows in the home Region's partition. */

@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   type CfnElement,
@@ -22,25 +23,33 @@ import type { Construct } from 'constructs';
 import { ENV, INSIGHT_BUS_NAME } from '../../schema/detection-contract';
 import { INSIGHTS_PREFIX } from '../../schema/insights-table';
 import type { TrailsightConfig } from '../config';
-import { ARCHIVE_KEY_ALIAS, accountOrCurrent, archiveBucketName, insightsBucketName, placementOf } from '../contracts';
+import {
+  ARCHIVE_KEY_ALIAS,
+  type ArchiveSource,
+  archiveDecrypt,
+  archiveSource,
+  digestKeyPattern,
+  insightsBucketName,
+  insightsKeyAlias,
+  logFileKeyPattern,
+  placementOf,
+} from '../contracts';
 import { DetectionFunction } from '../detection/detection-function';
 import { InsightAlerting, PipelineMonitoring } from '../detection/insight-alerting';
+import { RuleMatchAlerting } from '../detection/rule-match-alerting';
 
 /** Name of the event bus insights are published to. */
 export { INSIGHT_BUS_NAME };
 /** Key prefix of the insight objects written to the insights bucket (the insights Glue table reads it). */
 export const INSIGHT_PREFIX = INSIGHTS_PREFIX;
-/** Key pattern (EventBridge wildcard) of CloudTrail log files; Insights files do not match. */
-export const LOG_FILE_KEY_PATTERN = '*/CloudTrail/*.json.gz';
-/**
- * Key pattern of digest files: the ingest records them by name (never read) as evidence that a Region's trail
- * is logging, which is what keeps quiet Regions from being reported as delivery gaps (docs/pipeline.md).
- */
-export const DIGEST_FILE_KEY_PATTERN = '*/CloudTrail-Digest/*.json.gz';
 /** Powertools service name of the functions. */
 const SERVICE_NAME = 'trailsight-detection';
 
 const HANDLERS = path.join(__dirname, '..', '..', 'lambda', 'handlers');
+/** The built-in rule pack, copied into the ingest's bundle (lambda/core/rules/load.ts reads it at cold start). */
+const BUILTIN_RULES = path.join(__dirname, '..', '..', 'rules');
+/** Where the bundled handler finds the built-in pack: `rules/` beside it (the esbuild define load.ts reads). */
+export const RULES_DEFINE = { TRAILSIGHT_RULES_DIR: JSON.stringify('./rules') };
 
 /** Properties of a {@link DetectionStack}. */
 export interface DetectionStackProps extends StackProps {
@@ -80,14 +89,17 @@ export class DetectionStack extends Stack {
   readonly backfill: DetectionFunction;
   readonly logFileRule: events.Rule;
   readonly alerting: InsightAlerting;
+  /** Rule matches at `detection.rules.alertLevel` or above → the alert topic (when the rules are enabled). */
+  readonly ruleAlerting?: RuleMatchAlerting;
   readonly monitoring: PipelineMonitoring;
 
   constructor(scope: Construct, id: string, props: DetectionStackProps) {
     super(scope, id, props);
     const { config } = props;
     const settings = config.detection;
-    const bucketName = archiveBucketName(config);
-    const archiveAccount = accountOrCurrent(placementOf(config).logArchive);
+    // The archive: Trailsight's own, or an existing one (archive.existing), whose prefix and key the grants follow.
+    const archive = archiveSource(config);
+    const bucketName = archive.bucketName;
     const timeout = Duration.seconds(settings.timeoutSeconds);
 
     const stateTable = (tableId: string, logicalId: string, sortKey: boolean) => {
@@ -149,8 +161,8 @@ export class DetectionStack extends Stack {
           bucket: { name: [bucketName] },
           object: {
             key: events.Match.anyOf(
-              events.Match.wildcard(LOG_FILE_KEY_PATTERN),
-              events.Match.wildcard(DIGEST_FILE_KEY_PATTERN),
+              events.Match.wildcard(logFileKeyPattern(archive.readPrefix)),
+              events.Match.wildcard(digestKeyPattern(archive.readPrefix)),
             ),
           },
         },
@@ -179,18 +191,22 @@ export class DetectionStack extends Stack {
       [ENV.eventBus]: this.bus.eventBusName,
       [ENV.publishToDefaultBus]: String(settings.publishToDefaultBus),
       [ENV.archiveBucket]: bucketName,
+      // The backfill's default and allowed prefix: the archive's read prefix.
+      [ENV.archivePrefix]: archive.readPrefix,
       [ENV.insightBucket]: insightsBucketName(config),
       [ENV.insightPrefix]: INSIGHT_PREFIX,
       [ENV.dedupeRetentionDays]: String(settings.dedupeRetentionDays),
       [ENV.detectorConfig]: JSON.stringify(detector),
       [ENV.insightDeadLetterQueueUrl]: this.insightDeadLetterQueue.queueUrl,
     };
+    const rules = settings.rules.enabled ? bundledRules(settings.rules) : undefined;
     this.ingest = new DetectionFunction(this, 'Ingest', {
       ...common,
       entry: path.join(HANDLERS, 'ingest.ts'),
       description: 'Trailsight: reads new CloudTrail log files and records each one (its delta) for the evaluator',
       reservedConcurrentExecutions: settings.reservedConcurrency,
-      environment,
+      environment: rules ? { ...environment, [ENV.rulesConfig]: JSON.stringify(rules.config) } : environment,
+      ...(rules ? { bundledFiles: rules.files, define: RULES_DEFINE } : {}),
     });
     this.ingest.function.addEventSource(
       new lambdaEventSources.SqsEventSource(this.queue, {
@@ -272,9 +288,19 @@ export class DetectionStack extends Stack {
       reason: 'Invoked synchronously by an operator, who sees the result; there is no asynchronous event to keep.',
     });
 
-    this.grantPipelineAccess(config, bucketName, archiveAccount, placementOf(config).logArchive ?? '<AWS::AccountId>');
+    this.grantPipelineAccess(config, archive, placementOf(config).logArchive ?? '<AWS::AccountId>');
 
     this.alerting = new InsightAlerting(this, 'Alerting', { bus: this.bus, emails: settings.alarmEmails });
+    if (rules) {
+      // The ingest puts rule matches on the bus; their group markers are in the data table (granted below).
+      this.bus.grantPutEventsTo(this.ingest.role);
+      this.ruleAlerting = new RuleMatchAlerting(this, 'RuleAlerting', {
+        bus: this.bus,
+        topic: this.alerting.topic,
+        deadLetterQueue: this.alerting.deadLetterQueue,
+        minLevel: settings.rules.alertLevel,
+      });
+    }
     this.monitoring = new PipelineMonitoring(this, 'Monitoring', {
       functions: {
         ingest: this.ingest.function,
@@ -296,51 +322,54 @@ export class DetectionStack extends Stack {
    * table actions it calls, read of the log prefix where it reads logs, write of the insight prefix, the
    * archive key (found by its alias), the bus (and the default bus when configured), and its queues.
    */
-  private grantPipelineAccess(
-    config: TrailsightConfig,
-    bucketName: string,
-    archiveAccount: string,
-    nagAccount: string,
-  ): void {
+  private grantPipelineAccess(config: TrailsightConfig, archive: ArchiveSource, nagAccount: string): void {
     const partition = this.partition;
     // How cdk-nag prints these resources (tokens as <AWS::...>), for the acknowledgements.
     const nagPartition = Token.isUnresolved(partition) ? '<AWS::Partition>' : partition;
-    const nagBucket = `arn:${nagPartition}:s3:::trailsight-archive-${nagAccount}-${config.homeRegion}`;
+    const nagBucket = archive.existing
+      ? `arn:${nagPartition}:s3:::${archive.bucketName}`
+      : `arn:${nagPartition}:s3:::trailsight-archive-${nagAccount}-${config.homeRegion}`;
     const nagInsights = `arn:${nagPartition}:s3:::trailsight-insights-${nagAccount}-${config.homeRegion}`;
-    const bucketArn = `arn:${partition}:s3:::${bucketName}`;
-    const keyArns = `arn:${partition}:kms:${config.homeRegion}:${archiveAccount}:key/*`;
-    const byAlias = { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': ARCHIVE_KEY_ALIAS } };
+    const bucketArn = `arn:${partition}:s3:::${archive.bucketName}`;
+    const archiveKey = archiveDecrypt(archive.key, partition);
+    // The insights key: the archive key, or the insights key next to an existing archive; in this account either way.
+    const insightsKey = archiveDecrypt(
+      { kind: 'alias', alias: insightsKeyAlias(config), account: this.account, region: config.homeRegion },
+      partition,
+    ) as { resource: string; conditions: Record<string, Record<string, string>> };
     const defaultBusArn = `arn:${partition}:events:${this.region}:${this.account}:event-bus/default`;
-    const keyAck = (role: iam.IRole) =>
+    const keyAck = (role: iam.IRole, alias: string) =>
       Validations.of(role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::arn:${nagPartition}:kms:${config.homeRegion}:${nagAccount}:key/*]`,
-        reason:
-          'The archive key is in another stack; the statement is narrowed to it by the kms:ResourceAliases condition (alias/trailsight/archive).',
+        reason: `The key is in another stack; the statement is narrowed to it by the kms:ResourceAliases condition (${alias}).`,
       });
 
     // Log files: the ingest and the backfill read them; the evaluator and the backfill list them (the
-    // delivery check, the replay).
+    // delivery check, the replay). Only under the archive's read prefix (in an existing archive, the configured
+    // trail's folder, not the bucket's other objects).
     for (const reader of [this.ingest.role, this.backfill.role]) {
       reader.addToPrincipalPolicy(
         new iam.PolicyStatement({
           sid: 'ReadLogFiles',
           actions: ['s3:GetObject', 's3:GetObjectVersion'],
-          resources: [`${bucketArn}/AWSLogs/*`],
+          resources: [`${bucketArn}/${archive.readPrefix}*`],
         }),
       );
-      reader.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          sid: 'UseArchiveKey',
-          actions: ['kms:Decrypt'],
-          resources: [keyArns],
-          conditions: byAlias,
-        }),
-      );
+      if (archiveKey) {
+        reader.addToPrincipalPolicy(
+          new iam.PolicyStatement({
+            sid: 'UseArchiveKey',
+            actions: ['kms:Decrypt'],
+            resources: [archiveKey.resource],
+            conditions: archiveKey.conditions,
+          }),
+        );
+        if (archiveKey.wildcard) keyAck(reader, ARCHIVE_KEY_ALIAS);
+      }
       Validations.of(reader).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::${nagBucket}/AWSLogs/*]`,
-        reason: 'Reads any CloudTrail log file under the AWSLogs/ prefix, which is what it processes.',
+        id: `AwsSolutions-IAM5[Resource::${nagBucket}/${archive.readPrefix}*]`,
+        reason: `Reads any CloudTrail log file under the ${archive.readPrefix} prefix, which is what it processes.`,
       });
-      keyAck(reader);
     }
     for (const lister of [this.evaluator.role, this.backfill.role]) {
       lister.addToPrincipalPolicy(
@@ -348,7 +377,7 @@ export class DetectionStack extends Stack {
           sid: 'ListLogFiles',
           actions: ['s3:ListBucket'],
           resources: [bucketArn],
-          conditions: { StringLike: { 's3:prefix': ['AWSLogs/*'] } },
+          conditions: { StringLike: { 's3:prefix': [`${archive.readPrefix}*`] } },
         }),
       );
     }
@@ -358,20 +387,20 @@ export class DetectionStack extends Stack {
     this.evaluator.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'WriteInsightObjects', actions: ['s3:PutObject'], resources: [insightObjects] }),
     );
-    // The insights bucket is encrypted with the archive key behind a Bucket Key: writing needs a data key.
+    // The insights bucket is encrypted with its key behind a Bucket Key: writing needs a data key.
     this.evaluator.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'EncryptInsights',
         actions: ['kms:GenerateDataKey'],
-        resources: [keyArns],
-        conditions: byAlias,
+        resources: [insightsKey.resource],
+        conditions: insightsKey.conditions,
       }),
     );
     Validations.of(this.evaluator.role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${nagInsights}/${INSIGHT_PREFIX}*]`,
       reason: 'Writes one object per insight under the insight prefix of the insights bucket only.',
     });
-    keyAck(this.evaluator.role);
+    keyAck(this.evaluator.role, insightsKeyAlias(config));
     this.bus.grantPutEventsTo(this.evaluator.role);
     if (config.detection.publishToDefaultBus) {
       this.evaluator.role.addToPrincipalPolicy(
@@ -408,6 +437,59 @@ export class DetectionStack extends Stack {
       );
     }
   }
+}
+
+/**
+ * The ingest's rule configuration and the files its bundle carries: the built-in pack at `rules/`, each configured
+ * folder at `user-rules/<n>/<its name>` with its nearest licence notice (SigmaHQ's rules are credited by it), the
+ * folders in the configuration rewritten to those places (the handler resolves them against its own folder).
+ */
+export function bundledRules(settings: TrailsightConfig['detection']['rules']): {
+  config: Record<string, unknown>;
+  files: { source: string; target: string }[];
+} {
+  const files = [{ source: BUILTIN_RULES, target: 'rules' }];
+  const folders = settings.folders.map((entry, n) => {
+    const folder = typeof entry === 'string' ? { path: entry } : entry;
+    const source = path.resolve(folder.path);
+    if (!fs.existsSync(source)) {
+      throw new Error(
+        `detection.rules.folders[${n}] = "${folder.path}": no such folder (relative paths are read from ${process.cwd()})`,
+      );
+    }
+    const target = `user-rules/${n}/${path.basename(source)}`;
+    files.push({ source, target });
+    const notice = licenceNotice(source);
+    if (notice) files.push({ source: notice, target: `${target}/${path.basename(notice)}` });
+    return { ...folder, path: target };
+  });
+  const { enabled: _enabled, alertLevel: _alertLevel, ...engine } = settings;
+  const config = { ...engine, folders };
+  const chars = JSON.stringify(config).length;
+  if (chars > MAX_RULES_CONFIG_CHARS) {
+    throw new Error(
+      `detection.rules is ${chars} characters as JSON, more than the ${MAX_RULES_CONFIG_CHARS} the ingest's environment can hold (Lambda allows 4 KB of environment variables per function): shorten allow, placeholders, enable or disable, e.g. with * wildcards`,
+    );
+  }
+  return { config, files };
+}
+
+/** What the rule configuration may take of the ingest's 4 KB of environment variables (the rest: names, tables). */
+const MAX_RULES_CONFIG_CHARS = 2048;
+
+/** The nearest `LICENSE-SigmaHQ.md` or `LICENSE` in a folder or its parents (the credit its rules ask for). */
+function licenceNotice(folder: string): string | undefined {
+  let dir = folder;
+  for (let depth = 0; depth < 8; depth++) {
+    for (const name of ['LICENSE-SigmaHQ.md', 'LICENSE']) {
+      const candidate = path.join(dir, name);
+      if (fs.existsSync(candidate)) return candidate;
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  return undefined;
 }
 
 /** A function fed by an SQS event source mapping: failures go to the queue's own dead-letter queue. */

@@ -2,7 +2,7 @@ import { Duration, aws_events as events, Stack, type StackProps } from 'aws-cdk-
 import type { Construct } from 'constructs';
 import { TRAILSIGHT_BUS_NAME } from '../../schema/evidence-contract';
 import type { TrailsightConfig } from '../config';
-import { ARCHIVE_KEY_ALIAS, archiveBucketName } from '../contracts';
+import { archiveSource } from '../contracts';
 import { IntegrityVerifier } from '../integrity/integrity-verifier';
 
 /** Properties of an {@link IntegrityStack}. */
@@ -32,12 +32,15 @@ export class IntegrityStack extends Stack {
     super(scope, id, props);
     const { config } = props;
     const settings = config.integrity;
+    const archive = archiveSource(config);
     this.bus = props.createBus
       ? new events.EventBus(this, 'Bus', { eventBusName: TRAILSIGHT_BUS_NAME })
       : events.EventBus.fromEventBusName(this, 'Bus', TRAILSIGHT_BUS_NAME);
     this.verifier = new IntegrityVerifier(this, 'Verifier', {
-      archiveBucketName: archiveBucketName(config),
-      archiveKeyAlias: ARCHIVE_KEY_ALIAS,
+      // Trailsight's own archive, or an existing one (archive.existing): its bucket, read prefix and key.
+      archiveBucketName: archive.bucketName,
+      readPrefix: archive.readPrefix,
+      archiveKey: archive.key,
       bus: this.bus,
       sweepInterval: Duration.minutes(settings.sweepMinutes),
       lookback: Duration.hours(settings.lookbackHours),

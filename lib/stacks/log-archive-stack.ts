@@ -5,10 +5,12 @@ import {
   ARCHIVE_KEY_ALIAS,
   accountOrCurrent,
   archiveBucketName,
+  INSIGHTS_KEY_ALIAS,
   insightsBucketName,
   placementOf,
   trailArns,
 } from '../contracts';
+import { InsightsStore } from '../log-archive/insights-store';
 import { LogArchive } from '../log-archive/log-archive';
 
 /** Properties of a {@link LogArchiveStack}. */
@@ -18,15 +20,18 @@ export interface LogArchiveStackProps extends StackProps {
 }
 
 /**
- * The stateful stack: the archive key, the archive bucket, its access-log bucket and the insights bucket.
+ * The stateful stack: the archive key, the archive bucket, its access-log bucket and the insights bucket; or, over an
+ * existing archive (`archive.existing`), only the insights bucket with its own key and access-log bucket.
  *
  * Deployed in the log archive account and the home Region, with termination protection; every resource is
  * retained when the stack is deleted. An organization's Object Lock weaker than evidence needs fails validation
  * unless `allowWeakObjectLock` accepts it, and synth then warns.
  */
 export class LogArchiveStack extends Stack {
-  /** The archive (key, bucket, access-log bucket, insights bucket). */
-  readonly archive: LogArchive;
+  /** Trailsight's own archive (key, bucket, access-log bucket, insights bucket); absent over an existing archive. */
+  readonly archive?: LogArchive;
+  /** The insights bucket and its key next to an existing archive; absent when Trailsight owns the archive. */
+  readonly insightsStore?: InsightsStore;
 
   constructor(scope: Construct, id: string, props: LogArchiveStackProps) {
     super(scope, id, { terminationProtection: true, ...props });
@@ -34,6 +39,17 @@ export class LogArchiveStack extends Stack {
     const placement = placementOf(config);
     // Readers in other accounts: the audit account's Athena reads the files through S3.
     const readerAccounts = placement.crossAccount && placement.audit !== placement.logArchive ? [placement.audit!] : [];
+    if (config.archive.existing) {
+      this.insightsStore = new InsightsStore(this, 'Insights', {
+        bucketName: insightsBucketName(config),
+        keyAlias: INSIGHTS_KEY_ALIAS,
+        retentionDays: config.archive.retentionDays,
+        noncurrentVersionRetentionDays: config.archive.noncurrentVersionRetentionDays,
+        accessLogRetentionDays: config.archive.accessLogRetentionDays,
+        readerAccounts,
+      });
+      return;
+    }
     this.archive = new LogArchive(this, 'Archive', {
       bucketName: archiveBucketName(config),
       insightsBucketName: insightsBucketName(config),

@@ -27,14 +27,22 @@ describe('trailsight summary', () => {
   test('summarizes the bundled samples: counts from samples/SOURCE.md', async () => {
     const { code, summary } = await runJson([SAMPLES]);
     expect(code).toBe(0);
-    expect(summary.events).toBe(11447);
+    expect(summary.events).toBe(11450);
     expect(summary.accounts).toEqual([
       ['974349055189', 11410],
       ['653711331788', 37],
+      ['143434273843', 1],
+      ['847129010505', 1],
+      ['958312252124', 1],
     ]);
-    expect(summary.timeSpan).toEqual({ first: '2017-06-01T00:02:57.000Z', last: '2018-11-28T23:09:36.000Z' });
-    expect(summary.files).toEqual({ read: 388, byKind: { log: 388 }, ignored: { 'not CloudTrail': 1 }, failed: [] });
-    expect(summary.reads + summary.writes).toBe(11447);
+    expect(summary.timeSpan).toEqual({ first: '2017-06-01T00:02:57.000Z', last: '2024-07-31T13:06:24.000Z' });
+    expect(summary.files).toEqual({
+      read: 391,
+      byKind: { log: 388, file: 3 },
+      ignored: { 'not CloudTrail': 1 },
+      failed: [],
+    });
+    expect(summary.reads + summary.writes).toBe(11450);
     expect(summary.sourceIps.map(([ip]) => ip)).toContain('37.15.201.180');
     expect(summary.consoleSignIns.success + summary.consoleSignIns.failure).toBeGreaterThan(0);
   });

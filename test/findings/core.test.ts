@@ -99,8 +99,16 @@ describe('findingFromEvent', () => {
   });
 
   test('fails on an unknown detail-type, naming the ones it knows', () => {
-    expect(() => findingFromEvent('Trailsight Rule Match', {})).toThrow(
-      new FindingInputError("no finding mapper for detail-type 'Trailsight Rule Match' (known: Trailsight Insight)"),
+    expect(() => findingFromEvent('Trailsight Verdict', {})).toThrow(
+      new FindingInputError(
+        "no finding mapper for detail-type 'Trailsight Verdict' (known: Trailsight Insight, Trailsight Rule Match)",
+      ),
+    );
+  });
+
+  test('fails on a rule-match detail of the wrong shape, naming the field', () => {
+    expect(() => findingFromEvent('Trailsight Rule Match', { version: 1 })).toThrow(
+      new FindingInputError('not a rule-match event: id: Invalid input: expected string, received undefined'),
     );
   });
 

@@ -2,6 +2,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { parseConfig } from '../../lib/config';
 import { INSIGHT_BUS_NAME } from '../../lib/stacks/detection-stack';
+import { RULE_MATCH_DETAIL_TYPE } from '../../schema/detection-contract';
 import { FINDINGS_METRICS, INSIGHT_DETAIL_TYPE, PRODUCT_ARN_ENV } from '../../schema/findings';
 import { build, EXAMPLE_ORG_CONFIG_INPUT, TEST_ACCOUNT, withDefaults } from '../infra/helpers';
 
@@ -36,7 +37,7 @@ describe('TrailsightFindings', () => {
   test('a rule on the trailsight bus (by name) sends the finding detail-types to the queue, with a DLQ', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventBusName: INSIGHT_BUS_NAME,
-      EventPattern: { source: ['trailsight'], 'detail-type': [INSIGHT_DETAIL_TYPE] },
+      EventPattern: { source: ['trailsight'], 'detail-type': [INSIGHT_DETAIL_TYPE, RULE_MATCH_DETAIL_TYPE] },
       Targets: [
         Match.objectLike({
           Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('SecurityHubQueue'), 'Arn'] },

@@ -37,7 +37,7 @@ describe('cloudTrailProjection', () => {
   test('projects account, region and dt over the account trail layout', () => {
     const { location, parameters } = cloudTrailProjection({
       bucketName: 'archive',
-      accounts: { type: 'enum', accountIds: ['111111111111'] },
+      accountIds: ['111111111111'],
       regions: ['us-east-1', 'eu-west-1'],
       retentionDays: 365,
     });
@@ -62,19 +62,18 @@ describe('cloudTrailProjection', () => {
     const { location, parameters } = cloudTrailProjection({
       bucketName: 'archive',
       organizationId: 'o-a1b2c3d4e5',
-      accounts: { type: 'injected' },
+      accountIds: ['111111111111'],
       regions: ['us-east-1'],
       retentionDays: 30,
     });
     expect(location).toBe('s3://archive/AWSLogs/o-a1b2c3d4e5/');
     expect(parameters['storage.location.template']).toBe(`s3://archive/AWSLogs/o-a1b2c3d4e5/${TAIL}`);
-    expect(parameters['projection.account.type']).toBe('injected');
-    expect(parameters['projection.account.values']).toBeUndefined();
+    expect(parameters['projection.account.type']).toBe('enum');
   });
 
   test('fails when no Region is projected', () => {
     expect(() =>
-      cloudTrailProjection({ bucketName: 'a', accounts: { type: 'injected' }, regions: [], retentionDays: 1 }),
+      cloudTrailProjection({ bucketName: 'a', accountIds: ['111111111111'], regions: [], retentionDays: 1 }),
     ).toThrow(/regions is empty/);
   });
 
@@ -82,7 +81,7 @@ describe('cloudTrailProjection', () => {
     expect(() =>
       cloudTrailProjection({
         bucketName: 'a',
-        accounts: { type: 'enum', accountIds: [] },
+        accountIds: [],
         regions: ['us-east-1'],
         retentionDays: 1,
       }),
@@ -244,17 +243,20 @@ describe('AnalyticsStack (example organization configuration)', () => {
     });
   });
 
-  test('injects the account partition of an organization when no accounts are listed', () => {
+  test('never injects the account partition of an organization: an enum the account sync keeps current', () => {
     const input = { ...EXAMPLE_ORG_CONFIG_INPUT, analytics: { databaseName: 'trailsight' } };
-    Template.fromStack(build(input).analytics).hasResourceProperties('AWS::Glue::Table', {
+    const app = build(input);
+    Template.fromStack(app.analytics).hasResourceProperties('AWS::Glue::Table', {
       TableInput: {
         Name: CLOUDTRAIL_TABLE_NAME,
+        // The management account, whose organization trail delivers, until the first sync adds the others.
         Parameters: Match.objectLike({
-          'projection.account.type': 'injected',
-          'projection.account.values': Match.absent(),
+          'projection.account.type': 'enum',
+          'projection.account.values': '111111111111',
         }),
       },
     });
+    expect(app.analytics.accountSync).toBeDefined();
   });
 });
 
@@ -262,7 +264,7 @@ describe('insightsProjection', () => {
   test('projects account, region and dt over the insight archive layout', () => {
     const { location, parameters } = insightsProjection({
       bucketName: 'archive',
-      accounts: { type: 'enum', accountIds: ['111111111111', '222222222222'] },
+      accountIds: ['111111111111', '222222222222'],
       regions: ['us-east-1', 'eu-west-1'],
       retentionDays: 365,
     });
@@ -283,29 +285,28 @@ describe('insightsProjection', () => {
     });
   });
 
-  test('honours another prefix and an injected account projection', () => {
+  test('honours another prefix', () => {
     const { location, parameters } = insightsProjection({
       bucketName: 'archive',
       prefix: 'audit/insights/',
-      accounts: { type: 'injected' },
+      accountIds: ['111111111111'],
       regions: ['us-east-1'],
       retentionDays: 30,
     });
     expect(location).toBe('s3://archive/audit/insights/');
     expect(parameters['storage.location.template']).toBe(`s3://archive/audit/insights/${INSIGHTS_TAIL}`);
-    expect(parameters['projection.account.type']).toBe('injected');
-    expect(parameters['projection.account.values']).toBeUndefined();
+    expect(parameters['projection.account.values']).toBe('111111111111');
   });
 
   test('fails when the prefix does not end in a slash or starts with one', () => {
-    const base = { bucketName: 'a', accounts: { type: 'injected' as const }, regions: ['us-east-1'], retentionDays: 1 };
+    const base = { bucketName: 'a', accountIds: ['111111111111'], regions: ['us-east-1'], retentionDays: 1 };
     expect(() => insightsProjection({ ...base, prefix: 'trailsight/insights' })).toThrow(/must end with "\/"/);
     expect(() => insightsProjection({ ...base, prefix: '/trailsight/insights/' })).toThrow(/must not start/);
   });
 
   test('fails when no Region is projected', () => {
     expect(() =>
-      insightsProjection({ bucketName: 'a', accounts: { type: 'injected' }, regions: [], retentionDays: 1 }),
+      insightsProjection({ bucketName: 'a', accountIds: ['111111111111'], regions: [], retentionDays: 1 }),
     ).toThrow(/^insightsProjection: regions is empty/);
   });
 
@@ -313,7 +314,7 @@ describe('insightsProjection', () => {
     expect(() =>
       insightsProjection({
         bucketName: 'a',
-        accounts: { type: 'enum', accountIds: [] },
+        accountIds: [],
         regions: ['us-east-1'],
         retentionDays: 1,
       }),
@@ -415,7 +416,7 @@ describe('AnalyticsStack insights table', () => {
       });
     });
 
-    test('injects the account partition of an organization when no accounts are listed', () => {
+    test('projects an organization without listed accounts as an enum the account sync keeps current', () => {
       const input = { ...EXAMPLE_ORG_CONFIG_INPUT, analytics: { databaseName: 'trailsight' } };
       const template = Template.fromStack(build(input).analytics);
       const params = (
@@ -423,8 +424,8 @@ describe('AnalyticsStack insights table', () => {
           Parameters: Record<string, unknown>;
         }
       ).Parameters;
-      expect(params['projection.account.type']).toBe('injected');
-      expect(params['projection.account.values']).toBeUndefined();
+      expect(params['projection.account.type']).toBe('enum');
+      expect(params['projection.account.values']).toBe('111111111111');
     });
   });
 });

@@ -130,11 +130,12 @@ describe('CloudTrailCompaction (default configuration)', () => {
     const states = json.States as Record<string, Record<string, unknown>>;
     expect(json.QueryLanguage).toBe('JSONata');
     expect(Object.keys(states)).toEqual(['Day', 'DayIsADate', 'BadDay', 'ListAccounts', 'Accounts']);
-    expect(states.ListAccounts.Arguments).toEqual({
-      Bucket: expect.stringMatching(/^trailsight-archive-<AWS::AccountId>-us-east-1$/),
-      Prefix: 'AWSLogs/',
-      Delimiter: '/',
-    });
+    // The accounts the source table projects: the compacted table holds exactly those.
+    expect(states.ListAccounts.Arguments).toEqual({ DatabaseName: 'trailsight', Name: 'cloudtrail_logs' });
+    expect(states.ListAccounts.Resource).toBe('arn:aws:states:::aws-sdk:glue:getTable');
+    expect((states.ListAccounts.Output as { accounts: string }).accounts).toContain(
+      "$split($states.result.Table.Parameters.`projection.account.values`, ',')",
+    );
     const perAccount = (states.Accounts.ItemProcessor as { States: Record<string, Record<string, unknown>> }).States;
     expect(Object.keys(perAccount).sort()).toEqual([
       'AccountCompacted',
@@ -206,11 +207,18 @@ describe('CloudTrailCompaction (default configuration)', () => {
 });
 
 describe('CloudTrailCompaction configuration', () => {
-  test('an organization trail: accounts are found under AWSLogs/<o-id>/', () => {
-    const template = Template.fromStack(build(EXAMPLE_ORG_CONFIG_INPUT).analytics);
-    const { json } = definition(template);
-    const prefix = (json.States as Record<string, { Arguments: { Prefix: string } }>).ListAccounts.Arguments.Prefix;
-    expect(prefix).toMatch(/^AWSLogs\/o-[a-z0-9]+\/$/);
+  test("an organization trail: the accounts are the table's, which the account sync keeps current", () => {
+    const input = { ...EXAMPLE_ORG_CONFIG_INPUT, analytics: { databaseName: 'trailsight' } };
+    const { analytics } = build(input);
+    const template = Template.fromStack(analytics);
+    expect((definition(template).json.States as Record<string, { Arguments: unknown }>).ListAccounts.Arguments).toEqual(
+      { DatabaseName: 'trailsight', Name: 'cloudtrail_logs' },
+    );
+    // The sync writes the compacted table's account list too, so every compacted account is queryable there.
+    expect(JSON.stringify(template.toJSON())).toContain(
+      `cloudtrail_logs,trailsight_insights,${CLOUDTRAIL_PARQUET_TABLE_NAME}`,
+    );
+    expect(analytics.accountSync).toBeDefined();
   });
 
   test('the hour and the concurrency come from configuration', () => {

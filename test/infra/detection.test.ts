@@ -3,7 +3,7 @@ import { readEnvironment } from '../../lambda/handlers/environment';
 import { DETECTION_DEFAULTS, parseConfig } from '../../lib/config';
 import { ARCHIVE_KEY_ALIAS } from '../../lib/contracts';
 import { HIGH_SEVERITY_DETECTORS } from '../../lib/detection/insight-alerting';
-import { ENV } from '../../schema/detection-contract';
+import { ENV, METRIC } from '../../schema/detection-contract';
 import { build, EXAMPLE_ORG_CONFIG_INPUT, withDefaults } from './helpers';
 
 type Statement = { Action: string | string[]; Resource: unknown; Effect: string; Condition?: unknown };
@@ -103,7 +103,7 @@ describe('DetectionStack (default configuration)', () => {
     });
   });
 
-  test('routes only CloudTrail log files of the archive bucket from the default bus to the queue', () => {
+  test('routes only CloudTrail log and digest files under AWSLogs/ of the archive bucket from the default bus to the queue', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventBusName: Match.absent(),
       EventPattern: {
@@ -111,7 +111,12 @@ describe('DetectionStack (default configuration)', () => {
         'detail-type': ['Object Created'],
         detail: {
           bucket: { name: [{ 'Fn::Join': ['', ['trailsight-archive-', { Ref: 'AWS::AccountId' }, '-us-east-1']] }] },
-          object: { key: [{ wildcard: '*/CloudTrail/*.json.gz' }, { wildcard: '*/CloudTrail-Digest/*.json.gz' }] },
+          object: {
+            key: [
+              { wildcard: 'AWSLogs/*/CloudTrail/*.json.gz' },
+              { wildcard: 'AWSLogs/*/CloudTrail-Digest/*.json.gz' },
+            ],
+          },
         },
       },
       Targets: [Match.objectLike({ DeadLetterConfig: Match.objectLike({ Arn: Match.anyValue() }) })],
@@ -222,12 +227,16 @@ describe('DetectionStack (default configuration)', () => {
       }
     });
 
-    test('only the evaluator publishes, and only to the insight bus', () => {
-      for (const role of ['Ingest', 'Coordinator', 'Backfill']) {
+    test('only the evaluator (insights) and the ingest (rule matches) publish, and only to the insight bus', () => {
+      for (const role of ['Coordinator', 'Backfill']) {
         expect(actionsOf(statementsOf(template, role))).not.toContain('events:PutEvents');
       }
-      const events = statementsOf(template, 'Evaluator').filter((s) => actionsOf([s]).includes('events:PutEvents'));
-      expect(events.map((s) => s.Resource)).toEqual([{ 'Fn::GetAtt': [expect.stringMatching(/^InsightBus/), 'Arn'] }]);
+      for (const role of ['Evaluator', 'Ingest']) {
+        const events = statementsOf(template, role).filter((s) => actionsOf([s]).includes('events:PutEvents'));
+        expect(events.map((s) => s.Resource)).toEqual([
+          { 'Fn::GetAtt': [expect.stringMatching(/^InsightBus/), 'Arn'] },
+        ]);
+      }
     });
 
     test('the backfill function lists only the log prefix, reads log files and publishes nothing', () => {
@@ -332,6 +341,12 @@ describe('DetectionStack (default configuration)', () => {
     expect(redrive?.Properties.AlarmDescription).toContain('aws sqs start-message-move-task');
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
+
+  test('the dashboard graphs every pipeline metric, rule matches included', () => {
+    const body = JSON.stringify(template.findResources('AWS::CloudWatch::Dashboard'));
+    for (const name of [METRIC.filesProcessed, METRIC.insightsEmitted, METRIC.ruleHits, METRIC.ruleMatchesSent])
+      expect(body).toMatch(new RegExp(`\\b${name}\\b`));
+  });
 });
 
 describe('DetectionStack options', () => {
@@ -380,6 +395,8 @@ describe('DetectionStack options', () => {
       const env = Object.fromEntries(names.map((n) => [n, 'x']));
       env[ENV.detectorConfig] = '{}';
       env[ENV.dedupeRetentionDays] = '35';
+      if (names.includes(ENV.archivePrefix)) env[ENV.archivePrefix] = 'AWSLogs/';
+      if (names.includes(ENV.rulesConfig)) env[ENV.rulesConfig] = '{}';
       expect(() => readEnvironment(env)).not.toThrow();
     }
   });

@@ -1,6 +1,6 @@
 /** TrailsightIntegrity: continuous digest-chain verification, deployed next to the archive. */
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { DIGEST_KEY_PATTERN } from '../../lib/integrity/integrity-verifier';
+import { digestKeyPattern } from '../../lib/contracts';
 import { INTEGRITY_ENV, INTEGRITY_METRICS } from '../../schema/evidence-contract';
 import { build, EXAMPLE_ORG_CONFIG_INPUT, withDefaults } from './helpers';
 
@@ -51,7 +51,7 @@ describe('TrailsightIntegrity (example organization configuration)', () => {
       EventPattern: {
         source: ['aws.s3'],
         'detail-type': ['Object Created'],
-        detail: { bucket: { name: [BUCKET] }, object: { key: [{ wildcard: DIGEST_KEY_PATTERN }] } },
+        detail: { bucket: { name: [BUCKET] }, object: { key: [{ wildcard: digestKeyPattern('AWSLogs/') }] } },
       },
       Targets: [
         Match.objectLike({
@@ -61,7 +61,7 @@ describe('TrailsightIntegrity (example organization configuration)', () => {
         }),
       ],
     });
-    expect(DIGEST_KEY_PATTERN).toBe('*/CloudTrail-Digest/*.json.gz');
+    expect(digestKeyPattern('AWSLogs/')).toBe('AWSLogs/*/CloudTrail-Digest/*.json.gz');
   });
 
   test('runs the sweep at the configured interval with the scheduled time as input', () => {

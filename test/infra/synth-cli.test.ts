@@ -1,6 +1,7 @@
 /**
  * The full synth: the real CDK CLI runs the app (`cdk.json` → `npx tsx bin/trailsight.ts`) with no AWS
- * credentials and no network, for the default configuration and for the example organization configuration.
+ * credentials and no network, for the default configuration and for the example configurations (an organization,
+ * and a Control Tower archive Trailsight reads without creating a trail or a bucket).
  */
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -33,10 +34,12 @@ async function cdkSynth(...extraArgs: string[]): Promise<CliResult> {
   // The full synth keeps CloudFormation's built-in validation that unit tests turn off for speed.
   delete env.CDK_VALIDATION;
   try {
-    const { stdout, stderr } = await run('npx', ['cdk', 'synth', '--all', '-q', '-o', outdir, ...extraArgs], {
+    // Every stack's template is written; only the selected stacks (all without a stack name) are bundled.
+    const { stdout, stderr } = await run('npx', ['cdk', 'synth', '-q', '-o', outdir, ...extraArgs], {
       cwd: REPO_ROOT,
       env,
-      timeout: 90_000,
+      // A bound, not a speed check: four synths share the machine.
+      timeout: 170_000,
     });
     return { code: 0, stdout, stderr, outdir };
   } catch (e) {
@@ -61,16 +64,21 @@ describe('cdk synth (real CLI, offline)', () => {
   let defaults: CliResult;
   let example: CliResult;
   let invalid: CliResult;
+  let controlTower: CliResult;
   beforeAll(async () => {
-    [defaults, example, invalid] = await Promise.all([
+    [defaults, example, invalid, controlTower] = await Promise.all([
       cdkSynth(),
       cdkSynth('-c', 'trailsightConfigFile=config/organization.example.json'),
       cdkSynth('-c', 'trailsight={"homeRegion":"eu-west-1","regions":["eu-central-1"]}'),
+      // Only the analytics stack is bundled: its account sync is the one handler the default configuration does not
+      // have; the detection and integrity handlers are the same code the default synth bundles.
+      cdkSynth('TrailsightAnalytics', '--exclusively', '-c', 'trailsightConfigFile=config/control-tower.example.json'),
     ]);
-  }, 120_000);
+  }, 180_000);
 
   afterAll(() => {
-    for (const r of [defaults, example, invalid]) if (r) fs.rmSync(r.outdir, { recursive: true, force: true });
+    for (const r of [defaults, example, invalid, controlTower])
+      if (r) fs.rmSync(r.outdir, { recursive: true, force: true });
   });
 
   test('synthesizes the default configuration', () => {
@@ -107,19 +115,57 @@ describe('cdk synth (real CLI, offline)', () => {
     expect(manifest.artifacts['TrailsightGuardrails'].environment).toBe('aws://111111111111/eu-west-1');
   });
 
-  test('bundles the four handlers locally with esbuild (no Docker), source maps included', () => {
-    const manifest = JSON.parse(fs.readFileSync(path.join(defaults.outdir, 'manifest.json'), 'utf8'));
-    const assetsFile = manifest.artifacts['TrailsightDetection.assets'].properties.file;
-    const assets = JSON.parse(fs.readFileSync(path.join(defaults.outdir, assetsFile), 'utf8')).files;
-    const bundles = Object.values(assets as Record<string, { source: { path: string; packaging?: string } }>)
-      .filter((a) => a.source.packaging === 'zip')
-      .map((a) => fs.readdirSync(path.join(defaults.outdir, a.source.path)).sort());
-    expect(bundles).toEqual([
-      ['index.js', 'index.js.map'],
-      ['index.js', 'index.js.map'],
-      ['index.js', 'index.js.map'],
-      ['index.js', 'index.js.map'],
+  test('synthesizes the example Control Tower configuration: no trail stack, no guardrails, every stack in the log archive account', () => {
+    expect({ code: controlTower.code, stderr: controlTower.code === 0 ? '' : controlTower.stderr }).toEqual({
+      code: 0,
+      stderr: '',
+    });
+    expect(stackTemplates(controlTower.outdir)).toEqual([
+      'TrailsightAnalytics.template.json',
+      'TrailsightDetection.template.json',
+      'TrailsightIntegrity.template.json',
+      'TrailsightLogArchive.template.json',
     ]);
+    const manifest = JSON.parse(fs.readFileSync(path.join(controlTower.outdir, 'manifest.json'), 'utf8'));
+    expect(manifest.artifacts['TrailsightDetection'].environment).toBe('aws://222222222222/eu-west-1');
+    // Control Tower forbids changing its log buckets' policy: every stack stays in the log archive account.
+    expect(manifest.artifacts['TrailsightAnalytics'].environment).toBe('aws://222222222222/eu-west-1');
+    // The log archive stack holds the insights bucket and its access logs, not the existing archive.
+    const archive = JSON.parse(
+      fs.readFileSync(path.join(controlTower.outdir, 'TrailsightLogArchive.template.json'), 'utf8'),
+    ) as { Resources: Record<string, { Type: string; Properties: { BucketName?: string } }> };
+    const buckets = Object.values(archive.Resources).filter((r) => r.Type === 'AWS::S3::Bucket');
+    expect(buckets.map((b) => b.Properties.BucketName)).toEqual([
+      undefined,
+      'trailsight-insights-222222222222-eu-west-1',
+    ]);
+  });
+
+  /** The directory listing of each function bundle of a stack. */
+  function bundles(result: CliResult, stack: string): string[][] {
+    const manifest = JSON.parse(fs.readFileSync(path.join(result.outdir, 'manifest.json'), 'utf8'));
+    const assetsFile = manifest.artifacts[`${stack}.assets`].properties.file;
+    const assets = JSON.parse(fs.readFileSync(path.join(result.outdir, assetsFile), 'utf8')).files;
+    return Object.values(assets as Record<string, { source: { path: string; packaging?: string } }>)
+      .filter((a) => a.source.packaging === 'zip')
+      .map((a) => fs.readdirSync(path.join(result.outdir, a.source.path)).sort());
+  }
+
+  test('bundles the four handlers locally with esbuild (no Docker), source maps included; the ingest carries the rule pack', () => {
+    expect(
+      bundles(defaults, 'TrailsightDetection')
+        .map((b) => b.join(' '))
+        .sort(),
+    ).toEqual([
+      'index.js index.js.map',
+      'index.js index.js.map',
+      'index.js index.js.map',
+      'index.js index.js.map rules',
+    ]);
+  });
+
+  test('bundles the account sync of an organization archive the same way', () => {
+    expect(bundles(controlTower, 'TrailsightAnalytics')).toEqual([['index.js', 'index.js.map']]);
   });
 
   test('fails on an invalid configuration with the key, the value and the fix, without a stack trace', () => {

@@ -95,7 +95,12 @@ describe('a busy partition through the pipeline equals trailsight detect', () =>
       expect((await stateProblems(h.state, expected.state)).problems).toEqual([]);
 
       // The burst is found, by both.
-      const starts = expected.insights.filter((i) => i.insightDetails.state === 'Start');
+      // (unused-region also fires on both, the same: hundreds of roles whose APIs include RunInstances and
+      // CreateAutoScalingGroup make a Region that provisions at a steady rate only hours after its first
+      // provisioning, with 12 hours to learn; not what this test is about.)
+      const starts = expected.insights.filter(
+        (i) => i.insightDetails.state === 'Start' && i.trailsight.detector !== 'unused-region',
+      );
       // (And the silence after the last file, three hours long by `until`.)
       expect(starts.map((i) => [i.trailsight.detector, i.trailsight.principal]).sort()).toEqual([
         ['access-denied', role],

@@ -23,7 +23,7 @@ async function cli(paths: string[], detector: Record<string, unknown>, until: nu
   writeFileSync(configFile, JSON.stringify(detector));
   const out: string[] = [];
   const code = await detectCommand.run(
-    [...paths, '--format', 'jsonl', '--until', new Date(until).toISOString(), '--config', configFile],
+    [...paths, '--format', 'jsonl', '--until', new Date(until).toISOString(), '--config', configFile, '--no-rules'],
     { stdout: (t) => out.push(t), stderr: () => undefined, stderrIsTty: false },
   );
   rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 /**
  * The engine around the rules: the eventName/eventSource index, rule selection (levels, enable/disable,
- * superseded rules), allow-lists, grouping by event time with its serializable state, the configuration resolver,
+ * superseded rules), allow-lists, grouping by aligned windows (order-independent), the configuration resolver,
  * and the reader hook that hands each raw record to the rules.
  */
 import { Readable } from 'node:stream';
@@ -10,9 +10,9 @@ import {
   type CompiledRule,
   compileRules,
   DEFAULT_RULES_CONFIG,
-  emptyGroupingState,
-  GroupingStateError,
-  parseGroupingState,
+  GroupLedger,
+  groupFileHits,
+  groupId,
   planRules,
   RULE_MATCH_DETAIL_TYPE,
   RULE_MATCH_SOURCE,
@@ -21,9 +21,7 @@ import {
   type RulesConfig,
   RulesConfigError,
   resolveRulesConfig,
-  serializeGroupingState,
 } from '../../lambda/core/rules';
-import { groupHits } from '../../lambda/core/rules/grouping';
 import type { RuleHit } from '../../lambda/core/rules/ruleset';
 import { TEST_PACK, toEvent } from './helpers';
 
@@ -154,14 +152,18 @@ describe('planRules: levels, enable, disable and superseded rules', () => {
 });
 
 describe('RuleEngine: allow-lists and grouping', () => {
-  function run(config: RulesConfig, records: Record<string, unknown>[], state = emptyGroupingState()) {
-    const engine = new RuleEngine(rules(SG, ROOT), config, state);
+  /** Every record in one file; the file's rule-match events. */
+  function run(
+    config: RulesConfig,
+    records: Record<string, unknown>[],
+    engine = new RuleEngine(rules(SG, ROOT), config),
+  ) {
     for (const r of records) engine.observe(toEvent(r), r);
-    return { engine, matches: engine.flush() };
+    return { engine, matches: engine.flush('file-1') };
   }
   const root = { type: 'Root', arn: 'arn:aws:iam::111122223333:root', accountId: '111122223333' };
 
-  test('one event per rule + account + principal + window, counting every match of the window in the batch', () => {
+  test("one event per rule + account + principal + aligned window, counting the file's matches of the window", () => {
     const records = [
       ...Array.from({ length: 30 }, (_, i) => record(T0 + i * MIN, 'AuthorizeSecurityGroupIngress')),
       record(T0 + 5 * MIN, 'CreateSecurityGroup', {
@@ -176,63 +178,82 @@ describe('RuleEngine: allow-lists and grouping', () => {
       ['sg', 'arn:aws:iam::111122223333:user/alice', '2026-01-05T11:01:00Z', 1],
     ]);
     expect(matches[0].group).toMatchObject({ windowStart: '2026-01-05T10:00:00Z', windowEnd: '2026-01-05T11:00:00Z' });
-    expect(engine.stats).toEqual({ events: 32, hits: 32, suppressed: 0, grouped: 0, matches: 3 });
+    // The 11:01 match is in the next UTC hour, whatever the first match's minute.
+    expect(matches[2].group).toMatchObject({ windowStart: '2026-01-05T11:00:00Z', windowEnd: '2026-01-05T12:00:00Z' });
+    expect(matches[0].id).toBe(groupId('id-sg', '111122223333', 'arn:aws:iam::111122223333:user/alice', T0));
+    expect(engine.stats).toEqual({ events: 32, hits: 32, suppressed: 0, grouped: 29, matches: 3 });
   });
 
-  test('matches arriving in a later batch of the same window are counted, then reported with the next event', () => {
-    const first = run(DEFAULT_RULES_CONFIG, [record(T0, 'CreateSecurityGroup')]);
-    const engine = first.engine;
-    for (const t of [10, 20, 30]) {
-      const r = record(T0 + t * MIN, 'CreateSecurityGroup');
-      engine.observe(toEvent(r), r);
+  test('a later file of the same window is counted on the group, not sent again; a redelivered file changes nothing', () => {
+    const engine = new RuleEngine(rules(SG), DEFAULT_RULES_CONFIG);
+    const file = (name: string, minutes: number[]) => {
+      for (const t of minutes) {
+        const r = record(T0 + t * MIN, 'CreateSecurityGroup');
+        engine.observe(toEvent(r), r);
+      }
+      return engine.flush(name);
+    };
+    const [first] = file('a', [10, 20]);
+    expect(file('b', [30, 40, 50])).toEqual([]);
+    expect(file('a', [10, 20])).toEqual([]);
+    expect(engine.ledger.total(first.id)).toBe(5);
+    expect(engine.stats.grouped).toBe(4);
+    const [next] = file('c', [70]);
+    expect(next.group).toMatchObject({ windowStart: '2026-01-05T11:00:00Z', count: 1 });
+  });
+
+  test('order does not matter: shuffled hits and shuffled files give the same groups and the same ids', () => {
+    const [sg, rootRule] = rules(SG, ROOT);
+    const principals = ['alice', 'bob', 'carol'].map((u) => ({
+      type: 'IAMUser',
+      arn: `arn:aws:iam::111122223333:user/${u}`,
+      accountId: '111122223333',
+    }));
+    const hits: RuleHit[] = [];
+    for (let i = 0; i < 120; i++) {
+      const r = record(T0 + i * 7 * MIN, 'CreateSecurityGroup', { userIdentity: principals[i % 3] });
+      hits.push({ rule: sg, event: toEvent(r), fields: {} });
+      if (i % 10 === 0) {
+        const x = record(T0 + i * 7 * MIN, 'X', { userIdentity: root });
+        hits.push({ rule: rootRule, event: toEvent(x), fields: {} });
+      }
     }
-    expect(engine.flush()).toEqual([]);
-    expect(engine.stats.grouped).toBe(3);
-    const late = record(T0 + 90 * MIN, 'CreateSecurityGroup');
-    engine.observe(toEvent(late), late);
-    const [next] = engine.flush();
-    expect(next.group).toMatchObject({ count: 1, countedSincePreviousEvent: 3 });
-    expect(next.explanation).toMatch(/\(3 more in the previous window\)/);
+    const summary = (gs: ReturnType<typeof groupFileHits>) =>
+      gs.map((g) => [g.id, g.key, g.windowStart, g.count, g.first.event.eventId]);
+    const inOrder = groupFileHits(hits, 60);
+    const random = seeded(13);
+    for (let round = 0; round < 5; round++) {
+      expect(summary(groupFileHits(shuffle(hits, random), 60))).toEqual(summary(inOrder));
+    }
+    // Files in any order: the same set of events (ids), and every match counted once per group.
+    const files = Array.from({ length: 8 }, (_, i) => hits.filter((_, n) => n % 8 === i));
+    const replay = (order: number[]) => {
+      const ledger = new GroupLedger();
+      const ids: string[] = [];
+      for (const i of order) {
+        for (const g of groupFileHits(files[i], 60)) if (ledger.record(g, `f${i}`) === 'alert') ids.push(g.id);
+        // A redelivery of the same file, at once: nothing new.
+        for (const g of groupFileHits(files[i], 60)) expect(ledger.record(g, `f${i}`)).not.toBe('counted');
+      }
+      return { ids: ids.sort(), totals: inOrder.map((g) => ledger.total(g.id)) };
+    };
+    const forward = replay([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(forward.ids).toEqual(inOrder.map((g) => g.id).sort());
+    expect(forward.totals).toEqual(inOrder.map((g) => g.count));
+    expect(replay([7, 3, 5, 0, 6, 2, 4, 1])).toEqual(forward);
   });
 
-  test('the state is plain JSON: a resumed engine opens the same windows, and counts every match once', () => {
-    const records = Array.from({ length: 12 }, (_, i) => record(T0 + i * 15 * MIN, 'CreateSecurityGroup'));
-    const whole = run(DEFAULT_RULES_CONFIG, records).matches;
-    const a = run(DEFAULT_RULES_CONFIG, records.slice(0, 5));
-    const resumed = parseGroupingState(serializeGroupingState(a.engine.snapshot()));
-    const b = run(DEFAULT_RULES_CONFIG, records.slice(5), resumed);
-    const split = [...a.matches, ...b.matches];
-    expect(whole.map((m) => [m.event.eventTime, m.group.count])).toEqual([
-      ['2026-01-05T10:00:00Z', 4],
-      ['2026-01-05T11:00:00Z', 4],
-      ['2026-01-05T12:00:00Z', 4],
-    ]);
-    expect(split.map((m) => [m.event.eventTime, m.group.count, m.group.countedSincePreviousEvent])).toEqual([
-      ['2026-01-05T10:00:00Z', 4, 0],
-      ['2026-01-05T11:00:00Z', 1, 0],
-      // 11:15, 11:30 and 11:45 came in the second batch, after 11:00's event was sent.
-      ['2026-01-05T12:00:00Z', 4, 3],
-    ]);
-    const total = (ms: typeof split) => ms.reduce((n, m) => n + m.group.count + m.group.countedSincePreviousEvent, 0);
-    expect(total(split)).toBe(12);
-    expect(total(whole)).toBe(12);
-  });
-
-  test('a late event joins the open window instead of alerting again', () => {
-    const { matches } = run(DEFAULT_RULES_CONFIG, [
-      record(T0, 'CreateSecurityGroup'),
-      record(T0 - 10 * MIN, 'CreateSecurityGroup'),
-    ]);
-    expect(matches.map((m) => [m.event.eventTime, m.group.count])).toEqual([['2026-01-05T09:50:00Z', 2]]);
-  });
-
-  test('groups are forgotten retainHours after their window, so the state stays bounded', () => {
-    const config = resolveRulesConfig({ grouping: { windowMinutes: 60, retainHours: 2 } });
-    const { engine } = run(config, [
-      record(T0, 'CreateSecurityGroup'),
-      record(T0 + 4 * 60 * MIN, 'X', { userIdentity: root }),
-    ]);
-    expect(Object.keys(engine.snapshot().groups)).toEqual(['id-root|111122223333|arn:aws:iam::111122223333:root']);
+  test('the ledger: the owner re-sends an event it could not mark sent; other files never alert', () => {
+    const ledger = new GroupLedger();
+    const g = { id: 'g', count: 2, windowEnd: T0 };
+    expect(ledger.record(g, 'a')).toBe('alert');
+    // The publish failed, the record is retried: the owner alerts again (same id).
+    expect(ledger.record(g, 'a')).toBe('alert');
+    expect(ledger.record(g, 'b')).toBe('counted');
+    ledger.markSent('g');
+    expect(ledger.record(g, 'a')).toBe('duplicate');
+    expect(ledger.record(g, 'b')).toBe('duplicate');
+    expect(ledger.total('g')).toBe(4);
   });
 
   test('allow-list entries suppress by rule, principal and account (wildcards), and are counted', () => {
@@ -287,30 +308,29 @@ describe('RuleEngine: allow-lists and grouping', () => {
     const r = record(T0, 'CreateSecurityGroup');
     const withRaw = { ...toEvent(r), raw: r };
     expect(engine.observeEvents([withRaw, toEvent(r)])).toBe(1);
-    expect(engine.flush()).toHaveLength(1);
+    expect(engine.flush('f')).toHaveLength(1);
   });
 });
 
-describe('grouping state input is checked', () => {
-  test.each([
-    ['not JSON', '{', /not JSON/],
-    ['another document', '{"version":2}', /not a rule grouping state/],
-    ['a malformed group', '{"version":1,"clock":0,"groups":{"k":{"start":"x"}}}', /malformed/],
-  ])('fails on %s', (_name, text, message) => {
-    expect(() => parseGroupingState(text)).toThrow(GroupingStateError);
-    expect(() => parseGroupingState(text)).toThrow(message);
-  });
+/** A small deterministic generator (mulberry32), so a shuffle that finds a bug finds it again. */
+function seeded(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
 
-  test('groupHits does not change the state it is given', () => {
-    const [sg] = rules(SG);
-    const r = record(T0, 'CreateSecurityGroup');
-    const hit: RuleHit = { rule: sg, event: toEvent(r), fields: {} };
-    const first = groupHits([hit], emptyGroupingState(), DEFAULT_RULES_CONFIG.grouping);
-    const frozen = JSON.stringify(first.state);
-    groupHits([hit, hit], first.state, DEFAULT_RULES_CONFIG.grouping);
-    expect(JSON.stringify(first.state)).toBe(frozen);
-  });
-});
+function shuffle<T>(items: readonly T[], random: () => number): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
 
 describe('resolveRulesConfig', () => {
   test('defaults, shorthand folders and placeholders', () => {
@@ -334,7 +354,8 @@ describe('resolveRulesConfig', () => {
     [{ disable: 'x' }, /disable: expected a list of non-empty strings/],
     [{ allow: [{ principals: ['x'] }] }, /allow\[0\].reason: say why/],
     [{ allow: [{ reason: 'r' }] }, /allow\[0\]: name principals or accounts/],
-    [{ grouping: { windowMinutes: 0 } }, /grouping.windowMinutes: expected a positive number/],
+    [{ grouping: { windowMinutes: 0 } }, /grouping.windowMinutes: expected a whole number of minutes/],
+    [{ grouping: { windowMinutes: 7.5 } }, /grouping.windowMinutes: expected a whole number of minutes/],
     [{ grouping: { every: 1 } }, /grouping.every: unknown setting/],
     [{ placeholders: { a: [1] } }, /placeholders.a: expected a list of non-empty strings/],
   ])('fails on %j', (input, message) => {

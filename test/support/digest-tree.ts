@@ -63,6 +63,8 @@ export interface TreeOptions {
   readonly start?: number;
   /** Organization trail: keys under `AWSLogs/<o-id>/`. */
   readonly organizationId?: string;
+  /** The trail's S3 key prefix, before `AWSLogs/` (e.g. an existing Control Tower archive's `o-…`). */
+  readonly keyPrefix?: string;
 }
 
 const SAMPLES = join(__dirname, '../../samples/flaws2-cloud/AWSLogs/653711331788/CloudTrail/us-east-1/2018/11/28');
@@ -121,7 +123,7 @@ export class DeliveryTree {
     this.bucket = options.bucket ?? 'archive-bucket';
     this.account = options.account ?? '111122223333';
     this.region = options.region ?? 'eu-west-1';
-    this.base = `AWSLogs/${options.organizationId ? `${options.organizationId}/` : ''}${this.account}`;
+    this.base = `${options.keyPrefix ? `${options.keyPrefix}/` : ''}AWSLogs/${options.organizationId ? `${options.organizationId}/` : ''}${this.account}`;
     const samples = sampleLogFiles();
     const start = options.start ?? Date.UTC(2024, 2, 1, 0, 1, 31);
     const hours = options.hours ?? 4;

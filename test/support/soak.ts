@@ -272,7 +272,19 @@ export async function detectReference(
   const out: string[] = [];
   const err: string[] = [];
   const code = await detectCommand.run(
-    [...paths, '--format', 'jsonl', '--until', new Date(until).toISOString(), '--config', config, '--state', state],
+    // Without the rules: the harness's ingest runs none (rule-matches.test.ts compares those).
+    [
+      ...paths,
+      '--format',
+      'jsonl',
+      '--no-rules',
+      '--until',
+      new Date(until).toISOString(),
+      '--config',
+      config,
+      '--state',
+      state,
+    ],
     { stdout: (t) => out.push(t), stderr: (t) => err.push(t), stderrIsTty: false },
   );
   const problems = code === 0 ? [] : [`trailsight detect exited ${code}: ${err.join('').slice(0, 500)}`];

@@ -71,6 +71,36 @@ export function expectation(ctx: Context, series: SeriesBaseline | undefined, t:
   return { mu, c: Math.max(config.minDispersion, c) };
 }
 
+/**
+ * The count model of a window of `bins` bins ending with bin `w`, longer than the short window the baselines
+ * learn: the short window's expected count per bin, summed over the window's bins (one expectation per
+ * hour-of-week slot the window touches), with the short window's dispersion kept. Keeping the dispersion
+ * treats the long window as one burst rather than as independent short windows (which would divide it by
+ * their number): a series that bursts now and then gets the heavy tail it has, so only a pace it never keeps
+ * stands out (docs/detection.md, "Long window", has the measurement). No second baseline is stored.
+ */
+export function longExpectation(
+  ctx: Context,
+  series: SeriesBaseline | undefined,
+  w: number,
+  bins: number,
+): Expectation {
+  const { config, binMs } = ctx.settings;
+  let mu = 0;
+  let c = 0;
+  let b = w - bins + 1;
+  while (b <= w) {
+    const slot = slotOf(b * binMs, config.utcOffsetMinutes);
+    let end = b;
+    while (end < w && slotOf((end + 1) * binMs, config.utcOffsetMinutes) === slot) end++;
+    const e = expectation(ctx, series, (end + 1) * binMs);
+    mu += (e.mu * (end - b + 1)) / config.windowBins;
+    c = Math.max(c, e.c);
+    b = end + 1;
+  }
+  return { mu, c };
+}
+
 /** ln P(window count ≥ x) under a count model. */
 export function logTail(x: number, exp: Expectation): number {
   return logUpperTail(x, exp.mu, exp.c);

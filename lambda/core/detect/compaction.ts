@@ -6,7 +6,9 @@
  *   each window used to be folded one at a time; calls that arrived after their windows were folded count as
  *   separate "late" windows; windows of a young episode are clipped so an anomaly is not learned as normal;
  * - the partition's exposure (observed windows per slot) moves to the same horizon;
- * - reads and denials teach the APIs each principal is known to use (first-seen logic);
+ * - reads and denials teach the APIs each principal is known to use (first-seen logic), object reads the
+ *   source IPs it reads objects from (the most recent `s3-exfiltration.knownSources`); provisioning per
+ *   Region and sign-ins without MFA keep no baseline;
  * - candidate jobs learn their runs; a candidate whose schedule is trusted moves to the head, a trusted job
  *   whose schedule broke moves back;
  * - the retention policy forgets principals not seen for `retention.principalDays` (their series, first-seen
@@ -26,9 +28,10 @@
 import { foldExposure, foldWindow, seriesWeight } from './baseline';
 import type { Context } from './context';
 import { DAY, HOUR, MINUTE } from './context';
-import { compareDeltas, jobObservations, latestByPrincipal } from './delta';
+import { compareDeltas, jobObservations, latestByPrincipal, OTHER_ATTRIBUTION } from './delta';
+import { shortWindowExpected } from './episodes';
 import { isTrusted, newJob, observeRun } from './jobs';
-import { groupOf, learnsApis, parseJobId, principalGroup } from './series';
+import { groupOf, hasBaseline, learnsApis, learnsSources, parseJobId, principalGroup } from './series';
 import {
   BUCKETS,
   emptyPage,
@@ -90,7 +93,7 @@ interface SeriesBins {
   old: Map<number, number>;
   /** Bin → calls from files applied since. */
   fresh: Map<number, number>;
-  /** Bin → eventNames (reads and denials series, for first-seen sets). */
+  /** Bin → eventNames (reads and denials series) or source IPs (object reads), for first-seen sets. */
   names?: Map<number, string[]>;
 }
 
@@ -118,18 +121,21 @@ export function compact(ctx: Context): void {
   for (const d of deltas) {
     const fresh = lateSet.has(`${d.deliveredAt}|${d.file}`) || positionAfter(c.position, d);
     for (const [id, byBin] of Object.entries(d.series)) {
+      if (!hasBaseline(id)) continue;
       let sb = bins.get(id);
+      const sources = learnsSources(id);
       if (!sb) {
-        sb = { old: new Map(), fresh: new Map(), ...(learnsApis(id) ? { names: new Map() } : {}) };
+        sb = { old: new Map(), fresh: new Map(), ...(learnsApis(id) || sources ? { names: new Map() } : {}) };
         bins.set(id, sb);
       }
       const into = fresh ? sb.fresh : sb.old;
       for (const [bin, counts] of Object.entries(byBin)) {
         const b = Number(bin);
         into.set(b, (into.get(b) ?? 0) + counts.c);
-        if (sb.names && counts.n && (fresh || b > prevH)) {
+        const learnt = sources ? (counts.i ?? {}) : counts.n;
+        if (sb.names && learnt && (fresh || b > prevH)) {
           const list = sb.names.get(b) ?? [];
-          list.push(...Object.keys(counts.n));
+          for (const name of Object.keys(learnt)) if (name !== OTHER_ATTRIBUTION) list.push(name);
           sb.names.set(b, list);
         }
       }
@@ -157,7 +163,7 @@ export function compact(ctx: Context): void {
   // Baselines.
   const episodeStart = (id: string): [number, number] | undefined => {
     const open = head.episodes[id];
-    if (open) return [open.start, open.expected];
+    if (open) return [open.start, shortWindowExpected(ctx, open)];
     const ended = head.ended[id];
     return ended ? [ended[1], ended[2]] : undefined;
   };
@@ -192,8 +198,9 @@ export function compact(ctx: Context): void {
       foldWindow(ctx, series, w, sum);
     }
     series.fw = Math.max(series.fw, H);
-    // First-seen sets: the APIs of every settled bin.
+    // First-seen sets: the APIs (or source IPs) of every settled bin.
     if (sb.names) {
+      const sources = learnsSources(id);
       for (const [b, names] of [...sb.names.entries()].sort((x, y) => x[0] - y[0])) {
         if (b > H) continue;
         let known = page.known[id];
@@ -201,8 +208,12 @@ export function compact(ctx: Context): void {
           known = { since: b * binMs, apis: {} };
           page.known[id] = known;
         }
-        for (const name of names) known.apis[name] = 1;
+        // Source IPs keep the hour they were last seen, so the most recent ones are kept.
+        const value = sources ? Math.floor((b * binMs) / HOUR) : 1;
+        for (const name of names) known.apis[name] = Math.max(known.apis[name] ?? 0, value);
       }
+      const known = page.known[id];
+      if (sources && known) keepRecent(known.apis, config.detectors['s3-exfiltration'].knownSources);
     }
   }
   foldExposure(ctx, prevH, H);
@@ -325,6 +336,14 @@ export function compact(ctx: Context): void {
     late: [],
     due: false,
   };
+}
+
+/** Keeps the `n` entries seen most recently (ties by name): a principal's remembered source IPs. */
+export function keepRecent(map: Record<string, number>, n: number): void {
+  const entries = Object.entries(map);
+  if (entries.length <= n) return;
+  entries.sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1));
+  for (const [key] of entries.slice(n)) delete map[key];
 }
 
 /** Serialized size of a page (the unit of the compaction trigger and of page splits). */

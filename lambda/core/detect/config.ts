@@ -12,7 +12,10 @@ export type DetectorKind =
   | 'recon'
   | 'access-denied'
   | 'gap'
-  | 'delivery-gap';
+  | 'delivery-gap'
+  | 'unused-region'
+  | 's3-exfiltration'
+  | 'console-brute-force';
 
 export const DETECTOR_KINDS: readonly DetectorKind[] = [
   'call-rate',
@@ -22,9 +25,15 @@ export const DETECTOR_KINDS: readonly DetectorKind[] = [
   'access-denied',
   'gap',
   'delivery-gap',
+  'unused-region',
+  's3-exfiltration',
+  'console-brute-force',
 ];
 
-/** Thresholds of one rate detector (everything but the gap detectors). */
+/** The rate detectors: a series' window against its own baseline (see rate.ts). */
+export type RateDetectorKind = 'call-rate' | 'error-rate' | 'iam-burst' | 'recon' | 'access-denied';
+
+/** Thresholds of one rate detector ({@link RateDetectorKind}). */
 export interface RateDetectorConfig {
   /** Turn the detector off. */
   readonly enabled: boolean;
@@ -37,6 +46,44 @@ export interface RateDetectorConfig {
    * window, also start an insight once it has a day of history (0 = off).
    */
   readonly minNovelApis: number;
+}
+
+/** `unused-region`: provisioning in a Region where the account never provisioned (see provisioning.ts). */
+export interface UnusedRegionConfig {
+  readonly enabled: boolean;
+  /** Fewest provisioning calls (attempts, failed ones included) in the Region within `longWindow.minutes`. */
+  readonly minCalls: number;
+  /**
+   * A Region counts as one where the account provisions once its first provisioning call is this many hours
+   * old: a first burst and a second one the same day are both news, a Region used since yesterday is not.
+   */
+  readonly establishedHours: number;
+}
+
+/** `s3-exfiltration`: bulk S3 object reads (data events) by one principal (see exfiltration.ts). */
+export interface S3ExfiltrationConfig {
+  readonly enabled: boolean;
+  /** Fewest object reads in one window, with p < alpha under the principal's own object-read baseline. */
+  readonly minCount: number;
+  /**
+   * Fewest object reads in one window when most of them come from source IPs the principal never read objects
+   * from (it has read objects for at least a day); p < 0.01 is then enough.
+   */
+  readonly minCountNewSource: number;
+  /** Source IPs remembered per principal (the most recently seen). */
+  readonly knownSources: number;
+}
+
+/** `console-brute-force`: failed console sign-ins against one user (see signin.ts). */
+export interface ConsoleBruteForceConfig {
+  readonly enabled: boolean;
+  /** Fewest failed sign-ins in one window, with p < alpha under the user's own failure baseline. */
+  readonly minFailures: number;
+  /**
+   * Fewest failed sign-ins in the `longWindow.minutes` before a successful sign-in without MFA of the same
+   * user (p < 0.01 is then enough): the password was guessed.
+   */
+  readonly minFailuresBeforeSuccess: number;
 }
 
 export interface DetectConfig {
@@ -108,12 +155,28 @@ export interface DetectConfig {
     /** Series whose decayed weight (calls) fell below this are dropped. */
     readonly minSeriesWeight: number;
   };
+  /**
+   * The long test window: `call-rate` also tests the provisioning APIs (`PROVISIONING_APIS`) over it, so
+   * low-and-slow provisioning (a few calls every 10 minutes for an hour) is caught; `unused-region` and the
+   * sign-in-after-failures rule of `console-brute-force` look this far back. Its expectation is derived from
+   * the series' 10-minute baseline (no second baseline is kept).
+   */
+  readonly longWindow: {
+    readonly enabled: boolean;
+    /** Width, minutes: a multiple of `binMinutes`, longer than the short window. */
+    readonly minutes: number;
+    /** Fewest calls in the long window before call-rate can start an insight from it. */
+    readonly minCount: number;
+  };
   readonly detectors: {
     readonly 'call-rate': RateDetectorConfig;
     readonly 'error-rate': RateDetectorConfig;
     readonly 'iam-burst': RateDetectorConfig;
     readonly recon: RateDetectorConfig;
     readonly 'access-denied': RateDetectorConfig;
+    readonly 'unused-region': UnusedRegionConfig;
+    readonly 's3-exfiltration': S3ExfiltrationConfig;
+    readonly 'console-brute-force': ConsoleBruteForceConfig;
   };
   readonly gap: {
     readonly enabled: boolean;
@@ -186,12 +249,16 @@ export const DEFAULT_DETECT_CONFIG: DetectConfig = {
     maxPageChars: 200_000,
   },
   retention: { principalDays: 30, minSeriesWeight: 1 },
+  longWindow: { enabled: true, minutes: 60, minCount: 15 },
   detectors: {
     'call-rate': { enabled: true, minCount: 10, minDistinctApis: 1, minNovelApis: 0 },
     'error-rate': { enabled: true, minCount: 10, minDistinctApis: 1, minNovelApis: 0 },
     'iam-burst': { enabled: true, minCount: 5, minDistinctApis: 2, minNovelApis: 0 },
     recon: { enabled: true, minCount: 25, minDistinctApis: 10, minNovelApis: 8 },
     'access-denied': { enabled: true, minCount: 10, minDistinctApis: 3, minNovelApis: 4 },
+    'unused-region': { enabled: true, minCalls: 3, establishedHours: 24 },
+    's3-exfiltration': { enabled: true, minCount: 50, minCountNewSource: 20, knownSources: 8 },
+    'console-brute-force': { enabled: true, minFailures: 10, minFailuresBeforeSuccess: 5 },
   },
   gap: {
     enabled: true,
@@ -294,6 +361,23 @@ export function resolveDetectConfig(input: unknown = {}): DetectConfig {
   }
   if (merged.windowBins < 1 || !Number.isInteger(merged.windowBins)) {
     throw new DetectConfigError('windowBins: expected a whole number ≥ 1');
+  }
+  const { longWindow } = merged;
+  if (
+    longWindow.minutes % merged.binMinutes !== 0 ||
+    longWindow.minutes <= merged.binMinutes * merged.windowBins ||
+    longWindow.minutes > merged.maxLateHours * 60
+  ) {
+    throw new DetectConfigError(
+      'longWindow.minutes: expected a multiple of binMinutes, longer than the short window and at most maxLateHours',
+    );
+  }
+  if (longWindow.minCount < 1) throw new DetectConfigError('longWindow.minCount: expected at least 1');
+  if (
+    merged.detectors['s3-exfiltration'].knownSources < 1 ||
+    !Number.isInteger(merged.detectors['s3-exfiltration'].knownSources)
+  ) {
+    throw new DetectConfigError('detectors.s3-exfiltration.knownSources: expected a whole number ≥ 1');
   }
   if (merged.halfLifeDays <= 0) throw new DetectConfigError('halfLifeDays: expected a positive number');
   if (merged.tickMinutes < 1 || !Number.isInteger(merged.tickMinutes)) {

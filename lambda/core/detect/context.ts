@@ -47,6 +47,8 @@ export interface Settings {
   readonly config: DetectConfig;
   readonly binMs: number;
   readonly windowMs: number;
+  /** Bins of the long window (`longWindow.minutes`). */
+  readonly longBins: number;
   readonly halfLifeMs: number;
   readonly settleMs: number;
   readonly maxLateMs: number;
@@ -76,6 +78,7 @@ export function settingsOf(config: DetectConfig): Settings {
     config,
     binMs,
     windowMs: binMs * config.windowBins,
+    longBins: config.longWindow.minutes / config.binMinutes,
     halfLifeMs: config.halfLifeDays * DAY,
     settleMs: config.settleMinutes * MINUTE,
     maxLateMs: config.maxLateHours * HOUR,

@@ -9,7 +9,7 @@
  * "this file was applied" marker and what later windows and compactions read back.
  */
 import type { TrailEvent } from '../event';
-import { jobId, parseJobId, seriesId } from './series';
+import { isObjectRead, isProvisioning, jobId, parseJobId, seriesId } from './series';
 
 /** Counts of one series in one bin, and what explains them (only the maps the series kind needs). */
 export interface BinCounts {
@@ -23,6 +23,8 @@ export interface BinCounts {
   e?: Record<string, number>;
   n?: Record<string, number>;
   s?: Record<string, number>;
+  /** By source IP (S3 object reads, console sign-ins). */
+  i?: Record<string, number>;
 }
 
 /** One file's reduction. Plain JSON: it is stored as it is. */
@@ -77,13 +79,37 @@ const AGENT_CHARS = 120;
 const MAX_ATTRIBUTION_ENTRIES = 16;
 const OTHER = '~other';
 
-function inc(map: Record<string, number>, key: string, by = 1): void {
-  map[key] = (map[key] ?? 0) + by;
+/** Adds to a count map, creating it when absent; returns the map. */
+function inc(map: Record<string, number> | undefined, key: string, by = 1): Record<string, number> {
+  const m = map ?? {};
+  m[key] = (m[key] ?? 0) + by;
+  return m;
 }
 
-/** The series an event counts toward. Failed writes provision nothing: they count as errors, not calls. */
+/**
+ * The series an event counts toward. Failed writes provision nothing: they count as errors, not calls. A
+ * failed console sign-in carries no errorCode (the failure is in `responseElements`): it counts for the user
+ * it named and for the account, as a failure, and nowhere else.
+ */
 export function seriesOfEvent(ev: TrailEvent, region: string): string[] {
   const ids: string[] = [];
+  if (ev.loginOutcome === 'Failure') {
+    ids.push(seriesId({ kind: 'login-failures', principal: ev.principal }));
+    ids.push(seriesId({ kind: 'account-login-failures' }));
+    return ids;
+  }
+  // Console passwords belong to IAM users and the root user; federated sign-ins do MFA at their identity provider.
+  if (
+    ev.loginOutcome === 'Success' &&
+    ev.mfaUsed === false &&
+    (ev.principalKind === 'IAMUser' || ev.principalKind === 'Root')
+  ) {
+    ids.push(seriesId({ kind: 'logins-without-mfa', principal: ev.principal }));
+  }
+  if (isProvisioning(ev.source, ev.name)) ids.push(seriesId({ kind: 'region-provisioning', region }));
+  if (isObjectRead(ev)) {
+    ids.push(seriesId({ kind: 'object-reads', principal: ev.principal }));
+  }
   if (!ev.readOnly && !ev.errorCode) {
     ids.push(seriesId({ kind: 'api-calls', region, source: ev.source, name: ev.name }));
     ids.push(seriesId({ kind: 'principal-writes', principal: ev.principal }));
@@ -163,25 +189,39 @@ export class DeltaBuilder {
     }
     b.c += 1;
     if (offset < b.o) b.o = offset;
-    const code = id[0];
-    if (code === 'c' || code === 'e') {
-      // No error codes for api-calls: it counts successful calls only (their errorCode is null).
-      b.p ??= {};
-      inc(b.p, ev.principal);
-    } else if (code !== 'w' && code !== 'x') {
-      b.n ??= {};
-      inc(b.n, ev.name);
-      b.s ??= {};
-      inc(b.s, ev.source);
-      if (code === 'd') {
-        b.e ??= {};
-        inc(b.e, ev.errorCode ?? 'null');
-      }
+    // Only the attributions an explanation or a rule of the series' detector reads (deltas are stored).
+    switch (id[0]) {
+      case 'c':
+      case 'e':
+        // No error codes for api-calls: it counts successful calls only (their errorCode is null).
+        b.p = inc(b.p, ev.principal);
+        break;
+      case 'w':
+      case 'x':
+        return;
+      case 'g':
+        b.p = inc(b.p, ev.principal);
+        b.n = inc(b.n, ev.name);
+        if (ev.errorCode) b.e = inc(b.e, ev.errorCode);
+        break;
+      case 'o':
+        b.n = inc(b.n, ev.name);
+        if (ev.sourceIp !== undefined) b.i = inc(b.i, ev.sourceIp);
+        break;
+      case 'f':
+        b.p = inc(b.p, ev.principal);
+        if (ev.sourceIp !== undefined) b.i = inc(b.i, ev.sourceIp);
+        break;
+      case 'l':
+      case 'm':
+        if (ev.sourceIp !== undefined) b.i = inc(b.i, ev.sourceIp);
+        break;
+      default:
+        b.n = inc(b.n, ev.name);
+        b.s = inc(b.s, ev.source);
+        if (id[0] === 'd') b.e = inc(b.e, ev.errorCode ?? 'null');
     }
-    if (ev.userAgent !== undefined && code !== 'w' && code !== 'x') {
-      b.a ??= {};
-      inc(b.a, ev.userAgent.slice(0, AGENT_CHARS));
-    }
+    if (ev.userAgent !== undefined) b.a = inc(b.a, ev.userAgent.slice(0, AGENT_CHARS));
   }
 
   finish(): FileDelta {
@@ -189,6 +229,7 @@ export class DeltaBuilder {
       for (const b of Object.values(bins)) {
         if (b.p) b.p = capped(b.p);
         if (b.a) b.a = capped(b.a);
+        if (b.i) b.i = capped(b.i);
       }
     }
     const d = this.file.deliveredAt;

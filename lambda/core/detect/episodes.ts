@@ -66,13 +66,24 @@ export function episodeRecord(
       observed: state === 'Start' ? ep.observed : ep.total,
       expected: round(ep.expected),
       score: ep.score,
-      windowMinutes: state === 'Start' ? settings.windowMs / MINUTE : insightDuration,
+      windowMinutes:
+        state === 'Start' ? ((ep.windowBins ?? settings.config.windowBins) * settings.binMs) / MINUTE : insightDuration,
+      ...(ep.sourceIps ? { sourceIps: ep.sourceIps } : {}),
       ...(ep.gapCause ? { gapCause: ep.gapCause } : {}),
       ...(ep.expectedAt !== undefined ? { expectedAt: isoSeconds(ep.expectedAt) } : {}),
       ...(ep.periodMinutes !== undefined ? { periodMinutes: ep.periodMinutes } : {}),
       explanation: ep.explanation,
     },
   };
+}
+
+/**
+ * An episode's expected count per short window (what compactions clip a young episode's windows to): the
+ * expectation of a long-window episode is for the long window.
+ */
+export function shortWindowExpected(ctx: Context, ep: EpisodeState): number {
+  const wb = ctx.settings.config.windowBins;
+  return ep.windowBins === undefined ? ep.expected : (ep.expected * wb) / ep.windowBins;
 }
 
 /** Opens an episode and emits its Start (unless suppressed). */
@@ -93,7 +104,7 @@ export function startEpisode(
 export function endEpisode(ctx: Context, key: string, ep: EpisodeState, now: number, out: InsightEvent[]): void {
   const { head, settings } = ctx;
   delete head.episodes[key];
-  if (!isGapEpisode(ep)) head.ended[key] = [ep.lastHot, ep.start, ep.expected];
+  if (!isGapEpisode(ep)) head.ended[key] = [ep.lastHot, ep.start, shortWindowExpected(ctx, ep)];
   if (ep.suppressed) return;
   const gap = isGapEpisode(ep);
   const endTime = gap ? now : (ep.lastHot + 1) * settings.binMs;

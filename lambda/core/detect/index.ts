@@ -1,5 +1,13 @@
 /** The detection engine's public surface (see docs/detection.md). */
-export type { DetectConfig, DetectConfigInput, DetectorKind, RateDetectorConfig } from './config';
+export type {
+  ConsoleBruteForceConfig,
+  DetectConfig,
+  DetectConfigInput,
+  DetectorKind,
+  RateDetectorConfig,
+  S3ExfiltrationConfig,
+  UnusedRegionConfig,
+} from './config';
 export { DEFAULT_DETECT_CONFIG, DETECTOR_KINDS, DetectConfigError, resolveDetectConfig } from './config';
 export type { PartitionData, Settings } from './context';
 export { settingsOf, shortPrincipal } from './context';
@@ -8,7 +16,7 @@ export { buildDelta, compareDeltas, DeltaBuilder, digestDelta } from './delta';
 export type { Attribution, InsightEvent, TrailsightDetails } from './insight';
 export { deterministicUuid } from './insight';
 export type { PartitionInput } from './partition';
-export { compareInputs, deltaChars, inputTime, newHead, PartitionMachine } from './partition';
+export { compareInputs, deltaChars, inputTime, newHead, PartitionMachine, windowHistoryFrom } from './partition';
 export type { DeliveredFile, PartitionSnapshot, ReplayState, ReplayStats } from './replay';
 export { fileIdentity, parseReplayState, Replay, serializeReplayState } from './replay';
 export type { FilePosition, Page, PageRef, PartitionHead } from './state';

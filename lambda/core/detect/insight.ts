@@ -62,8 +62,10 @@ export interface TrailsightDetails {
   readonly expected: number;
   /** Upper-tail p-value of `observed` under the baseline (for gaps: probability of the silence). */
   readonly score: number;
-  /** Width of the test window, minutes. */
+  /** Width of the test window, minutes (Start), or the episode's minutes (End). */
   readonly windowMinutes: number;
+  /** s3-exfiltration, console-brute-force: the source IPs of the activity, most frequent first. */
+  readonly sourceIps?: string[];
   /** gap / delivery-gap: why the activity is missing. */
   readonly gapCause?: 'job-stopped' | 'delivery-stopped';
   /** gap / delivery-gap: when the missing activity was due (ISO). */

@@ -1,15 +1,16 @@
 /**
  * Merging what two replays of the same partition learned: the backfill replays the archive's history apart
  * from the live partition, then folds it in. Baselines are summed after decaying both to the same reference
- * time, first-seen sets united, the better-established schedule of each job kept, and the live partition's
- * clock, episodes and input position kept as they are (history is learned from, never alerted on).
+ * time, first-seen sets and the Regions' first provisioning united, the better-established schedule of each
+ * job kept, and the live partition's clock, episodes and input position kept as they are (history is learned
+ * from, never alerted on).
  */
-import { pageChars, pageRefOf } from './compaction';
+import { keepRecent, pageChars, pageRefOf } from './compaction';
 import type { DetectConfig } from './config';
 import { DAY, decay } from './context';
 import { type FileDelta, jobObservations } from './delta';
 import { observeRun } from './jobs';
-import { groupOf, parseJobId, principalGroup } from './series';
+import { groupOf, learnsSources, parseJobId, principalGroup } from './series';
 import {
   emptyPage,
   type JobState,
@@ -73,6 +74,8 @@ export function mergeHistory(
   const expRef = Math.max(head.expRef, h.expRef);
   head.exposure = addDecayed(head.exposure, head.expRef, h.exposure, h.expRef, expRef, halfLifeMs);
   head.expRef = expRef;
+  // The provisioning memory of both covers the earlier of the two starts.
+  head.provSince = Math.min(head.provSince ?? head.first, h.provSince ?? h.first);
   head.first = Math.min(head.first, h.first);
   head.lag = head.lag.map((v, i) => v + (h.lag[i] ?? 0));
   head.silences = { ...h.silences, ...head.silences };
@@ -84,6 +87,9 @@ export function mergeHistory(
           last: Math.max(mine.last, r.last),
           ...(r.digest !== undefined || mine.digest !== undefined
             ? { digest: Math.max(mine.digest ?? Number.NEGATIVE_INFINITY, r.digest ?? Number.NEGATIVE_INFINITY) }
+            : {}),
+          ...(r.prov !== undefined || mine.prov !== undefined
+            ? { prov: Math.min(mine.prov ?? Number.POSITIVE_INFINITY, r.prov ?? Number.POSITIVE_INFINITY) }
             : {}),
         }
       : structuredClone(r);
@@ -124,7 +130,15 @@ export function mergeHistory(
     for (const [id, k] of Object.entries(page.known)) {
       const p = into(groupOf(id));
       const x = p.known[id];
-      p.known[id] = x ? { since: Math.min(x.since, k.since), apis: { ...x.apis, ...k.apis } } : structuredClone(k);
+      if (!x) {
+        p.known[id] = structuredClone(k);
+        continue;
+      }
+      // Source IPs keep the later of the two last-seen hours, and only the most recent ones (s3-exfiltration).
+      const apis = { ...x.apis };
+      for (const [name, v] of Object.entries(k.apis)) apis[name] = Math.max(apis[name] ?? 0, v);
+      if (learnsSources(id)) keepRecent(apis, config.detectors['s3-exfiltration'].knownSources);
+      p.known[id] = { since: Math.min(x.since, k.since), apis };
     }
     for (const [id, job] of Object.entries(page.jobs)) {
       if (head.jobs[id]) continue;

@@ -9,16 +9,56 @@
  * of its schedule and reaches the same state.
  */
 import { compact, compactionDue, nextCompaction } from './compaction';
-import type { Context, PartitionData, Settings } from './context';
+import { type Context, MINUTE, type PartitionData, type Settings } from './context';
 import { checkDelivery, nextDeliveryCheck, recordDigest, recordSilence } from './delivery';
 import { type FileDelta, jobObservations, latestByPrincipal } from './delta';
 import { DELIVERY_EPISODE_KEY, endEpisode, endQuietEpisodes, nextQuietEnd } from './episodes';
+import { testExfiltration } from './exfiltration';
 import type { InsightEvent } from './insight';
 import { checkJobs, jobRan, nextJobDue, observeRun } from './jobs';
-import { testWindow } from './rate';
-import { parseJobId } from './series';
+import { recordProvisioning, testUnusedRegion } from './provisioning';
+import { testRate } from './rate';
+import { hasLongTest, parseJobId } from './series';
+import { testSignInAfterFailures, testSignInFailures, testSignInSpray } from './signin';
 import { emptyHead, type FilePosition, lagBucket, type PartitionHead } from './state';
 import type { WindowIndex } from './windows';
+
+/**
+ * Tests window `w` (of `bins` bins) of series `id` with the detector of its kind, after a file delivered in
+ * `region` added counts to it. Provisioning per Region and sign-ins without MFA are tested over the long
+ * window only.
+ */
+function testWindow(
+  ctx: Context,
+  index: WindowIndex,
+  id: string,
+  w: number,
+  bins: number,
+  now: number,
+  region: string,
+  out: InsightEvent[],
+): void {
+  const long = bins !== ctx.settings.config.windowBins;
+  switch (id[0]) {
+    case 'g':
+      if (long) testUnusedRegion(ctx, index, id, w, bins, now, out);
+      return;
+    case 'm':
+      if (long) testSignInAfterFailures(ctx, index, id, w, bins, now, region, out);
+      return;
+    case 'o':
+      testExfiltration(ctx, index, id, w, now, region, out);
+      return;
+    case 'l':
+      testSignInFailures(ctx, index, id, w, now, region, out);
+      return;
+    case 'f':
+      testSignInSpray(ctx, index, id, w, now, region, out);
+      return;
+    default:
+      testRate(ctx, index, id, w, bins, now, region, out);
+  }
+}
 
 /** One input of a partition. `late`: a file applied after files that come after it in canonical order. */
 export type PartitionInput =
@@ -43,6 +83,22 @@ export function compareInputs(a: PartitionInput, b: PartitionInput): number {
 /** A new partition's (account's) head, starting at its first input. */
 export function newHead(settings: Settings, account: string, first: number): PartitionHead {
   return emptyHead(account, first, settings.binMs, settings.settleMs);
+}
+
+/**
+ * The earliest delivery time of the applied deltas whose bins the windows tested for `delta` can read (the
+ * pipeline reads them back before an advance): a short window before its oldest bin, a long window before the
+ * oldest bin of a series tested over it. `oldest`: the oldest bin still tested (clock − maxLateHours).
+ */
+export function windowHistoryFrom(settings: Settings, delta: FileDelta, oldest: number): number {
+  if (delta.minBin === undefined) return Number.POSITIVE_INFINITY;
+  let from = Math.max(delta.minBin, oldest) - settings.config.windowBins + 1;
+  for (const [id, bins] of Object.entries(delta.series)) {
+    if (!hasLongTest(id)) continue;
+    for (const bin of Object.keys(bins)) from = Math.min(from, Math.max(Number(bin), oldest) - settings.longBins + 1);
+  }
+  // A delta holds bins up to a minute after its delivery (see DeltaBuilder).
+  return from * settings.binMs - MINUTE;
 }
 
 /** The serialized size of a delta, the unit of the compaction trigger (the same number on every side). */
@@ -108,6 +164,8 @@ export class PartitionMachine {
   private applyFile(delta: FileDelta, late: boolean, out: InsightEvent[]): void {
     const { head } = this.ctx;
     const at = delta.deliveredAt;
+    // A head from a version without the Regions' provisioning memory starts keeping it now.
+    head.provSince ??= at;
     // A late file is applied at the partition's current time: the time checks already ran past it.
     const now = late ? Math.max(head.clock, at) : at;
     this.timePasses(now, out);
@@ -156,23 +214,33 @@ export class PartitionMachine {
       if (head.seen[principal] !== undefined && t > head.seen[principal]) head.seen[principal] = t;
     }
 
-    // Counts, then the windows they touched.
+    // Counts, then the windows they touched: every short window, and the long window ending at the latest
+    // bin with counts that holds each touched bin (in order, the bin itself).
     this.index.add(delta);
     const oldest = Math.floor((head.clock - settings.maxLateMs) / binMs);
+    const { longBins } = settings;
     for (const [id, bins] of Object.entries(delta.series)) {
       const ep = head.episodes[id];
       if (ep) for (const b of Object.values(bins)) ep.total += b.c;
     }
     for (const [id, bins] of Object.entries(delta.series)) {
+      const longTest = hasLongTest(id);
+      let lastLong = Number.NEGATIVE_INFINITY;
       for (const bin of Object.keys(bins).map(Number)) {
         if (bin < oldest) continue;
         for (let w = bin; w < bin + config.windowBins; w++) {
           if (w !== bin && !this.index.has(id, w)) break;
-          testWindow(this.ctx, this.index, id, w, now, delta.region, out);
+          testWindow(this.ctx, this.index, id, w, config.windowBins, now, delta.region, out);
         }
+        if (!longTest) continue;
+        const w = this.index.latest(id, bin, bin + longBins - 1) ?? bin;
+        if (w === lastLong) continue;
+        lastLong = w;
+        testWindow(this.ctx, this.index, id, w, longBins, now, delta.region, out);
       }
     }
+    recordProvisioning(this.ctx, delta);
 
-    this.index.prune(oldest - config.windowBins);
+    this.index.prune(oldest - Math.max(config.windowBins, longBins));
   }
 }

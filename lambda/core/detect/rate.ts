@@ -1,72 +1,102 @@
 /**
- * The rate detectors: a window of a series (10 minutes by default, sliding by one bin) is tested against the
- * series' baseline with a negative-binomial tail test. Per-API series (call-rate, error-rate) also require
- * the dominant caller's own rate to be unusual; per-principal series (iam-burst, recon, access-denied) also
- * fire on many APIs the principal never used before (first-seen logic).
+ * The rate detectors: a window of a series (10 minutes by default, sliding by one bin; for the provisioning
+ * APIs also the long window) is tested against the series' baseline with a negative-binomial tail test.
+ * Per-API series (call-rate, error-rate) also require the dominant caller's own rate to be unusual;
+ * per-principal series (iam-burst, recon, access-denied) also fire on many APIs the principal never used
+ * before (first-seen logic). Also what every windowed detector shares: where a series' baseline and
+ * first-seen sets are, when an insight may start, and how its episode opens.
  */
-import { type Expectation, expectation, logTail } from './baseline';
+import { type Expectation, expectation, logTail, longExpectation } from './baseline';
 import { pageRefOf } from './compaction';
-import type { RateDetectorConfig } from './config';
+import type { DetectorKind, RateDetectorConfig, RateDetectorKind } from './config';
 import { type Context, DAY, historyMinutes, MINUTE, shortPrincipal } from './context';
 import { episodeId, startEpisode } from './episodes';
 import type { Attribution, AttributionValue, InsightEvent } from './insight';
 import { round } from './insight';
-import { callerSeries, DETECTOR_OF, groupOf, isApiSeries, kindOf, learnsApis, parseSeriesId } from './series';
+import {
+  callerSeries,
+  DETECTOR_OF,
+  groupOf,
+  isApiSeries,
+  kindOf,
+  learnsApis,
+  type PrincipalKey,
+  parseSeriesId,
+} from './series';
 import { type EpisodeState, type KnownApis, type Page, pageIdOf, type SeriesBaseline } from './state';
 import { logUpperTail } from './stats';
 import { otherCount, ranked, type WindowIndex, type WindowView } from './windows';
 
 /** A rate counts as unusual (though not alarming on its own) below this tail probability. */
-const CALLER_ALPHA = 0.01;
+export const CALLER_ALPHA = 0.01;
 
 /** The page holding a series (or a principal's first-seen sets). */
 export function pageFor(ctx: Context, id: string): Page {
   return ctx.data.page(pageIdOf(pageRefOf(ctx.head.pages, groupOf(id))));
 }
 
-function baselineOf(ctx: Context, id: string): SeriesBaseline | undefined {
+export function baselineOf(ctx: Context, id: string): SeriesBaseline | undefined {
   return pageFor(ctx, id).series[id];
 }
 
-function knownOf(ctx: Context, id: string): KnownApis | undefined {
+export function knownOf(ctx: Context, id: string): KnownApis | undefined {
   return pageFor(ctx, id).known[id];
 }
 
-function fmtCount(n: number): string {
+/** A count as an explanation writes it. */
+export function fmtCount(n: number): string {
   return n >= 10 ? String(Math.round(n)) : String(round(n));
 }
 
 /**
- * Tests window `w` of series `id` (called for every window a new delta touched): may start an episode, or
- * keep an open one alive.
+ * Whether an insight may start from window `w` (of `bins` bins) of series `id`: the partition has replayed
+ * its learning period, and the window does not reach into an episode of the series that already ended (late
+ * calls of an ended episode do not start a second one).
  */
+export function mayStart(ctx: Context, id: string, w: number, bins: number): boolean {
+  if (historyMinutes(ctx.head) < ctx.settings.config.learningHours * 60) return false;
+  const ended = ctx.head.ended[id];
+  return ended === undefined || w - bins >= ended[0];
+}
+
 /**
- * Tests window `w` of series `id` after a file delivered in `region` added counts to it (per-principal
- * series span the account's Regions: an insight about them is reported in the Region of that file).
+ * Tests window `w` (of `bins` bins: the short window, or the long one for the provisioning APIs' calls) of a
+ * rate detector's series `id` after a file delivered in `region` added counts to it (per-principal series
+ * span the account's Regions: an insight about them is reported in the Region of that file). May start an
+ * episode, or keep an open one alive.
  */
-export function testWindow(
+export function testRate(
   ctx: Context,
   index: WindowIndex,
   id: string,
   w: number,
+  bins: number,
   now: number,
   region: string,
   out: InsightEvent[],
 ): void {
   const kind = kindOf(id);
-  const detector = DETECTOR_OF[kind];
+  const detector = DETECTOR_OF[kind] as RateDetectorKind | undefined;
   if (!detector) return;
   const { config, binMs } = ctx.settings;
   const dc: RateDetectorConfig = config.detectors[detector];
   if (!dc.enabled) return;
+  const long = bins !== config.windowBins;
+  if (long && !config.longWindow.enabled) return;
   const ep = ctx.head.episodes[id];
-  const view = index.view(id, w, config.windowBins);
-  const minCount = ep ? Math.ceil(dc.minCount / 2) : dc.minCount;
-  const novelPossible = !ep && learnsApis(id) && dc.minNovelApis > 0 && view.count >= dc.minNovelApis;
-  if (view.count < minCount && !novelPossible) return;
+  // The long window keeps alive only the episodes it opened: a short burst must end as it always did.
+  if (long && ep && ep.windowBins !== bins) return;
+  const threshold = long ? config.longWindow.minCount : dc.minCount;
+  const minCount = ep ? Math.ceil(threshold / 2) : threshold;
+  const count = index.count(id, w, bins);
+  const novelPossible = !long && !ep && learnsApis(id) && dc.minNovelApis > 0 && count >= dc.minNovelApis;
+  if (count < minCount && !novelPossible) return;
+  const view = index.view(id, w, bins);
   const distinct = Object.keys(view.n).length;
   if (!ep && !isApiSeries(id) && distinct < dc.minDistinctApis) return;
-  const exp = expectation(ctx, baselineOf(ctx, id), (w + 1) * binMs);
+  const exp = long
+    ? longExpectation(ctx, baselineOf(ctx, id), w, bins)
+    : expectation(ctx, baselineOf(ctx, id), (w + 1) * binMs);
   const novelty = novelPossible ? testNovelty(ctx, id, view, w) : undefined;
   const countOk = view.count >= minCount && view.count >= config.minRatio * exp.mu;
   if (!countOk && novelty === undefined) return;
@@ -79,7 +109,7 @@ export function testWindow(
   // Per-API series: two views must agree. The API's rate and the dominant caller's own write (error) rate
   // are both unusual, and at least one of them extremely so. A lab student or CI role that always works in
   // bursts stays quiet; a new or normally quiet principal on a busy API does not.
-  const caller = isApiSeries(id) ? callerLogTail(ctx, index, id, view, w) : undefined;
+  const caller = isApiSeries(id) ? callerLogTail(ctx, index, id, view, w, bins) : undefined;
   const loose = Math.log(CALLER_ALPHA);
   // Overwhelming evidence on the API alone (p < alpha²: a new error code in bulk, dozens of calls of a
   // never-used API) is news whoever the caller is.
@@ -88,11 +118,8 @@ export function testWindow(
       ? logP < alpha
       : (logP < alpha && caller < loose) || (caller < alpha && logP < loose);
   if (!anomalous) return;
-  if (historyMinutes(ctx.head) < config.learningHours * 60) return;
-  // Late calls of an episode that already ended do not start a second one.
-  const ended = ctx.head.ended[id];
-  if (ended !== undefined && w - config.windowBins < ended[0]) return;
-  startRateEpisode(ctx, id, w, view, exp, Math.exp(logP), now, region, out, caller);
+  if (!mayStart(ctx, id, w, bins)) return;
+  startRateEpisode(ctx, id, w, bins, view, exp, Math.exp(logP), now, region, out, caller);
 }
 
 /**
@@ -119,16 +146,27 @@ function testNovelty(ctx: Context, id: string, view: WindowView, w: number): num
  * ln P(caller's window count) for the principal that made most of a per-API window's calls, under its own
  * write (or error) baseline; undefined when no principal made at least half of the calls.
  */
-function callerLogTail(ctx: Context, index: WindowIndex, id: string, view: WindowView, w: number): number | undefined {
+function callerLogTail(
+  ctx: Context,
+  index: WindowIndex,
+  id: string,
+  view: WindowView,
+  w: number,
+  bins: number,
+): number | undefined {
   const top = ranked(view.p)[0];
   if (!top || top[1] * 2 < view.count) return undefined;
   const callerId = callerSeries(id, top[0]);
-  const callerView = index.view(callerId, w, ctx.settings.config.windowBins);
-  const exp = expectation(ctx, baselineOf(ctx, callerId), (w + 1) * ctx.settings.binMs);
-  return logTail(callerView.count, exp);
+  const baseline = baselineOf(ctx, callerId);
+  const exp =
+    bins === ctx.settings.config.windowBins
+      ? expectation(ctx, baseline, (w + 1) * ctx.settings.binMs)
+      : longExpectation(ctx, baseline, w, bins);
+  return logTail(index.count(callerId, w, bins), exp);
 }
 
-function attributionsOf(view: WindowView, windowMin: number, id: string): Attribution[] {
+/** The Insights attributions of a window: top 5 (+ Other) principals, user agents and (calls) error codes. */
+export function attributionsOf(view: WindowView, windowMin: number, id: string): Attribution[] {
   const items = (map: Record<string, number>): AttributionValue[] => {
     const list = ranked(map);
     const head = list.slice(0, 5).map(([value, n]) => ({ value, average: round(n / windowMin) }));
@@ -146,10 +184,104 @@ function attributionsOf(view: WindowView, windowMin: number, id: string): Attrib
   return out;
 }
 
+/** What an insight says beyond its window's counts and expectation. */
+export interface EpisodeFacts {
+  readonly detector: DetectorKind;
+  /** The Region the insight is reported in. */
+  readonly region: string;
+  readonly principal?: string;
+  readonly eventSource: string;
+  readonly eventName: string;
+  readonly errorCode?: string;
+  readonly eventNames: string[];
+  readonly errorCodes: string[];
+  readonly attributions: Attribution[];
+  readonly sourceIps?: string[];
+  readonly explanation: string;
+}
+
+/**
+ * Opens the episode of series `id` from window `w` (of `bins` bins) and emits its Start: every windowed
+ * detector's insight goes through here, so suppressions and the record shape are the same for all.
+ */
+export function openWindowEpisode(
+  ctx: Context,
+  id: string,
+  w: number,
+  bins: number,
+  view: WindowView,
+  exp: Expectation,
+  score: number,
+  now: number,
+  facts: EpisodeFacts,
+  out: InsightEvent[],
+): void {
+  const { config, binMs } = ctx.settings;
+  const windowMin = (bins * binMs) / MINUTE;
+  const ep: EpisodeState = {
+    id: episodeId(ctx, 'episode', id, w),
+    detector: facts.detector,
+    region: facts.region,
+    start: view.t0,
+    startBin: w - bins + 1,
+    lastHot: w,
+    total: view.count,
+    observed: view.count,
+    expected: exp.mu,
+    score,
+    suppressed: ctx.settings.isSuppressed(
+      { account: ctx.head.account, region: facts.region },
+      facts.detector,
+      facts.principal,
+      facts.eventSource,
+      facts.eventNames,
+    ),
+    eventSource: facts.eventSource,
+    eventName: facts.eventName,
+    ...(facts.errorCode !== undefined ? { errorCode: facts.errorCode } : {}),
+    ...(facts.principal !== undefined ? { principal: facts.principal } : {}),
+    eventNames: facts.eventNames,
+    errorCodes: facts.errorCodes,
+    attributions: facts.attributions,
+    baselineAverage: exp.mu / windowMin,
+    ...(bins !== config.windowBins ? { windowBins: bins } : {}),
+    ...(facts.sourceIps !== undefined ? { sourceIps: facts.sourceIps } : {}),
+    explanation: facts.explanation,
+  };
+  startEpisode(ctx, id, ep, now, view.count / windowMin, windowMin, out);
+}
+
+/** The attributions of a principal-level window, with the principal itself first (where Insights consumers look). */
+export function principalAttributions(
+  view: WindowView,
+  windowMin: number,
+  id: string,
+  principal: string,
+): Attribution[] {
+  const attributions = attributionsOf(view, windowMin, id);
+  if (Object.keys(view.p).length === 0) {
+    attributions.unshift({
+      attribute: 'userIdentityArn',
+      insight: [{ value: principal, average: round(view.count / windowMin) }],
+      baseline: [],
+    });
+  }
+  return attributions;
+}
+
+/** `k ×n` for the first `n` entries of a ranked list. */
+export function topList(list: [string, number][], n: number): string {
+  return list
+    .slice(0, n)
+    .map(([k, v]) => `${k} ×${v}`)
+    .join(', ');
+}
+
 function startRateEpisode(
   ctx: Context,
   id: string,
   w: number,
+  bins: number,
   view: WindowView,
   exp: Expectation,
   p: number,
@@ -158,11 +290,11 @@ function startRateEpisode(
   out: InsightEvent[],
   callerLogP?: number,
 ): void {
-  const { config, windowMs } = ctx.settings;
+  const { config, binMs } = ctx.settings;
   const key = parseSeriesId(id);
   const region = key.kind === 'api-calls' || key.kind === 'api-errors' ? key.region : fileRegion;
   const detector = DETECTOR_OF[key.kind]!;
-  const windowMin = windowMs / MINUTE;
+  const windowMin = (bins * binMs) / MINUTE;
   const names = ranked(view.n);
   const sources = ranked(view.s);
   const principals = ranked(view.p);
@@ -178,22 +310,17 @@ function startRateEpisode(
     // Name the dominant caller when one principal made most of the calls.
     if (principals.length > 0 && principals[0][1] * 2 >= view.count) principal = principals[0][0];
   } else {
-    principal = key.principal;
+    principal = (key as PrincipalKey).principal;
     eventName = names[0]?.[0] ?? '';
     eventSource = sources[0]?.[0] ?? '';
   }
   const perApi = isApiSeries(id);
   const eventNames = perApi ? [eventName] : names.map(([n]) => n);
   const errorCodes = errorCode ? [errorCode] : errors.map(([c]) => c);
-  const attributions = attributionsOf(view, windowMin, id);
-  if (principal !== undefined && Object.keys(view.p).length === 0) {
-    // Principal-level series: the principal is the series itself; say so where Insights consumers look.
-    attributions.unshift({
-      attribute: 'userIdentityArn',
-      insight: [{ value: principal, average: round(view.count / windowMin) }],
-      baseline: [],
-    });
-  }
+  const attributions =
+    principal !== undefined && !perApi
+      ? principalAttributions(view, windowMin, id, principal)
+      : attributionsOf(view, windowMin, id);
   const who = principal ? shortPrincipal(principal) : undefined;
   const expected = exp.mu;
   const callerP = callerLogP === undefined ? undefined : Math.exp(callerLogP);
@@ -204,58 +331,48 @@ function startRateEpisode(
       ? `; ${who}'s own ${key.kind === 'api-calls' ? 'write' : 'error'} rate is unusual too (p = ${callerP.toExponential(1)})`
       : '';
   const expText = `expected about ${fmtCount(expected)} per ${windowMin} min at this hour`;
-  const top = (list: [string, number][], n: number): string =>
-    list
-      .slice(0, n)
-      .map(([k, v]) => `${k} ×${v}`)
-      .join(', ');
+  const slow = bins !== config.windowBins ? ', at a steady pace no 10-minute window shows' : '';
   let explanation: string;
   switch (detector) {
     case 'call-rate':
-      explanation = `${eventName} (${eventSource}) was called ${view.count} times in ${windowMin} min${who ? `, mostly by ${who}` : ` by ${principals.length} principals`}; ${expText} (p = ${p.toExponential(1)})${callerText}: check what is being provisioned.`;
+      explanation = `${eventName} (${eventSource}) was called ${view.count} times in ${windowMin} min${who ? `, mostly by ${who}` : ` by ${principals.length} principals`}${slow}; ${expText} (p = ${p.toExponential(1)})${callerText}: check what is being provisioned.`;
       break;
     case 'error-rate':
       explanation = `${eventName} (${eventSource}) failed ${view.count} times with ${errorCode} in ${windowMin} min${who ? `, mostly for ${who}` : ''}; ${expText} (p = ${p.toExponential(1)})${callerText}: a limit, an outage or a broken client.`;
       break;
     case 'iam-burst':
-      explanation = `${who} made ${view.count} IAM write calls in ${windowMin} min (${top(names, 4)}); ${expText} (p = ${p.toExponential(1)}): confirm these identities and keys were meant to be created.`;
+      explanation = `${who} made ${view.count} IAM write calls in ${windowMin} min (${topList(names, 4)}); ${expText} (p = ${p.toExponential(1)}): confirm these identities and keys were meant to be created.`;
       break;
     case 'recon': {
       const known = knownOf(ctx, id);
       const novel = known ? names.filter(([n]) => !known.apis[n]).length : names.length;
-      explanation = `${who} made ${view.count} read-only calls to ${names.length} APIs (${novel} never called by it before) across ${sources.length} services in ${windowMin} min (${top(names, 3)}…); ${expText} (p = ${p.toExponential(1)}): looks like an enumeration sweep.`;
+      explanation = `${who} made ${view.count} read-only calls to ${names.length} APIs (${novel} never called by it before) across ${sources.length} services in ${windowMin} min (${topList(names, 3)}…); ${expText} (p = ${p.toExponential(1)}): looks like an enumeration sweep.`;
       break;
     }
     default:
-      explanation = `${who} was denied ${view.count} times on ${names.length} APIs in ${windowMin} min (${errorCodes.slice(0, 3).join(', ')}; ${top(names, 3)}); ${expText} (p = ${p.toExponential(1)}): probing for permissions or a broken deployment.`;
+      explanation = `${who} was denied ${view.count} times on ${names.length} APIs in ${windowMin} min (${errorCodes.slice(0, 3).join(', ')}; ${topList(names, 3)}); ${expText} (p = ${p.toExponential(1)}): probing for permissions or a broken deployment.`;
   }
-  const ep: EpisodeState = {
-    id: episodeId(ctx, 'episode', id, w),
-    detector,
-    region,
-    start: view.t0,
-    startBin: w - config.windowBins + 1,
-    lastHot: w,
-    total: view.count,
-    observed: view.count,
-    expected,
+  openWindowEpisode(
+    ctx,
+    id,
+    w,
+    bins,
+    view,
+    exp,
     score,
-    suppressed: ctx.settings.isSuppressed(
-      { account: ctx.head.account, region },
+    now,
+    {
       detector,
-      principal,
+      region,
+      ...(principal !== undefined ? { principal } : {}),
       eventSource,
+      eventName,
+      ...(errorCode !== undefined ? { errorCode } : {}),
       eventNames,
-    ),
-    eventSource,
-    eventName,
-    ...(errorCode !== undefined ? { errorCode } : {}),
-    ...(principal !== undefined ? { principal } : {}),
-    eventNames,
-    errorCodes,
-    attributions,
-    baselineAverage: expected / windowMin,
-    explanation,
-  };
-  startEpisode(ctx, id, ep, now, view.count / windowMin, windowMin, out);
+      errorCodes,
+      attributions,
+      explanation,
+    },
+    out,
+  );
 }

@@ -230,7 +230,8 @@ export class Replay {
     const { head } = p.snapshot;
     const { binMs, maxLateMs, config } = this.settings;
     const compactionFloor = (head.compaction.horizon - config.windowBins + 1) * binMs - MINUTE;
-    const windowFloor = head.clock - maxLateMs - (config.windowBins + 1) * binMs - MINUTE;
+    const windowFloor =
+      head.clock - maxLateMs - (Math.max(config.windowBins, this.settings.longBins) + 1) * binMs - MINUTE;
     const floor = Math.min(compactionFloor, windowFloor);
     if (p.snapshot.deltas.length > 0 && p.snapshot.deltas[0].deliveredAt < floor) {
       const late = new Set(head.compaction.late.map((x) => `${x.deliveredAt}|${x.file}`));

@@ -54,6 +54,10 @@ export interface EpisodeState {
   gapCause?: 'job-stopped' | 'delivery-stopped';
   expectedAt?: number;
   periodMinutes?: number;
+  /** Bins of the window that opened the episode, when not the short window (the long window). */
+  windowBins?: number;
+  /** Source IPs of the activity, most frequent first (s3-exfiltration, console-brute-force). */
+  sourceIps?: string[];
   explanation: string;
 }
 
@@ -76,10 +80,14 @@ export interface JobState {
   missed?: number;
 }
 
-/** The first-seen memory of a reads or denials series: which APIs, since when. */
+/**
+ * The first-seen memory of a series, since when: the APIs a principal read (reads) or was denied on (denials),
+ * with value 1; the source IPs it read S3 objects from (object reads), with the hour (epoch hours) each was
+ * last seen, at most `s3-exfiltration.knownSources` of them.
+ */
 export interface KnownApis {
   since: number;
-  apis: Record<string, 1>;
+  apis: Record<string, number>;
 }
 
 /** One page of the cold state. */
@@ -154,6 +162,8 @@ export interface RegionState {
   digest?: number;
   /** The latest digest gap reported: [since, until] (until 0 while open). */
   silence?: [number, number];
+  /** Event time of the first provisioning call seen in the Region (unused-region). */
+  prov?: number;
 }
 
 export interface PartitionHead {
@@ -194,6 +204,11 @@ export interface PartitionHead {
   pages: number[];
   /** Backfills merged into this partition (a second merge of the same one adds nothing). */
   merged?: string[];
+  /**
+   * Since when the Regions' provisioning memory (`regions[…].prov`) is kept: the first input, or the first
+   * one after an upgrade from a version without it (unused-region learns for `learningHours` from then on).
+   */
+  provSince?: number;
 }
 
 export const HEAD_FORMAT = 3;
@@ -235,6 +250,7 @@ export function emptyHead(account: string, first: number, binMs: number, settleM
     expRef: first,
     silences: {},
     lag: new Array(LAG_BUCKETS).fill(0),
+    provSince: first,
     compaction: {
       k: 0,
       at: first,

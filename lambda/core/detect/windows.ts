@@ -19,7 +19,11 @@ export interface WindowView {
   e: Record<string, number>;
   n: Record<string, number>;
   s: Record<string, number>;
+  /** By source IP (S3 object reads, console sign-ins). */
+  i: Record<string, number>;
 }
+
+const FIELDS = ['p', 'a', 'e', 'n', 's', 'i'] as const;
 
 function addCounts(into: Record<string, number>, from: Record<string, number>): void {
   for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
@@ -28,7 +32,7 @@ function addCounts(into: Record<string, number>, from: Record<string, number>): 
 function mergeBin(into: IndexedBin, from: BinCounts, t0: number): void {
   into.c += from.c;
   if (t0 < into.t0) into.t0 = t0;
-  for (const field of ['p', 'a', 'e', 'n', 's'] as const) {
+  for (const field of FIELDS) {
     const src = from[field];
     if (!src) continue;
     into[field] ??= {};
@@ -38,7 +42,7 @@ function mergeBin(into: IndexedBin, from: BinCounts, t0: number): void {
 
 function copyBin(b: BinCounts, t0: number): IndexedBin {
   const out: IndexedBin = { c: b.c, t0 };
-  for (const field of ['p', 'a', 'e', 'n', 's'] as const) {
+  for (const field of FIELDS) {
     const src = b[field];
     if (src) out[field] = { ...src };
   }
@@ -82,7 +86,7 @@ export class WindowIndex {
 
   /** The merged counts of series `id` over bins [w − windowBins + 1, w]. */
   view(id: string, w: number, windowBins: number): WindowView {
-    const view: WindowView = { count: 0, t0: Number.POSITIVE_INFINITY, p: {}, a: {}, e: {}, n: {}, s: {} };
+    const view: WindowView = { count: 0, t0: Number.POSITIVE_INFINITY, p: {}, a: {}, e: {}, n: {}, s: {}, i: {} };
     const bins = this.bins.get(id);
     if (!bins) return view;
     for (let b = w - windowBins + 1; b <= w; b++) {
@@ -95,8 +99,26 @@ export class WindowIndex {
       if (bin.e) addCounts(view.e, bin.e);
       if (bin.n) addCounts(view.n, bin.n);
       if (bin.s) addCounts(view.s, bin.s);
+      if (bin.i) addCounts(view.i, bin.i);
     }
     return view;
+  }
+
+  /** The count of series `id` over bins [w − windowBins + 1, w] (a view's count, without its attributions). */
+  count(id: string, w: number, windowBins: number): number {
+    const bins = this.bins.get(id);
+    if (!bins) return 0;
+    let n = 0;
+    for (let b = w - windowBins + 1; b <= w; b++) n += bins.get(b)?.c ?? 0;
+    return n;
+  }
+
+  /** The latest bin in [from, to] where series `id` has counts (undefined when none). */
+  latest(id: string, from: number, to: number): number | undefined {
+    const bins = this.bins.get(id);
+    if (!bins) return undefined;
+    for (let b = to; b >= from; b--) if (bins.has(b)) return b;
+    return undefined;
   }
 
   /** True when series `id` has counts in bin `b`. */

@@ -2,8 +2,8 @@
  * The one shape every Trailsight finding takes before it is written in a SOC's format (ASFF for Security Hub,
  * OCSF Detection Finding for Security Lake and OCSF SIEMs).
  *
- * Each kind of event on the `trailsight` bus has one mapper to this shape (an insight today; a rule match
- * tomorrow), and each output format has one formatter from it: adding a finding kind is one more mapper,
+ * Each kind of event on the `trailsight` bus has one mapper to this shape (insight.ts, rule-match.ts), and each
+ * output format has one formatter from it: adding a finding kind is one more mapper,
  * adding a format is one more formatter, and neither knows about the other.
  */
 
@@ -78,6 +78,13 @@ export interface Finding {
   readonly types: readonly string[];
   /** The statistic that raised it, when it came from a baseline. */
   readonly measure?: FindingMeasure;
+  /**
+   * What raised it, when it is one named analytic (OCSF `finding_info.analytic`).
+   * @default - the statistical detector named by the generator id
+   */
+  readonly analytic?: { readonly uid: string; readonly name: string; readonly type: 'rule' | 'statistical' };
+  /** MITRE ATT&CK technique ids (`T1562.008`), when the analytic names them. @default [] */
+  readonly attackTechniques?: readonly string[];
   /** The query to run next. */
   readonly evidenceQuery: EvidenceQuery;
   /** The source event's own fields worth keeping flat (kept as ASFF `ProductFields`, OCSF `unmapped`). */

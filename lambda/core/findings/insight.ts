@@ -73,6 +73,24 @@ export const DETECTOR_PROFILES: Readonly<Record<DetectorKind, DetectorProfile>> 
     types: ['Unusual Behaviors/Application', 'TTPs/Defense Evasion'],
     counts: () => 'log files delivered',
   },
+  'unused-region': {
+    title: 'Provisioning in an unused Region',
+    severity: 'HIGH',
+    types: ['Unusual Behaviors/User', 'Effects/Resource Consumption'],
+    counts: (i) => `provisioning calls in ${i.awsRegion}`,
+  },
+  's3-exfiltration': {
+    title: 'Bulk S3 object reads',
+    severity: 'HIGH',
+    types: ['Unusual Behaviors/Data', 'Effects/Data Exfiltration'],
+    counts: (i) => `S3 objects read by ${who(i)}`,
+  },
+  'console-brute-force': {
+    title: 'Console sign-in brute force',
+    severity: 'HIGH',
+    types: ['Unusual Behaviors/User', 'TTPs/Credential Access'],
+    counts: (i) => `failed console sign-ins for ${who(i)}`,
+  },
 };
 
 function who(i: InsightEvent): string {
@@ -98,8 +116,8 @@ function lastSeenOf(i: InsightEvent): number {
 
 /**
  * The named query to run next, scoped to the episode (an hour either side): what the principal did, or, for
- * a silent trail, whether anyone stopped or blinded it. API-level insights without a dominant caller get the
- * APIs called for the first time around the episode.
+ * a silent trail, whether anyone stopped or blinded it; for password spraying, the failed sign-ins by source
+ * IP. API-level insights without a dominant caller get the APIs called for the first time around the episode.
  */
 export function evidenceQueryFor(i: InsightEvent): EvidenceQuery {
   const first = Date.parse(i.eventTime);
@@ -108,6 +126,10 @@ export function evidenceQueryFor(i: InsightEvent): EvidenceQuery {
   const { detector, principal } = i.trailsight;
   if (detector === 'delivery-gap') {
     return { name: 'cloudtrail-tampering', params: { start: iso(first - 24 * HOUR), end } };
+  }
+  // Password spraying names no principal: which addresses tried which users.
+  if (detector === 'console-brute-force' && principal === undefined) {
+    return { name: 'console-login-failures-by-ip', params: { start, end } };
   }
   if (principal !== undefined) {
     if (detector === 'gap' && i.trailsight.expectedAt) {
@@ -140,7 +162,7 @@ function titleOf(i: InsightEvent): string {
   const t = i.trailsight;
   const base = DETECTOR_PROFILES[t.detector].title;
   const subject =
-    t.detector === 'delivery-gap'
+    t.detector === 'delivery-gap' || t.detector === 'unused-region'
       ? `${i.recipientAccountId}/${i.awsRegion}`
       : t.principal && t.detector !== 'call-rate' && t.detector !== 'error-rate'
         ? shortPrincipal(t.principal)
@@ -193,6 +215,8 @@ export function findingFromInsight(i: InsightEvent): Finding {
   if (t.errorCodes.length > 0) sourceFields['trailsight/errorCodes'] = t.errorCodes.slice(0, 20).join(', ');
   if (t.expectedAt !== undefined) sourceFields['trailsight/expectedAt'] = t.expectedAt;
   if (t.gapCause !== undefined) sourceFields['trailsight/gapCause'] = t.gapCause;
+  if (t.sourceIps !== undefined && t.sourceIps.length > 0)
+    sourceFields['trailsight/sourceIps'] = t.sourceIps.slice(0, 20).join(', ');
   return {
     sourceType: INSIGHT_DETAIL_TYPE,
     id: `trailsight/insight/${i.sharedEventID}`,

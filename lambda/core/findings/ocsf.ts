@@ -5,7 +5,8 @@
  * Mapping choices (attribute names from the OCSF 1.6.0 schema, ocsf/ocsf-schema tag 1.6.0):
  * - Start → `activity_id` 1 Create, `status_id` 1 New, `is_alert`; End → 3 Close, `status_id` 4 Resolved.
  * - `finding_info.uid` is the finding id (shared by Start and End), `metadata.uid` the event id (a redelivery
- *   repeats it), `finding_info.analytic` the detector (type Statistical).
+ *   repeats it), `finding_info.analytic` the detector (type Statistical) or the rule (type Rule), with the rule's
+ *   ATT&CK techniques as `finding_info.attacks`.
  * - The `cloud` profile is applied: `cloud` (provider, Region, account) and `api` (the API the finding is about).
  * - Who and what: `evidences[0]` with `actor.user` (the principal) and `api`; `resources` the principal's IAM
  *   resource and the account.
@@ -58,6 +59,18 @@ function resourceType(arn: string): string {
   if (/:role\//.test(arn)) return 'AWS::IAM::Role';
   if (/:root$/.test(arn)) return 'AWS::IAM::Root';
   return 'Other';
+}
+
+function analyticOf(f: Finding): Record<string, unknown> {
+  // OCSF analytic.type_id: 1 Rule, 3 Statistical.
+  if (f.analytic?.type === 'rule') return { uid: f.analytic.uid, name: f.analytic.name, type_id: 1, type: 'Rule' };
+  return { uid: f.generatorId, name: f.generatorId.split('/').pop(), type_id: 3, type: 'Statistical' };
+}
+
+/** An ATT&CK technique id as OCSF's attack object: `T1098` a technique, `T1562.008` a sub-technique of T1562. */
+function attackOf(uid: string): Record<string, unknown> {
+  const [technique, sub] = uid.split('.');
+  return sub ? { technique: { uid: technique }, sub_technique: { uid } } : { technique: { uid } };
 }
 
 /** The OCSF Detection Finding of one finding version. */
@@ -124,7 +137,10 @@ export function toOcsf(f: Finding, options: OcsfOptions = {}): OcsfRecord {
       last_seen_time: f.lastSeen,
       modified_time: f.updatedAt,
       data_sources: ['AWS CloudTrail'],
-      analytic: { uid: f.generatorId, name: f.generatorId.split('/').pop(), type_id: 3, type: 'Statistical' },
+      analytic: analyticOf(f),
+      ...(f.attackTechniques && f.attackTechniques.length > 0
+        ? { attacks: f.attackTechniques.map((uid) => attackOf(uid)) }
+        : {}),
     },
     cloud: {
       provider: 'AWS',

@@ -1,7 +1,7 @@
 /**
- * The finding sources: one mapper per kind of event on the `trailsight` bus, keyed by its `detail-type`.
- * A second finding kind (e.g. the rule engine's `Trailsight Rule Match`) is one more entry here, with its
- * own schema and mapper to {@link Finding}; the formatters and the Security Hub path need no change.
+ * The finding sources: one mapper per kind of event on the `trailsight` bus, keyed by its `detail-type`
+ * (insights, rule matches). A new finding kind is one more entry here, with its own schema and mapper to
+ * {@link Finding}; the formatters and the Security Hub path need no change.
  *
  * The schemas check what the mappers read, so a malformed or foreign event is rejected with a message that
  * names the field, never half-mapped.
@@ -9,8 +9,10 @@
 import { z } from 'zod';
 import { DETECTOR_KINDS, type DetectorKind } from '../detect/config';
 import type { InsightEvent } from '../detect/insight';
+import { RULE_LEVELS, RULE_MATCH_DETAIL_TYPE, RULE_MATCH_VERSION, type RuleMatch } from '../rules/contract';
 import type { Finding } from './finding';
 import { findingFromInsight, INSIGHT_DETAIL_TYPE } from './insight';
+import { findingFromRuleMatch } from './rule-match';
 
 /** An event that cannot become a finding: unknown detail-type or a detail of the wrong shape. */
 export class FindingInputError extends Error {
@@ -56,6 +58,7 @@ export const insightEventSchema = z.looseObject({
     windowMinutes: count,
     expectedAt: isoTime.optional(),
     gapCause: z.enum(['job-stopped', 'delivery-stopped']).optional(),
+    sourceIps: z.array(z.string()).optional(),
     explanation: z.string().min(1),
   }),
 });
@@ -70,12 +73,62 @@ export function parseInsightEvent(detail: unknown): InsightEvent {
   return parsed.data as unknown as InsightEvent;
 }
 
+const RULE_LEVELS_ENUM = z.enum(RULE_LEVELS);
+
+/** The fields of a rule-match event (lambda/core/rules/contract.ts) the mapper reads. */
+export const ruleMatchEventSchema = z.looseObject({
+  version: z.literal(RULE_MATCH_VERSION),
+  id: z.string().min(1),
+  state: z.literal('Start'),
+  rule: z.looseObject({
+    id: z.string().min(1),
+    name: z.string().min(1),
+    title: z.string().min(1),
+    level: RULE_LEVELS_ENUM,
+    author: z.string(),
+    source: z.looseObject({
+      pack: z.string().min(1),
+      file: z.string(),
+      url: z.string().optional(),
+      license: z.string().optional(),
+    }),
+    tags: z.array(z.string()),
+    mitreTechniques: z.array(z.string()),
+    mitreTactics: z.array(z.string()),
+    falsePositives: z.array(z.string()),
+  }),
+  event: z.looseObject({
+    eventId: z.string().optional(),
+    eventTime: isoTime,
+    eventSource: z.string().min(1),
+    eventName: z.string().min(1),
+    account: z.string().min(1),
+    region: z.string().min(1),
+    principal: z.string().min(1),
+    errorCode: z.string().optional(),
+  }),
+  fields: z.record(z.string(), z.string()),
+  group: z.looseObject({ windowStart: isoTime, windowEnd: isoTime, count: count }),
+  explanation: z.string().min(1),
+});
+
+/** Reads a rule-match event, or throws {@link FindingInputError} naming what is wrong. */
+export function parseRuleMatchEvent(detail: unknown): RuleMatch {
+  const parsed = ruleMatchEventSchema.safeParse(detail);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new FindingInputError(`not a rule-match event: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`);
+  }
+  return parsed.data as unknown as RuleMatch;
+}
+
 /** Maps the `detail` of one bus event of its `detail-type` to a finding. */
 export type FindingMapper = (detail: unknown) => Finding;
 
 /** The mappers, by `detail-type`. */
 export const FINDING_SOURCES: Readonly<Record<string, FindingMapper>> = {
   [INSIGHT_DETAIL_TYPE]: (detail) => findingFromInsight(parseInsightEvent(detail)),
+  [RULE_MATCH_DETAIL_TYPE]: (detail) => findingFromRuleMatch(parseRuleMatchEvent(detail)),
 };
 
 /** The finding one bus event describes; {@link FindingInputError} for an unknown detail-type or a bad detail. */

@@ -65,13 +65,11 @@ export interface RulesConfig {
   readonly allow: readonly AllowEntry[];
   readonly grouping: {
     /**
-     * One event per rule + account + principal per window of this many minutes (event time); later matches in
-     * the window are counted and reported with the group's next event.
+     * One event per rule + account + principal per aligned window of this many minutes (event time; 60 = the
+     * UTC hours); later matches of the window are counted on the group's marker, not sent again.
      * @default 60
      */
     readonly windowMinutes: number;
-    /** A group is forgotten this many hours after its window ended (bounds the state). @default 24 */
-    readonly retainHours: number;
   };
 }
 
@@ -83,7 +81,7 @@ export const DEFAULT_RULES_CONFIG: RulesConfig = {
   disable: [],
   placeholders: {},
   allow: [],
-  grouping: { windowMinutes: 60, retainHours: 24 },
+  grouping: { windowMinutes: 60 },
 };
 
 /** Thrown for a configuration that is not usable; the message names the offending setting. */
@@ -113,8 +111,10 @@ function strings(v: unknown, path: string): string[] {
   return [...(v as string[])];
 }
 
-function positive(v: unknown, path: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) fail(path, 'expected a positive number');
+function minutes(v: unknown, path: string): number {
+  if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > 1440) {
+    fail(path, 'expected a whole number of minutes from 1 to 1440');
+  }
   return v as number;
 }
 
@@ -177,14 +177,12 @@ export function resolveRulesConfig(input: unknown = {}): RulesConfig {
   }
   let grouping = d.grouping;
   if (i.grouping !== undefined) {
-    if (!isRecord(i.grouping)) fail('grouping', 'expected { windowMinutes?, retainHours? }');
+    if (!isRecord(i.grouping)) fail('grouping', 'expected { windowMinutes? }');
     const g = i.grouping as Record<string, unknown>;
-    only(g, ['windowMinutes', 'retainHours'], 'grouping');
+    only(g, ['windowMinutes'], 'grouping');
     grouping = {
       windowMinutes:
-        g.windowMinutes === undefined ? d.grouping.windowMinutes : positive(g.windowMinutes, 'grouping.windowMinutes'),
-      retainHours:
-        g.retainHours === undefined ? d.grouping.retainHours : positive(g.retainHours, 'grouping.retainHours'),
+        g.windowMinutes === undefined ? d.grouping.windowMinutes : minutes(g.windowMinutes, 'grouping.windowMinutes'),
     };
   }
   const list = <T>(key: string, each: (v: unknown, path: string) => T, fallback: readonly T[]): readonly T[] => {

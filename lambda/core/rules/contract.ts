@@ -4,21 +4,22 @@
  * the EventBridge rules that route by level, and whoever subscribes to the bus.
  *
  * Start-only: a match is a fact about one event, so there is no End. Repeated matches of the same rule by the
- * same principal are grouped (see grouping.ts): one event per rule + account + principal + window, with counts.
+ * same principal are grouped (see grouping.ts): one event per rule + account + principal + aligned window.
  */
 
-/** EventBridge `source` of every rule-match entry (the bus's other events, insights, use the same source). */
-export const RULE_MATCH_SOURCE = 'trailsight';
-
-/** EventBridge `detail-type` of a rule-match entry. */
-export const RULE_MATCH_DETAIL_TYPE = 'Trailsight Rule Match';
+/**
+ * EventBridge `source` and `detail-type` of a rule-match entry: defined once in schema/detection-contract.ts,
+ * beside the insight's, for the ingest Lambda, the stack's alert rule, the CLI and the docs.
+ */
+export { RULE_MATCH_DETAIL_TYPE, RULE_MATCH_SOURCE } from '../../../schema/detection-contract';
 
 /** Version of the {@link RuleMatch} shape; bumped when a field is renamed or re-typed. */
 export const RULE_MATCH_VERSION = 1;
 
 /** Sigma's levels, least to most severe (Sigma rules specification, "Level"). */
-export const RULE_LEVELS = ['informational', 'low', 'medium', 'high', 'critical'] as const;
-export type RuleLevel = (typeof RULE_LEVELS)[number];
+export { RULE_LEVELS, type RuleLevel } from '../../../schema/detection-contract';
+
+import type { RuleLevel } from '../../../schema/detection-contract';
 
 /** Where a rule comes from: what DRL 1.1 asks to be shown with every match (author is on {@link RuleRef}). */
 export interface RuleSource {
@@ -73,26 +74,27 @@ export interface MatchedEvent {
   readonly errorCode?: string;
 }
 
-/** How many matches this event stands for: one event per rule + account + principal + window. */
+/** The group this event stands for: one event per rule + account + principal + aligned window. */
 export interface MatchGroup {
-  /** `ruleId|account|principal`: the same key for every event of the group. */
+  /** `ruleId|account|principal`: the same key for every window of the group. */
   readonly key: string;
-  /** The window this event opened, ISO-8601 (event time of its first match, and that plus the window length). */
+  /** The aligned window (event time), ISO-8601: floor(event time / window length) × window length, and its end. */
   readonly windowStart: string;
   readonly windowEnd: string;
-  /** Matches in this window known when the event was emitted (1 or more: a file can hold many). */
-  readonly count: number;
   /**
-   * Matches of this group's previous window that arrived after that window's event had been emitted, so they
-   * were counted but not sent: nothing is lost, it is reported with the next event of the group.
+   * Matches of the group in the delivery file that raised this event (1 or more). Matches of the same window in
+   * later files are added to the group's marker in the state table, not sent again.
    */
-  readonly countedSincePreviousEvent: number;
+  readonly count: number;
 }
 
 /** One rule-match event (the EventBridge `detail`; one line of `trailsight rules test --format jsonl`). */
 export interface RuleMatch {
   readonly version: typeof RULE_MATCH_VERSION;
-  /** Deterministic (rule id + event id): a replay of the same files yields the same ids, so consumers can dedupe. */
+  /**
+   * Deterministic: hash(rule id, account, principal, window start), so the CLI, the ingest Lambda and a redelivery
+   * name the same alert the same, and consumers can dedupe on it (`rules test` without --alerts: rule id + event id).
+   */
   readonly id: string;
   readonly state: 'Start';
   readonly rule: RuleRef;

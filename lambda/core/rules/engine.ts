@@ -1,21 +1,21 @@
 /**
  * The rule engine as the CLI and the ingest Lambda run it: select the rules the configuration turns on, test
  * every event as the reader produces it (the reader's `onEvent` hands over the parsed record, which is where
- * Sigma's field paths point), drop allow-listed matches, and group the rest into rule-match events.
+ * Sigma's field paths point), drop allow-listed matches, and group the rest per file (grouping.ts).
  *
- *     const engine = new RuleEngine(loaded.rules, config, previousGroupingState);
+ *     const engine = new RuleEngine(loaded.rules, config);
  *     for await (const batch of readTrailEventBatches(source, { file, onEvent: engine.observe })) { … }
- *     const matches = engine.flush();          // RuleMatch[] to publish (detail-type RULE_MATCH_DETAIL_TYPE)
- *     persist(serializeGroupingState(engine.snapshot()));
+ *     const groups = engine.takeGroups();      // the file's groups: the ingest records them in DynamoDB,
+ *     const matches = engine.flush(file);      // or, in memory (the CLI), the RuleMatch[] to send
  *
- * Pure: no I/O, no clock. Matches are grouped by event time (grouping.ts).
+ * Pure: no I/O, no clock. Matches are grouped by event time.
  */
 import { wildcardMatcher } from '../detect/config';
 import type { TrailEvent } from '../event';
 import type { AllowEntry, RulesConfig } from './config';
 import { RULE_LEVELS, type RuleMatch } from './contract';
 import type { RawRecord } from './fields';
-import { emptyGroupingState, type GroupingState, groupHits, groupKey, toRuleMatch } from './grouping';
+import { type FileGroup, GroupLedger, groupFileHits, hitToRuleMatch, toRuleMatch } from './grouping';
 import { type RuleHit, RuleSet } from './ruleset';
 import type { CompiledRule } from './sigma';
 
@@ -27,7 +27,7 @@ export interface RuleEngineStats {
   hits: number;
   /** Matches dropped by an allow-list entry. */
   suppressed: number;
-  /** Matches folded into a rule-match event sent earlier (reported with the group's next event). */
+  /** Matches counted on a group whose event another file (or an earlier match of the file) raised. */
   grouped: number;
   /** Rule-match events produced. */
   matches: number;
@@ -102,22 +102,31 @@ function allowTest(entries: readonly AllowEntry[]): AllowTest {
 export class RuleEngine {
   readonly ruleSet: RuleSet;
   readonly stats: RuleEngineStats = { events: 0, hits: 0, suppressed: 0, grouped: 0, matches: 0 };
+  /** The group markers {@link record} writes (the CLI's stand-in for the ingest's DynamoDB markers). */
+  readonly ledger: GroupLedger;
   private readonly allowed: AllowTest;
   private pending: RuleHit[] = [];
-  private state: GroupingState;
 
   /**
-   * @param rules every loaded rule; the configuration selects which run
-   * @param state the grouping state persisted by a previous run
+   * @param rules every loaded rule (the configuration selects which run), or the set of an engine forked
+   * @param ledger the markers of an earlier run (`detect --state`)
    */
   constructor(
-    rules: readonly CompiledRule[],
+    rules: readonly CompiledRule[] | RuleSet,
     private readonly config: RulesConfig,
-    state: GroupingState = emptyGroupingState(),
+    ledger: GroupLedger = new GroupLedger(),
   ) {
-    this.ruleSet = new RuleSet(selectRules(rules, config));
+    this.ruleSet = rules instanceof RuleSet ? rules : new RuleSet(selectRules(rules, config));
     this.allowed = allowTest(config.allow);
-    this.state = state;
+    this.ledger = ledger;
+  }
+
+  /**
+   * An engine on the same compiled, indexed rules with nothing observed yet: one per file when files are read
+   * in parallel (the ingest), so their hits never mix.
+   */
+  fork(): RuleEngine {
+    return new RuleEngine(this.ruleSet, this.config);
   }
 
   /** Tests one event against the rules; pass it as the reader's `onEvent`. */
@@ -142,32 +151,46 @@ export class RuleEngine {
     else this.pending.push(hit);
   };
 
-  /** The rule-match events for everything observed since the last flush, grouped; updates the grouping state. */
-  flush(): RuleMatch[] {
+  /** The groups of everything observed since the last take (one file's matches), by aligned window. */
+  takeGroups(): FileGroup[] {
     const hits = this.pending;
     this.pending = [];
-    const result = groupHits(hits, this.state, this.config.grouping);
-    this.state = result.state;
-    this.stats.grouped += result.grouped;
-    this.stats.matches += result.matches.length;
-    return result.matches;
+    return groupFileHits(hits, this.config.grouping.windowMinutes);
   }
 
   /**
-   * Every hit observed since the last flush as its own event, ungrouped and without touching the grouping state
-   * (`trailsight rules test`: testing a rule means seeing each match).
+   * Records one file's groups in the in-memory ledger, as the ingest does in DynamoDB, and returns the events
+   * the file raises (its groups no earlier file owns), marked sent.
+   */
+  record(file: string, groups: readonly FileGroup[]): RuleMatch[] {
+    const out: RuleMatch[] = [];
+    for (const group of groups) {
+      const outcome = this.ledger.record(group, file);
+      if (outcome === 'alert') {
+        out.push(toRuleMatch(group));
+        this.ledger.markSent(group.id);
+        this.stats.grouped += group.count - 1;
+      } else if (outcome === 'counted') this.stats.grouped += group.count;
+    }
+    this.stats.matches += out.length;
+    return out;
+  }
+
+  /** {@link takeGroups} then {@link record}: the events one file raises. */
+  flush(file: string): RuleMatch[] {
+    return this.record(file, this.takeGroups());
+  }
+
+  /**
+   * Every hit observed since the last flush as its own event, ungrouped and unrecorded (`trailsight rules test`:
+   * testing a rule means seeing each match).
    */
   flushEach(): RuleMatch[] {
     const hits = this.pending;
     this.pending = [];
     this.stats.matches += hits.length;
     return hits
-      .map((hit) => toRuleMatch(hit, groupKey(hit), hit.event.time, hit.event.time, 1, 0))
+      .map(hitToRuleMatch)
       .sort((a, b) => (a.event.eventTime < b.event.eventTime ? -1 : a.event.eventTime > b.event.eventTime ? 1 : 0));
-  }
-
-  /** The grouping state to persist (plain JSON; see serializeGroupingState). */
-  snapshot(): GroupingState {
-    return this.state;
   }
 }

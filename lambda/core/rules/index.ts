@@ -5,8 +5,17 @@ export type { MatchedEvent, MatchGroup, RuleLevel, RuleMatch, RuleRef, RuleSourc
 export { RULE_LEVELS, RULE_MATCH_DETAIL_TYPE, RULE_MATCH_SOURCE, RULE_MATCH_VERSION } from './contract';
 export type { RuleEngineStats, RuleStatus } from './engine';
 export { planRules, RuleEngine, selectRules } from './engine';
-export type { GroupingState } from './grouping';
-export { emptyGroupingState, GroupingStateError, parseGroupingState, serializeGroupingState } from './grouping';
+export type { FileGroup, LedgerOutcome, LedgerState } from './grouping';
+export {
+  GroupLedger,
+  groupFileHits,
+  groupId,
+  LedgerStateError,
+  parseLedger,
+  serializeLedger,
+  toRuleMatch,
+  windowStartOf,
+} from './grouping';
 export type { LoadedRules } from './load';
 export { BUILTIN_PACK, BUILTIN_RULES_DIR, compileRules, loadRules, SIGMAHQ_PACK } from './load';
 export type { RuleHit } from './ruleset';
