@@ -27,7 +27,7 @@
  */
 import { foldExposure, foldWindow, seriesWeight } from './baseline';
 import type { Context } from './context';
-import { DAY, HOUR, MINUTE } from './context';
+import { DAY, decay, HOUR, MINUTE } from './context';
 import { compareDeltas, jobObservations, latestByPrincipal, OTHER_ATTRIBUTION } from './delta';
 import { shortWindowExpected } from './episodes';
 import { isTrusted, newJob, observeRun } from './jobs';
@@ -38,11 +38,13 @@ import {
   type FilePosition,
   hash32,
   type JobState,
+  type KnownApis,
   type Page,
   type PageRef,
   pageIdOf,
   pageRefs,
 } from './state';
+import { roundSum } from './stats';
 
 /** The bucket (0..65535) of a storage group: pages hold contiguous bucket ranges. */
 export function bucketOf(group: string): number {
@@ -181,6 +183,8 @@ export function compact(ctx: Context): void {
     const windows = new Set<number>();
     for (const b of all) for (let w = b; w < b + wb && w <= H; w++) windows.add(w);
     const young = episodeStart(id);
+    // The largest new window, before clipping: a burst the principal made, reported or not, is one it makes.
+    let peak: [number, number] | undefined;
     for (const w of [...windows].sort((x, y) => x - y)) {
       let sum = 0;
       for (let b = w - wb + 1; b <= w; b++) {
@@ -192,6 +196,7 @@ export function compact(ctx: Context): void {
       }
       if (sum === 0) continue;
       const t = (w + 1) * binMs;
+      if (w > fw && (!peak || sum >= peak[0])) peak = [sum, t];
       // While an episode is young, its windows would teach the baseline that the anomaly is normal; clip
       // them. After two hours a lasting change is learned as the new normal.
       if (young && t >= young[0] && t - young[0] < 2 * HOUR) sum = Math.min(sum, Math.max(1, Math.ceil(2 * young[1])));
@@ -214,6 +219,7 @@ export function compact(ctx: Context): void {
       }
       const known = page.known[id];
       if (sources && known) keepRecent(known.apis, config.detectors['s3-exfiltration'].knownSources);
+      if (!sources && known && peak) keepPeak(known, peak[0], peak[1], halfLifeMs);
     }
   }
   foldExposure(ctx, prevH, H);
@@ -344,6 +350,20 @@ export function keepRecent(map: Record<string, number>, n: number): void {
   if (entries.length <= n) return;
   entries.sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1));
   for (const [key] of entries.slice(n)) delete map[key];
+}
+
+/** The largest window a principal's series made, decayed to time `t` (0 when none is known). */
+export function peakAt(known: KnownApis, t: number, halfLifeMs: number): number {
+  return known.peak === undefined || known.peakAt === undefined ? 0 : decay(known.peak, known.peakAt, t, halfLifeMs);
+}
+
+/** Remembers a window of `count` calls at `t` if it is larger than the decayed peak (the bursts a principal makes). */
+export function keepPeak(known: KnownApis, count: number, t: number, halfLifeMs: number): void {
+  const t0 = Math.max(t, known.peakAt ?? t);
+  const kept = peakAt(known, t0, halfLifeMs);
+  const added = decay(count, t, t0, halfLifeMs);
+  known.peak = roundSum(Math.max(kept, added));
+  known.peakAt = t0;
 }
 
 /** Serialized size of a page (the unit of the compaction trigger and of page splits). */

@@ -46,6 +46,13 @@ export interface RateDetectorConfig {
    * window, also start an insight once it has a day of history (0 = off).
    */
   readonly minNovelApis: number;
+  /**
+   * recon / iam-burst: a principal's habits. Once it has a day of history, a window made only of APIs it used
+   * before, and no larger than this many times the largest window it made in the last weeks (decayed with
+   * `halfLifeDays`, reported or not), starts no insight: the usual admin onboarding people, a weekly
+   * Terraform apply, a person's regular wide reads (0 = off).
+   */
+  readonly habitFactor: number;
 }
 
 /** `unused-region`: provisioning in a Region where the account never provisioned (see provisioning.ts). */
@@ -251,11 +258,11 @@ export const DEFAULT_DETECT_CONFIG: DetectConfig = {
   retention: { principalDays: 30, minSeriesWeight: 1 },
   longWindow: { enabled: true, minutes: 60, minCount: 15 },
   detectors: {
-    'call-rate': { enabled: true, minCount: 10, minDistinctApis: 1, minNovelApis: 0 },
-    'error-rate': { enabled: true, minCount: 10, minDistinctApis: 1, minNovelApis: 0 },
-    'iam-burst': { enabled: true, minCount: 5, minDistinctApis: 2, minNovelApis: 0 },
-    recon: { enabled: true, minCount: 25, minDistinctApis: 10, minNovelApis: 8 },
-    'access-denied': { enabled: true, minCount: 10, minDistinctApis: 3, minNovelApis: 4 },
+    'call-rate': { enabled: true, minCount: 10, minDistinctApis: 1, minNovelApis: 0, habitFactor: 0 },
+    'error-rate': { enabled: true, minCount: 10, minDistinctApis: 1, minNovelApis: 0, habitFactor: 0 },
+    'iam-burst': { enabled: true, minCount: 5, minDistinctApis: 2, minNovelApis: 0, habitFactor: 2 },
+    recon: { enabled: true, minCount: 25, minDistinctApis: 10, minNovelApis: 8, habitFactor: 2 },
+    'access-denied': { enabled: true, minCount: 10, minDistinctApis: 3, minNovelApis: 4, habitFactor: 0 },
     'unused-region': { enabled: true, minCalls: 3, establishedHours: 24 },
     's3-exfiltration': { enabled: true, minCount: 50, minCountNewSource: 20, knownSources: 8 },
     'console-brute-force': { enabled: true, minFailures: 10, minFailuresBeforeSuccess: 5 },

@@ -66,9 +66,9 @@ export function nearClockChange(config: DetectConfig, due: number, period: numbe
 }
 
 /** How long after its due time a run may come: the jitter, plus an hour near a clock change. */
-function runTolerance(config: DetectConfig, job: JobState & { due: number; per: number }): number {
+function runTolerance(config: DetectConfig, job: JobState & { per: number }, due: number): number {
   const tol = Math.max(job.jit, jitterTolerance(config, job.per));
-  return nearClockChange(config, job.due, job.per) ? tol + HOUR : tol;
+  return nearClockChange(config, due, job.per) ? tol + HOUR : tol;
 }
 
 /** Allowed jitter of a run: max(floor, fraction × period). */
@@ -95,19 +95,39 @@ export function isTrusted(config: DetectConfig, job: JobState): boolean {
 
 /**
  * Applies one file's calls of a (principal, API) — first and last event time, number of calls — to its run
- * history. Returns true when a new run started. Calls within `runGapMinutes` of the latest one continue the
- * current run (earlier calls arriving late move its start back); later calls start a new run, whose interval
- * to the previous start is matched against the learned period.
+ * history (`principalSeen`: the principal's latest call before this file, for trusted jobs in the head).
+ * Returns true when a new run started. Calls within `runGapMinutes` of the latest one continue the current run
+ * (earlier calls arriving late move its start back); later calls start a new run, whose interval to the previous
+ * start is matched against the learned period.
  */
-export function observeRun(config: DetectConfig, job: JobState, first: number, last: number, calls: number): boolean {
+export function observeRun(
+  config: DetectConfig,
+  job: JobState,
+  first: number,
+  last: number,
+  calls: number,
+  principalSeen = Number.POSITIVE_INFINITY,
+): boolean {
   const g = config.gap;
   if (first <= job.l + g.runGapMinutes * MINUTE) {
+    // The late file of a run a later one passed over: that run happened.
+    if (job.skip !== undefined && job.per !== undefined) {
+      if (Math.abs(first - job.skip) <= runTolerance(config, { ...job, per: job.per }, job.skip)) delete job.skip;
+    }
     if (last > job.l) job.l = last;
     if (first < job.rs && first >= job.rs - g.runGapMinutes * MINUTE) job.rs = first;
     job.n += calls;
     return false;
   }
   const delta = first - job.rs;
+  // A trusted run due before this one that did not come (the principal did nothing from its due time until this
+  // run, and it was not reported yet): check it once its file can no longer be late (an hourly job runs again
+  // well before a late file of the missed run could come).
+  if (job.due !== undefined && job.per !== undefined && job.missed !== job.due && job.skip === undefined) {
+    const tol = runTolerance(config, { ...job, per: job.per }, job.due);
+    // This run is a later one (a period after the due time or more), not the due one running late.
+    if (principalSeen < job.due - tol && first >= job.due + job.per - tol) job.skip = job.due;
+  }
   job.pn = job.n;
   job.n = calls;
   job.rs = first;
@@ -152,9 +172,18 @@ export function jobRan(ctx: Context, id: string, now: number, out: InsightEvent[
 }
 
 /**
- * How long to wait for a run's file beyond its due time: the 98th percentile of the partition's files'
- * delivery lag (from their oldest event), 3 minutes to 2 hours. CloudTrail delivers some files 30–90
- * minutes late; where that happens, a run is only called missed once such a file could have come.
+ * Fraction of a partition's files allowed to arrive after the lag allowance. A missed run is declared when its
+ * file could no longer be late; a job's file is as likely to be late as any other (CloudTrail delivers some
+ * files 30–90 minutes late, at random), so the allowance is a far quantile of the partition's lag: a daily job
+ * is then called missed by a late file about once in three years, an hourly one every six weeks.
+ */
+export const LATE_FILE_RISK = 0.001;
+
+/**
+ * How long to wait for a run's file beyond its due time: the lag (from a file's oldest event to its delivery)
+ * that all but {@link LATE_FILE_RISK} of the partition's files kept, 3 minutes to 2 hours. Where no file was
+ * ever late this is the usual few minutes; where some are, a run is only called missed once such a file could
+ * have come.
  */
 export function lagAllowance(lag: readonly number[]): number {
   const total = lag.reduce((x, y) => x + y, 0);
@@ -162,91 +191,118 @@ export function lagAllowance(lag: readonly number[]): number {
   let acc = 0;
   for (let b = 0; b < lag.length; b++) {
     acc += lag[b];
-    if (acc >= 0.98 * total) return Math.min(120, Math.max(3, lagBucketMinutes(b) + 1)) * MINUTE;
+    if (acc >= (1 - LATE_FILE_RISK) * total) return Math.min(120, Math.max(3, lagBucketMinutes(b) + 1)) * MINUTE;
   }
   return 120 * MINUTE;
 }
 
-/** The earliest time a trusted job can be reported missed (for the evaluator's due time). */
-export function nextJobCheck(ctx: Context): number {
+/** The due times of a trusted job still to be checked: the next run's, and one a later run passed over. */
+function pendingRuns(job: JobState): { due: number; skipped: boolean }[] {
+  if (job.per === undefined) return [];
+  const out: { due: number; skipped: boolean }[] = [];
+  if (job.skip !== undefined) out.push({ due: job.skip, skipped: true });
+  if (job.due !== undefined && job.missed !== job.due) out.push({ due: job.due, skipped: false });
+  return out;
+}
+
+/**
+ * Whether the trail is known to be logging since `at`: a file from any of the account's Regions, or a digest of
+ * the job's Region, delivered after it. Until then only an input (not time) can make a missed run reportable.
+ */
+function loggingSince(ctx: Context, region: string, at: number): boolean {
+  return Math.max(ctx.head.lastDelivery, ctx.head.regions[region]?.digest ?? Number.NEGATIVE_INFINITY) >= at;
+}
+
+/** The earliest time `checkJobs` can report a trusted job missed: due + tolerance + lag allowance. */
+export function nextJobDue(ctx: Context): number {
   const { config } = ctx.settings;
+  const allowance = lagAllowance(ctx.head.lag);
   let next = Number.POSITIVE_INFINITY;
   for (const [id, job] of Object.entries(ctx.head.jobs)) {
-    if (job.due === undefined || job.missed === job.due || job.per === undefined) continue;
-    const tol = runTolerance(config, { ...job, due: job.due, per: job.per });
-    // Nothing shows the trail logging since the run was due: only an input (not time) can make it reportable.
-    const digest = ctx.head.regions[parseJobId(id).region]?.digest ?? Number.NEGATIVE_INFINITY;
-    if (Math.max(ctx.head.lastDelivery, digest) < job.due + tol) continue;
-    next = Math.min(next, job.due + tol);
+    for (const { due } of pendingRuns(job)) {
+      const tol = runTolerance(config, { ...job, per: job.per! }, due);
+      if (!loggingSince(ctx, parseJobId(id).region, due + tol)) continue;
+      next = Math.min(next, due + tol + allowance);
+    }
   }
   return next;
 }
 
-/** Reports trusted jobs whose run is overdue at `now` (once per due time). */
+/**
+ * Reports trusted jobs whose run is overdue at `now` (once per due time): the next run, once it is later than
+ * its file could be, and a run a later one passed over (an hourly job runs again before a late file could come).
+ */
 export function checkJobs(ctx: Context, now: number, out: InsightEvent[]): void {
   const { head, settings } = ctx;
   const { config } = settings;
   const allowance = lagAllowance(head.lag);
   for (const [id, job] of Object.entries(head.jobs)) {
-    if (job.due === undefined || job.missed === job.due || job.per === undefined) continue;
-    const tol = runTolerance(config, { ...job, due: job.due, per: job.per });
-    if (now < job.due + tol + allowance) continue;
-    const { principal, region, source, name } = parseJobId(id);
-    // A run lost in a reported silence (the account's, or its Region's digests) is excused: the delivery-gap
-    // insight already speaks for it.
-    const due = job.due;
-    const covers = (silence: [number, number] | undefined) =>
-      silence !== undefined && silence[0] <= due + tol + allowance && (silence[1] === 0 || silence[1] >= due);
-    const excused = covers(head.silence) || covers(head.regions[region]?.silence);
-    if (excused) {
-      job.missed = job.due;
-      continue;
+    for (const { due, skipped } of pendingRuns(job)) {
+      const tol = runTolerance(config, { ...job, per: job.per! }, due);
+      if (now < due + tol + allowance) continue;
+      const { principal, region } = parseJobId(id);
+      // A run lost in a reported silence (the account's, or its Region's digests) is excused: the delivery-gap
+      // insight already speaks for it.
+      const covers = (silence: [number, number] | undefined) =>
+        silence !== undefined && silence[0] <= due + tol + allowance && (silence[1] === 0 || silence[1] >= due);
+      const excused = covers(head.silence) || covers(head.regions[region]?.silence);
+      if (!excused && !loggingSince(ctx, region, due + tol)) continue;
+      if (skipped) delete job.skip;
+      else job.missed = due;
+      if (excused) continue;
+      // The principal was active around the due time: the run happened (some calls may arrive late). A run
+      // passed over is known not to have come: the principal's later activity is the next run.
+      if (!skipped && (head.seen[principal] ?? 0) >= due - tol) continue;
+      if (historyMinutes(head) < config.learningHours * 60) continue;
+      reportMissed(ctx, id, job, due, skipped, now, out);
     }
-    // Nothing shows the trail logging since the run was due (no file in any Region, no digest of the job's
-    // Region): wait before blaming the job.
-    if (Math.max(head.lastDelivery, head.regions[region]?.digest ?? Number.NEGATIVE_INFINITY) < job.due + tol) continue;
-    job.missed = job.due;
-    // The principal was active around the due time: the run happened (some calls may arrive late).
-    if ((head.seen[principal] ?? 0) >= job.due - tol) continue;
-    if (historyMinutes(head) < config.learningHours * 60) continue;
-    const key = gapEpisodeKey(principal);
-    const open = head.episodes[key];
-    if (open) {
-      if (!open.eventNames.includes(name)) open.eventNames.push(name);
-      continue;
-    }
-    const per = job.per;
-    const ep: EpisodeState = {
-      id: episodeId(ctx, 'gap', principal, region, job.due),
-      detector: 'gap',
-      region,
-      start: job.due,
-      startBin: Math.floor(job.due / settings.binMs),
-      lastHot: Math.floor(job.due / settings.binMs),
-      total: 0,
-      observed: 0,
-      expected: job.pn,
-      score: zeroProbability(Math.max(1, job.pn), config.minDispersion),
-      suppressed: settings.isSuppressed({ account: head.account, region }, 'gap', principal, source, [name]),
-      eventSource: source,
-      eventName: name,
-      principal,
-      eventNames: [name],
-      errorCodes: [],
-      attributions: [],
-      baselineAverage: job.pn / (per / MINUTE),
-      gapCause: 'job-stopped',
-      expectedAt: job.due,
-      periodMinutes: Math.round(per / MINUTE),
-      explanation: `${shortPrincipal(principal)} runs ${name} (${source}) every ${fmtMinutes(per)} (${job.streak} runs on schedule, last ${isoSeconds(job.rs)}); the run due at ${isoSeconds(job.due)} has not appeared by ${isoSeconds(now)} in ${region} while account ${head.account} still delivers logs: the job may have stopped.`,
-    };
-    startEpisode(ctx, key, ep, now, 0, Math.max(1, Math.round((now - job.due) / MINUTE)), out);
   }
 }
 
-/** The earliest time `checkJobs` can do something: due + tolerance + lag allowance of the earliest job. */
-export function nextJobDue(ctx: Context): number {
-  const allowance = lagAllowance(ctx.head.lag);
-  const next = nextJobCheck(ctx);
-  return next === Number.POSITIVE_INFINITY ? next : next + allowance;
+/** Opens the gap episode of a missed run (or adds the API to the principal's open one). */
+function reportMissed(
+  ctx: Context,
+  id: string,
+  job: JobState,
+  due: number,
+  skipped: boolean,
+  now: number,
+  out: InsightEvent[],
+): void {
+  const { head, settings } = ctx;
+  const { principal, region, source, name } = parseJobId(id);
+  const key = gapEpisodeKey(principal);
+  const open = head.episodes[key];
+  if (open) {
+    if (!open.eventNames.includes(name)) open.eventNames.push(name);
+    return;
+  }
+  const per = job.per!;
+  const ep: EpisodeState = {
+    id: episodeId(ctx, 'gap', principal, region, due),
+    detector: 'gap',
+    region,
+    start: due,
+    startBin: Math.floor(due / settings.binMs),
+    lastHot: Math.floor(due / settings.binMs),
+    total: 0,
+    observed: 0,
+    expected: job.pn,
+    score: zeroProbability(Math.max(1, job.pn), settings.config.minDispersion),
+    suppressed: settings.isSuppressed({ account: head.account, region }, 'gap', principal, source, [name]),
+    eventSource: source,
+    eventName: name,
+    principal,
+    eventNames: [name],
+    errorCodes: [],
+    attributions: [],
+    baselineAverage: job.pn / (per / MINUTE),
+    gapCause: 'job-stopped',
+    expectedAt: due,
+    periodMinutes: Math.round(per / MINUTE),
+    explanation: skipped
+      ? `${shortPrincipal(principal)} runs ${name} (${source}) every ${fmtMinutes(per)} (last run ${isoSeconds(job.rs)}); the run due at ${isoSeconds(due)} did not come in ${region}, and by ${isoSeconds(now)} no late file brought it: the job skipped a run.`
+      : `${shortPrincipal(principal)} runs ${name} (${source}) every ${fmtMinutes(per)} (${job.streak} runs on schedule, last ${isoSeconds(job.rs)}); the run due at ${isoSeconds(due)} has not appeared by ${isoSeconds(now)} in ${region} while account ${head.account} still delivers logs: the job may have stopped.`,
+  };
+  startEpisode(ctx, key, ep, now, 0, Math.max(1, Math.round((now - due) / MINUTE)), out);
 }

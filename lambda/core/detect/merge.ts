@@ -5,7 +5,7 @@
  * job kept, and the live partition's clock, episodes and input position kept as they are (history is learned
  * from, never alerted on).
  */
-import { keepRecent, pageChars, pageRefOf } from './compaction';
+import { keepPeak, keepRecent, pageChars, pageRefOf } from './compaction';
 import type { DetectConfig } from './config';
 import { DAY, decay } from './context';
 import { type FileDelta, jobObservations } from './delta';
@@ -14,6 +14,7 @@ import { groupOf, learnsSources, parseJobId, principalGroup } from './series';
 import {
   emptyPage,
   type JobState,
+  type KnownApis,
   type Page,
   type PartitionHead,
   pageIdOf,
@@ -54,6 +55,9 @@ function mergeJob(x: JobState, y: JobState): JobState {
   const out: JobState = { ...best, rs: latest.rs, l: Math.max(x.l, y.l), n: latest.n, pn: latest.pn };
   if (best.due !== undefined && best.per !== undefined) out.due = out.rs + best.per;
   if (out.missed !== undefined && out.missed !== out.due) delete out.missed;
+  // A run passed over is the latest runs' news.
+  delete out.skip;
+  if (latest.skip !== undefined) out.skip = latest.skip;
   return out;
 }
 
@@ -138,7 +142,12 @@ export function mergeHistory(
       const apis = { ...x.apis };
       for (const [name, v] of Object.entries(k.apis)) apis[name] = Math.max(apis[name] ?? 0, v);
       if (learnsSources(id)) keepRecent(apis, config.detectors['s3-exfiltration'].knownSources);
-      p.known[id] = { since: Math.min(x.since, k.since), apis };
+      const merged: KnownApis = { since: Math.min(x.since, k.since), apis };
+      // The larger of the two bursts, decayed to the later time.
+      for (const from of [x, k]) {
+        if (from.peak !== undefined && from.peakAt !== undefined) keepPeak(merged, from.peak, from.peakAt, halfLifeMs);
+      }
+      p.known[id] = merged;
     }
     for (const [id, job] of Object.entries(page.jobs)) {
       if (head.jobs[id]) continue;

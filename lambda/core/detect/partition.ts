@@ -202,13 +202,16 @@ export class PartitionMachine {
     // Halve now and then: the lag of the last weeks' files is what counts.
     if (head.lag.reduce((x, y) => x + y, 0) > 20_000) head.lag = head.lag.map((v) => Math.floor(v / 2));
 
-    // Trusted jobs follow every run as it arrives (candidates learn at compactions).
+    // Trusted jobs follow every run as it arrives (candidates learn at compactions), knowing when each principal
+    // was last seen before this file (a run passed over is one the principal did nothing at).
+    const seenBefore = new Map<string, number>();
     for (const [id, first, last, calls] of jobObservations(delta)) {
       const job = head.jobs[id];
       if (!job) continue;
       const principal = parseJobId(id).principal;
+      if (!seenBefore.has(principal)) seenBefore.set(principal, head.seen[principal] ?? Number.NEGATIVE_INFINITY);
       if (last > (head.seen[principal] ?? Number.NEGATIVE_INFINITY)) head.seen[principal] = last;
-      if (observeRun(config, job, first, last, calls)) jobRan(this.ctx, id, now, out);
+      if (observeRun(config, job, first, last, calls, seenBefore.get(principal))) jobRan(this.ctx, id, now, out);
     }
     for (const [principal, t] of latestByPrincipal(delta)) {
       if (head.seen[principal] !== undefined && t > head.seen[principal]) head.seen[principal] = t;

@@ -7,9 +7,10 @@
  * first-seen sets are, when an insight may start, and how its episode opens.
  */
 import { type Expectation, expectation, logTail, longExpectation } from './baseline';
-import { pageRefOf } from './compaction';
+import { pageRefOf, peakAt } from './compaction';
 import type { DetectorKind, RateDetectorConfig, RateDetectorKind } from './config';
 import { type Context, DAY, historyMinutes, MINUTE, shortPrincipal } from './context';
+import { OTHER_ATTRIBUTION } from './delta';
 import { episodeId, startEpisode } from './episodes';
 import type { Attribution, AttributionValue, InsightEvent } from './insight';
 import { round } from './insight';
@@ -94,6 +95,7 @@ export function testRate(
   const view = index.view(id, w, bins);
   const distinct = Object.keys(view.n).length;
   if (!ep && !isApiSeries(id) && distinct < dc.minDistinctApis) return;
+  if (!ep && dc.habitFactor > 0 && habitual(ctx, id, view, w, dc.habitFactor)) return;
   const exp = long
     ? longExpectation(ctx, baselineOf(ctx, id), w, bins)
     : expectation(ctx, baselineOf(ctx, id), (w + 1) * binMs);
@@ -123,13 +125,30 @@ export function testRate(
 }
 
 /**
+ * Whether a principal's window is one of its habits: it has a day of history, every API in the window is one
+ * it used before, and the window is at most `factor` × the largest window it made in the last weeks (reported
+ * or not: the young-episode clipping keeps a reported burst out of the baseline, so without this memory a
+ * burst that recurs, like the usual admin onboarding people or a weekly Terraform apply, would be reported every
+ * time). A principal that never made such bursts, one that uses an API it never used, or a burst much larger
+ * than its own, is tested as before.
+ */
+function habitual(ctx: Context, id: string, view: WindowView, w: number, factor: number): boolean {
+  const known = knownOf(ctx, id);
+  const t = (w + 1) * ctx.settings.binMs;
+  if (!known || t - known.since < DAY) return false;
+  // Calls beyond the attribution cap ("Other") have unknown names: not provably habitual.
+  if (Object.keys(view.n).some((name) => name === OTHER_ATTRIBUTION || !known.apis[name])) return false;
+  return view.count <= factor * peakAt(known, t, ctx.settings.halfLifeMs);
+}
+
+/**
  * Reconnaissance (or permission probing) by a known principal: many APIs it has never read (or never been
  * denied on), at once. Tested against the pace at which it has picked up new ones so far (Poisson), once it
  * has a day of history.
  */
 function testNovelty(ctx: Context, id: string, view: WindowView, w: number): number | undefined {
   const { config, binMs, windowMs } = ctx.settings;
-  const dc = config.detectors[kindOf(id) === 'reads' ? 'recon' : 'access-denied'];
+  const dc = config.detectors[DETECTOR_OF[kindOf(id)] as RateDetectorKind];
   if (dc.minNovelApis <= 0) return undefined;
   const known = knownOf(ctx, id);
   const t = (w + 1) * binMs;

@@ -182,9 +182,12 @@ export function isApiSeries(id: string): boolean {
   return id[0] === 'c' || id[0] === 'e';
 }
 
-/** Series whose windows learn which APIs a principal uses (first-seen logic of recon and access-denied). */
+/**
+ * Series whose windows learn which APIs a principal uses and the largest bursts it makes: the first-seen logic
+ * of recon and access-denied, and the habits of recon and iam-burst (rate.ts).
+ */
 export function learnsApis(id: string): boolean {
-  return id[0] === 'r' || id[0] === 'd';
+  return id[0] === 'r' || id[0] === 'd' || id[0] === 'i';
 }
 
 /** Series whose windows learn the source IPs a principal reads objects from (s3-exfiltration). */

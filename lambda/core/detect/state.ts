@@ -78,16 +78,27 @@ export interface JobState {
   due?: number;
   /** The due time already reported (or excused) as missed. */
   missed?: number;
+  /**
+   * A due time a later run passed over (no run at it, the job ran again a period later): reported once a late
+   * file of it can no longer come, unless its calls arrive before then.
+   */
+  skip?: number;
 }
 
 /**
- * The first-seen memory of a series, since when: the APIs a principal read (reads) or was denied on (denials),
- * with value 1; the source IPs it read S3 objects from (object reads), with the hour (epoch hours) each was
- * last seen, at most `s3-exfiltration.knownSources` of them.
+ * The first-seen memory of a series, since when: the APIs a principal read (reads), was denied on (denials) or
+ * wrote to IAM with (IAM writes), with value 1; the source IPs it read S3 objects from (object reads), with the
+ * hour (epoch hours) each was last seen, at most `s3-exfiltration.knownSources` of them.
  */
 export interface KnownApis {
   since: number;
   apis: Record<string, number>;
+  /**
+   * Reads, denials and IAM writes: the largest window count the principal made (reported or not), decayed with
+   * the baselines' half-life to `peakAt` (epoch ms) — the bursts it is known to make (rate.ts, habits).
+   */
+  peak?: number;
+  peakAt?: number;
 }
 
 /** One page of the cold state. */
