@@ -19,7 +19,7 @@ import { listLocalFiles } from '../lambda/adapters/local-files';
 import { type InsightEvent, Replay } from '../lambda/core/detect';
 import { NaiveMeanSigma } from './scenarios/naive';
 import { generateOrgScenario, type LookAlike, type OrgScenario, orgOptions } from './scenarios/org';
-import { emptyScore, median, type Score, type Summary, scoreLabels, summarize } from './scenarios/score';
+import { emptyScore, median, num, type Score, scoreLabels, scoreRow, summarize } from './scenarios/score';
 import { ShapeLibrary } from './scenarios/shapes';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -109,27 +109,6 @@ function addSeed(t: Tally, s: OrgScenario, insights: readonly InsightEvent[], se
   for (const i of falses) t.special.get(dayType(s, Math.floor((Date.parse(i.eventTime) - o.startDay) / DAY)))!.falses++;
 }
 
-function pct(x: number): string {
-  return Number.isNaN(x) ? '     -' : `${(x * 100).toFixed(1)}%`.padStart(6);
-}
-
-function num(x: number, digits = 2): string {
-  return Number.isNaN(x) ? '-' : x.toFixed(digits);
-}
-
-function row(name: string, s: Summary, sc: Score): string {
-  return [
-    name.padEnd(22),
-    pct(s.recall),
-    pct(s.kindRecall).padStart(11),
-    pct(s.precision).padStart(9),
-    num(s.f1).padStart(5),
-    `${num(s.falsePerCleanAccountDay)} (${sc.falseOnCleanDays}/${sc.cleanAccountDays})`.padStart(20),
-    `${num(s.falsePerTestAccountDay)} (${sc.falseInTestPeriod}/${sc.testAccountDays})`.padStart(19),
-    `${num(s.medianLatency, 1)} / ${num(s.p90Latency, 1)}`.padStart(19),
-  ].join('  ');
-}
-
 /** The report's text. */
 export function report(
   seeds: readonly number[],
@@ -161,8 +140,8 @@ export function report(
       'false/test acct-day',
       'latency min med/p90',
     ].join('  '),
-    row('trailsight', es, e.score),
-    row('naive per-API mean+3σ', ns, n.score),
+    scoreRow('trailsight', es, e.score, { clean: 20, test: 19, latency: 19 }),
+    scoreRow('naive per-API mean+3σ', ns, n.score, { clean: 20, test: 19, latency: 19 }),
     '',
     'recall per injected kind: labels; trailsight detected by any insight / by the expected detector; naive any; trailsight median latency (min)',
     `  ${'kind'.padEnd(20)} ${'expected detector'.padEnd(20)} labels  trailsight  naive  latency`,

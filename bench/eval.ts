@@ -15,7 +15,7 @@ import { listLocalFiles } from '../lambda/adapters/local-files';
 import { type InsightEvent, Replay } from '../lambda/core/detect';
 import { generateScenario, loadBackground, type Scenario } from './scenarios/generate';
 import { NaiveMeanSigma } from './scenarios/naive';
-import { emptyScore, median, type Score, type Summary, scoreScenario, summarize } from './scenarios/score';
+import { emptyScore, median, num, scoreRow, scoreScenario, summarize } from './scenarios/score';
 
 const ROOT = path.resolve(__dirname, '..');
 const GRYCAP = path.resolve(ROOT, '../shared/data/grycap-cloudtrail-tracker/examples');
@@ -28,27 +28,6 @@ async function replay(dir: string, source: InsightSource): Promise<{ insights: I
   const started = Date.now();
   await detectFiles(await listLocalFiles([dir]), source, (i) => insights.push(i), quietIo);
   return { insights, seconds: (Date.now() - started) / 1000 };
-}
-
-function pct(x: number): string {
-  return Number.isNaN(x) ? '   -' : `${(x * 100).toFixed(1)}%`.padStart(6);
-}
-
-function num(x: number, digits = 2): string {
-  return Number.isNaN(x) ? '-' : x.toFixed(digits);
-}
-
-function row(name: string, s: Summary, sc: Score): string {
-  return [
-    name.padEnd(22),
-    pct(s.recall),
-    pct(s.kindRecall).padStart(11),
-    pct(s.precision).padStart(9),
-    num(s.f1).padStart(5),
-    `${num(s.falsePerCleanAccountDay)} (${sc.falseOnCleanDays}/${sc.cleanAccountDays})`.padStart(17),
-    `${num(s.falsePerTestAccountDay)} (${sc.falseInTestPeriod}/${sc.testAccountDays})`.padStart(17),
-    `${num(s.medianLatency, 1)} / ${num(s.p90Latency, 1)}`.padStart(15),
-  ].join('  ');
 }
 
 async function main(): Promise<void> {
@@ -118,8 +97,8 @@ async function main(): Promise<void> {
       'false/test acct-day',
       'latency min med/p90',
     ].join('  '),
-    row('trailsight', e, engineScore),
-    row('naive per-API mean+3σ', n, naiveScore),
+    scoreRow('trailsight', e, engineScore, { clean: 17, test: 17, latency: 15 }),
+    scoreRow('naive per-API mean+3σ', n, naiveScore, { clean: 17, test: 17, latency: 15 }),
     '',
     'trailsight by kind: labels, detected (any insight / right detector), median latency (min)',
   );

@@ -269,3 +269,32 @@ export function summarize(s: Score): Summary {
     p90Latency: quantile(s.latencies, 0.9),
   };
 }
+
+/** A fraction as a percentage, 6 wide ("-" when undefined). */
+export function pct(x: number): string {
+  return Number.isNaN(x) ? '     -' : `${(x * 100).toFixed(1)}%`.padStart(6);
+}
+
+/** A number with `digits` decimals ("-" when undefined). */
+export function num(x: number, digits = 2): string {
+  return Number.isNaN(x) ? '-' : x.toFixed(digits);
+}
+
+/** One detector's line of an evaluation table; `width` sets the last three columns to the table's header. */
+export function scoreRow(
+  name: string,
+  s: Summary,
+  sc: Score,
+  width: { clean: number; test: number; latency: number },
+): string {
+  return [
+    name.padEnd(22),
+    pct(s.recall),
+    pct(s.kindRecall).padStart(11),
+    pct(s.precision).padStart(9),
+    num(s.f1).padStart(5),
+    `${num(s.falsePerCleanAccountDay)} (${sc.falseOnCleanDays}/${sc.cleanAccountDays})`.padStart(width.clean),
+    `${num(s.falsePerTestAccountDay)} (${sc.falseInTestPeriod}/${sc.testAccountDays})`.padStart(width.test),
+    `${num(s.medianLatency, 1)} / ${num(s.p90Latency, 1)}`.padStart(width.latency),
+  ].join('  ');
+}

@@ -8,11 +8,9 @@
  * IPs the principal read objects from (at most `knownSources`, the most recent): reads from an IP it never
  * read from before need less evidence than reads from its usual places.
  */
-import { expectation, logTail } from './baseline';
 import { type Context, DAY, MINUTE, shortPrincipal } from './context';
 import type { InsightEvent } from './insight';
 import {
-  baselineOf,
   CALLER_ALPHA,
   fmtCount,
   knownOf,
@@ -20,6 +18,7 @@ import {
   openWindowEpisode,
   principalAttributions,
   topList,
+  windowTail,
 } from './rate';
 import { ranked, type WindowIndex } from './windows';
 
@@ -41,18 +40,10 @@ export function testExfiltration(
   const dc = config.detectors['s3-exfiltration'];
   if (!dc.enabled) return;
   const bins = config.windowBins;
-  const ep = ctx.head.episodes[id];
-  const threshold = Math.min(dc.minCount, dc.minCountNewSource);
-  const count = index.count(id, w, bins);
-  if (count < (ep ? Math.ceil(threshold / 2) : threshold)) return;
+  const tail = windowTail(ctx, index, id, w, Math.min(dc.minCount, dc.minCountNewSource));
+  if (!tail) return;
+  const { count, exp, logP } = tail;
   const t = (w + 1) * binMs;
-  const exp = expectation(ctx, baselineOf(ctx, id), t);
-  if (count < config.minRatio * exp.mu) return;
-  const logP = logTail(count, exp);
-  if (ep) {
-    if (logP < Math.log(config.alphaContinue)) ep.lastHot = Math.max(ep.lastHot, w);
-    return;
-  }
   const view = index.view(id, w, bins);
   const known = knownOf(ctx, id);
   const ips = ranked(view.i);

@@ -61,6 +61,34 @@ export function mayStart(ctx: Context, id: string, w: number, bins: number): boo
 }
 
 /**
+ * The count test shared by the windowed detectors with one count series (failed sign-ins, object reads):
+ * window `w` of series `id` with at least `minCount` events (half that while its episode is open) and
+ * `minRatio` × its expectation. An open episode stays open while the window stays unusual (p < alphaContinue)
+ * and nothing new starts; otherwise returns the count, its expectation and the log p-value for the detector to
+ * judge.
+ */
+export function windowTail(
+  ctx: Context,
+  index: WindowIndex,
+  id: string,
+  w: number,
+  minCount: number,
+): { count: number; exp: Expectation; logP: number } | undefined {
+  const { config, binMs } = ctx.settings;
+  const ep = ctx.head.episodes[id];
+  const count = index.count(id, w, config.windowBins);
+  if (count < (ep ? Math.ceil(minCount / 2) : minCount)) return undefined;
+  const exp = expectation(ctx, baselineOf(ctx, id), (w + 1) * binMs);
+  if (count < config.minRatio * exp.mu) return undefined;
+  const logP = logTail(count, exp);
+  if (ep) {
+    if (logP < Math.log(config.alphaContinue)) ep.lastHot = Math.max(ep.lastHot, w);
+    return undefined;
+  }
+  return { count, exp, logP };
+}
+
+/**
  * Tests window `w` (of `bins` bins: the short window, or the long one for the provisioning APIs' calls) of a
  * rate detector's series `id` after a file delivered in `region` added counts to it (per-principal series
  * span the account's Regions: an insight about them is reported in the Region of that file). May start an

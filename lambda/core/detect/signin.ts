@@ -15,7 +15,7 @@
  *   baseline) that no single user accounts for — a few guesses against each of many users, usually from one
  *   place, stay under every user's own test.
  */
-import { expectation, logTail, longExpectation } from './baseline';
+import { logTail, longExpectation } from './baseline';
 import { type Context, MINUTE, shortPrincipal } from './context';
 import type { InsightEvent } from './insight';
 import { isoSeconds } from './insight';
@@ -27,6 +27,7 @@ import {
   mayStart,
   openWindowEpisode,
   principalAttributions,
+  windowTail,
 } from './rate';
 import { seriesId } from './series';
 import { ranked, type WindowIndex, type WindowView } from './windows';
@@ -63,16 +64,9 @@ export function testSignInFailures(
   const dc = config.detectors['console-brute-force'];
   if (!dc.enabled) return;
   const bins = config.windowBins;
-  const ep = ctx.head.episodes[id];
-  const count = index.count(id, w, bins);
-  if (count < (ep ? Math.ceil(dc.minFailures / 2) : dc.minFailures)) return;
-  const exp = expectation(ctx, baselineOf(ctx, id), (w + 1) * binMs);
-  if (count < config.minRatio * exp.mu) return;
-  const logP = logTail(count, exp);
-  if (ep) {
-    if (logP < Math.log(config.alphaContinue)) ep.lastHot = Math.max(ep.lastHot, w);
-    return;
-  }
+  const tail = windowTail(ctx, index, id, w, dc.minFailures);
+  if (!tail) return;
+  const { count, exp, logP } = tail;
   if (logP >= Math.log(config.alpha) || !mayStart(ctx, id, w, bins)) return;
   const principal = id.slice(2);
   const view = index.view(id, w, bins);
@@ -182,16 +176,9 @@ export function testSignInSpray(
   const dc = config.detectors['console-brute-force'];
   if (!dc.enabled) return;
   const bins = config.windowBins;
-  const ep = ctx.head.episodes[id];
-  const count = index.count(id, w, bins);
-  if (count < (ep ? Math.ceil(dc.minFailures / 2) : dc.minFailures)) return;
-  const exp = expectation(ctx, baselineOf(ctx, id), (w + 1) * binMs);
-  if (count < config.minRatio * exp.mu) return;
-  const logP = logTail(count, exp);
-  if (ep) {
-    if (logP < Math.log(config.alphaContinue)) ep.lastHot = Math.max(ep.lastHot, w);
-    return;
-  }
+  const tail = windowTail(ctx, index, id, w, dc.minFailures);
+  if (!tail) return;
+  const { count, exp, logP } = tail;
   if (logP >= Math.log(config.alpha)) return;
   const view = index.view(id, w, bins);
   const users = ranked(view.p);
