@@ -31,6 +31,9 @@ import { otherCount, ranked, type WindowIndex, type WindowView } from './windows
 /** A rate counts as unusual (though not alarming on its own) below this tail probability. */
 export const CALLER_ALPHA = 0.01;
 
+/** Expected calls per window below which an API counts as almost never called (see testRate's override). */
+const RARE_PER_WINDOW = 0.5;
+
 /** The page holding a series (or a principal's first-seen sets). */
 export function pageFor(ctx: Context, id: string): Page {
   return ctx.data.page(pageIdOf(pageRefOf(ctx.head.pages, groupOf(id))));
@@ -141,10 +144,12 @@ export function testRate(
   // bursts stays quiet; a new or normally quiet principal on a busy API does not.
   const caller = isApiSeries(id) ? callerLogTail(ctx, index, id, view, w, bins) : undefined;
   const loose = Math.log(CALLER_ALPHA);
-  // Overwhelming evidence on the API alone (p < alpha²: a new error code in bulk, dozens of calls of a
-  // never-used API) is news whoever the caller is.
+  // Overwhelming evidence on the API alone (p < alpha²) on an API that is almost never called here (a new
+  // error code in bulk, dozens of calls of a never-used API) is news whoever the caller is; on an API called
+  // every window, the caller must agree (a nightly job's bulk writes are its own habit).
+  const overwhelming = logP < 2 * alpha && exp.mu < RARE_PER_WINDOW;
   const anomalous =
-    caller === undefined || logP < 2 * alpha
+    caller === undefined || overwhelming
       ? logP < alpha
       : (logP < alpha && caller < loose) || (caller < alpha && logP < loose);
   if (!anomalous) return;
