@@ -23,6 +23,7 @@ import {
   attributionsOf,
   baselineOf,
   CALLER_ALPHA,
+  type EpisodeFacts,
   fmtCount,
   mayStart,
   openWindowEpisode,
@@ -40,6 +41,20 @@ function target(principal: string): string {
     return 'user names that do not exist in the account (CloudTrail hides them)';
   const short = shortPrincipal(principal);
   return short === 'root' ? 'the root user' : short;
+}
+
+/** What every console-brute-force insight says of its calls: ConsoleLogin events, in `region`. */
+function signInFacts(
+  region: string,
+): Pick<EpisodeFacts, 'detector' | 'region' | 'eventSource' | 'eventName' | 'eventNames' | 'errorCodes'> {
+  return {
+    detector: 'console-brute-force',
+    region,
+    eventSource: 'signin.amazonaws.com',
+    eventName: 'ConsoleLogin',
+    eventNames: ['ConsoleLogin'],
+    errorCodes: [],
+  };
 }
 
 function fromIps(view: WindowView): { text: string; ips: string[] } {
@@ -84,13 +99,8 @@ export function testSignInFailures(
     p,
     now,
     {
-      detector: 'console-brute-force',
-      region,
+      ...signInFacts(region),
       principal,
-      eventSource: 'signin.amazonaws.com',
-      eventName: 'ConsoleLogin',
-      eventNames: ['ConsoleLogin'],
-      errorCodes: [],
       attributions: principalAttributions(view, windowMin, id, principal),
       sourceIps: ips,
       explanation,
@@ -130,9 +140,9 @@ export function testSignInAfterFailures(
   const signIn = index.view(id, w, 1);
   const windowMin = (bins * binMs) / MINUTE;
   const p = Math.exp(logP);
-  const { ips } = fromIps(view);
+  const failedFrom = fromIps(view);
   const signInFrom = fromIps(signIn);
-  const explanation = `${target(principal)} signed in to the console without MFA at ${isoSeconds(signIn.t0)}${signInFrom.text} after ${failures} failed sign-ins in the previous ${windowMin} min${fromIps(view).text}; expected about ${fmtCount(exp.mu)} failures per ${windowMin} min at this hour (p = ${p.toExponential(1)}): the password may have been guessed — reset it, require MFA and review what the session did.`;
+  const explanation = `${target(principal)} signed in to the console without MFA at ${isoSeconds(signIn.t0)}${signInFrom.text} after ${failures} failed sign-ins in the previous ${windowMin} min${failedFrom.text}; expected about ${fmtCount(exp.mu)} failures per ${windowMin} min at this hour (p = ${p.toExponential(1)}): the password may have been guessed — reset it, require MFA and review what the session did.`;
   openWindowEpisode(
     ctx,
     id,
@@ -143,15 +153,10 @@ export function testSignInAfterFailures(
     p,
     now,
     {
-      detector: 'console-brute-force',
-      region,
+      ...signInFacts(region),
       principal,
-      eventSource: 'signin.amazonaws.com',
-      eventName: 'ConsoleLogin',
-      eventNames: ['ConsoleLogin'],
-      errorCodes: [],
       attributions: principalAttributions(view, windowMin, failuresId, principal),
-      sourceIps: [...new Set([...signInFrom.ips, ...ips])],
+      sourceIps: [...new Set([...signInFrom.ips, ...failedFrom.ips])],
       explanation,
     },
     out,
@@ -200,12 +205,7 @@ export function testSignInSpray(
     p,
     now,
     {
-      detector: 'console-brute-force',
-      region,
-      eventSource: 'signin.amazonaws.com',
-      eventName: 'ConsoleLogin',
-      eventNames: ['ConsoleLogin'],
-      errorCodes: [],
+      ...signInFacts(region),
       attributions: attributionsOf(view, windowMin, id),
       sourceIps: ips,
       explanation,
