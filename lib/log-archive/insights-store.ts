@@ -23,6 +23,44 @@ export interface InsightsStoreProps {
 }
 
 /**
+ * The insights bucket's settings, one definition for Trailsight's own archive (lib/log-archive/log-archive.ts) and for
+ * the {@link InsightsStore} next to an existing archive: SSE-KMS behind an S3 Bucket Key, public access blocked, TLS 1.2
+ * only, versioned, access-logged, expiring with the archive retention, retained on stack deletion.
+ */
+export function insightsBucketProps(opts: {
+  readonly bucketName: string;
+  readonly key: kms.IKey;
+  readonly accessLogBucket: s3.IBucket;
+  readonly retentionDays: number;
+  readonly noncurrentVersionRetentionDays: number;
+}): s3.BucketProps {
+  return {
+    bucketName: opts.bucketName,
+    encryption: s3.BucketEncryption.KMS,
+    encryptionKey: opts.key,
+    // One small object per insight: an S3 Bucket Key turns a KMS call per object into one per bucket-key lifetime
+    // (docs/deploy.md, "S3 Bucket Keys").
+    bucketKeyEnabled: true,
+    blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+    enforceSSL: true,
+    minimumTLSVersion: 1.2,
+    versioned: true,
+    objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+    serverAccessLogsBucket: opts.accessLogBucket,
+    serverAccessLogsPrefix: 'insights/',
+    lifecycleRules: [
+      {
+        id: 'InsightsLifecycle',
+        expiration: Duration.days(opts.retentionDays),
+        noncurrentVersionExpiration: Duration.days(opts.noncurrentVersionRetentionDays),
+        abortIncompleteMultipartUploadAfter: Duration.days(7),
+      },
+    ],
+    removalPolicy: RemovalPolicy.RETAIN,
+  };
+}
+
+/**
  * Defines the bucket of Trailsight's insights next to an archive Trailsight does not own (`archive.existing`): its own
  * key, the insights bucket and its access-log bucket, with the same defaults as the insights bucket of Trailsight's
  * own archive (lib/log-archive/log-archive.ts): rotating key, SSE-KMS behind an S3 Bucket Key, public access blocked,
@@ -69,29 +107,17 @@ export class InsightsStore extends Construct {
       id: 'AwsSolutions-S1',
       reason: 'This is the server access log target of the insights bucket; logging it into itself would loop.',
     });
-    this.insightsBucket = new s3.Bucket(this, 'InsightsBucket', {
-      bucketName: props.bucketName,
-      encryption: s3.BucketEncryption.KMS,
-      encryptionKey: this.key,
-      // One small object per insight: an S3 Bucket Key turns a KMS call per object into one per bucket-key lifetime.
-      bucketKeyEnabled: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      versioned: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      serverAccessLogsBucket: this.accessLogBucket,
-      serverAccessLogsPrefix: 'insights/',
-      lifecycleRules: [
-        {
-          id: 'InsightsLifecycle',
-          expiration: Duration.days(props.retentionDays),
-          noncurrentVersionExpiration: Duration.days(props.noncurrentVersionRetentionDays),
-          abortIncompleteMultipartUploadAfter: Duration.days(7),
-        },
-      ],
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    this.insightsBucket = new s3.Bucket(
+      this,
+      'InsightsBucket',
+      insightsBucketProps({
+        bucketName: props.bucketName,
+        key: this.key,
+        accessLogBucket: this.accessLogBucket,
+        retentionDays: props.retentionDays,
+        noncurrentVersionRetentionDays: props.noncurrentVersionRetentionDays,
+      }),
+    );
     this.allowReaders(
       (props.readerAccounts ?? []).map((account) => new iam.AccountPrincipal(account)),
       `arn:${Stack.of(this).partition}:s3:::${props.bucketName}`,

@@ -2,6 +2,7 @@ import { Duration, aws_iam as iam, aws_kms as kms, RemovalPolicy, Stack, aws_s3 
 import { Construct } from 'constructs';
 import { INSIGHTS_PREFIX } from '../../schema/insights-table';
 import { cloudFormationExecutionRoleArn } from './deployment-role';
+import { insightsBucketProps } from './insights-store';
 import {
   BUCKET_CONFIGURATION_ACTIONS,
   BUCKET_DESTRUCTION_ACTIONS,
@@ -208,30 +209,17 @@ export class LogArchive extends Construct {
       };
     }
 
-    this.insightsBucket = new s3.Bucket(this, 'InsightsBucket', {
-      bucketName: props.insightsBucketName,
-      encryption: s3.BucketEncryption.KMS,
-      encryptionKey: this.key,
-      // The pipeline writes one small object per insight: an S3 Bucket Key turns a KMS call per object into one per
-      // bucket-key lifetime (docs/deploy.md, "S3 Bucket Keys").
-      bucketKeyEnabled: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      versioned: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      serverAccessLogsBucket: this.accessLogBucket,
-      serverAccessLogsPrefix: 'insights/',
-      lifecycleRules: [
-        {
-          id: 'InsightsLifecycle',
-          expiration: Duration.days(retention.retentionDays),
-          noncurrentVersionExpiration: Duration.days(retention.noncurrentVersionRetentionDays),
-          abortIncompleteMultipartUploadAfter: Duration.days(7),
-        },
-      ],
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    this.insightsBucket = new s3.Bucket(
+      this,
+      'InsightsBucket',
+      insightsBucketProps({
+        bucketName: props.insightsBucketName,
+        key: this.key,
+        accessLogBucket: this.accessLogBucket,
+        retentionDays: retention.retentionDays,
+        noncurrentVersionRetentionDays: retention.noncurrentVersionRetentionDays,
+      }),
+    );
 
     this.allowCloudTrailDelivery(props);
     this.protectBuckets(props.trailArns, deploymentRoleArn, breakGlassRoleArn);
