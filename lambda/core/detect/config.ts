@@ -218,6 +218,12 @@ export interface DetectConfig {
      * activity), a gap is this long without a digest; log-file silences there are never reported.
      */
     readonly digestGapMinutes: number;
+    /**
+     * After a logged `StopLogging` or `DeleteTrail`, a gap is this long without any event logged after it (the
+     * files of the events before it arrive within CloudTrail's usual delivery time, 5 minutes on average and
+     * rarely over 15): the direct evidence, whatever the account's usual silences or digests.
+     */
+    readonly afterStopMinutes: number;
   };
   /** Insights about these are never emitted (they still feed the baselines). */
   readonly suppress: {
@@ -284,6 +290,7 @@ export const DEFAULT_DETECT_CONFIG: DetectConfig = {
     alpha: 1e-3,
     maxSilentHours: 48,
     digestGapMinutes: 130,
+    afterStopMinutes: 15,
   },
   suppress: { principals: [], eventNames: [], accounts: [], regions: [], detectors: [] },
 };

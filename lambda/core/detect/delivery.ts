@@ -1,8 +1,13 @@
 /**
  * The `delivery-gap` detector: a trail that stopped delivering.
  *
- * Two kinds of evidence, the strongest available:
+ * Three kinds of evidence, the strongest available:
  *
+ * - **A logged stop.** A successful `StopLogging` or `DeleteTrail` in the account, after which no event logged
+ *   later is delivered for `afterStopMinutes` (long enough for the files of the events before it to arrive): a
+ *   gap since the stop, whatever the account's usual silences. Any event logged after the stop means logging
+ *   went on (another trail was stopped, or logging was started again), and clears the evidence; a busy account
+ *   clears it within minutes, a quiet account whose other trail was stopped is reported with that said.
  * - **Digest files.** A trail with log file validation delivers a digest file for each Region every hour,
  *   whether or not anything happened. In a Region whose digests the partition has seen, a gap is
  *   `digestGapMinutes` without one (two missed in a row): certain, and quiet accounts stay quiet — a Region
@@ -20,9 +25,10 @@
  * were delivered in the silence but not applied (a backlog or failing files inside the pipeline), and such a
  * silence is the pipeline's own fault, alarmed by the pipeline, not a trail that stopped logging.
  */
-import { type Context, decay, HOUR, historyMinutes, MINUTE, slotOf } from './context';
+import { type Context, decay, HOUR, historyMinutes, MINUTE, shortPrincipal, slotOf } from './context';
 import { DELIVERY_EPISODE_KEY, endEpisode, episodeId, startEpisode } from './episodes';
 import { type InsightEvent, isoSeconds, round } from './insight';
+import type { FileDelta } from './delta';
 import type { EpisodeState, PartitionHead } from './state';
 import { roundSum } from './stats';
 
@@ -35,6 +41,38 @@ function fmtMinutes(ms: number): string {
 /** Open-episode key of a Region's digest gap. */
 export function digestEpisodeKey(region: string): string {
   return `${DELIVERY_EPISODE_KEY}|${region}`;
+}
+
+/** Events logged this long after a stop are another trail's, or logging was started again. */
+const STOP_SKEW_MS = MINUTE;
+
+/**
+ * A log file delivered at its `deliveredAt`: what it says of logging (a stop, events after a stop), and the
+ * account's silence it ends. A silence after a logged stop ends when logging resumes, not with the files of
+ * events logged before the stop; other silences end with any file, and teach the baseline unless reported.
+ */
+export function recordLogFile(ctx: Context, delta: FileDelta, now: number, out: InsightEvent[]): void {
+  const { head } = ctx;
+  const at = delta.deliveredAt;
+  if (delta.newest !== undefined) head.newest = Math.max(head.newest ?? Number.NEGATIVE_INFINITY, at - delta.newest);
+  if (delta.loggingStopped) {
+    const [toDelivery, by, call] = delta.loggingStopped;
+    const t = at - toDelivery;
+    if (t > (head.loggingStopped?.[0] ?? Number.NEGATIVE_INFINITY)) head.loggingStopped = [t, by, delta.region, call];
+  }
+  if (head.loggingStopped && (head.newest ?? Number.NEGATIVE_INFINITY) > head.loggingStopped[0] + STOP_SKEW_MS) {
+    delete head.loggingStopped;
+  }
+  const ep = head.episodes[DELIVERY_EPISODE_KEY];
+  if (ep) {
+    if (ep.gapCause !== 'logging-stopped' || !head.loggingStopped) {
+      endEpisode(ctx, DELIVERY_EPISODE_KEY, ep, now, out);
+      if (head.silence) head.silence[1] = at;
+    }
+  } else if (at > head.lastDelivery) {
+    recordSilence(ctx, head.lastDelivery, at);
+  }
+  head.lastDelivery = Math.max(head.lastDelivery, at);
 }
 
 /** Records the silence between two consecutive deliveries, in the hour-of-week slot where it began. */
@@ -148,6 +186,18 @@ export function nextDeliveryCheck(ctx: Context): number {
   const dg = settings.config.deliveryGap;
   if (!dg.enabled) return Number.POSITIVE_INFINITY;
   const learnedBy = head.first + settings.config.learningHours * HOUR;
+  const open = head.episodes[DELIVERY_EPISODE_KEY];
+  if (open?.gapCause === 'logging-stopped') return Number.POSITIVE_INFINITY;
+  const stop = head.loggingStopped;
+  const afterStop =
+    stop && !open ? Math.max(stop[0] + dg.afterStopMinutes * MINUTE, learnedBy) : Number.POSITIVE_INFINITY;
+  return Math.min(afterStop, nextSilenceCheck(ctx, learnedBy));
+}
+
+/** The earliest time a digest gap or an account's silence can be reported, or +∞. */
+function nextSilenceCheck(ctx: Context, learnedBy: number): number {
+  const { head, settings } = ctx;
+  const dg = settings.config.deliveryGap;
   let next = Number.POSITIVE_INFINITY;
   if (hasDigests(head)) {
     for (const [region, r] of Object.entries(head.regions)) {
@@ -170,6 +220,7 @@ function gapEpisode(
   region: string,
   since: number,
   fields: Pick<EpisodeState, 'expected' | 'score' | 'baselineAverage' | 'explanation'>,
+  gapCause: 'delivery-stopped' | 'logging-stopped' = 'delivery-stopped',
 ): EpisodeState {
   const { head, settings } = ctx;
   return {
@@ -193,7 +244,7 @@ function gapEpisode(
     eventNames: [],
     errorCodes: [],
     attributions: [],
-    gapCause: 'delivery-stopped',
+    gapCause,
     expectedAt: since,
     ...fields,
   };
@@ -205,6 +256,9 @@ export function checkDelivery(ctx: Context, now: number, out: InsightEvent[]): v
   const { config } = settings;
   const dg = config.deliveryGap;
   if (!dg.enabled || historyMinutes(head) < config.learningHours * 60) return;
+  checkLoggingStopped(ctx, now, out);
+  // Digests and the account's silence would only report the same outage again.
+  if (head.episodes[DELIVERY_EPISODE_KEY]?.gapCause === 'logging-stopped') return;
   if (hasDigests(head)) {
     for (const [region, r] of Object.entries(head.regions)) {
       const key = digestEpisodeKey(region);
@@ -248,6 +302,33 @@ export function checkDelivery(ctx: Context, now: number, out: InsightEvent[]): v
     baselineAverage: learned.meanGap > 0 ? MINUTE / learned.meanGap : 0,
     explanation: `Account ${head.account} delivered no log files in any Region for ${fmtMinutes(silent)} (since ${isoSeconds(since)}, last from ${lastRegion}); at this hour the longest silence of the last weeks was ${fmtMinutes(learned.longest)}: check that the trail is still logging (StopLogging, DeleteTrail, bucket policy, KMS key).`,
   });
+  head.silence = [since, 0];
+  startEpisode(ctx, DELIVERY_EPISODE_KEY, ep, now, 0, Math.round(silent / MINUTE), out);
+}
+
+/** Opens the gap after a logged stop (see the module comment): nothing logged after it for `afterStopMinutes`. */
+function checkLoggingStopped(ctx: Context, now: number, out: InsightEvent[]): void {
+  const { head, settings } = ctx;
+  const dg = settings.config.deliveryGap;
+  const stop = head.loggingStopped;
+  if (!stop || head.episodes[DELIVERY_EPISODE_KEY]) return;
+  const [since, by, region, call] = stop;
+  const silent = now - since;
+  if (silent < dg.afterStopMinutes * MINUTE || silent > dg.maxSilentHours * HOUR) return;
+  // Files delivered but not applied may hold events logged after the stop.
+  if (ctx.data.unappliedFiles(since, now, { regions: Object.keys(head.regions).sort() })) return;
+  const ep = gapEpisode(
+    ctx,
+    region,
+    since,
+    {
+      expected: silent / MINUTE,
+      score: 0,
+      baselineAverage: 0,
+      explanation: `${shortPrincipal(by)} called ${call} in ${region} at ${isoSeconds(since)}, and account ${head.account} has delivered no event logged after it for ${fmtMinutes(silent)}: the trail that feeds this archive stopped logging — start it again (StartLogging) and review what that principal did before.`,
+    },
+    'logging-stopped',
+  );
   head.silence = [since, 0];
   startEpisode(ctx, DELIVERY_EPISODE_KEY, ep, now, 0, Math.round(silent / MINUTE), out);
 }

@@ -62,11 +62,22 @@ export interface FileDelta {
    * carries no events, only the fact that the trail was logging when it was delivered.
    */
   readonly digest?: true;
+  /**
+   * The latest successful `StopLogging` or `DeleteTrail` in the file: [ms from it to the delivery, who, which
+   * call]. Only present when the file holds one: the delivery-gap detector's direct evidence that logging was
+   * turned off (delivery.ts).
+   */
+  readonly loggingStopped?: [number, string, string];
+  /** ms from the file's newest event to the delivery (undefined for a file without events). */
+  readonly newest?: number;
 }
 
 /** Error codes that mean "you are not allowed to", as opposed to "that failed". */
 const DENIED = /AccessDenied|Unauthorized|Forbidden|NotAuthorized/i;
 const IAM_SOURCE = 'iam.amazonaws.com';
+const CLOUDTRAIL_SOURCE = 'cloudtrail.amazonaws.com';
+/** Calls that turn a trail's logging off. */
+const STOPS_LOGGING = new Set(['StopLogging', 'DeleteTrail']);
 /** Calls made through the console: people, not scheduled jobs. */
 const CONSOLE_AGENT = /^(signin|console)\.amazonaws\.com|^AWS Internal/i;
 /** User agents are capped at 1 KB by CloudTrail; 120 characters identify the tool. */
@@ -142,6 +153,8 @@ export class DeltaBuilder {
   private readonly seen: Record<string, number> = {};
   private readonly jobPrincipals = new Set<string>();
   private oldest = Number.POSITIVE_INFINITY;
+  private newest = Number.NEGATIVE_INFINITY;
+  private stopped: [number, string, string] | undefined;
   private events = 0;
   private minBin = Number.POSITIVE_INFINITY;
   private maxBin = Number.NEGATIVE_INFINITY;
@@ -160,6 +173,14 @@ export class DeltaBuilder {
     if (bin < this.minBin) this.minBin = bin;
     if (bin > this.maxBin) this.maxBin = bin;
     if (ev.time < this.oldest) this.oldest = ev.time;
+    if (ev.time > this.newest) this.newest = ev.time;
+    if (
+      ev.source === CLOUDTRAIL_SOURCE &&
+      !ev.errorCode &&
+      STOPS_LOGGING.has(ev.name) &&
+      ev.time > (this.stopped?.[0] ?? Number.NEGATIVE_INFINITY)
+    )
+      this.stopped = [ev.time, ev.principal, ev.name];
     if (ev.time > (this.seen[ev.principal] ?? Number.NEGATIVE_INFINITY)) this.seen[ev.principal] = ev.time;
     for (const id of seriesOfEvent(ev, this.file.region)) this.count(id, bin, ev);
     if (mayBeJob(ev)) {
@@ -246,7 +267,8 @@ export class DeltaBuilder {
       lag: Number.isFinite(this.oldest)
         ? Math.min(240, Math.max(0, Math.floor((this.file.deliveredAt - this.oldest) / 60_000)))
         : 0,
-      ...(this.events > 0 ? { minBin: this.minBin, maxBin: this.maxBin } : {}),
+      ...(this.events > 0 ? { minBin: this.minBin, maxBin: this.maxBin, newest: d - this.newest } : {}),
+      ...(this.stopped ? { loggingStopped: [d - this.stopped[0], this.stopped[1], this.stopped[2]] } : {}),
     };
   }
 }

@@ -67,7 +67,7 @@ export interface TrailsightDetails {
   /** s3-exfiltration, console-brute-force: the source IPs of the activity, most frequent first. */
   readonly sourceIps?: string[];
   /** gap / delivery-gap: why the activity is missing. */
-  readonly gapCause?: 'job-stopped' | 'delivery-stopped';
+  readonly gapCause?: 'job-stopped' | 'delivery-stopped' | 'logging-stopped';
   /** gap / delivery-gap: when the missing activity was due (ISO). */
   readonly expectedAt?: string;
   /** gap: the learned schedule period, minutes. */

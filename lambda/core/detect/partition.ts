@@ -10,9 +10,9 @@
  */
 import { compact, compactionDue, nextCompaction } from './compaction';
 import { type Context, MINUTE, type PartitionData, type Settings } from './context';
-import { checkDelivery, nextDeliveryCheck, recordDigest, recordSilence } from './delivery';
+import { checkDelivery, nextDeliveryCheck, recordDigest, recordLogFile } from './delivery';
 import { type FileDelta, jobObservations, latestByPrincipal } from './delta';
-import { DELIVERY_EPISODE_KEY, endEpisode, endQuietEpisodes, nextQuietEnd } from './episodes';
+import { endQuietEpisodes, nextQuietEnd } from './episodes';
 import { testExfiltration } from './exfiltration';
 import type { InsightEvent } from './insight';
 import { checkJobs, jobRan, nextJobDue, observeRun } from './jobs';
@@ -188,16 +188,8 @@ export class PartitionMachine {
   private countFile(delta: FileDelta, now: number, out: InsightEvent[]): void {
     const { head, settings } = this.ctx;
     const { config, binMs } = settings;
-    const at = delta.deliveredAt;
-    // Delivery: a file ends the account's silence; silences that were not reported teach the baseline.
-    const deliveryEp = head.episodes[DELIVERY_EPISODE_KEY];
-    if (deliveryEp) {
-      endEpisode(this.ctx, DELIVERY_EPISODE_KEY, deliveryEp, now, out);
-      if (head.silence) head.silence[1] = at;
-    } else if (at > head.lastDelivery) {
-      recordSilence(this.ctx, head.lastDelivery, at);
-    }
-    head.lastDelivery = Math.max(head.lastDelivery, at);
+    // Delivery: what the file says of logging, and the account's silence it ends.
+    recordLogFile(this.ctx, delta, now, out);
     head.lag[lagBucket(delta.lag)] += 1;
     // Halve now and then: the lag of the last weeks' files is what counts.
     if (head.lag.reduce((x, y) => x + y, 0) > 20_000) head.lag = head.lag.map((v) => Math.floor(v / 2));

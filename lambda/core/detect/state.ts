@@ -51,7 +51,7 @@ export interface EpisodeState {
   errorCodes: string[];
   attributions: Attribution[];
   baselineAverage: number;
-  gapCause?: 'job-stopped' | 'delivery-stopped';
+  gapCause?: 'job-stopped' | 'delivery-stopped' | 'logging-stopped';
   expectedAt?: number;
   periodMinutes?: number;
   /** Bins of the window that opened the episode, when not the short window (the long window). */
@@ -189,6 +189,14 @@ export interface PartitionHead {
   first: number;
   /** Delivery time of the latest file, in any Region. */
   lastDelivery: number;
+  /** Latest event time of the files applied, in any Region. */
+  newest?: number;
+  /**
+   * A logged `StopLogging` or `DeleteTrail` after which no event has been delivered yet: [event time, who,
+   * Region, which call]. Cleared by any later event (logging went on: it was another trail, or it was started
+   * again).
+   */
+  loggingStopped?: [number, string, string, string];
   /** Last file applied in canonical order. */
   cursor?: FilePosition;
   /** Last evaluator tick applied. */

@@ -57,7 +57,7 @@ export const insightEventSchema = z.looseObject({
     score: z.number().min(0).max(1),
     windowMinutes: count,
     expectedAt: isoTime.optional(),
-    gapCause: z.enum(['job-stopped', 'delivery-stopped']).optional(),
+    gapCause: z.enum(['job-stopped', 'delivery-stopped', 'logging-stopped']).optional(),
     sourceIps: z.array(z.string()).optional(),
     explanation: z.string().min(1),
   }),
