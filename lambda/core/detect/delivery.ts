@@ -26,9 +26,9 @@
  * silence is the pipeline's own fault, alarmed by the pipeline, not a trail that stopped logging.
  */
 import { type Context, decay, HOUR, historyMinutes, MINUTE, shortPrincipal, slotOf } from './context';
+import type { FileDelta } from './delta';
 import { DELIVERY_EPISODE_KEY, endEpisode, episodeId, startEpisode } from './episodes';
 import { type InsightEvent, isoSeconds, round } from './insight';
-import type { FileDelta } from './delta';
 import type { EpisodeState, PartitionHead } from './state';
 import { roundSum } from './stats';
 
