@@ -271,7 +271,7 @@ export const DEFAULT_DETECT_CONFIG: DetectConfig = {
     'access-denied': { enabled: true, minCount: 10, minDistinctApis: 3, minNovelApis: 4, habitFactor: 0 },
     'unused-region': { enabled: true, minCalls: 3, establishedHours: 24 },
     's3-exfiltration': { enabled: true, minCount: 50, minCountNewSource: 20, knownSources: 8 },
-    'console-brute-force': { enabled: true, minFailures: 10, minFailuresBeforeSuccess: 5 },
+    'console-brute-force': { enabled: true, minFailures: 6, minFailuresBeforeSuccess: 5 },
   },
   gap: {
     enabled: true,
