@@ -17,9 +17,10 @@ import { detectFiles, type InsightSource } from '../cli/commands/detect';
 import type { CliIo } from '../cli/io';
 import { listLocalFiles } from '../lambda/adapters/local-files';
 import { type InsightEvent, Replay } from '../lambda/core/detect';
+import { DEFAULT_DETECT_CONFIG } from '../lambda/core/detect/config';
 import { NaiveMeanSigma } from './scenarios/naive';
 import { generateOrgScenario, type LookAlike, type OrgScenario, orgOptions } from './scenarios/org';
-import { emptyScore, median, num, type Score, scoreLabels, scoreRow, summarize } from './scenarios/score';
+import { emptyScore, latencyLine, median, num, type Score, scoreLabels, scoreRow, summarize } from './scenarios/score';
 import { ShapeLibrary } from './scenarios/shapes';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -154,6 +155,13 @@ export function report(
       `  ${kind.padEnd(20)} ${k.detector.padEnd(20)} ${String(k.labels).padStart(6)}  ${`${k.detected} / ${k.detectedByKind}`.padStart(10)}  ${String(nk?.detected ?? 0).padStart(5)}  ${num(median(k.latencies), 1).padStart(7)}`,
     );
   }
+  out.push(
+    latencyLine(
+      e.score,
+      scenarios.map((s) => s.lags),
+      DEFAULT_DETECT_CONFIG.reorderMinutes,
+    ),
+  );
   const perDetector = (t: Tally): string =>
     Object.entries(t.score.falseByDetector)
       .sort((a, b) => b[1] - a[1])

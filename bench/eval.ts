@@ -13,9 +13,10 @@ import { detectFiles, type InsightSource } from '../cli/commands/detect';
 import type { CliIo } from '../cli/io';
 import { listLocalFiles } from '../lambda/adapters/local-files';
 import { type InsightEvent, Replay } from '../lambda/core/detect';
+import { DEFAULT_DETECT_CONFIG } from '../lambda/core/detect/config';
 import { generateScenario, loadBackground, type Scenario } from './scenarios/generate';
 import { NaiveMeanSigma } from './scenarios/naive';
-import { emptyScore, median, num, scoreRow, scoreScenario, summarize } from './scenarios/score';
+import { emptyScore, latencyLine, median, num, scoreRow, scoreScenario, summarize } from './scenarios/score';
 
 const ROOT = path.resolve(__dirname, '..');
 const GRYCAP = path.resolve(ROOT, '../shared/data/grycap-cloudtrail-tracker/examples');
@@ -107,6 +108,13 @@ async function main(): Promise<void> {
       `  ${kind.padEnd(14)} ${String(k.labels).padStart(3)}  ${String(k.detected).padStart(3)} / ${String(k.detectedByKind).padStart(3)}  ${num(median(k.latencies), 1).padStart(6)}`,
     );
   }
+  out.push(
+    latencyLine(
+      engineScore,
+      scenarios.map((s) => s.lags),
+      DEFAULT_DETECT_CONFIG.reorderMinutes,
+    ),
+  );
   const falseByDetector = new Map<string, number>();
   for (const f of engineScore.falseInsights) {
     const d = f.split(' ')[2].replace(':', '');

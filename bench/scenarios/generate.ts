@@ -10,6 +10,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { Rng } from './random';
+import { addLag, type LagHistogram } from './score';
 
 export type LabelKind = 'call-rate' | 'error-rate' | 'iam-burst' | 'recon' | 'access-denied' | 'gap' | 'delivery-gap';
 
@@ -52,6 +53,8 @@ export interface Scenario {
   readonly notes: string[];
   readonly files: number;
   readonly events: number;
+  /** Event → file delivery lags of the delivered events. */
+  readonly lags: LagHistogram;
 }
 
 export type RawRecord = Record<string, unknown>;
@@ -276,6 +279,7 @@ export function generateScenario(background: RawRecord[], opts: ScenarioOptions,
   const notes: string[] = [];
   let files = 0;
   let events = 0;
+  const lags: LagHistogram = [];
 
   const bgDay0 = Date.parse('2017-06-01T00:00:00Z');
   const templates = background.map((r) => ({
@@ -665,6 +669,7 @@ export function generateScenario(background: RawRecord[], opts: ScenarioOptions,
       list.push(rec);
     }
     for (const [at, list] of [...byFile.entries()].sort((x, y) => x[0] - y[0])) {
+      for (const rec of list) addLag(lags, at - Date.parse(String(rec.eventTime)));
       const d = new Date(at);
       const ymd = d.toISOString().slice(0, 10).split('-');
       const ts = `${ymd.join('')}T${d.toISOString().slice(11, 13)}${d.toISOString().slice(14, 16)}Z`;
@@ -680,5 +685,5 @@ export function generateScenario(background: RawRecord[], opts: ScenarioOptions,
       events += list.length;
     }
   }
-  return { options: opts, accounts, labels, cleanDays, notes, files, events };
+  return { options: opts, accounts, labels, cleanDays, notes, files, events, lags };
 }

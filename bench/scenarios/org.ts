@@ -30,7 +30,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Rng } from './random';
-import type { ScoredLabel } from './score';
+import { addLag, type LagHistogram, type ScoredLabel } from './score';
 import type { Call, RawRecord, Session, ShapeLibrary, Who } from './shapes';
 
 const MIN = 60_000;
@@ -137,6 +137,8 @@ export interface OrgScenario {
   readonly digestFiles: number;
   readonly lateFiles: number;
   readonly events: number;
+  /** Event → file delivery lags of the delivered events. */
+  readonly lags: LagHistogram;
 }
 
 export const HOME = 'eu-west-1';
@@ -1536,7 +1538,11 @@ function stamp(t: number, seconds: boolean): string {
 }
 
 /** Writes an account's delivery files (and digests), returns counts. */
-function deliver(sim: AccountSim, outDir: string): { files: number; digests: number; late: number; events: number } {
+function deliver(
+  sim: AccountSim,
+  outDir: string,
+  lags: LagHistogram,
+): { files: number; digests: number; late: number; events: number } {
   const { rng, acct } = sim;
   const written = new Map<string, Written[]>();
   let files = 0;
@@ -1585,6 +1591,7 @@ function deliver(sim: AccountSim, outDir: string): { files: number; digests: num
       writeFileSync(path.join(outDir, rel), body);
       files++;
       events += recs.length;
+      for (const e of recs) addLag(lags, at - e.t);
       const times = recs.map((e) => e.t);
       out.push({
         key: rel,
@@ -1683,6 +1690,7 @@ export function generateOrgScenario(lib: ShapeLibrary, opts: OrgOptions, outDir:
   let digestFiles = 0;
   let lateFiles = 0;
   let events = 0;
+  const lags: LagHistogram = [];
 
   for (const acct of accounts) {
     const sim = new AccountSim(lib, rng, acct, opts, clock);
@@ -1766,7 +1774,7 @@ export function generateOrgScenario(lib: ShapeLibrary, opts: OrgOptions, outDir:
     lookAlikes.push(...sim.lookAlikes);
     const injected = new Set(kept.map((l) => Math.floor((l.start - opts.startDay) / DAY)));
     for (const d of test) if (!injected.has(d)) cleanDays.push(`${acct.id}|${d}`);
-    const delivered = deliver(sim, outDir);
+    const delivered = deliver(sim, outDir, lags);
     files += delivered.files;
     digestFiles += delivered.digests;
     lateFiles += delivered.late;
@@ -1792,5 +1800,6 @@ export function generateOrgScenario(lib: ShapeLibrary, opts: OrgOptions, outDir:
     digestFiles,
     lateFiles,
     events,
+    lags,
   };
 }

@@ -238,6 +238,52 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/**
+ * Event → file delivery lags in whole seconds (index = seconds, value = events): what the generators' CloudTrail
+ * delivery model costs every insight before any detector sees a call.
+ */
+export type LagHistogram = number[];
+
+export function addLag(h: LagHistogram, ms: number): void {
+  const s = Math.max(0, Math.round(ms / 1000));
+  h[s] = (h[s] ?? 0) + 1;
+}
+
+/** Median of merged histograms, minutes. */
+export function medianLagMinutes(hs: readonly LagHistogram[]): number {
+  const total = hs.reduce((n, h) => n + h.reduce((a, b) => a + (b ?? 0), 0), 0);
+  const len = Math.max(0, ...hs.map((h) => h.length));
+  let seen = 0;
+  for (let s = 0; s < len; s++) {
+    for (const h of hs) seen += h[s] ?? 0;
+    if (seen * 2 >= total) return s / 60;
+  }
+  return Number.NaN;
+}
+
+/** Detectors of missing activity: they must wait out late files before a run or a file can be called missing. */
+const ABSENCE_DETECTORS = new Set(['gap', 'delivery-gap']);
+
+/**
+ * Where the median latency goes: CloudTrail's delivery (median event → file in this model), the reorder
+ * window, and the median of the detectors of activity against that of the detectors of missing activity.
+ */
+export function latencyLine(s: Score, lags: readonly LagHistogram[], reorderMinutes: number): string {
+  const of = (absence: boolean) =>
+    median(
+      Object.values(s.byKind)
+        .filter((k) => ABSENCE_DETECTORS.has(k.detector) === absence)
+        .flatMap((k) => k.latencies),
+    );
+  const delivery = medianLagMinutes(lags);
+  return (
+    `latency: median ${num(median(s.latencies), 1)} min from the first call; CloudTrail's delivery alone takes ` +
+    `${num(delivery, 1)} (median event → file in this model), the reorder window ${reorderMinutes}; by detector ` +
+    `family: activity ${num(of(false), 1)} min (floor ${num(delivery + reorderMinutes, 1)}), missing activity ` +
+    `(gap, delivery-gap: they must wait out late files) ${num(of(true), 1)} min`
+  );
+}
+
 export function quantile(xs: readonly number[], q: number): number {
   if (xs.length === 0) return Number.NaN;
   const s = [...xs].sort((a, b) => a - b);
