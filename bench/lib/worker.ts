@@ -10,13 +10,18 @@
  *   detect <file>:   the ingest core (without the aggregate) → the detection engine, as the ingest Lambda and
  *                    `trailsight detect` run it: the file's events are collected, then `ingestFile` counts and tests
  *                    them; also reports the engine's state size per thousand active series
+ *   detect-tree <dir>, detect-tree-classic <dir>: `trailsight detect`'s replay of a tree (reader, deltas, every
+ *                    detector, the evaluator's ticks), with every detector, and with the detectors issue 14 added
+ *                    turned off (unused-region, s3-exfiltration, console-brute-force, the long window; their
+ *                    series are still counted into the deltas, so the difference is what their tests cost)
  */
 import { createReadStream, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
+import { detectFiles } from '../../cli/commands/detect';
 import { type LocalFile, listLocalFiles, openLocalRecords } from '../../lambda/adapters/local-files';
 import { TrailAggregate } from '../../lambda/core/aggregate';
 import { EventIdDeduper } from '../../lambda/core/dedupe';
-import { Replay, serializeReplayState } from '../../lambda/core/detect';
+import { type DetectConfigInput, Replay, serializeReplayState } from '../../lambda/core/detect';
 import type { TrailEvent } from '../../lambda/core/event';
 import { createReadReport, readTrailEventBatches } from '../../lambda/core/reader';
 
@@ -136,9 +141,41 @@ async function detect(file: string): Promise<Measured> {
   };
 }
 
+/** The detectors and the long window that issue 14 added, off. */
+const CLASSIC: DetectConfigInput = {
+  longWindow: { enabled: false },
+  detectors: {
+    'unused-region': { enabled: false },
+    's3-exfiltration': { enabled: false },
+    'console-brute-force': { enabled: false },
+  },
+};
+
+async function detectTreeWith(dir: string, config: DetectConfigInput): Promise<Measured> {
+  const files = await listLocalFiles([dir]);
+  const t0 = performance.now();
+  const engine = new Replay(config);
+  let insights = 0;
+  const stats = await detectFiles(files, engine, () => insights++, {
+    stdout: () => {},
+    stderr: (t) => process.stderr.write(t),
+    stderrIsTty: false,
+  });
+  if (stats.failed > 0) throw new Error(`detect: ${stats.failed} files failed`);
+  return { events: stats.events, ms: performance.now() - t0, jsonBytes: 0, insights };
+}
+
 async function main(): Promise<void> {
   const [mode, file] = process.argv.slice(2);
-  const modes = { baseline, core, detect, 'baseline-tree': baselineTree, 'core-tree': coreTree };
+  const modes = {
+    baseline,
+    core,
+    detect,
+    'baseline-tree': baselineTree,
+    'core-tree': coreTree,
+    'detect-tree': (dir: string) => detectTreeWith(dir, {}),
+    'detect-tree-classic': (dir: string) => detectTreeWith(dir, CLASSIC),
+  };
   const run = modes[mode as keyof typeof modes];
   if (!run || !file) throw new Error(`usage: worker.ts ${Object.keys(modes).join('|')} <file or dir>`);
   const cpu0 = process.cpuUsage();

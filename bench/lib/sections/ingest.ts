@@ -21,13 +21,15 @@ const TARGET_RATIO = 1.3;
 /** Issue 4: ingest + detect within 1.5x the bare baseline. */
 const TARGET_DETECT_RATIO = 1.5;
 const TARGET_RSS_MB = 300;
+/** Issue 14: the detectors it added cost at most 20 % more replay time. */
+const TARGET_NEW_DETECTORS_RATIO = 1.2;
 const RUNS: Record<string, number> = { 'small-2MB': 7, 'medium-12MB': 5, 'max-50MB': 3 };
 
 type Outcome = { ok: true; result: WorkerResult } | { ok: false; reason: string };
 
 function measure(
   root: string,
-  mode: 'baseline' | 'core' | 'detect' | 'baseline-tree' | 'core-tree',
+  mode: 'baseline' | 'core' | 'detect' | 'baseline-tree' | 'core-tree' | 'detect-tree' | 'detect-tree-classic',
   file: string,
 ): Outcome {
   const heap = mode === 'baseline' ? ['--max-old-space-size=16384'] : [];
@@ -222,6 +224,26 @@ async function run(ctx: BenchContext): Promise<void> {
         `${fmt(tb.jsonBytes / files / 1024, 0)} KB of JSON per file: baseline ${fmt(tb.ms)} ms, core ${fmt(tc.ms)} ms; ` +
         `core/baseline wall ${fmt(ratio, 2)} (target ≤ ${TARGET_RATIO}: ${ratio <= TARGET_RATIO ? 'met' : 'MISSED'}), ` +
         `CPU ${fmt(tc.cpuMs / tb.cpuMs, 2)}`,
+    );
+  }
+
+  // What the detectors of issue 14 cost: the same replay with and without them, alternating.
+  const classic: Outcome[] = [];
+  const all: Outcome[] = [];
+  for (let i = 0; i < 3; i++) {
+    classic.push(measure(ctx.root, 'detect-tree-classic', tree));
+    all.push(measure(ctx.root, 'detect-tree', tree));
+  }
+  const dc = summarize(classic);
+  const da = summarize(all);
+  if (typeof dc === 'string' || typeof da === 'string') {
+    console.log(`detectors of issue 14: FAILED (${typeof dc === 'string' ? dc : da})`);
+  } else {
+    const ratio = da.ms / dc.ms;
+    console.log(
+      `trailsight detect over the tree (N=3): without the detectors issue 14 added ${fmt(dc.ms)} ms, with them ` +
+        `${fmt(da.ms)} ms: ${fmt(ratio, 2)} (target ≤ ${TARGET_NEW_DETECTORS_RATIO}: ${ratio <= TARGET_NEW_DETECTORS_RATIO ? 'met' : 'MISSED'}), ` +
+        `CPU ${fmt(da.cpuMs / dc.cpuMs, 2)}, peak ${fmt(dc.rss)} → ${fmt(da.rss)} MB`,
     );
   }
 }
