@@ -224,6 +224,11 @@ async function test(
     : { ...config, minLevel: 'informational', enable: ['*'], disable: [], allow: [] };
   const engine = new RuleEngine(loaded.rules, effective);
   const files = await listLocalFiles(logPaths);
+  // The pipeline groups matches in delivery order: so does --alerts (files without a delivery time last).
+  if (alerts) {
+    const at = (f: (typeof files)[number]) => f.info.deliveredAt ?? Number.POSITIVE_INFINITY;
+    files.sort((a, b) => at(a) - at(b) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
   const dedupe = new EventIdDeduper();
   const matches: RuleMatch[] = [];
   let failed = 0;

@@ -131,6 +131,23 @@ describe('rules test', () => {
     );
   });
 
+  test('--alerts groups in delivery order, as the pipeline does, whatever order the folders are given in', async () => {
+    const config = join(dir, 'every-level.json');
+    writeFileSync(config, JSON.stringify({ minLevel: 'informational' }));
+    const run = (...logs: string[]) => cli('test', ...logs, '--alerts', '--format', 'jsonl', '--config', config);
+    const a = await run(FLAWS2_SAMPLE, GRYCAP_SAMPLE);
+    const b = await run(GRYCAP_SAMPLE, FLAWS2_SAMPLE);
+    expect(a.code).toBe(0);
+    const times = a.out
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as RuleMatch).event.eventTime);
+    // grycap (2017) was delivered before flaws2 (2018), which alerts too.
+    expect(times[0].startsWith('2017-')).toBe(true);
+    expect(times[times.length - 1].startsWith('2018-')).toBe(true);
+    expect(b.out).toBe(a.out);
+  });
+
   test('an unreadable log file is reported and makes the exit status 1; the other files still count', async () => {
     const logs = join(dir, 'logs');
     mkdirSync(logs);
