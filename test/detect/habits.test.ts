@@ -50,9 +50,15 @@ const onboarding = (who: Who, at: number, people: number): TrailEvent[] =>
     }),
   );
 
+/** Terraform's user agent (grycap's reads were mostly made in the console; a deploy role is a program). */
+const TERRAFORM = 'APN/1.0 HashiCorp/1.0 Terraform/1.11.2 (+https://www.terraform.io) terraform-provider-aws/5.94.1';
+
 /** A deploy role's refresh: 2 calls each of 20 read APIs (from `first` in grycap's list) in 5 minutes. */
 const refresh = (who: Who, at: number, first: number): TrailEvent[] =>
-  spread(at, 40, 5, (t, i) => shape(READ_APIS[first + (i % 20)], t, { who, errorCode: null }));
+  spread(at, 40, 5, (t, i) => ({
+    ...shape(READ_APIS[first + (i % 20)], t, { who, errorCode: null }),
+    userAgent: TERRAFORM,
+  }));
 
 /** Every day: the admin attaches a policy, the CI role reads, the deploy role reads one API. */
 const habits = (start: number): TrailEvent[] => [

@@ -78,8 +78,17 @@ const IAM_SOURCE = 'iam.amazonaws.com';
 const CLOUDTRAIL_SOURCE = 'cloudtrail.amazonaws.com';
 /** Calls that turn a trail's logging off. */
 const STOPS_LOGGING = new Set(['StopLogging', 'DeleteTrail']);
-/** Calls made through the console: people, not scheduled jobs. */
+/**
+ * Calls made through the console: people, not scheduled jobs. CloudTrail's user agent is `signin.amazonaws.com`
+ * for an IAM user in the console, `console.amazonaws.com` for the root user, `AWS Internal` for the console's
+ * back end.
+ */
 const CONSOLE_AGENT = /^(signin|console)\.amazonaws\.com|^AWS Internal/i;
+
+/** Whether a user agent is the console's. */
+export function isConsoleAgent(agent: string): boolean {
+  return CONSOLE_AGENT.test(agent);
+}
 /** User agents are capped at 1 KB by CloudTrail; 120 characters identify the tool. */
 const AGENT_CHARS = 120;
 /**
@@ -137,7 +146,7 @@ export function seriesOfEvent(ev: TrailEvent, region: string): string[] {
 
 /** Scheduled jobs are programs: the console and the root user do not run cron jobs. */
 export function mayBeJob(ev: TrailEvent): boolean {
-  return ev.principalKind !== 'Root' && !(ev.userAgent !== undefined && CONSOLE_AGENT.test(ev.userAgent));
+  return ev.principalKind !== 'Root' && !(ev.userAgent !== undefined && isConsoleAgent(ev.userAgent));
 }
 
 /**

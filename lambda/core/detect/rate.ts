@@ -10,7 +10,7 @@ import { type Expectation, expectation, logTail, longExpectation } from './basel
 import { pageRefOf, peakAt } from './compaction';
 import type { DetectorKind, RateDetectorConfig, RateDetectorKind } from './config';
 import { type Context, DAY, historyMinutes, MINUTE, shortPrincipal } from './context';
-import { OTHER_ATTRIBUTION } from './delta';
+import { isConsoleAgent, OTHER_ATTRIBUTION } from './delta';
 import { episodeId, startEpisode } from './episodes';
 import type { Attribution, AttributionValue, InsightEvent } from './insight';
 import { round } from './insight';
@@ -177,12 +177,16 @@ function habitual(ctx: Context, id: string, view: WindowView, w: number, factor:
 /**
  * Reconnaissance (or permission probing) by a known principal: many APIs it has never read (or never been
  * denied on), at once. Tested against the pace at which it has picked up new ones so far (Poisson), once it
- * has a day of history.
+ * has a day of history. Reads made mostly through the console are left to the count test: each console page
+ * a person opens calls several read APIs, so a person opening pages new to them reads many new APIs at once;
+ * sweeps are run from programs (the CLI, SDKs, tools).
  */
 function testNovelty(ctx: Context, id: string, view: WindowView, w: number): number | undefined {
   const { config, binMs, windowMs } = ctx.settings;
-  const dc = config.detectors[DETECTOR_OF[kindOf(id)] as RateDetectorKind];
+  const detector = DETECTOR_OF[kindOf(id)] as RateDetectorKind;
+  const dc = config.detectors[detector];
   if (dc.minNovelApis <= 0) return undefined;
+  if (detector === 'recon' && consoleShare(view) >= 0.5) return undefined;
   const known = knownOf(ctx, id);
   const t = (w + 1) * binMs;
   if (!known || t - known.since < DAY) return undefined;
@@ -192,6 +196,13 @@ function testNovelty(ctx: Context, id: string, view: WindowView, w: number): num
   const windows = (t - known.since) / windowMs;
   const rate = (Object.keys(known.apis).length + 1) / windows;
   return logUpperTail(novel, rate, 0);
+}
+
+/** The share of a window's calls whose user agent is the console's. */
+function consoleShare(view: WindowView): number {
+  let fromConsole = 0;
+  for (const [agent, n] of Object.entries(view.a)) if (isConsoleAgent(agent)) fromConsole += n;
+  return view.count > 0 ? fromConsole / view.count : 0;
 }
 
 /**
