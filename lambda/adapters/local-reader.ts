@@ -14,6 +14,12 @@
  *   // files in the order given; `report` as readTrailEvents would have filled it
  * }
  * ```
+ *
+ * {@link summarizeLocalFiles} is the same read for `trailsight summary`, which needs counts, not events: each
+ * thread also counts its batch of files into a {@link SummaryCounts}, and this thread adds those up instead of
+ * rebuilding and counting every event here, which made this thread the bottleneck. The dedupe still runs here,
+ * in order, on the eventIDs; a batch holding a duplicate (rare: CloudTrail delivered an event twice) is counted
+ * event by event from its columns instead, without the duplicates, so the totals are those of a single thread.
  */
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +33,16 @@ import {
   readTrailEventBatches,
   TrailReadError,
 } from '../core/reader';
+import { SummaryBuilder, type SummaryCounts } from '../core/summary';
 import { type LocalFile, openLocalRecords } from './local-files';
+
+/** One file's outcome in {@link summarizeLocalFiles}: its events went into the summary. */
+export interface FileSummarized {
+  readonly file: LocalFile;
+  /** The file's events counted (duplicates removed). */
+  readonly events: number;
+  readonly report: ReadReport;
+}
 
 export interface FileEvents {
   readonly file: LocalFile;
@@ -69,6 +84,8 @@ export interface WorkerTask {
   readonly id: number;
   readonly files: readonly LocalFile[];
   readonly maxRecordBytes?: number;
+  /** Also count the task's events into a {@link SummaryCounts} (for {@link summarizeLocalFiles}). */
+  readonly count?: boolean;
 }
 
 export interface WorkerReply {
@@ -77,6 +94,26 @@ export interface WorkerReply {
   readonly events: EncodedEvents;
   /** Per file: its report and how many of the events are its. */
   readonly files: readonly { readonly report: SerializedReport; readonly events: number }[];
+  /** Every event of the task counted, duplicates included (when the task asked for it). */
+  readonly counts?: SummaryCounts;
+}
+
+/** What a reader thread does with one task: read its files in order, encode their events, count them if asked. */
+export async function runTask(task: WorkerTask): Promise<WorkerReply> {
+  const events: TrailEvent[] = [];
+  const files: WorkerReply['files'][number][] = [];
+  for (const file of task.files) {
+    const result = await readOneFile(file, task.maxRecordBytes);
+    for (const e of result.events) events.push(e);
+    files.push({ report: result.report, events: result.events.length });
+  }
+  let counts: SummaryCounts | undefined;
+  if (task.count) {
+    const summary = new SummaryBuilder();
+    for (const e of events) summary.add(e);
+    counts = summary.eventCounts();
+  }
+  return { id: task.id, events: encodeEvents(events), files, ...(counts ? { counts } : {}) };
 }
 
 /**
@@ -95,6 +132,9 @@ export interface EncodedEvents {
   /** eventID of each event ('' when unknown: see the flags), unique per event, so not worth a dictionary. */
   readonly eventIds: readonly string[];
 }
+
+/** The flag bit of an event whose eventID is known (see {@link EncodedEvents.flags}). */
+const EVENT_ID_KNOWN = 32;
 
 const STRING_FIELDS = [
   'account',
@@ -136,7 +176,7 @@ export function encodeEvents(events: readonly TrailEvent[]): EncodedEvents {
       (e.management ? 4 : 0) |
       (e.mfaUsed === undefined ? 0 : 8) |
       (e.mfaUsed ? 16 : 0) |
-      (e.eventId === undefined ? 0 : 32);
+      (e.eventId === undefined ? 0 : EVENT_ID_KNOWN);
     for (let f = 0; f < fields; f++) {
       const v = e[STRING_FIELDS[f]];
       if (v === undefined) refs[k++] = -1;
@@ -182,7 +222,7 @@ export function decodeEvents(encoded: EncodedEvents, from: number, count: number
       sessionName: s(refs[r + 7]),
       sourceIp: s(refs[r + 8]),
       userAgent: s(refs[r + 9]),
-      eventId: (f & 32) === 0 ? undefined : eventIds[i],
+      eventId: (f & EVENT_ID_KNOWN) === 0 ? undefined : eventIds[i],
       eventType: s(refs[r + 10]),
       category: s(refs[r + 11]),
       management: (f & 4) !== 0,
@@ -227,12 +267,70 @@ export async function* readLocalFiles(
   files: readonly LocalFile[],
   options: LocalReadOptions = {},
 ): AsyncGenerator<FileEvents, void, undefined> {
+  for await (const part of read(files, options, false)) {
+    if (part.reply) yield* unpack(files, part.start, part.reply, options.dedupe);
+    else yield finish(part.file, part.result, options.dedupe);
+  }
+}
+
+/**
+ * Reads `files` like {@link readLocalFiles} and counts their events into `summary` (duplicates removed, as
+ * `summary.add` of each file's events in order would), yielding each file's report in the order given. The counts
+ * are complete once the generator is done.
+ */
+export async function* summarizeLocalFiles(
+  files: readonly LocalFile[],
+  summary: SummaryBuilder,
+  options: LocalReadOptions = {},
+): AsyncGenerator<FileSummarized, void, undefined> {
+  const { dedupe } = options;
+  for await (const part of read(files, options, true)) {
+    if (!part.reply) {
+      const { file, events, report } = finish(part.file, part.result, dedupe);
+      for (const e of events) summary.add(e);
+      yield { file, events: events.length, report };
+      continue;
+    }
+    const { reply, start } = part;
+    const { eventIds, flags } = reply.events;
+    const done: FileSummarized[] = [];
+    let duplicates: Uint8Array | undefined;
+    let at = 0;
+    for (let i = 0; i < reply.files.length; i++) {
+      const { events } = reply.files[i];
+      const report = rebuild(reply.files[i].report);
+      if (dedupe) {
+        for (let j = at; j < at + events; j++) {
+          if ((flags[j] & EVENT_ID_KNOWN) !== 0 && dedupe.isDuplicate(eventIds[j])) {
+            duplicates ??= new Uint8Array(reply.events.count);
+            duplicates[j] = 1;
+            report.skipped.duplicate = (report.skipped.duplicate ?? 0) + 1;
+            report.events--;
+          }
+        }
+      }
+      done.push({ file: files[start + i], events: report.events, report });
+      at += events;
+    }
+    if (!duplicates) summary.addCounts(reply.counts as SummaryCounts);
+    else {
+      const events = decodeEvents(reply.events, 0, reply.events.count);
+      for (let j = 0; j < events.length; j++) if (duplicates[j] === 0) summary.add(events[j]);
+    }
+    yield* done;
+  }
+}
+
+/** A piece of a read, in order: a worker's reply for consecutive files from `start`, or one file read here. */
+type ReadPart =
+  | { readonly reply: WorkerReply; readonly start: number; readonly file?: undefined; readonly result?: undefined }
+  | { readonly reply?: undefined; readonly file: LocalFile; readonly result: WorkerFileResult };
+
+function read(files: readonly LocalFile[], options: LocalReadOptions, count: boolean): AsyncGenerator<ReadPart> {
   const workers = options.workers ?? defaultWorkers();
-  const source =
-    workers > 0 && files.length > 1
-      ? parallel(files, workers, options.maxRecordBytes)
-      : inThisThread(files, options.maxRecordBytes);
-  for await (const [file, result] of source) yield finish(file, result, options.dedupe);
+  return workers > 0 && files.length > 1
+    ? parallel(files, workers, options.maxRecordBytes, count)
+    : inThisThread(files, options.maxRecordBytes);
 }
 
 function defaultWorkers(): number {
@@ -243,16 +341,13 @@ function defaultWorkers(): number {
 async function* inThisThread(
   files: readonly LocalFile[],
   maxRecordBytes: number | undefined,
-): AsyncGenerator<[LocalFile, WorkerFileResult]> {
-  for (const f of files) yield [f, await readOneFile(f, maxRecordBytes)];
+): AsyncGenerator<ReadPart> {
+  for (const file of files) yield { file, result: await readOneFile(file, maxRecordBytes) };
 }
 
 /** Rebuilds the report's errors and applies the dedupe in order, as the reader would have. */
 function finish(file: LocalFile, result: WorkerFileResult, dedupe: EventIdDeduper | undefined): FileEvents {
-  const report: ReadReport = {
-    ...result.report,
-    errors: result.report.errors.map((i) => new TrailReadError({ ...i, scope: 'file' })),
-  };
+  const report = rebuild(result.report);
   let events = result.events;
   if (dedupe) {
     const kept: TrailEvent[] = [];
@@ -269,16 +364,26 @@ function finish(file: LocalFile, result: WorkerFileResult, dedupe: EventIdDedupe
   return { file, events, report };
 }
 
-/** A worker's reply as one result per file, events decoded. */
+/** A report as the reader made it, from its serialized form (a fresh copy: the caller may change it). */
+function rebuild(report: SerializedReport): ReadReport {
+  return {
+    ...report,
+    skipped: { ...report.skipped },
+    errors: report.errors.map((i) => new TrailReadError({ ...i, scope: 'file' })),
+  };
+}
+
+/** A worker's reply as one result per file, events decoded and deduped. */
 function* unpack(
   files: readonly LocalFile[],
   start: number,
   reply: WorkerReply,
-): Generator<[LocalFile, WorkerFileResult]> {
+  dedupe: EventIdDeduper | undefined,
+): Generator<FileEvents> {
   let from = 0;
   for (let i = 0; i < reply.files.length; i++) {
     const { report, events } = reply.files[i];
-    yield [files[start + i], { events: decodeEvents(reply.events, from, events), report }];
+    yield finish(files[start + i], { events: decodeEvents(reply.events, from, events), report }, dedupe);
     from += events;
   }
 }
@@ -292,9 +397,10 @@ function workerScript(): { path: string; execArgv: string[] } {
 
 async function* parallel(
   files: readonly LocalFile[],
-  count: number,
+  workers: number,
   maxRecordBytes: number | undefined,
-): AsyncGenerator<[LocalFile, WorkerFileResult]> {
+  count: boolean,
+): AsyncGenerator<ReadPart> {
   // Tasks: consecutive files grouped by size, so results come back in order with few messages.
   const tasks: { start: number; end: number }[] = [];
   for (let i = 0; i < files.length; ) {
@@ -319,7 +425,7 @@ async function* parallel(
   const pool: { worker: Worker; busy: Set<number> }[] = [];
   let nextTask = 0;
   // Tasks handed out but not yet consumed here stay under this bound, however slow the consumer.
-  const window = count * TASKS_PER_WORKER;
+  const window = workers * TASKS_PER_WORKER;
   let consumed = 0;
   const dispatch = (slot: (typeof pool)[number]) => {
     while (slot.busy.size < TASKS_PER_WORKER && nextTask < tasks.length && nextTask < consumed + window) {
@@ -330,11 +436,12 @@ async function* parallel(
         id,
         files: files.slice(t.start, t.end),
         ...(maxRecordBytes ? { maxRecordBytes } : {}),
+        ...(count ? { count } : {}),
       };
       slot.worker.postMessage(task);
     }
   };
-  for (let n = 0; n < Math.min(count, tasks.length); n++) {
+  for (let n = 0; n < Math.min(workers, tasks.length); n++) {
     const slot = { worker: new Worker(path, { execArgv }), busy: new Set<number>() };
     slot.worker.on('message', (reply: WorkerReply) => {
       slot.busy.delete(reply.id);
@@ -368,15 +475,17 @@ async function* parallel(
         for (let rest = id; rest < tasks.length; rest++) {
           const t = tasks[rest];
           const done = results.get(rest);
-          if (done) yield* unpack(files, t.start, done);
-          else for (let i = t.start; i < t.end; i++) yield [files[i], await readOneFile(files[i], maxRecordBytes)];
+          if (done) yield { reply: done, start: t.start };
+          else
+            for (let i = t.start; i < t.end; i++)
+              yield { file: files[i], result: await readOneFile(files[i], maxRecordBytes) };
         }
         return;
       }
       results.delete(id);
       consumed = id + 1;
       for (const slot of pool) dispatch(slot);
-      yield* unpack(files, tasks[id].start, batch);
+      yield { reply: batch, start: tasks[id].start };
     }
   } finally {
     await Promise.all(pool.map((slot) => slot.worker.terminate()));
