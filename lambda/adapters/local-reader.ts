@@ -64,6 +64,8 @@ export interface LocalReadOptions {
   readonly dedupe?: EventIdDeduper;
   /** Skip records larger than this many bytes (see `ReadOptions.maxRecordBytes`). */
   readonly maxRecordBytes?: number;
+  /** Called once if the reader threads fail; the files they had not returned are then read in this thread. */
+  readonly onThreadFailure?: (error: Error) => void;
 }
 
 /** One file's result: its events and its report with the errors as plain issues (they cross threads). */
@@ -355,7 +357,7 @@ type ReadPart =
 function read(files: readonly LocalFile[], options: LocalReadOptions, count: boolean): AsyncGenerator<ReadPart> {
   const workers = options.workers ?? defaultWorkers();
   return workers > 0 && files.length > 1
-    ? parallel(files, workers, options.maxRecordBytes, count)
+    ? parallel(files, workers, options.maxRecordBytes, count, options.onThreadFailure)
     : inThisThread(files, options.maxRecordBytes);
 }
 
@@ -414,11 +416,15 @@ function* unpack(
   }
 }
 
-/** The worker's script: the bundled `.js` beside the CLI bundle, or the TypeScript source run through tsx. */
-function workerScript(): { path: string; execArgv: string[] } {
-  if (__filename.endsWith('.ts'))
-    return { path: join(__dirname, 'local-read-worker.ts'), execArgv: ['--import', 'tsx'] };
-  return { path: join(__dirname, 'local-read-worker.js'), execArgv: [] };
+/**
+ * A reader thread: the bundled `.js` beside the CLI bundle, or, when this module runs as TypeScript (tests,
+ * `tsx`), the TypeScript worker loaded through tsx's require hook (`--import tsx` in a worker's execArgv does not
+ * reach its module loader: the thread would fail and every file would be read here).
+ */
+function startWorker(): Worker {
+  if (!__filename.endsWith('.ts')) return new Worker(join(__dirname, 'local-read-worker.js'));
+  const script = join(__dirname, 'local-read-worker.ts');
+  return new Worker(`require('tsx/cjs');\nrequire(${JSON.stringify(script)});`, { eval: true });
 }
 
 async function* parallel(
@@ -426,6 +432,7 @@ async function* parallel(
   workers: number,
   maxRecordBytes: number | undefined,
   count: boolean,
+  onThreadFailure: ((error: Error) => void) | undefined,
 ): AsyncGenerator<ReadPart> {
   // Tasks: consecutive files grouped by size, so results come back in order with few messages.
   const tasks: { start: number; end: number }[] = [];
@@ -447,7 +454,6 @@ async function* parallel(
     wake = undefined;
     w?.();
   };
-  const { path, execArgv } = workerScript();
   const pool: { worker: Worker; busy: Set<number> }[] = [];
   let nextTask = 0;
   // Tasks handed out but not yet consumed here stay under this bound, however slow the consumer.
@@ -468,7 +474,7 @@ async function* parallel(
     }
   };
   for (let n = 0; n < Math.min(workers, tasks.length); n++) {
-    const slot = { worker: new Worker(path, { execArgv }), busy: new Set<number>() };
+    const slot = { worker: startWorker(), busy: new Set<number>() };
     slot.worker.on('message', (reply: WorkerReply) => {
       slot.busy.delete(reply.id);
       results.set(reply.id, reply);
@@ -498,6 +504,7 @@ async function* parallel(
       }
       if (!batch) {
         // The pool failed: read what is left here, in order, rather than lose files.
+        onThreadFailure?.(failure as Error);
         for (let rest = id; rest < tasks.length; rest++) {
           const t = tasks[rest];
           const done = results.get(rest);
