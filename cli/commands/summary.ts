@@ -59,6 +59,9 @@ async function summarize(
   for await (const { file, events, report } of summarizeLocalFiles(files, summary, {
     dedupe: new EventIdDeduper(),
     ...(workers === undefined ? {} : { workers }),
+    // Slower, the same result: said, not an error.
+    onThreadFailure: (e) =>
+      progress.warn(`warning: the reader threads failed (${terminalSafe(e.message)}); reading the rest in one thread`),
   })) {
     if (inputs.fileRead(file, report) === 'not-cloudtrail') {
       progress.advance(file.size, 0);
