@@ -63,24 +63,51 @@ interface Tally {
   n: number;
 }
 
-function tally(map: Map<string, Tally>, key: string): void {
-  const t = map.get(key);
-  if (t === undefined) map.set(key, { n: 1 });
-  else t.n++;
-}
+/**
+ * Counts by key, remembering the last key counted: consecutive events of a delivery mostly share their account,
+ * Region, caller and address, and comparing with the last key costs less than hashing it again (each event's
+ * strings are new, from its file's JSON.parse).
+ */
+class Tallies<T extends Tally = Tally> {
+  readonly map = new Map<string, T>();
+  private lastKey: string | undefined;
+  private last: T | undefined;
 
-function counts(map: Map<string, Tally>): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const [k, t] of map) out.set(k, t.n);
-  return out;
-}
+  constructor(private readonly create: () => T) {}
 
-function addCounts(into: Map<string, Tally>, from: ReadonlyMap<string, number>): void {
-  for (const [k, n] of from) {
-    const t = into.get(k);
-    if (t === undefined) into.set(k, { n });
-    else t.n += n;
+  /** The tally of `key`, created at 0 when new. */
+  of(key: string): T {
+    if (key === this.lastKey) return this.last as T;
+    let t = this.map.get(key);
+    if (t === undefined) {
+      t = this.create();
+      this.map.set(key, t);
+    }
+    this.lastKey = key;
+    this.last = t;
+    return t;
   }
+
+  add(key: string, n = 1): void {
+    this.of(key).n += n;
+  }
+
+  counts(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [k, t] of this.map) out.set(k, t.n);
+    return out;
+  }
+
+  addCounts(from: ReadonlyMap<string, number>): void {
+    for (const [k, n] of from) this.add(k, n);
+  }
+}
+
+const counter = (): Tally => ({ n: 0 });
+
+/** An event source's events, and the same by API name. */
+interface SourceTally extends Tally {
+  readonly names: Tallies;
 }
 
 /**
@@ -99,8 +126,7 @@ export interface SummaryCounts {
   readonly errors: number;
   readonly accounts: ReadonlyMap<string, number>;
   readonly regions: ReadonlyMap<string, number>;
-  readonly sources: ReadonlyMap<string, number>;
-  /** eventSource → eventName → events (joined into `source name` only when printed). */
+  /** eventSource → eventName → events (a source's events are the sum of its names'). */
   readonly apis: ReadonlyMap<string, ReadonlyMap<string, number>>;
   readonly errorCodes: ReadonlyMap<string, number>;
   readonly principals: ReadonlyMap<string, number>;
@@ -123,19 +149,18 @@ export class SummaryBuilder {
   private writes = 0;
   private inferred = 0;
   private errors = 0;
-  private readonly accounts = new Map<string, Tally>();
-  private readonly regions = new Map<string, Tally>();
-  private readonly sources = new Map<string, Tally>();
+  private readonly accounts = new Tallies(counter);
+  private readonly regions = new Tallies(counter);
   /** By source, then name: no `source name` string is built per event. */
-  private readonly apis = new Map<string, Map<string, Tally>>();
-  private readonly errorCodes = new Map<string, Tally>();
-  private readonly principals = new Map<string, Tally>();
-  private readonly sourceIps = new Map<string, Tally>();
+  private readonly sources = new Tallies<SourceTally>(() => ({ n: 0, names: new Tallies(counter) }));
+  private readonly errorCodes = new Tallies(counter);
+  private readonly principals = new Tallies(counter);
+  private readonly sourceIps = new Tallies(counter);
   private readonly skipped = new Map<string, number>();
   private readonly byKind = new Map<string, number>();
   private readonly ignored = new Map<string, number>();
   private readonly failed: FileProblem[] = [];
-  private readonly noMfa = new Map<string, Tally>();
+  private readonly noMfa = new Tallies(counter);
   private filesRead = 0;
   private signIn = { success: 0, failure: 0, withMfa: 0, withoutMfa: 0 };
 
@@ -146,20 +171,16 @@ export class SummaryBuilder {
     if (e.readOnly) this.reads++;
     else this.writes++;
     if (e.readOnlyInferred) this.inferred++;
-    tally(this.accounts, e.account);
-    tally(this.regions, e.region);
-    tally(this.sources, e.source);
-    let names = this.apis.get(e.source);
-    if (names === undefined) {
-      names = new Map();
-      this.apis.set(e.source, names);
-    }
-    tally(names, e.name);
-    tally(this.principals, e.principal);
-    if (e.sourceIp !== undefined) tally(this.sourceIps, e.sourceIp);
+    this.accounts.add(e.account);
+    this.regions.add(e.region);
+    const source = this.sources.of(e.source);
+    source.n++;
+    source.names.add(e.name);
+    this.principals.add(e.principal);
+    if (e.sourceIp !== undefined) this.sourceIps.add(e.sourceIp);
     if (e.errorCode !== undefined) {
       this.errors++;
-      tally(this.errorCodes, e.errorCode);
+      this.errorCodes.add(e.errorCode);
     }
     if (e.loginOutcome !== undefined) {
       if (e.loginOutcome === 'Success') this.signIn.success++;
@@ -167,7 +188,7 @@ export class SummaryBuilder {
       if (e.mfaUsed === true) this.signIn.withMfa++;
       if (e.mfaUsed === false) {
         this.signIn.withoutMfa++;
-        if (e.loginOutcome === 'Success') tally(this.noMfa, e.principal);
+        if (e.loginOutcome === 'Success') this.noMfa.add(e.principal);
       }
     }
   }
@@ -175,7 +196,7 @@ export class SummaryBuilder {
   /** The event counts so far (not the file counts), to hand to another builder's {@link addCounts}. */
   eventCounts(): SummaryCounts {
     const apis = new Map<string, Map<string, number>>();
-    for (const [source, names] of this.apis) apis.set(source, counts(names));
+    for (const [source, t] of this.sources.map) apis.set(source, t.names.counts());
     return {
       events: this.events,
       first: this.first,
@@ -184,14 +205,13 @@ export class SummaryBuilder {
       writes: this.writes,
       inferred: this.inferred,
       errors: this.errors,
-      accounts: counts(this.accounts),
-      regions: counts(this.regions),
-      sources: counts(this.sources),
+      accounts: this.accounts.counts(),
+      regions: this.regions.counts(),
       apis,
-      errorCodes: counts(this.errorCodes),
-      principals: counts(this.principals),
-      sourceIps: counts(this.sourceIps),
-      noMfa: counts(this.noMfa),
+      errorCodes: this.errorCodes.counts(),
+      principals: this.principals.counts(),
+      sourceIps: this.sourceIps.counts(),
+      noMfa: this.noMfa.counts(),
       signIn: { ...this.signIn },
     };
   }
@@ -206,21 +226,17 @@ export class SummaryBuilder {
     this.writes += c.writes;
     this.inferred += c.inferred;
     this.errors += c.errors;
-    addCounts(this.accounts, c.accounts);
-    addCounts(this.regions, c.regions);
-    addCounts(this.sources, c.sources);
+    this.accounts.addCounts(c.accounts);
+    this.regions.addCounts(c.regions);
     for (const [source, names] of c.apis) {
-      let mine = this.apis.get(source);
-      if (mine === undefined) {
-        mine = new Map();
-        this.apis.set(source, mine);
-      }
-      addCounts(mine, names);
+      const t = this.sources.of(source);
+      for (const n of names.values()) t.n += n;
+      t.names.addCounts(names);
     }
-    addCounts(this.errorCodes, c.errorCodes);
-    addCounts(this.principals, c.principals);
-    addCounts(this.sourceIps, c.sourceIps);
-    addCounts(this.noMfa, c.noMfa);
+    this.errorCodes.addCounts(c.errorCodes);
+    this.principals.addCounts(c.principals);
+    this.sourceIps.addCounts(c.sourceIps);
+    this.noMfa.addCounts(c.noMfa);
     this.signIn.success += c.signIn.success;
     this.signIn.failure += c.signIn.failure;
     this.signIn.withMfa += c.signIn.withMfa;
@@ -258,18 +274,18 @@ export class SummaryBuilder {
         this.first === undefined || this.last === undefined
           ? null
           : { first: new Date(this.first).toISOString(), last: new Date(this.last).toISOString() },
-      accounts: top(counts(this.accounts), limit),
-      regions: top(counts(this.regions), limit),
-      sources: top(counts(this.sources), limit),
+      accounts: top(this.accounts.counts(), limit),
+      regions: top(this.regions.counts(), limit),
+      sources: top(this.sources.counts(), limit),
       apis: top(this.apiCounts(), limit),
       reads: this.reads,
       writes: this.writes,
       readOnlyInferred: this.inferred,
       errors: this.errors,
-      errorCodes: top(counts(this.errorCodes), limit),
-      principals: top(counts(this.principals), limit),
-      sourceIps: top(counts(this.sourceIps), limit),
-      consoleSignIns: { ...this.signIn, successWithoutMfa: top(counts(this.noMfa), limit) },
+      errorCodes: top(this.errorCodes.counts(), limit),
+      principals: top(this.principals.counts(), limit),
+      sourceIps: top(this.sourceIps.counts(), limit),
+      consoleSignIns: { ...this.signIn, successWithoutMfa: top(this.noMfa.counts(), limit) },
     };
   }
 
@@ -279,7 +295,8 @@ export class SummaryBuilder {
    */
   private apiCounts(): Map<string, number> {
     const out = new Map<string, number>();
-    for (const [source, names] of this.apis) for (const [name, t] of names) bump(out, `${source} ${name}`, t.n);
+    for (const [source, t] of this.sources.map)
+      for (const [name, n] of t.names.map) bump(out, `${source} ${name}`, n.n);
     return out;
   }
 }
