@@ -70,6 +70,11 @@ describe('whole-document path', () => {
       Buffer.from(`{"Records":[${JSON.stringify(record())}],"Records":[${JSON.stringify(record())}]}`),
     ],
     ['a record holding the text "Records"', json({ Records: [record({ requestParameters: { key: '"Records"' } })] })],
+    ['a key ending in Records', json({ Records: [record({ requestParameters: { maxRecords: 100 } })] })],
+    [
+      'a second Records key right after the first array',
+      Buffer.from(`{"Records":[],"Records":[${JSON.stringify(record())}]}`),
+    ],
     ['a byte order mark', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), json({ Records: [record()] })])],
     ['trailing garbage', Buffer.concat([json({ Records: [record()] }), Buffer.from('xyz')])],
     ['a truncated document', json({ Records: [record(), record()] }).subarray(0, 700)],
