@@ -88,22 +88,47 @@ export interface WorkerTask {
   readonly id: number;
   readonly files: readonly LocalFile[];
   readonly maxRecordBytes?: number;
-  /** Also count the task's events into a {@link SummaryCounts} (for {@link summarizeLocalFiles}). */
+  /**
+   * Count the task's events into a {@link SummaryCounts} (for {@link summarizeLocalFiles}) and send only their
+   * eventIDs; the thread keeps the events until they are asked for ({@link WorkerResend}) or released.
+   */
   readonly count?: boolean;
+  /** The events kept for tasks before this one are no longer needed. */
+  readonly release?: number;
+}
+
+/** Asks a reader thread for the events of a counted task it keeps (a batch holding a duplicate needs them). */
+export interface WorkerResend {
+  readonly resend: number;
 }
 
 export interface WorkerReply {
   readonly id: number;
-  /** The events of every file of the task, in order (see {@link encodeEvents}). */
-  readonly events: EncodedEvents;
   /** Per file: its report and how many of the events are its. */
   readonly files: readonly { readonly report: SerializedReport; readonly events: number }[];
-  /** Every event of the task counted, duplicates included (when the task asked for it). */
+  /** The events of every file of the task, in order (see {@link encodeEvents}); absent when counting. */
+  readonly events?: EncodedEvents;
+  /** When counting: every event of the task counted, duplicates included, and their eventIDs. */
   readonly counts?: SummaryCounts;
+  readonly ids?: EventIds;
 }
 
-/** What a reader thread does with one task: read its files in order, encode their events, count them if asked. */
-export async function runTask(task: WorkerTask): Promise<WorkerReply> {
+/** The eventIDs of a task's events, in order, for the dedupe. */
+export interface EventIds {
+  /** 1 where the event has an eventID. */
+  readonly known: Uint8Array;
+  /** '' where unknown. */
+  readonly eventIds: readonly string[];
+}
+
+/** A thread's answer to a {@link WorkerResend}. */
+export interface WorkerResent {
+  readonly resent: number;
+  readonly events: EncodedEvents;
+}
+
+/** What a reader thread does with one task: read its files in order, then encode their events or count them. */
+export async function runTask(task: WorkerTask): Promise<{ reply: WorkerReply; events: TrailEvent[] }> {
   const events: TrailEvent[] = [];
   const files: WorkerReply['files'][number][] = [];
   for (const file of task.files) {
@@ -111,13 +136,25 @@ export async function runTask(task: WorkerTask): Promise<WorkerReply> {
     for (const e of result.events) events.push(e);
     files.push({ report: result.report, events: result.events.length });
   }
-  let counts: SummaryCounts | undefined;
-  if (task.count) {
-    const summary = new SummaryBuilder();
-    for (const e of events) summary.add(e);
-    counts = summary.eventCounts();
+  if (!task.count) return { reply: { id: task.id, files, events: encodeEvents(events) }, events };
+  const summary = new SummaryBuilder();
+  const known = new Uint8Array(events.length);
+  const eventIds: string[] = new Array(events.length);
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i];
+    summary.add(e);
+    known[i] = e.eventId === undefined ? 0 : 1;
+    eventIds[i] = e.eventId ?? '';
   }
-  return { id: task.id, events: encodeEvents(events), files, ...(counts ? { counts } : {}) };
+  return { reply: { id: task.id, files, counts: summary.eventCounts(), ids: { known, eventIds } }, events };
+}
+
+/** The buffers of a message that move to the other thread rather than being copied. */
+export function transferables(message: WorkerReply | WorkerResent): ArrayBuffer[] {
+  const buffers: ArrayBufferLike[] = [];
+  if (message.events) buffers.push(message.events.time.buffer, message.events.flags.buffer, message.events.refs.buffer);
+  if ('ids' in message && message.ids) buffers.push(message.ids.known.buffer);
+  return buffers as ArrayBuffer[];
 }
 
 /**
@@ -320,7 +357,7 @@ export async function* summarizeLocalFiles(
       continue;
     }
     const { reply, start } = part;
-    const { eventIds, flags } = reply.events;
+    const { eventIds, known } = reply.ids as EventIds;
     const done: FileSummarized[] = [];
     let duplicates: Uint8Array | undefined;
     let at = 0;
@@ -329,8 +366,8 @@ export async function* summarizeLocalFiles(
       const report = rebuild(reply.files[i].report);
       if (dedupe) {
         for (let j = at; j < at + events; j++) {
-          if ((flags[j] & EVENT_ID_KNOWN) !== 0 && dedupe.isDuplicate(eventIds[j])) {
-            duplicates ??= new Uint8Array(reply.events.count);
+          if (known[j] === 1 && dedupe.isDuplicate(eventIds[j])) {
+            duplicates ??= new Uint8Array(eventIds.length);
             duplicates[j] = 1;
             report.skipped.duplicate = (report.skipped.duplicate ?? 0) + 1;
             report.events--;
@@ -342,7 +379,7 @@ export async function* summarizeLocalFiles(
     }
     if (!duplicates) summary.addCounts(reply.counts as SummaryCounts);
     else {
-      const events = decodeEvents(reply.events, 0, reply.events.count);
+      const events = await part.events();
       for (let j = 0; j < events.length; j++) if (duplicates[j] === 0) summary.add(events[j]);
     }
     yield* done;
@@ -351,7 +388,14 @@ export async function* summarizeLocalFiles(
 
 /** A piece of a read, in order: a worker's reply for consecutive files from `start`, or one file read here. */
 type ReadPart =
-  | { readonly reply: WorkerReply; readonly start: number; readonly file?: undefined; readonly result?: undefined }
+  | {
+      readonly reply: WorkerReply;
+      readonly start: number;
+      /** The task's events, when the reply holds only their counts (asked of the thread that keeps them). */
+      readonly events: () => Promise<TrailEvent[]>;
+      readonly file?: undefined;
+      readonly result?: undefined;
+    }
   | { readonly reply?: undefined; readonly file: LocalFile; readonly result: WorkerFileResult };
 
 function read(files: readonly LocalFile[], options: LocalReadOptions, count: boolean): AsyncGenerator<ReadPart> {
@@ -411,7 +455,11 @@ function* unpack(
   let from = 0;
   for (let i = 0; i < reply.files.length; i++) {
     const { report, events } = reply.files[i];
-    yield finish(files[start + i], { events: decodeEvents(reply.events, from, events), report }, dedupe);
+    yield finish(
+      files[start + i],
+      { events: decodeEvents(reply.events as EncodedEvents, from, events), report },
+      dedupe,
+    );
     from += events;
   }
 }
@@ -446,20 +494,29 @@ async function* parallel(
     tasks.push({ start: i, end: j });
     i = j;
   }
-  const results = new Map<number, WorkerReply>();
+  const results = new Map<number, { reply: WorkerReply; slot: Slot }>();
+  const resends = new Map<number, { resolve: (e: EncodedEvents) => void; reject: (e: Error) => void }>();
   let wake: (() => void) | undefined;
   let failure: Error | undefined;
   const notify = () => {
     const w = wake;
     wake = undefined;
     w?.();
+    if (failure) {
+      for (const r of resends.values()) r.reject(failure);
+      resends.clear();
+    }
   };
-  const pool: { worker: Worker; busy: Set<number> }[] = [];
+  interface Slot {
+    readonly worker: Worker;
+    readonly busy: Set<number>;
+  }
+  const pool: Slot[] = [];
   let nextTask = 0;
   // Tasks handed out but not yet consumed here stay under this bound, however slow the consumer.
   const window = workers * TASKS_PER_WORKER;
   let consumed = 0;
-  const dispatch = (slot: (typeof pool)[number]) => {
+  const dispatch = (slot: Slot) => {
     while (slot.busy.size < TASKS_PER_WORKER && nextTask < tasks.length && nextTask < consumed + window) {
       const id = nextTask++;
       const t = tasks[id];
@@ -468,16 +525,22 @@ async function* parallel(
         id,
         files: files.slice(t.start, t.end),
         ...(maxRecordBytes ? { maxRecordBytes } : {}),
-        ...(count ? { count } : {}),
+        // The task before the one being consumed is done with, its events never asked for again.
+        ...(count ? { count, release: consumed - 1 } : {}),
       };
       slot.worker.postMessage(task);
     }
   };
   for (let n = 0; n < Math.min(workers, tasks.length); n++) {
-    const slot = { worker: startWorker(), busy: new Set<number>() };
-    slot.worker.on('message', (reply: WorkerReply) => {
-      slot.busy.delete(reply.id);
-      results.set(reply.id, reply);
+    const slot: Slot = { worker: startWorker(), busy: new Set<number>() };
+    slot.worker.on('message', (message: WorkerReply | WorkerResent) => {
+      if ('resent' in message) {
+        resends.get(message.resent)?.resolve(message.events);
+        resends.delete(message.resent);
+        return;
+      }
+      slot.busy.delete(message.id);
+      results.set(message.id, { reply: message, slot });
       dispatch(slot);
       notify();
     });
@@ -486,12 +549,35 @@ async function* parallel(
       notify();
     });
     slot.worker.on('exit', (code) => {
-      // A worker that stops with tasks in hand (crashed, killed): this thread reads them itself.
-      if (slot.busy.size > 0 && code !== 0) failure ??= new Error(`a reader thread exited with code ${code}`);
+      // A worker that stops with tasks in hand or asked for events (crashed, killed): this thread reads them itself.
+      if (code !== 0 && (slot.busy.size > 0 || resends.size > 0))
+        failure ??= new Error(`a reader thread exited with code ${code}`);
       notify();
     });
     pool.push(slot);
   }
+  /** A reply as a part, with the way to its events: from the thread that keeps them, or read again here. */
+  const part = (id: number, reply: WorkerReply, slot: Slot): ReadPart => ({
+    reply,
+    start: tasks[id].start,
+    events: async () => {
+      try {
+        if (failure) throw failure;
+        const encoded = await new Promise<EncodedEvents>((resolve, reject) => {
+          resends.set(id, { resolve, reject });
+          const ask: WorkerResend = { resend: id };
+          slot.worker.postMessage(ask);
+        });
+        return decodeEvents(encoded, 0, encoded.count);
+      } catch {
+        // The thread is gone: read the task's files again here (the same bytes, so the same events in order).
+        const events: TrailEvent[] = [];
+        for (let i = tasks[id].start; i < tasks[id].end; i++)
+          for (const e of (await readOneFile(files[i], maxRecordBytes)).events) events.push(e);
+        return events;
+      }
+    },
+  });
   try {
     for (const slot of pool) dispatch(slot);
     for (let id = 0; id < tasks.length; id++) {
@@ -508,7 +594,7 @@ async function* parallel(
         for (let rest = id; rest < tasks.length; rest++) {
           const t = tasks[rest];
           const done = results.get(rest);
-          if (done) yield { reply: done, start: t.start };
+          if (done) yield part(rest, done.reply, done.slot);
           else
             for (let i = t.start; i < t.end; i++)
               yield { file: files[i], result: await readOneFile(files[i], maxRecordBytes) };
@@ -518,7 +604,7 @@ async function* parallel(
       results.delete(id);
       consumed = id + 1;
       for (const slot of pool) dispatch(slot);
-      yield { reply: batch, start: tasks[id].start };
+      yield part(id, batch.reply, batch.slot);
     }
   } finally {
     await Promise.all(pool.map((slot) => slot.worker.terminate()));
