@@ -88,47 +88,22 @@ export interface WorkerTask {
   readonly id: number;
   readonly files: readonly LocalFile[];
   readonly maxRecordBytes?: number;
-  /**
-   * Count the task's events into a {@link SummaryCounts} (for {@link summarizeLocalFiles}) and send only their
-   * eventIDs; the thread keeps the events until they are asked for ({@link WorkerResend}) or released.
-   */
+  /** Also count the task's events into a {@link SummaryCounts} (for {@link summarizeLocalFiles}). */
   readonly count?: boolean;
-  /** The events kept for tasks before this one are no longer needed. */
-  readonly release?: number;
-}
-
-/** Asks a reader thread for the events of a counted task it keeps (a batch holding a duplicate needs them). */
-export interface WorkerResend {
-  readonly resend: number;
 }
 
 export interface WorkerReply {
   readonly id: number;
+  /** The events of every file of the task, in order (see {@link encodeEvents}). */
+  readonly events: EncodedEvents;
   /** Per file: its report and how many of the events are its. */
   readonly files: readonly { readonly report: SerializedReport; readonly events: number }[];
-  /** The events of every file of the task, in order (see {@link encodeEvents}); absent when counting. */
-  readonly events?: EncodedEvents;
-  /** When counting: every event of the task counted, duplicates included, and their eventIDs. */
+  /** Every event of the task counted, duplicates included (when the task asked for it). */
   readonly counts?: SummaryCounts;
-  readonly ids?: EventIds;
 }
 
-/** The eventIDs of a task's events, in order, for the dedupe. */
-export interface EventIds {
-  /** 1 where the event has an eventID. */
-  readonly known: Uint8Array;
-  /** '' where unknown. */
-  readonly eventIds: readonly string[];
-}
-
-/** A thread's answer to a {@link WorkerResend}. */
-export interface WorkerResent {
-  readonly resent: number;
-  readonly events: EncodedEvents;
-}
-
-/** What a reader thread does with one task: read its files in order, then encode their events or count them. */
-export async function runTask(task: WorkerTask): Promise<{ reply: WorkerReply; events: TrailEvent[] }> {
+/** What a reader thread does with one task: read its files in order, encode their events, count them if asked. */
+export async function runTask(task: WorkerTask): Promise<WorkerReply> {
   const events: TrailEvent[] = [];
   const files: WorkerReply['files'][number][] = [];
   for (const file of task.files) {
@@ -136,25 +111,13 @@ export async function runTask(task: WorkerTask): Promise<{ reply: WorkerReply; e
     for (const e of result.events) events.push(e);
     files.push({ report: result.report, events: result.events.length });
   }
-  if (!task.count) return { reply: { id: task.id, files, events: encodeEvents(events) }, events };
-  const summary = new SummaryBuilder();
-  const known = new Uint8Array(events.length);
-  const eventIds: string[] = new Array(events.length);
-  for (let i = 0; i < events.length; i++) {
-    const e = events[i];
-    summary.add(e);
-    known[i] = e.eventId === undefined ? 0 : 1;
-    eventIds[i] = e.eventId ?? '';
+  let counts: SummaryCounts | undefined;
+  if (task.count) {
+    const summary = new SummaryBuilder();
+    for (const e of events) summary.add(e);
+    counts = summary.eventCounts();
   }
-  return { reply: { id: task.id, files, counts: summary.eventCounts(), ids: { known, eventIds } }, events };
-}
-
-/** The buffers of a message that move to the other thread rather than being copied. */
-export function transferables(message: WorkerReply | WorkerResent): ArrayBuffer[] {
-  const buffers: ArrayBufferLike[] = [];
-  if (message.events) buffers.push(message.events.time.buffer, message.events.flags.buffer, message.events.refs.buffer);
-  if ('ids' in message && message.ids) buffers.push(message.ids.known.buffer);
-  return buffers as ArrayBuffer[];
+  return { id: task.id, events: encodeEvents(events), files, ...(counts ? { counts } : {}) };
 }
 
 /**
@@ -357,7 +320,7 @@ export async function* summarizeLocalFiles(
       continue;
     }
     const { reply, start } = part;
-    const { eventIds, known } = reply.ids as EventIds;
+    const { eventIds, flags } = reply.events;
     const done: FileSummarized[] = [];
     let duplicates: Uint8Array | undefined;
     let at = 0;
@@ -366,8 +329,8 @@ export async function* summarizeLocalFiles(
       const report = rebuild(reply.files[i].report);
       if (dedupe) {
         for (let j = at; j < at + events; j++) {
-          if (known[j] === 1 && dedupe.isDuplicate(eventIds[j])) {
-            duplicates ??= new Uint8Array(eventIds.length);
+          if ((flags[j] & EVENT_ID_KNOWN) !== 0 && dedupe.isDuplicate(eventIds[j])) {
+            duplicates ??= new Uint8Array(reply.events.count);
             duplicates[j] = 1;
             report.skipped.duplicate = (report.skipped.duplicate ?? 0) + 1;
             report.events--;
@@ -379,7 +342,7 @@ export async function* summarizeLocalFiles(
     }
     if (!duplicates) summary.addCounts(reply.counts as SummaryCounts);
     else {
-      const events = await part.events();
+      const events = decodeEvents(reply.events, 0, reply.events.count);
       for (let j = 0; j < events.length; j++) if (duplicates[j] === 0) summary.add(events[j]);
     }
     yield* done;
@@ -388,14 +351,7 @@ export async function* summarizeLocalFiles(
 
 /** A piece of a read, in order: a worker's reply for consecutive files from `start`, or one file read here. */
 type ReadPart =
-  | {
-      readonly reply: WorkerReply;
-      readonly start: number;
-      /** The task's events, when the reply holds only their counts (asked of the thread that keeps them). */
-      readonly events: () => Promise<TrailEvent[]>;
-      readonly file?: undefined;
-      readonly result?: undefined;
-    }
+  | { readonly reply: WorkerReply; readonly start: number; readonly file?: undefined; readonly result?: undefined }
   | { readonly reply?: undefined; readonly file: LocalFile; readonly result: WorkerFileResult };
 
 function read(files: readonly LocalFile[], options: LocalReadOptions, count: boolean): AsyncGenerator<ReadPart> {
@@ -455,11 +411,7 @@ function* unpack(
   let from = 0;
   for (let i = 0; i < reply.files.length; i++) {
     const { report, events } = reply.files[i];
-    yield finish(
-      files[start + i],
-      { events: decodeEvents(reply.events as EncodedEvents, from, events), report },
-      dedupe,
-    );
+    yield finish(files[start + i], { events: decodeEvents(reply.events, from, events), report }, dedupe);
     from += events;
   }
 }
@@ -494,29 +446,20 @@ async function* parallel(
     tasks.push({ start: i, end: j });
     i = j;
   }
-  const results = new Map<number, { reply: WorkerReply; slot: Slot }>();
-  const resends = new Map<number, { resolve: (e: EncodedEvents) => void; reject: (e: Error) => void }>();
+  const results = new Map<number, WorkerReply>();
   let wake: (() => void) | undefined;
   let failure: Error | undefined;
   const notify = () => {
     const w = wake;
     wake = undefined;
     w?.();
-    if (failure) {
-      for (const r of resends.values()) r.reject(failure);
-      resends.clear();
-    }
   };
-  interface Slot {
-    readonly worker: Worker;
-    readonly busy: Set<number>;
-  }
-  const pool: Slot[] = [];
+  const pool: { worker: Worker; busy: Set<number> }[] = [];
   let nextTask = 0;
   // Tasks handed out but not yet consumed here stay under this bound, however slow the consumer.
   const window = workers * TASKS_PER_WORKER;
   let consumed = 0;
-  const dispatch = (slot: Slot) => {
+  const dispatch = (slot: (typeof pool)[number]) => {
     while (slot.busy.size < TASKS_PER_WORKER && nextTask < tasks.length && nextTask < consumed + window) {
       const id = nextTask++;
       const t = tasks[id];
@@ -525,22 +468,16 @@ async function* parallel(
         id,
         files: files.slice(t.start, t.end),
         ...(maxRecordBytes ? { maxRecordBytes } : {}),
-        // The task before the one being consumed is done with, its events never asked for again.
-        ...(count ? { count, release: consumed - 1 } : {}),
+        ...(count ? { count } : {}),
       };
       slot.worker.postMessage(task);
     }
   };
   for (let n = 0; n < Math.min(workers, tasks.length); n++) {
-    const slot: Slot = { worker: startWorker(), busy: new Set<number>() };
-    slot.worker.on('message', (message: WorkerReply | WorkerResent) => {
-      if ('resent' in message) {
-        resends.get(message.resent)?.resolve(message.events);
-        resends.delete(message.resent);
-        return;
-      }
-      slot.busy.delete(message.id);
-      results.set(message.id, { reply: message, slot });
+    const slot = { worker: startWorker(), busy: new Set<number>() };
+    slot.worker.on('message', (reply: WorkerReply) => {
+      slot.busy.delete(reply.id);
+      results.set(reply.id, reply);
       dispatch(slot);
       notify();
     });
@@ -549,35 +486,12 @@ async function* parallel(
       notify();
     });
     slot.worker.on('exit', (code) => {
-      // A worker that stops with tasks in hand or asked for events (crashed, killed): this thread reads them itself.
-      if (code !== 0 && (slot.busy.size > 0 || resends.size > 0))
-        failure ??= new Error(`a reader thread exited with code ${code}`);
+      // A worker that stops with tasks in hand (crashed, killed): this thread reads them itself.
+      if (slot.busy.size > 0 && code !== 0) failure ??= new Error(`a reader thread exited with code ${code}`);
       notify();
     });
     pool.push(slot);
   }
-  /** A reply as a part, with the way to its events: from the thread that keeps them, or read again here. */
-  const part = (id: number, reply: WorkerReply, slot: Slot): ReadPart => ({
-    reply,
-    start: tasks[id].start,
-    events: async () => {
-      try {
-        if (failure) throw failure;
-        const encoded = await new Promise<EncodedEvents>((resolve, reject) => {
-          resends.set(id, { resolve, reject });
-          const ask: WorkerResend = { resend: id };
-          slot.worker.postMessage(ask);
-        });
-        return decodeEvents(encoded, 0, encoded.count);
-      } catch {
-        // The thread is gone: read the task's files again here (the same bytes, so the same events in order).
-        const events: TrailEvent[] = [];
-        for (let i = tasks[id].start; i < tasks[id].end; i++)
-          for (const e of (await readOneFile(files[i], maxRecordBytes)).events) events.push(e);
-        return events;
-      }
-    },
-  });
   try {
     for (const slot of pool) dispatch(slot);
     for (let id = 0; id < tasks.length; id++) {
@@ -594,7 +508,7 @@ async function* parallel(
         for (let rest = id; rest < tasks.length; rest++) {
           const t = tasks[rest];
           const done = results.get(rest);
-          if (done) yield part(rest, done.reply, done.slot);
+          if (done) yield { reply: done, start: t.start };
           else
             for (let i = t.start; i < t.end; i++)
               yield { file: files[i], result: await readOneFile(files[i], maxRecordBytes) };
@@ -604,7 +518,7 @@ async function* parallel(
       results.delete(id);
       consumed = id + 1;
       for (const slot of pool) dispatch(slot);
-      yield part(id, batch.reply, batch.slot);
+      yield { reply: batch, start: tasks[id].start };
     }
   } finally {
     await Promise.all(pool.map((slot) => slot.worker.terminate()));
