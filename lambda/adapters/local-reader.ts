@@ -104,16 +104,20 @@ export interface WorkerReply {
 
 /** What a reader thread does with one task: read its files in order, encode their events, count them if asked. */
 export async function runTask(task: WorkerTask): Promise<WorkerReply> {
-  const encoder = new EventEncoder();
-  const summary = task.count ? new SummaryBuilder() : undefined;
+  const events: TrailEvent[] = [];
   const files: WorkerReply['files'][number][] = [];
   for (const file of task.files) {
-    const { events, report } = await readOneFile(file, task.maxRecordBytes);
-    encoder.add(events);
-    if (summary) for (const e of events) summary.add(e);
-    files.push({ report, events: events.length });
+    const result = await readOneFile(file, task.maxRecordBytes);
+    for (const e of result.events) events.push(e);
+    files.push({ report: result.report, events: result.events.length });
   }
-  return { id: task.id, events: encoder.finish(), files, ...(summary ? { counts: summary.eventCounts() } : {}) };
+  let counts: SummaryCounts | undefined;
+  if (task.count) {
+    const summary = new SummaryBuilder();
+    for (const e of events) summary.add(e);
+    counts = summary.eventCounts();
+  }
+  return { id: task.id, events: encodeEvents(events), files, ...(counts ? { counts } : {}) };
 }
 
 /**
@@ -152,92 +156,49 @@ const STRING_FIELDS = [
   'loginOutcome',
 ] as const;
 
-/**
- * Encodes events as they come, a file at a time, so that a batch's events die young instead of being held (and
- * copied by the garbage collector) until the whole batch is read.
- */
-export class EventEncoder {
-  private count = 0;
-  private time = new Float64Array(1024);
-  private flags = new Uint8Array(1024);
-  private refs = new Int32Array(1024 * STRING_FIELDS.length);
-  private readonly strings: string[] = [];
-  private readonly eventIds: string[] = [];
-  private readonly index = new Map<string, number>();
+export function encodeEvents(events: readonly TrailEvent[]): EncodedEvents {
+  const count = events.length;
+  const fields = STRING_FIELDS.length;
+  const time = new Float64Array(count);
+  const flags = new Uint8Array(count);
+  const refs = new Int32Array(count * fields);
+  const strings: string[] = [];
+  const eventIds: string[] = new Array(count);
+  const index = new Map<string, number>();
   // The previous event's value of each field: consecutive events of a file mostly share account, region, API,
   // principal, which saves most dictionary look-ups.
-  private readonly lastValue: (string | undefined)[] = new Array(STRING_FIELDS.length).fill(undefined);
-  private readonly lastRef = new Int32Array(STRING_FIELDS.length).fill(-1);
-
-  add(events: readonly TrailEvent[]): void {
-    const fields = STRING_FIELDS.length;
-    this.reserve(this.count + events.length);
-    const { time, flags, refs, strings, eventIds, index, lastValue, lastRef } = this;
-    let i = this.count;
-    let k = i * fields;
-    for (const e of events) {
-      time[i] = e.time;
-      eventIds.push(e.eventId ?? '');
-      flags[i] =
-        (e.readOnly ? 1 : 0) |
-        (e.readOnlyInferred ? 2 : 0) |
-        (e.management ? 4 : 0) |
-        (e.mfaUsed === undefined ? 0 : 8) |
-        (e.mfaUsed ? 16 : 0) |
-        (e.eventId === undefined ? 0 : EVENT_ID_KNOWN);
-      for (let f = 0; f < fields; f++) {
-        const v = e[STRING_FIELDS[f]];
-        if (v === undefined) refs[k++] = -1;
-        else if (v === lastValue[f]) refs[k++] = lastRef[f];
-        else {
-          let at = index.get(v);
-          if (at === undefined) {
-            at = strings.length;
-            strings.push(v);
-            index.set(v, at);
-          }
-          lastValue[f] = v;
-          lastRef[f] = at;
-          refs[k++] = at;
+  const lastValue: (string | undefined)[] = new Array(fields).fill(undefined);
+  const lastRef = new Int32Array(fields).fill(-1);
+  let k = 0;
+  for (let i = 0; i < count; i++) {
+    const e = events[i];
+    time[i] = e.time;
+    eventIds[i] = e.eventId ?? '';
+    flags[i] =
+      (e.readOnly ? 1 : 0) |
+      (e.readOnlyInferred ? 2 : 0) |
+      (e.management ? 4 : 0) |
+      (e.mfaUsed === undefined ? 0 : 8) |
+      (e.mfaUsed ? 16 : 0) |
+      (e.eventId === undefined ? 0 : EVENT_ID_KNOWN);
+    for (let f = 0; f < fields; f++) {
+      const v = e[STRING_FIELDS[f]];
+      if (v === undefined) refs[k++] = -1;
+      else if (v === lastValue[f]) refs[k++] = lastRef[f];
+      else {
+        let at = index.get(v);
+        if (at === undefined) {
+          at = strings.length;
+          strings.push(v);
+          index.set(v, at);
         }
+        lastValue[f] = v;
+        lastRef[f] = at;
+        refs[k++] = at;
       }
-      i++;
     }
-    this.count = i;
   }
-
-  finish(): EncodedEvents {
-    const { count, strings, eventIds } = this;
-    return {
-      count,
-      time: this.time.slice(0, count),
-      flags: this.flags.slice(0, count),
-      refs: this.refs.slice(0, count * STRING_FIELDS.length),
-      strings,
-      eventIds,
-    };
-  }
-
-  private reserve(events: number): void {
-    let capacity = this.time.length;
-    if (events <= capacity) return;
-    while (capacity < events) capacity *= 2;
-    const time = new Float64Array(capacity);
-    time.set(this.time);
-    this.time = time;
-    const flags = new Uint8Array(capacity);
-    flags.set(this.flags);
-    this.flags = flags;
-    const refs = new Int32Array(capacity * STRING_FIELDS.length);
-    refs.set(this.refs);
-    this.refs = refs;
-  }
-}
-
-export function encodeEvents(events: readonly TrailEvent[]): EncodedEvents {
-  const encoder = new EventEncoder();
-  encoder.add(events);
-  return encoder.finish();
+  return { count, time, flags, refs, strings, eventIds };
 }
 
 /** Events `from` to `from + count` of `encoded`, as `normalizeRecord` shapes them (no `raw`). */
