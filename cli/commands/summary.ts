@@ -2,7 +2,7 @@
  * `trailsight summary <path...>`: reads delivery trees (any depth) or single files through the ingest core and
  * prints what an auditor wants first. Results on stdout (`--format table|json`), progress and warnings on stderr.
  */
-import { readLocalFiles } from '../../lambda/adapters/local-reader';
+import { summarizeLocalFiles } from '../../lambda/adapters/local-reader';
 import { EventIdDeduper } from '../../lambda/core/dedupe';
 import { SummaryBuilder, type SummaryJson } from '../../lambda/core/summary';
 import { InputReport } from '../inputs';
@@ -55,17 +55,20 @@ async function summarize(
     io,
     files.reduce((n, f) => n + f.size, 0),
   );
-  for await (const { file, events, report } of readLocalFiles(files, {
+  // A file that turns out not to be CloudTrail's had no records, so it added no events to the summary.
+  for await (const { file, events, report } of summarizeLocalFiles(files, summary, {
     dedupe: new EventIdDeduper(),
     ...(workers === undefined ? {} : { workers }),
+    // Slower, the same result: said, not an error.
+    onThreadFailure: (e) =>
+      progress.warn(`warning: the reader threads failed (${terminalSafe(e.message)}); reading the rest in one thread`),
   })) {
     if (inputs.fileRead(file, report) === 'not-cloudtrail') {
       progress.advance(file.size, 0);
       continue;
     }
-    for (const event of events) summary.add(event);
     summary.addReport(file.info.kind === 'foreign' ? 'file' : file.info.kind, report);
-    progress.advance(file.size, events.length);
+    progress.advance(file.size, events);
   }
   for (let i = 0; i < inputs.digests; i++) summary.addIgnored('digest file');
   for (let i = 0; i < inputs.notCloudTrail.length; i++) summary.addIgnored('not CloudTrail');

@@ -1,21 +1,14 @@
 /**
- * A reader thread of `readLocalFiles` (local-reader.ts): reads the files of each task with the ingest core's
- * reader and posts their events and reports back, one message per task.
+ * A reader thread of `readLocalFiles` and `summarizeLocalFiles` (local-reader.ts): runs each task it is given
+ * (`runTask`: read the files with the ingest core's reader, encode their events, count them if asked) and posts
+ * the result back, one message per task.
  */
 import { parentPort } from 'node:worker_threads';
-import type { TrailEvent } from '../core/event';
-import { encodeEvents, readOneFile, type WorkerReply, type WorkerTask } from './local-reader';
+import { runTask, type WorkerTask } from './local-reader';
 
 parentPort?.on('message', async (task: WorkerTask) => {
-  const events: TrailEvent[] = [];
-  const files: WorkerReply['files'][number][] = [];
-  for (const file of task.files) {
-    const result = await readOneFile(file, task.maxRecordBytes);
-    for (const e of result.events) events.push(e);
-    files.push({ report: result.report, events: result.events.length });
-  }
-  const encoded = encodeEvents(events);
-  const reply: WorkerReply = { id: task.id, events: encoded, files };
+  const reply = await runTask(task);
+  const { time, flags, refs } = reply.events;
   // The typed arrays move to the reading thread without a copy.
-  parentPort?.postMessage(reply, [encoded.time.buffer, encoded.flags.buffer, encoded.refs.buffer] as ArrayBuffer[]);
+  parentPort?.postMessage(reply, [time.buffer, flags.buffer, refs.buffer] as ArrayBuffer[]);
 });

@@ -14,7 +14,14 @@
  *   // files in the order given; `report` as readTrailEvents would have filled it
  * }
  * ```
+ *
+ * {@link summarizeLocalFiles} is the same read for `trailsight summary`, which needs counts, not events: each
+ * thread also counts its batch of files into a {@link SummaryCounts}, and this thread adds those up instead of
+ * rebuilding and counting every event here, which made this thread the bottleneck. The dedupe still runs here,
+ * in order, on the eventIDs; a batch holding a duplicate (rare: CloudTrail delivered an event twice) is counted
+ * event by event from its columns instead, without the duplicates, so the totals are those of a single thread.
  */
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -24,10 +31,20 @@ import {
   createReadReport,
   type ReadIssueKind,
   type ReadReport,
+  readTrailBuffer,
   readTrailEventBatches,
   TrailReadError,
 } from '../core/reader';
+import { SummaryBuilder, type SummaryCounts } from '../core/summary';
 import { type LocalFile, openLocalRecords } from './local-files';
+
+/** One file's outcome in {@link summarizeLocalFiles}: its events went into the summary. */
+export interface FileSummarized {
+  readonly file: LocalFile;
+  /** The file's events counted (duplicates removed). */
+  readonly events: number;
+  readonly report: ReadReport;
+}
 
 export interface FileEvents {
   readonly file: LocalFile;
@@ -47,6 +64,8 @@ export interface LocalReadOptions {
   readonly dedupe?: EventIdDeduper;
   /** Skip records larger than this many bytes (see `ReadOptions.maxRecordBytes`). */
   readonly maxRecordBytes?: number;
+  /** Called once if the reader threads fail; the files they had not returned are then read in this thread. */
+  readonly onThreadFailure?: (error: Error) => void;
 }
 
 /** One file's result: its events and its report with the errors as plain issues (they cross threads). */
@@ -69,6 +88,8 @@ export interface WorkerTask {
   readonly id: number;
   readonly files: readonly LocalFile[];
   readonly maxRecordBytes?: number;
+  /** Also count the task's events into a {@link SummaryCounts} (for {@link summarizeLocalFiles}). */
+  readonly count?: boolean;
 }
 
 export interface WorkerReply {
@@ -77,6 +98,26 @@ export interface WorkerReply {
   readonly events: EncodedEvents;
   /** Per file: its report and how many of the events are its. */
   readonly files: readonly { readonly report: SerializedReport; readonly events: number }[];
+  /** Every event of the task counted, duplicates included (when the task asked for it). */
+  readonly counts?: SummaryCounts;
+}
+
+/** What a reader thread does with one task: read its files in order, encode their events, count them if asked. */
+export async function runTask(task: WorkerTask): Promise<WorkerReply> {
+  const events: TrailEvent[] = [];
+  const files: WorkerReply['files'][number][] = [];
+  for (const file of task.files) {
+    const result = await readOneFile(file, task.maxRecordBytes);
+    for (const e of result.events) events.push(e);
+    files.push({ report: result.report, events: result.events.length });
+  }
+  let counts: SummaryCounts | undefined;
+  if (task.count) {
+    const summary = new SummaryBuilder();
+    for (const e of events) summary.add(e);
+    counts = summary.eventCounts();
+  }
+  return { id: task.id, events: encodeEvents(events), files, ...(counts ? { counts } : {}) };
 }
 
 /**
@@ -95,6 +136,9 @@ export interface EncodedEvents {
   /** eventID of each event ('' when unknown: see the flags), unique per event, so not worth a dictionary. */
   readonly eventIds: readonly string[];
 }
+
+/** The flag bit of an event whose eventID is known (see {@link EncodedEvents.flags}). */
+const EVENT_ID_KNOWN = 32;
 
 const STRING_FIELDS = [
   'account',
@@ -136,7 +180,7 @@ export function encodeEvents(events: readonly TrailEvent[]): EncodedEvents {
       (e.management ? 4 : 0) |
       (e.mfaUsed === undefined ? 0 : 8) |
       (e.mfaUsed ? 16 : 0) |
-      (e.eventId === undefined ? 0 : 32);
+      (e.eventId === undefined ? 0 : EVENT_ID_KNOWN);
     for (let f = 0; f < fields; f++) {
       const v = e[STRING_FIELDS[f]];
       if (v === undefined) refs[k++] = -1;
@@ -182,7 +226,7 @@ export function decodeEvents(encoded: EncodedEvents, from: number, count: number
       sessionName: s(refs[r + 7]),
       sourceIp: s(refs[r + 8]),
       userAgent: s(refs[r + 9]),
-      eventId: (f & 32) === 0 ? undefined : eventIds[i],
+      eventId: (f & EVENT_ID_KNOWN) === 0 ? undefined : eventIds[i],
       eventType: s(refs[r + 10]),
       category: s(refs[r + 11]),
       management: (f & 4) !== 0,
@@ -200,18 +244,42 @@ const TASK_MAX_FILES = 64;
 /** Tasks in flight per worker: enough to keep it busy while this thread merges, few enough to bound memory. */
 const TASKS_PER_WORKER = 4;
 
+/**
+ * A delivery file up to this size is read in one call and parsed synchronously ({@link readTrailBuffer}): the same
+ * bytes in the same single chunk as `openLocalRecords` gives the reader (it reads such files whole too), without
+ * the asynchronous steps, which cost more than parsing a 20 KB delivery.
+ */
+const SYNC_READ_MAX_BYTES = 1024 * 1024;
+
 /** Reads one file with the ingest core's reader, without dedupe (applied later, in order). */
 export async function readOneFile(file: LocalFile, maxRecordBytes?: number): Promise<WorkerFileResult> {
   const report = createReadReport(file.path);
-  const events: TrailEvent[] = [];
-  for await (const batch of readTrailEventBatches(openLocalRecords(file), {
+  const options = {
     file: file.path,
     report,
     fallbackAccount: file.info.account,
     ...(maxRecordBytes ? { maxRecordBytes } : {}),
-  })) {
+  };
+  // Exports (`foreign`) may be rewritten to another shape and JSON Lines are wrapped by openLocalRecords: only
+  // delivery files are passed through as stored.
+  if (file.format === 'records' && file.info.kind !== 'foreign' && file.size <= SYNC_READ_MAX_BYTES) {
+    let bytes: Buffer | undefined;
+    try {
+      bytes = readFileSync(file.path);
+    } catch {
+      bytes = undefined; // the streaming read below meets the same error and reports it
+    }
+    const events = bytes && readTrailBuffer(bytes, options);
+    if (events) return serialized(events, report);
+  }
+  const events: TrailEvent[] = [];
+  for await (const batch of readTrailEventBatches(openLocalRecords(file), options)) {
     for (const e of batch) events.push(e);
   }
+  return serialized(events, report);
+}
+
+function serialized(events: TrailEvent[], report: ReadReport): WorkerFileResult {
   const errors = report.errors.map((e) => ({ kind: e.kind, file: e.file, offset: e.offset, message: issueMessage(e) }));
   return { events, report: { ...report, errors } };
 }
@@ -227,12 +295,70 @@ export async function* readLocalFiles(
   files: readonly LocalFile[],
   options: LocalReadOptions = {},
 ): AsyncGenerator<FileEvents, void, undefined> {
+  for await (const part of read(files, options, false)) {
+    if (part.reply) yield* unpack(files, part.start, part.reply, options.dedupe);
+    else yield finish(part.file, part.result, options.dedupe);
+  }
+}
+
+/**
+ * Reads `files` like {@link readLocalFiles} and counts their events into `summary` (duplicates removed, as
+ * `summary.add` of each file's events in order would), yielding each file's report in the order given. The counts
+ * are complete once the generator is done.
+ */
+export async function* summarizeLocalFiles(
+  files: readonly LocalFile[],
+  summary: SummaryBuilder,
+  options: LocalReadOptions = {},
+): AsyncGenerator<FileSummarized, void, undefined> {
+  const { dedupe } = options;
+  for await (const part of read(files, options, true)) {
+    if (!part.reply) {
+      const { file, events, report } = finish(part.file, part.result, dedupe);
+      for (const e of events) summary.add(e);
+      yield { file, events: events.length, report };
+      continue;
+    }
+    const { reply, start } = part;
+    const { eventIds, flags } = reply.events;
+    const done: FileSummarized[] = [];
+    let duplicates: Uint8Array | undefined;
+    let at = 0;
+    for (let i = 0; i < reply.files.length; i++) {
+      const { events } = reply.files[i];
+      const report = rebuild(reply.files[i].report);
+      if (dedupe) {
+        for (let j = at; j < at + events; j++) {
+          if ((flags[j] & EVENT_ID_KNOWN) !== 0 && dedupe.isDuplicate(eventIds[j])) {
+            duplicates ??= new Uint8Array(reply.events.count);
+            duplicates[j] = 1;
+            report.skipped.duplicate = (report.skipped.duplicate ?? 0) + 1;
+            report.events--;
+          }
+        }
+      }
+      done.push({ file: files[start + i], events: report.events, report });
+      at += events;
+    }
+    if (!duplicates) summary.addCounts(reply.counts as SummaryCounts);
+    else {
+      const events = decodeEvents(reply.events, 0, reply.events.count);
+      for (let j = 0; j < events.length; j++) if (duplicates[j] === 0) summary.add(events[j]);
+    }
+    yield* done;
+  }
+}
+
+/** A piece of a read, in order: a worker's reply for consecutive files from `start`, or one file read here. */
+type ReadPart =
+  | { readonly reply: WorkerReply; readonly start: number; readonly file?: undefined; readonly result?: undefined }
+  | { readonly reply?: undefined; readonly file: LocalFile; readonly result: WorkerFileResult };
+
+function read(files: readonly LocalFile[], options: LocalReadOptions, count: boolean): AsyncGenerator<ReadPart> {
   const workers = options.workers ?? defaultWorkers();
-  const source =
-    workers > 0 && files.length > 1
-      ? parallel(files, workers, options.maxRecordBytes)
-      : inThisThread(files, options.maxRecordBytes);
-  for await (const [file, result] of source) yield finish(file, result, options.dedupe);
+  return workers > 0 && files.length > 1
+    ? parallel(files, workers, options.maxRecordBytes, count, options.onThreadFailure)
+    : inThisThread(files, options.maxRecordBytes);
 }
 
 function defaultWorkers(): number {
@@ -243,16 +369,13 @@ function defaultWorkers(): number {
 async function* inThisThread(
   files: readonly LocalFile[],
   maxRecordBytes: number | undefined,
-): AsyncGenerator<[LocalFile, WorkerFileResult]> {
-  for (const f of files) yield [f, await readOneFile(f, maxRecordBytes)];
+): AsyncGenerator<ReadPart> {
+  for (const file of files) yield { file, result: await readOneFile(file, maxRecordBytes) };
 }
 
 /** Rebuilds the report's errors and applies the dedupe in order, as the reader would have. */
 function finish(file: LocalFile, result: WorkerFileResult, dedupe: EventIdDeduper | undefined): FileEvents {
-  const report: ReadReport = {
-    ...result.report,
-    errors: result.report.errors.map((i) => new TrailReadError({ ...i, scope: 'file' })),
-  };
+  const report = rebuild(result.report);
   let events = result.events;
   if (dedupe) {
     const kept: TrailEvent[] = [];
@@ -269,32 +392,48 @@ function finish(file: LocalFile, result: WorkerFileResult, dedupe: EventIdDedupe
   return { file, events, report };
 }
 
-/** A worker's reply as one result per file, events decoded. */
+/** A report as the reader made it, from its serialized form (a fresh copy: the caller may change it). */
+function rebuild(report: SerializedReport): ReadReport {
+  return {
+    ...report,
+    skipped: { ...report.skipped },
+    errors: report.errors.map((i) => new TrailReadError({ ...i, scope: 'file' })),
+  };
+}
+
+/** A worker's reply as one result per file, events decoded and deduped. */
 function* unpack(
   files: readonly LocalFile[],
   start: number,
   reply: WorkerReply,
-): Generator<[LocalFile, WorkerFileResult]> {
+  dedupe: EventIdDeduper | undefined,
+): Generator<FileEvents> {
   let from = 0;
   for (let i = 0; i < reply.files.length; i++) {
     const { report, events } = reply.files[i];
-    yield [files[start + i], { events: decodeEvents(reply.events, from, events), report }];
+    yield finish(files[start + i], { events: decodeEvents(reply.events, from, events), report }, dedupe);
     from += events;
   }
 }
 
-/** The worker's script: the bundled `.js` beside the CLI bundle, or the TypeScript source run through tsx. */
-function workerScript(): { path: string; execArgv: string[] } {
-  if (__filename.endsWith('.ts'))
-    return { path: join(__dirname, 'local-read-worker.ts'), execArgv: ['--import', 'tsx'] };
-  return { path: join(__dirname, 'local-read-worker.js'), execArgv: [] };
+/**
+ * A reader thread: the bundled `.js` beside the CLI bundle, or, when this module runs as TypeScript (tests,
+ * `tsx`), the TypeScript worker loaded through tsx's require hook (`--import tsx` in a worker's execArgv does not
+ * reach its module loader: the thread would fail and every file would be read here).
+ */
+function startWorker(): Worker {
+  if (!__filename.endsWith('.ts')) return new Worker(join(__dirname, 'local-read-worker.js'));
+  const script = join(__dirname, 'local-read-worker.ts');
+  return new Worker(`require('tsx/cjs');\nrequire(${JSON.stringify(script)});`, { eval: true });
 }
 
 async function* parallel(
   files: readonly LocalFile[],
-  count: number,
+  workers: number,
   maxRecordBytes: number | undefined,
-): AsyncGenerator<[LocalFile, WorkerFileResult]> {
+  count: boolean,
+  onThreadFailure: ((error: Error) => void) | undefined,
+): AsyncGenerator<ReadPart> {
   // Tasks: consecutive files grouped by size, so results come back in order with few messages.
   const tasks: { start: number; end: number }[] = [];
   for (let i = 0; i < files.length; ) {
@@ -315,11 +454,10 @@ async function* parallel(
     wake = undefined;
     w?.();
   };
-  const { path, execArgv } = workerScript();
   const pool: { worker: Worker; busy: Set<number> }[] = [];
   let nextTask = 0;
   // Tasks handed out but not yet consumed here stay under this bound, however slow the consumer.
-  const window = count * TASKS_PER_WORKER;
+  const window = workers * TASKS_PER_WORKER;
   let consumed = 0;
   const dispatch = (slot: (typeof pool)[number]) => {
     while (slot.busy.size < TASKS_PER_WORKER && nextTask < tasks.length && nextTask < consumed + window) {
@@ -330,12 +468,13 @@ async function* parallel(
         id,
         files: files.slice(t.start, t.end),
         ...(maxRecordBytes ? { maxRecordBytes } : {}),
+        ...(count ? { count } : {}),
       };
       slot.worker.postMessage(task);
     }
   };
-  for (let n = 0; n < Math.min(count, tasks.length); n++) {
-    const slot = { worker: new Worker(path, { execArgv }), busy: new Set<number>() };
+  for (let n = 0; n < Math.min(workers, tasks.length); n++) {
+    const slot = { worker: startWorker(), busy: new Set<number>() };
     slot.worker.on('message', (reply: WorkerReply) => {
       slot.busy.delete(reply.id);
       results.set(reply.id, reply);
@@ -365,18 +504,21 @@ async function* parallel(
       }
       if (!batch) {
         // The pool failed: read what is left here, in order, rather than lose files.
+        onThreadFailure?.(failure as Error);
         for (let rest = id; rest < tasks.length; rest++) {
           const t = tasks[rest];
           const done = results.get(rest);
-          if (done) yield* unpack(files, t.start, done);
-          else for (let i = t.start; i < t.end; i++) yield [files[i], await readOneFile(files[i], maxRecordBytes)];
+          if (done) yield { reply: done, start: t.start };
+          else
+            for (let i = t.start; i < t.end; i++)
+              yield { file: files[i], result: await readOneFile(files[i], maxRecordBytes) };
         }
         return;
       }
       results.delete(id);
       consumed = id + 1;
       for (const slot of pool) dispatch(slot);
-      yield* unpack(files, tasks[id].start, batch);
+      yield { reply: batch, start: tasks[id].start };
     }
   } finally {
     await Promise.all(pool.map((slot) => slot.worker.terminate()));

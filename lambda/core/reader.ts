@@ -12,7 +12,7 @@ import { Readable } from 'node:stream';
 import { createGunzip, gunzipSync } from 'node:zlib';
 import type { EventIdDeduper } from './dedupe';
 import type { TrailEvent } from './event';
-import { isSkip, normalizeRecord, type SkipReason } from './normalize';
+import { isSkip, type NormalizeContext, normalizeRecord, type SkipReason } from './normalize';
 import { RecordSplitter, type SplitIssue, type SplitIssueKind } from './record-splitter';
 
 /** Problems that concern the whole file (reading stops, or the file never held records). */
@@ -134,13 +134,7 @@ function toBuffer(chunk: unknown): Buffer {
 }
 
 const GZIP_CHUNK = 256 * 1024;
-/**
- * A gzip source that arrives in a single chunk (most delivery files: tens of KB) is inflated in one synchronous
- * call instead of through a zlib stream: the stream's per-file setup and thread-pool round trips cost several
- * times the inflate itself on small files (measured by `npm run bench`, the many-small-files case). The output
- * is capped so memory stays bounded; past the cap, or on any gzip error, the streaming path takes over (it keeps
- * the records before a truncation and reports the exact error).
- */
+/** The output cap of a one-call inflate (`DocumentRead.whole`), so memory stays bounded. */
 const SYNC_GUNZIP_MAX_OUTPUT = 64 * 1024 * 1024;
 
 /**
@@ -165,6 +159,26 @@ export async function* readTrailEvents(
 }
 
 /**
+ * Reads a delivery file already in memory (the whole file, as stored), synchronously: what
+ * {@link readTrailEventBatches} does with a source of one chunk, without its asynchronous steps, which cost more
+ * than parsing a small delivery (many-small-files case of `npm run bench`). Fills `options.report` as that would.
+ *
+ * Returns undefined, having counted nothing, when the gzip data cannot be inflated in one call (corrupt, truncated,
+ * or larger than the one-call cap): read the same bytes with {@link readTrailEventBatches} then, which keeps the
+ * records before the damage and reports it precisely.
+ */
+export function readTrailBuffer(bytes: Buffer, options: ReadOptions): TrailEvent[] | undefined {
+  const doc = new DocumentRead(options);
+  if (bytes.length === 0) {
+    doc.issue('no-records', 0, 'empty file (0 bytes)', 'file');
+    return doc.finish();
+  }
+  if (!doc.start(bytes)) return doc.finish();
+  if (!doc.whole(bytes)) return undefined;
+  return doc.finish();
+}
+
+/**
  * Like {@link readTrailEvents}, but yields the events of each decompressed chunk as one array (a few hundred
  * events): for hot loops (the Lambda, the benchmark) this saves an async step per event.
  */
@@ -172,87 +186,8 @@ export async function* readTrailEventBatches(
   source: AsyncIterable<Uint8Array> | NodeJS.ReadableStream,
   options: ReadOptions,
 ): AsyncGenerator<TrailEvent[], ReadReport, undefined> {
-  const { file, onIssue, onEvent, dedupe } = options;
-  const report = options.report ?? createReadReport(file);
-  let pending: TrailEvent[] = [];
-  let fatal = false;
-
-  const issue = (kind: ReadIssueKind, offset: number, message: string, scope: 'file' | 'record') => {
-    const i: ReadIssue = { kind, file, offset, message, scope };
-    if (scope === 'file') {
-      fatal = true;
-      report.errors.push(new TrailReadError(i));
-    } else {
-      report.skipped[kind as RecordSkipKind] = (report.skipped[kind as RecordSkipKind] ?? 0) + 1;
-    }
-    onIssue?.(i);
-  };
-
-  const ctx = { fallbackAccount: options.fallbackAccount, keepRaw: options.keepRaw };
-  const maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
-  const onRecord = (value: Record<string, unknown>, offset: number) => {
-    report.records++;
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      issue('record-not-object', offset, 'Records element is not an object', 'record');
-      return;
-    }
-    const event = normalizeRecord(value, ctx);
-    if (isSkip(event)) {
-      issue(event.skip, offset, event.message, 'record');
-      return;
-    }
-    if (dedupe && event.eventId !== undefined && dedupe.isDuplicate(event.eventId)) {
-      issue('duplicate', offset, `duplicate eventID ${event.eventId}`, 'record');
-      return;
-    }
-    onEvent?.(event, value);
-    pending.push(event);
-  };
-  const splitter = new RecordSplitter(
-    {
-      record: onRecord,
-      issue(i: SplitIssue) {
-        if (!i.fatal) report.records++;
-        issue(i.kind, i.offset, i.message, i.fatal ? 'file' : 'record');
-      },
-    },
-    { maxRecordBytes },
-  );
-
-  /**
-   * A whole decompressed document, parsed with one `JSON.parse` like the plain baseline, when that gives exactly
-   * what the splitter would: no caller waiting for byte offsets (`onIssue`), no record that could exceed the size
-   * limit, and a well-formed `{"Records":[…]}` (with a single `"Records"` in its text) or bare array. Anything else
-   * returns false and goes through the splitter, which reports problems precisely. Saves the byte scan, a third of
-   * the cost of a typical 20 KB delivery.
-   */
-  const wholeDocument = (bytes: Buffer): boolean => {
-    if (onIssue || bytes.length > maxRecordBytes) return false;
-    const text = bytes.toString('utf8');
-    let doc: unknown;
-    try {
-      doc = JSON.parse(text);
-    } catch {
-      return false;
-    }
-    let records: unknown;
-    if (Array.isArray(doc)) records = doc;
-    else if (typeof doc === 'object' && doc !== null) {
-      const first = text.indexOf('"Records"');
-      if (first < 0 || text.indexOf('"Records"', first + 9) >= 0) return false;
-      records = (doc as { Records?: unknown }).Records;
-    }
-    if (!Array.isArray(records)) return false;
-    for (const r of records) {
-      if (typeof r === 'object' && r !== null && !Array.isArray(r)) onRecord(r as Record<string, unknown>, 0);
-      else {
-        report.records++;
-        issue('record-not-object', 0, 'Records element is not an object', 'record');
-      }
-    }
-    return true;
-  };
-
+  const doc = new DocumentRead(options);
+  const { report } = doc;
   const input = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
   let first: Buffer | undefined;
   try {
@@ -267,30 +202,22 @@ export async function* readTrailEventBatches(
       }
     }
   } catch (e) {
-    issue('read-failed', 0, `reading the source failed: ${(e as Error).message}`, 'file');
-    return finish();
+    doc.issue('read-failed', 0, `reading the source failed: ${(e as Error).message}`, 'file');
+    doc.finish();
+    return report;
   }
   if (!first) {
-    issue('no-records', 0, 'empty file (0 bytes)', 'file');
-    return finish();
+    doc.issue('no-records', 0, 'empty file (0 bytes)', 'file');
+    doc.finish();
+    return report;
   }
-
-  report.gzip = first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b;
-  if (!report.gzip && !looksLikeJson(first)) {
-    const gz = /\.gz$/i.test(file);
-    issue(
-      gz ? 'not-gzip' : 'not-json',
-      0,
-      gz
-        ? `not gzip: the file starts with 0x${first.subarray(0, 4).toString('hex')}, not the gzip magic 1f8b`
-        : `not JSON: the file starts with 0x${first.subarray(0, 4).toString('hex')}`,
-      'file',
-    );
+  if (!doc.start(first)) {
     await closeInput();
-    return finish();
+    doc.finish();
+    return report;
   }
 
-  // Peek at a second chunk: a source that ends after one chunk may take the synchronous fast path.
+  // Peek at a second chunk: a source that ends after one chunk may take the synchronous path.
   const head: Buffer[] = [first];
   let headFailure: unknown;
   let sourceDone = false;
@@ -302,42 +229,12 @@ export async function* readTrailEventBatches(
     headFailure = e;
   }
 
-  if (!report.gzip && sourceDone && wholeDocument(first)) {
-    report.bytesRead += first.length;
-    report.bytesScanned += first.length;
-    if (pending.length > 0) {
-      report.events += pending.length;
-      const batch = pending;
-      pending = [];
-      yield batch;
-    }
+  if (sourceDone && doc.whole(first)) {
+    const batch = doc.take();
+    if (batch.length > 0) yield batch;
     await closeInput();
-    return finish();
-  }
-
-  if (report.gzip && sourceDone) {
-    let whole: Buffer | undefined;
-    try {
-      whole = gunzipSync(first, { maxOutputLength: SYNC_GUNZIP_MAX_OUTPUT });
-    } catch {
-      whole = undefined; // the streaming path below reports the precise error and keeps what came before it
-    }
-    if (whole) {
-      report.bytesRead += first.length;
-      report.bytesScanned += whole.length;
-      if (!wholeDocument(whole)) {
-        splitter.push(whole);
-        if (!fatal) splitter.end();
-      }
-      if (pending.length > 0) {
-        report.events += pending.length;
-        const batch = pending;
-        pending = [];
-        yield batch;
-      }
-      await closeInput();
-      return finish();
-    }
+    doc.finish();
+    return report;
   }
 
   async function* raw(): AsyncGenerator<Buffer> {
@@ -377,24 +274,20 @@ export async function* readTrailEventBatches(
   try {
     for await (const chunk of chunks) {
       report.bytesScanned += chunk.length;
-      splitter.push(chunk);
-      if (pending.length > 0) {
-        const batch = pending;
-        pending = [];
-        report.events += batch.length;
-        yield batch;
-      }
-      if (fatal) break;
+      doc.splitter.push(chunk);
+      const batch = doc.take();
+      if (batch.length > 0) yield batch;
+      if (doc.fatal) break;
     }
-    if (!fatal) splitter.end();
+    if (!doc.fatal) doc.splitter.end();
   } catch (e) {
     // Records completed before the failure were already yielded; only what follows is lost.
     if (e instanceof SourceFailure) {
-      issue('read-failed', report.bytesRead, `reading the source failed: ${e.message}`, 'file');
+      doc.issue('read-failed', report.bytesRead, `reading the source failed: ${e.message}`, 'file');
     } else {
       const err = e as NodeJS.ErrnoException;
       const truncated = err.code === 'Z_BUF_ERROR' || /unexpected end of file/i.test(err.message);
-      issue(
+      doc.issue(
         truncated ? 'truncated-gzip' : 'corrupt-gzip',
         report.bytesRead,
         truncated
@@ -403,19 +296,16 @@ export async function* readTrailEventBatches(
         'file',
       );
     }
-    if (pending.length > 0) {
-      report.events += pending.length;
-      const batch = pending;
-      pending = [];
-      yield batch;
-    }
   } finally {
     // Also runs when the caller stops iterating early: release the streams and the source.
     from?.destroy();
     gunzip?.destroy();
     await closeInput();
   }
-  return finish();
+  const rest = doc.take();
+  if (rest.length > 0) yield rest;
+  doc.finish();
+  return report;
 
   async function closeInput(): Promise<void> {
     try {
@@ -424,11 +314,172 @@ export async function* readTrailEventBatches(
       // The source is being abandoned after an error already reported; its own close error adds nothing.
     }
   }
+}
 
-  function finish(): ReadReport {
-    report.complete = report.errors.length === 0;
-    return report;
+/**
+ * One document being read: its report, the events parsed and not yet handed out, and the steps both ways of
+ * reading share (the streaming generator and the one-buffer {@link readTrailBuffer}), so they count alike.
+ */
+class DocumentRead {
+  readonly report: ReadReport;
+  /** A file-level problem was met: reading stops. */
+  fatal = false;
+  readonly splitter: RecordSplitter;
+  private pending: TrailEvent[] = [];
+  private readonly ctx: NormalizeContext;
+  private readonly maxRecordBytes: number;
+
+  constructor(private readonly options: ReadOptions) {
+    this.report = options.report ?? createReadReport(options.file);
+    this.ctx = { fallbackAccount: options.fallbackAccount, keepRaw: options.keepRaw };
+    this.maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+    this.splitter = new RecordSplitter(
+      {
+        record: (value, offset) => this.record(value, offset),
+        issue: (i: SplitIssue) => {
+          if (!i.fatal) this.report.records++;
+          this.issue(i.kind, i.offset, i.message, i.fatal ? 'file' : 'record');
+        },
+      },
+      { maxRecordBytes: this.maxRecordBytes },
+    );
   }
+
+  issue(kind: ReadIssueKind, offset: number, message: string, scope: 'file' | 'record'): void {
+    const i: ReadIssue = { kind, file: this.options.file, offset, message, scope };
+    if (scope === 'file') {
+      this.fatal = true;
+      this.report.errors.push(new TrailReadError(i));
+    } else {
+      const skipped = this.report.skipped;
+      skipped[kind as RecordSkipKind] = (skipped[kind as RecordSkipKind] ?? 0) + 1;
+    }
+    this.options.onIssue?.(i);
+  }
+
+  record(value: Record<string, unknown>, offset: number): void {
+    this.report.records++;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      this.issue('record-not-object', offset, 'Records element is not an object', 'record');
+      return;
+    }
+    const event = normalizeRecord(value, this.ctx);
+    if (isSkip(event)) {
+      this.issue(event.skip, offset, event.message, 'record');
+      return;
+    }
+    const { dedupe } = this.options;
+    if (dedupe && event.eventId !== undefined && dedupe.isDuplicate(event.eventId)) {
+      this.issue('duplicate', offset, `duplicate eventID ${event.eventId}`, 'record');
+      return;
+    }
+    this.options.onEvent?.(event, value);
+    this.pending.push(event);
+  }
+
+  /** Looks at the first bytes: gzip or JSON; anything else is a file-level problem (returns false). */
+  start(first: Buffer): boolean {
+    const report = this.report;
+    report.gzip = first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b;
+    if (report.gzip || looksLikeJson(first)) return true;
+    const gz = /\.gz$/i.test(this.options.file);
+    this.issue(
+      gz ? 'not-gzip' : 'not-json',
+      0,
+      gz
+        ? `not gzip: the file starts with 0x${first.subarray(0, 4).toString('hex')}, not the gzip magic 1f8b`
+        : `not JSON: the file starts with 0x${first.subarray(0, 4).toString('hex')}`,
+      'file',
+    );
+    return false;
+  }
+
+  /**
+   * Reads a source that arrived whole in one buffer. A gzip source is inflated in one synchronous call instead of
+   * through a zlib stream: the stream's per-file setup and thread-pool round trips cost several times the inflate
+   * itself on small files. Returns false, having counted nothing, when that call fails or the output would pass
+   * the cap (the streaming path then keeps the records before a truncation and reports the exact error).
+   */
+  whole(bytes: Buffer): boolean {
+    const report = this.report;
+    let text = bytes;
+    if (report.gzip) {
+      try {
+        text = gunzipSync(bytes, { maxOutputLength: SYNC_GUNZIP_MAX_OUTPUT });
+      } catch {
+        return false;
+      }
+    }
+    report.bytesRead += bytes.length;
+    report.bytesScanned += text.length;
+    if (!this.wholeDocument(text)) {
+      this.splitter.push(text);
+      if (!this.fatal) this.splitter.end();
+    }
+    return true;
+  }
+
+  /**
+   * A whole decompressed document, parsed with one `JSON.parse` like the plain baseline, when that gives exactly
+   * what the splitter would: no caller waiting for byte offsets (`onIssue`), no record that could exceed the size
+   * limit, and a well-formed `{"Records":[…]}` (with a single `"Records"` in its text) or bare array. Anything else
+   * returns false and goes through the splitter, which reports problems precisely. Saves the byte scan, a third of
+   * the cost of a typical 20 KB delivery.
+   */
+  private wholeDocument(bytes: Buffer): boolean {
+    if (this.options.onIssue || bytes.length > this.maxRecordBytes) return false;
+    const text = bytes.toString('utf8');
+    let doc: unknown;
+    try {
+      doc = JSON.parse(text);
+    } catch {
+      return false;
+    }
+    let records: unknown;
+    if (Array.isArray(doc)) records = doc;
+    else if (typeof doc === 'object' && doc !== null) {
+      const first = text.indexOf('"Records"');
+      if (first < 0 || hasQuotedRecords(text, first + 9)) return false;
+      records = (doc as { Records?: unknown }).Records;
+    }
+    if (!Array.isArray(records)) return false;
+    for (const r of records) {
+      if (typeof r === 'object' && r !== null && !Array.isArray(r)) this.record(r as Record<string, unknown>, 0);
+      else {
+        this.report.records++;
+        this.issue('record-not-object', 0, 'Records element is not an object', 'record');
+      }
+    }
+    return true;
+  }
+
+  /** The events parsed since the last call, counted as handed out. */
+  take(): TrailEvent[] {
+    const batch = this.pending;
+    if (batch.length > 0) {
+      this.pending = [];
+      this.report.events += batch.length;
+    }
+    return batch;
+  }
+
+  /** Hands out what is left and closes the report. */
+  finish(): TrailEvent[] {
+    const rest = this.take();
+    this.report.complete = this.report.errors.length === 0;
+    return rest;
+  }
+}
+
+/**
+ * Whether `"Records"` occurs in `text` at or after `from`: `text.indexOf('"Records"', from) >= 0`, searched by its
+ * `R`, which is rare in CloudTrail JSON where `"` is everywhere (a third less time over a delivery; this search
+ * spans every document on the whole-document path).
+ */
+function hasQuotedRecords(text: string, from: number): boolean {
+  for (let i = text.indexOf('Records"', from + 1); i >= 0; i = text.indexOf('Records"', i + 8))
+    if (text.charCodeAt(i - 1) === 0x22) return true;
+  return false;
 }
 
 function looksLikeJson(b: Buffer): boolean {

@@ -7,9 +7,16 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { scanLocalPaths } from '../../lambda/adapters/local-files';
-import { decodeEvents, encodeEvents, type FileEvents, readLocalFiles } from '../../lambda/adapters/local-reader';
+import {
+  decodeEvents,
+  encodeEvents,
+  type FileEvents,
+  readLocalFiles,
+  summarizeLocalFiles,
+} from '../../lambda/adapters/local-reader';
 import { EventIdDeduper } from '../../lambda/core/dedupe';
 import { normalizeRecord } from '../../lambda/core/normalize';
+import { SummaryBuilder } from '../../lambda/core/summary';
 
 const SAMPLES = resolve(__dirname, '../../samples');
 
@@ -47,9 +54,13 @@ function mixedTree(): string {
   return root;
 }
 
+/** Fails the test if the reader threads failed (their files would be read in this thread, hiding it). */
+const threadsMustWork = { onThreadFailure: (e: Error) => expect(e).toBeUndefined() };
+
 async function collect(workers: number, root: string): Promise<FileEvents[]> {
   const out: FileEvents[] = [];
-  for await (const f of readLocalFiles(scanLocalPaths([root]).files, { workers, dedupe: new EventIdDeduper() }))
+  const files = scanLocalPaths([root]).files;
+  for await (const f of readLocalFiles(files, { workers, dedupe: new EventIdDeduper(), ...threadsMustWork }))
     out.push(f);
   return out;
 }
@@ -74,6 +85,33 @@ describe('readLocalFiles', () => {
     ).toEqual(['974349055189_CloudTrail_us-east-1_20170601T2359Z_truncatedtruncate.json.gz', 'labels.json']);
     expect(one.find((f) => f.file.key === 'single.json')?.events).toHaveLength(1);
     expect(one.find((f) => f.file.key === 'export.jsonl')?.events).toHaveLength(2);
+  });
+
+  test("summarizeLocalFiles counts what adding every file's events would, with and without threads", async () => {
+    const root = mixedTree();
+    const files = scanLocalPaths([root]).files;
+    // The reference: each file's events, deduped in order, added one by one.
+    const expected = new SummaryBuilder();
+    const reports = [];
+    for await (const f of readLocalFiles(files, { workers: 0, dedupe: new EventIdDeduper() })) {
+      for (const e of f.events) expected.add(e);
+      reports.push(f.report);
+    }
+    for (const workers of [0, 1, 2]) {
+      const summary = new SummaryBuilder();
+      const seen = [];
+      for await (const f of summarizeLocalFiles(files, summary, {
+        workers,
+        dedupe: new EventIdDeduper(),
+        ...threadsMustWork,
+      })) {
+        expect(f.events).toBe(f.report.events);
+        seen.push(f.report);
+      }
+      expect(seen).toEqual(reports);
+      expect(summary.toJSON(1000)).toEqual(expected.toJSON(1000));
+    }
+    expect(reports.reduce((n, r) => n + (r.skipped.duplicate ?? 0), 0)).toBeGreaterThan(0);
   });
 
   test('stops its threads when the caller stops early', async () => {

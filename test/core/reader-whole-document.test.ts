@@ -1,13 +1,14 @@
 /**
  * The reader's whole-document path (one JSON.parse for a small document read in one chunk, taken when no caller
  * waits for byte offsets) gives exactly what the splitter gives: the same events, in the same order, and the same
- * report, for every shape and every problem a document can have.
+ * report, for every shape and every problem a document can have; and so does the synchronous read of a file
+ * already in memory (`readTrailBuffer`), the local reader's path for delivery files.
  */
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { EventIdDeduper } from '../../lambda/core/dedupe';
 import type { TrailEvent } from '../../lambda/core/event';
-import { type ReadReport, readTrailEvents } from '../../lambda/core/reader';
+import { createReadReport, type ReadReport, readTrailBuffer, readTrailEvents } from '../../lambda/core/reader';
 import { DATA_DIR, record, walk } from './helpers';
 
 async function read(bytes: Buffer, offsets: boolean, dedupe?: EventIdDeduper) {
@@ -25,6 +26,12 @@ async function read(bytes: Buffer, offsets: boolean, dedupe?: EventIdDeduper) {
   }
 }
 
+function readSync(bytes: Buffer, dedupe: EventIdDeduper) {
+  const report = createReadReport('f.json.gz');
+  const events = readTrailBuffer(bytes, { file: 'f.json.gz', dedupe, report });
+  return events && { events, report };
+}
+
 async function expectSame(bytes: Buffer, forms: readonly Buffer[] = [bytes, gzipSync(bytes)]): Promise<void> {
   for (const b of forms) {
     const fast = await read(b, false, new EventIdDeduper());
@@ -32,6 +39,7 @@ async function expectSame(bytes: Buffer, forms: readonly Buffer[] = [bytes, gzip
     expect(fast.events).toEqual(split.events);
     expect(fast.events.map((e) => Object.keys(e))).toEqual(split.events.map((e) => Object.keys(e)));
     expect(fast.report).toEqual(split.report);
+    expect(readSync(b, new EventIdDeduper())).toEqual(fast);
   }
 }
 
@@ -62,6 +70,11 @@ describe('whole-document path', () => {
       Buffer.from(`{"Records":[${JSON.stringify(record())}],"Records":[${JSON.stringify(record())}]}`),
     ],
     ['a record holding the text "Records"', json({ Records: [record({ requestParameters: { key: '"Records"' } })] })],
+    ['a key ending in Records', json({ Records: [record({ requestParameters: { maxRecords: 100 } })] })],
+    [
+      'a second Records key right after the first array',
+      Buffer.from(`{"Records":[],"Records":[${JSON.stringify(record())}]}`),
+    ],
     ['a byte order mark', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), json({ Records: [record()] })])],
     ['trailing garbage', Buffer.concat([json({ Records: [record()] }), Buffer.from('xyz')])],
     ['a truncated document', json({ Records: [record(), record()] }).subarray(0, 700)],
@@ -82,6 +95,23 @@ describe('whole-document path', () => {
     await expectSame(bytes);
   });
 
+  test('a gzip that cannot be inflated in one call is left to the streaming read, with nothing counted', async () => {
+    const whole = gzipSync(json({ Records: [record(), record()] }));
+    for (const broken of [
+      whole.subarray(0, whole.length - 12),
+      Buffer.concat([whole.subarray(0, 20), Buffer.alloc(40, 7)]),
+    ]) {
+      const report = createReadReport('f.json.gz');
+      expect(readTrailBuffer(broken, { file: 'f.json.gz', report })).toBeUndefined();
+      expect({ ...report, gzip: false }).toEqual(createReadReport('f.json.gz'));
+      expect((await read(broken, false)).report.errors[0].kind).toMatch(/^(truncated|corrupt)-gzip$/);
+    }
+  });
+
+  test('an empty buffer is an empty file, as an empty source is', async () => {
+    expect(readSync(Buffer.alloc(0), new EventIdDeduper())).toEqual(await read(Buffer.alloc(0), false));
+  });
+
   test('every real document in ../shared/data', async () => {
     let documents = 0;
     for (const file of walk(DATA_DIR)) {
@@ -92,8 +122,10 @@ describe('whole-document path', () => {
       // thousand documents; a difference is shown as a readable diff first.
       const fast = JSON.stringify(await read(bytes, false, new EventIdDeduper()));
       const split = JSON.stringify(await read(bytes, true, new EventIdDeduper()));
+      const sync = JSON.stringify(readSync(bytes, new EventIdDeduper()));
       if (fast !== split) expect(JSON.parse(fast)).toEqual(JSON.parse(split));
       expect(fast).toBe(split);
+      expect(sync).toBe(fast);
       documents++;
     }
     expect(documents).toBeGreaterThan(1000);

@@ -56,5 +56,10 @@ export const section: BenchSection = {
       `summary/baseline wall: one thread ${fmt(r1, 2)} (target ≤ 1.3: ${verdict(r1, 1.3)}), ` +
         `every core ${fmt(ra, 2)} (target < 1: ${verdict(ra, 0.999)}); identical results: ${one[0].stdout === all[0].stdout ? 'yes' : 'NO'}`,
     );
+    // Diagnostic, not a target: CPU time is less disturbed than wall time by other processes on a shared machine,
+    // so this shows how much work each run does beyond the baseline's whatever the load.
+    console.log(
+      `summary/baseline CPU: one thread ${fmt(s1.cpuMs / sb.cpuMs, 2)}, every core ${fmt(sa.cpuMs / sb.cpuMs, 2)} (all threads' CPU)`,
+    );
   },
 };
