@@ -10,7 +10,8 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type LocalFile, listLocalFiles, openLocalRecords } from '../../lambda/adapters/local-files';
+import { type LocalFile, listLocalFiles } from '../../lambda/adapters/local-files';
+import { readLocalFileEvents } from '../../lambda/adapters/local-reader';
 import { EventIdDeduper } from '../../lambda/core/dedupe';
 import {
   type DeliveredFile,
@@ -27,7 +28,7 @@ import {
 import type { TrailEvent } from '../../lambda/core/event';
 import { toOcsf } from '../../lambda/core/findings/ocsf';
 import { findingFromEvent } from '../../lambda/core/findings/sources';
-import { createReadReport, readTrailEvents } from '../../lambda/core/reader';
+import { createReadReport } from '../../lambda/core/reader';
 import {
   type FileGroup,
   LedgerStateError,
@@ -145,17 +146,13 @@ async function readEvents(
   rules: RuleEngine | undefined,
 ): Promise<{ events: TrailEvent[]; failed: boolean; groups: FileGroup[] }> {
   const report = createReadReport(f.path);
-  const source = openLocalRecords(f);
-  const events: TrailEvent[] = [];
-  for await (const ev of readTrailEvents(source, {
+  const events = await readLocalFileEvents(f, {
     file: f.path,
     report,
     dedupe,
     fallbackAccount: f.info.account,
     onEvent: rules?.observe,
-  })) {
-    events.push(ev);
-  }
+  });
   for (const e of report.errors) io.stderr(`warning: ${e.message}\n`);
   return { events, failed: report.errors.length > 0, groups: rules?.takeGroups() ?? [] };
 }

@@ -30,6 +30,7 @@ import type { TrailEvent } from '../core/event';
 import {
   createReadReport,
   type ReadIssueKind,
+  type ReadOptions,
   type ReadReport,
   readTrailBuffer,
   readTrailEventBatches,
@@ -251,15 +252,12 @@ const TASKS_PER_WORKER = 4;
  */
 const SYNC_READ_MAX_BYTES = 1024 * 1024;
 
-/** Reads one file with the ingest core's reader, without dedupe (applied later, in order). */
-export async function readOneFile(file: LocalFile, maxRecordBytes?: number): Promise<WorkerFileResult> {
-  const report = createReadReport(file.path);
-  const options = {
-    file: file.path,
-    report,
-    fallbackAccount: file.info.account,
-    ...(maxRecordBytes ? { maxRecordBytes } : {}),
-  };
+/**
+ * Reads one local file's events with the ingest core's reader, as `readTrailEvents` over `openLocalRecords` would
+ * (same events, same report): a delivery file up to {@link SYNC_READ_MAX_BYTES} in one synchronous call, anything
+ * else streamed.
+ */
+export async function readLocalFileEvents(file: LocalFile, options: ReadOptions): Promise<TrailEvent[]> {
   // Exports (`foreign`) may be rewritten to another shape and JSON Lines are wrapped by openLocalRecords: only
   // delivery files are passed through as stored.
   if (file.format === 'records' && file.info.kind !== 'foreign' && file.size <= SYNC_READ_MAX_BYTES) {
@@ -269,13 +267,26 @@ export async function readOneFile(file: LocalFile, maxRecordBytes?: number): Pro
     } catch {
       bytes = undefined; // the streaming read below meets the same error and reports it
     }
+    // Undefined only when the gzip could not be inflated in one call, before any event was read.
     const events = bytes && readTrailBuffer(bytes, options);
-    if (events) return serialized(events, report);
+    if (events) return events;
   }
   const events: TrailEvent[] = [];
   for await (const batch of readTrailEventBatches(openLocalRecords(file), options)) {
     for (const e of batch) events.push(e);
   }
+  return events;
+}
+
+/** Reads one file with the ingest core's reader, without dedupe (applied later, in order). */
+export async function readOneFile(file: LocalFile, maxRecordBytes?: number): Promise<WorkerFileResult> {
+  const report = createReadReport(file.path);
+  const events = await readLocalFileEvents(file, {
+    file: file.path,
+    report,
+    fallbackAccount: file.info.account,
+    ...(maxRecordBytes ? { maxRecordBytes } : {}),
+  });
   return serialized(events, report);
 }
 
