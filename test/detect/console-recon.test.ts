@@ -34,7 +34,9 @@ describe('recon: 12 read APIs new to a person in 10 minutes', () => {
   test('from the CLI, a sweep: reported', () => {
     const [found, ...more] = reconOfAnalyst(CLI);
     expect(more).toEqual([]);
-    expect(found.trailsight.explanation).toMatch(/made \d+ read-only calls to (\d+) APIs \(\1 never called by it before\)/);
+    expect(found.trailsight.explanation).toMatch(
+      /made \d+ read-only calls to (\d+) APIs \(\1 never called by it before\)/,
+    );
   });
 
   test('look-alike: through the console, pages new to them: quiet', () => {
