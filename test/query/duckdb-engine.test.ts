@@ -367,7 +367,7 @@ describe('LocalCloudTrail reads delivery files itself, and never loses one', () 
 });
 
 describe('LocalCloudTrail.stream', () => {
-  test('hands over a short result whole, and a long one (held in a table first) in order', async () => {
+  test('hands over a short result and a long one (computed into a table first) in order', async () => {
     const engine = await LocalCloudTrail.open([]);
     try {
       for (const n of [3, 25_000]) {
@@ -384,6 +384,30 @@ describe('LocalCloudTrail.stream', () => {
         expect(rows).toHaveLength(n);
         expect(rows.every((r, k) => r.i === k)).toBe(true);
       }
+    } finally {
+      engine.close();
+    }
+  });
+
+  test('runs a statement a table cannot hold (DESCRIBE) as written', async () => {
+    const engine = await LocalCloudTrail.open([]);
+    try {
+      const rows: Record<string, unknown>[] = [];
+      await engine.stream('DESCRIBE cloudtrail_logs', { columns: () => {}, rows: (b) => rows.push(...b) });
+      expect(rows.map((r) => r.column_name)).toContain('eventtime');
+    } finally {
+      engine.close();
+    }
+  });
+
+  test("a syntax error is reported against the user's statement, not the table it was to fill", async () => {
+    const engine = await LocalCloudTrail.open([]);
+    try {
+      const sink = { columns: jest.fn(), rows: jest.fn() };
+      const error = await engine.stream('SELEC count(*) FROM cloudtrail_logs', sink).catch((e: Error) => e);
+      expect((error as Error).message).toMatch(/syntax error at or near "SELEC"/);
+      expect((error as Error).message).not.toMatch(/_trailsight_result|CREATE/);
+      expect(sink.columns).not.toHaveBeenCalled();
     } finally {
       engine.close();
     }
