@@ -450,35 +450,32 @@ export class LocalCloudTrail {
           const within = ranges.get(spec);
           const key = `${this.generation}|${JSON.stringify(within ?? null)}`;
           let listed = this.listed.get(spec);
+          const read = statementFiles(spec);
           if (listed?.key !== key) {
-            const read = statementFiles(spec);
             await this.connection.run(
               `CREATE OR REPLACE TEMP TABLE ${read} AS SELECT CAST(row_number() OVER (ORDER BY n) - 1 AS UBIGINT) ` +
                 `AS file_index, filename, account, region, dt FROM ${FILES_TABLE} ` +
                 `WHERE tbl = ${sqlString(spec.name)} AND (${dtPredicate(within)})`,
             );
-            // The file list travels as a variable, not literals: 20,000 paths written into the SQL took DuckDB's
-            // parser 130 MB and a view holding them was slow to bind.
-            await this.connection.run(
-              `SET VARIABLE ${filesVariable(spec)}_all = ` +
-                `(SELECT COALESCE(list(filename ORDER BY file_index), CAST([] AS VARCHAR[])) FROM ${read})`,
-            );
-            const counted = await this.connection.runAndReadAll(
-              `SELECT len(getvariable('${filesVariable(spec)}_all')) AS n`,
-            );
+            const counted = await this.connection.runAndReadAll(`SELECT count(*) AS n FROM ${read}`);
             listed = { key, count: Number(counted.getRowObjectsJS()[0]?.n ?? 0) };
             this.listed.set(spec, listed);
           }
           this.lastRead += listed.count;
-          // CREATE VIEW binds the view (DuckDB stats every file of a read_json then; 250 ms for 20,000), and the
-          // statement binds it again: the views are created over the first file only, and the statement sees
-          // all. Binding may already open a file (DuckDB sniffs the first one), so a refusal can come from here.
-          const v = filesVariable(spec);
-          await this.connection.run(`SET VARIABLE ${v} = getvariable('${v}_all')[1:1]`);
+          // The file list travels as a variable, not literals: 20,000 paths written into the SQL took DuckDB's
+          // parser 130 MB and a view holding them was slow to bind. CREATE VIEW binds the view (DuckDB stats every
+          // file of a read_json then; 250 ms for 20,000), and the statement binds it again: the views are created
+          // over the first file only, and the statement sees all. Binding may already open a file (DuckDB sniffs
+          // the first one), so a refusal can come from here. Each list is built from the table (copying a list
+          // value of 20,000 names between variables cost as much as building it).
+          const files = (where: string) =>
+            `SET VARIABLE ${filesVariable(spec)} = ` +
+            `(SELECT COALESCE(list(filename ORDER BY file_index), CAST([] AS VARCHAR[])) FROM ${read}${where})`;
+          await this.connection.run(files(' WHERE file_index = 0'));
           await this.connection.run(
             `CREATE OR REPLACE VIEW ${ident(spec.name)} AS ${this.viewSql(spec, use.get(spec.name) ?? 'all', listed.count > 0)}`,
           );
-          await this.connection.run(`SET VARIABLE ${v} = getvariable('${v}_all')`);
+          await this.connection.run(files(''));
         }
         return await run();
       } catch (err) {
