@@ -313,6 +313,42 @@ describe('LocalCloudTrail reads delivery files itself, and never loses one', () 
     }
   });
 
+  test("each row keeps its own file's partition values when some days are pruned and a refused file moved", async () => {
+    const root = mkdtempSync(join(tmpdir(), 'ts-file-index-'));
+    const files = [
+      ['us-east-1', '01', 'a'],
+      ['eu-west-1', '02', 'b'],
+      ['us-east-1', '03', 'bad'],
+      ['ap-south-1', '03', 'c'],
+      ['us-east-1', '04', 'd'],
+    ];
+    for (const [region, day, tag] of files) {
+      const dir = join(root, `AWSLogs/${ACCOUNT}/CloudTrail/${region}/2024/03/${day}`);
+      mkdirSync(dir, { recursive: true });
+      const extra = tag === 'bad' ? { resources: 'not a list' } : {};
+      writeFileSync(
+        join(dir, `${ACCOUNT}_CloudTrail_${region}_202403${day}T0005Z_${tag}.json.gz`),
+        delivery([record(1, { eventName: tag, ...extra })]),
+      );
+    }
+    const engine = await LocalCloudTrail.open([root]);
+    try {
+      const { rows } = await engine.query(
+        "SELECT eventname, region, dt, len(resources) AS r FROM cloudtrail_logs WHERE dt >= '2024/03/02' ORDER BY eventname",
+      );
+      expect(rows).toEqual([
+        { eventname: 'b', region: 'eu-west-1', dt: '2024/03/02', r: 1 },
+        { eventname: 'bad', region: 'us-east-1', dt: '2024/03/03', r: null },
+        { eventname: 'c', region: 'ap-south-1', dt: '2024/03/03', r: 1 },
+        { eventname: 'd', region: 'us-east-1', dt: '2024/03/04', r: 1 },
+      ]);
+      expect(engine.report).toMatchObject({ deliveryFiles: 4, otherFiles: 1 });
+      expect(engine.statementFiles).toBe(3);
+    } finally {
+      engine.close();
+    }
+  });
+
   test('reads only the columns a statement names, and whole structs when a statement asks for them', async () => {
     const root = tree({ [name(5, 'good')]: delivery([record(1)]) });
     const engine = await LocalCloudTrail.open([root]);
@@ -367,7 +403,7 @@ describe('LocalCloudTrail reads delivery files itself, and never loses one', () 
 });
 
 describe('LocalCloudTrail.stream', () => {
-  test('hands over a short result whole, and a long one (held in a table first) in order', async () => {
+  test('hands over a short result and a long one (computed into a table first) in order', async () => {
     const engine = await LocalCloudTrail.open([]);
     try {
       for (const n of [3, 25_000]) {
@@ -384,6 +420,30 @@ describe('LocalCloudTrail.stream', () => {
         expect(rows).toHaveLength(n);
         expect(rows.every((r, k) => r.i === k)).toBe(true);
       }
+    } finally {
+      engine.close();
+    }
+  });
+
+  test('runs a statement a table cannot hold (DESCRIBE) as written', async () => {
+    const engine = await LocalCloudTrail.open([]);
+    try {
+      const rows: Record<string, unknown>[] = [];
+      await engine.stream('DESCRIBE cloudtrail_logs', { columns: () => {}, rows: (b) => rows.push(...b) });
+      expect(rows.map((r) => r.column_name)).toContain('eventtime');
+    } finally {
+      engine.close();
+    }
+  });
+
+  test("a syntax error is reported against the user's statement, not the table it was to fill", async () => {
+    const engine = await LocalCloudTrail.open([]);
+    try {
+      const sink = { columns: jest.fn(), rows: jest.fn() };
+      const error = await engine.stream('SELEC count(*) FROM cloudtrail_logs', sink).catch((e: Error) => e);
+      expect((error as Error).message).toMatch(/syntax error at or near "SELEC"/);
+      expect((error as Error).message).not.toMatch(/_trailsight_result|CREATE/);
+      expect(sink.columns).not.toHaveBeenCalled();
     } finally {
       engine.close();
     }
