@@ -43,8 +43,9 @@ const FOLDER_KIND: Record<string, Exclude<KeyKind, 'foreign'>> = {
 // run of word characters, and `.json` without `.gz` is accepted for files someone decompressed locally.
 const LOG_NAME = /^(\d{12})_(CloudTrail|CloudTrail-Insight)_([a-z0-9-]+)_(\d{8}T\d{4}Z)_([A-Za-z0-9]+)\.json(?:\.gz)?$/;
 const DIGEST_NAME = /^(\d{12})_CloudTrail-Digest_([a-z0-9-]+)_(.+)_([a-z0-9-]+)_(\d{8}T\d{6}Z)\.json(?:\.gz)?$/;
+/** The layout from `AWSLogs/` on (the prefix before it is cut off first). */
 const LAYOUT =
-  /^(?:(.*?)\/)?AWSLogs\/(?:(o-[a-z0-9]{4,32})\/)?(\d{12})\/(CloudTrail|CloudTrail-Insight|CloudTrail-Digest)\/([a-z0-9-]+)\/(\d{4})\/(\d{2})\/(\d{2})\/([^/]+)$/;
+  /^AWSLogs\/(?:(o-[a-z0-9]{4,32})\/)?(\d{12})\/(CloudTrail|CloudTrail-Insight|CloudTrail-Digest)\/([a-z0-9-]+)\/(\d{4})\/(\d{2})\/(\d{2})\/[^/]+$/;
 
 /** Parses `YYYYMMDDTHHmmZ` or `YYYYMMDDTHHmmssZ` as UTC epoch ms; undefined when the digits are not a real time. */
 export function parseCompactUtc(ts: string): number | undefined {
@@ -72,23 +73,23 @@ interface NameInfo {
 function classifyName(name: string): NameInfo | undefined {
   const log = LOG_NAME.exec(name);
   if (log) {
-    return {
-      kind: log[2] === 'CloudTrail' ? 'log' : 'insight',
-      account: log[1],
-      region: log[3],
-      deliveredAt: parseCompactUtc(log[4]),
-    };
+    const info: NameInfo = { kind: log[2] === 'CloudTrail' ? 'log' : 'insight', account: log[1], region: log[3] };
+    const at = parseCompactUtc(log[4]);
+    if (at !== undefined) info.deliveredAt = at;
+    return info;
   }
   const digest = DIGEST_NAME.exec(name);
   if (digest) {
-    return {
+    const info: NameInfo = {
       kind: 'digest',
       account: digest[1],
       region: digest[2],
       trailName: digest[3],
       homeRegion: digest[4],
-      deliveredAt: parseCompactUtc(digest[5]),
     };
+    const at = parseCompactUtc(digest[5]);
+    if (at !== undefined) info.deliveredAt = at;
+    return info;
   }
   return undefined;
 }
@@ -100,26 +101,30 @@ const FOREIGN: KeyInfo = { kind: 'foreign' };
  * Anything that does not match a CloudTrail layout exactly is `foreign`: callers skip it and count it.
  */
 export function classifyKey(key: string): KeyInfo {
-  const path = key.replace(/\\/g, '/');
-  const slash = path.lastIndexOf('/');
-  const name = path.slice(slash + 1);
+  const path = key.includes('\\') ? key.replace(/\\/g, '/') : key;
+  const name = path.slice(path.lastIndexOf('/') + 1);
   const fromName = classifyName(name);
-  if (!path.startsWith('AWSLogs/') && !path.includes('/AWSLogs/')) {
+  // The layout's `AWSLogs/` is the last one: nothing after it (digits, folders, the name) can be `/AWSLogs/`.
+  const last = path.lastIndexOf('/AWSLogs/');
+  const at = last >= 0 ? last + 1 : path.startsWith('AWSLogs/') ? 0 : -1;
+  if (at < 0) {
     // No AWSLogs/ layout in the path: a bare name or a local folder of downloaded files.
-    return fromName ? compact({ ...fromName }) : FOREIGN;
+    return fromName ?? FOREIGN;
   }
-  const layout = LAYOUT.exec(path);
+  const layout = LAYOUT.exec(at === 0 ? path : path.slice(at));
   if (!layout || !fromName) return FOREIGN;
-  const [, prefix, organizationId, account, folder, region, y, m, d] = layout;
+  const [, organizationId, account, folder, region, y, m, d] = layout;
   // The folder, account and region in the path must agree with the file name, or this is not CloudTrail's object.
   if (FOLDER_KIND[folder] !== fromName.kind || account !== fromName.account || region !== fromName.region) {
     return FOREIGN;
   }
-  return compact({ ...fromName, organizationId, prefix: prefix || undefined, date: `${y}/${m}/${d}` });
+  // Built field by field (no undefined fields): a listing classifies tens of thousands of keys.
+  const info: Mutable<KeyInfo> = fromName;
+  if (organizationId !== undefined) info.organizationId = organizationId;
+  if (at > 1) info.prefix = path.slice(0, at - 1);
+  info.date = `${y}/${m}/${d}`;
+  return info;
 }
 
-function compact(info: KeyInfo): KeyInfo {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(info)) if (v !== undefined) out[k] = v;
-  return out as unknown as KeyInfo;
-}
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+

@@ -29,6 +29,22 @@ describe('classifyKey', () => {
     });
   });
 
+  test('a prefix that itself holds an AWSLogs folder, and a Windows path, classify by the layout at the end', () => {
+    const tail =
+      'AWSLogs/111122223333/CloudTrail/eu-west-1/2025/03/01/111122223333_CloudTrail_eu-west-1_20250301T0915Z_AbCd.json.gz';
+    expect(classifyKey(`backup/AWSLogs/old/${tail}`)).toEqual({
+      kind: 'log',
+      account: '111122223333',
+      region: 'eu-west-1',
+      deliveredAt: Date.UTC(2025, 2, 1, 9, 15),
+      prefix: 'backup/AWSLogs/old',
+      date: '2025/03/01',
+    });
+    expect(classifyKey(`D:\\sync\\${tail.replace(/\//g, '\\')}`)).toMatchObject({ kind: 'log', prefix: 'D:/sync' });
+    // No undefined fields: what a caller serializes is what it reads back.
+    expect(Object.values(classifyKey(tail)).includes(undefined)).toBe(false);
+  });
+
   test('classifies a digest file, whose time has seconds, with trail name and home region', () => {
     const info = classifyKey(
       'AWSLogs/o-exampleorgid/111122223333/CloudTrail-Digest/us-east-1/2025/03/01/111122223333_CloudTrail-Digest_us-east-1_org-trail_eu-west-1_20250301T091502Z.json.gz',
