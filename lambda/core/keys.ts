@@ -127,4 +127,3 @@ export function classifyKey(key: string): KeyInfo {
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
