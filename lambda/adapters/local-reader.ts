@@ -95,8 +95,13 @@ export interface WorkerTask {
 
 export interface WorkerReply {
   readonly id: number;
-  /** The events of every file of the task, in order (see {@link encodeEvents}). */
-  readonly events: EncodedEvents;
+  /** The events of every file of the task, in order (see {@link encodeEvents}); not for a counting task. */
+  readonly events?: EncodedEvents;
+  /**
+   * A counting task's eventIDs, in order (`known[i]` 0 when the event had none): all this thread needs to
+   * dedupe; the events themselves are only needed for a batch holding a duplicate, which is read again here.
+   */
+  readonly ids?: { readonly known: Uint8Array; readonly eventIds: readonly string[] };
   /** Per file: its report and how many of the events are its. */
   readonly files: readonly { readonly report: SerializedReport; readonly events: number }[];
   /** Every event of the task counted, duplicates included (when the task asked for it). */
@@ -112,13 +117,26 @@ export async function runTask(task: WorkerTask): Promise<WorkerReply> {
     for (const e of result.events) events.push(e);
     files.push({ report: result.report, events: result.events.length });
   }
-  let counts: SummaryCounts | undefined;
-  if (task.count) {
-    const summary = new SummaryBuilder();
-    for (const e of events) summary.add(e);
-    counts = summary.eventCounts();
+  if (!task.count) return { id: task.id, events: encodeEvents(events), files };
+  const summary = new SummaryBuilder();
+  const known = new Uint8Array(events.length);
+  const eventIds: string[] = new Array(events.length);
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i];
+    summary.add(e);
+    known[i] = e.eventId === undefined ? 0 : 1;
+    eventIds[i] = e.eventId ?? '';
   }
-  return { id: task.id, events: encodeEvents(events), files, ...(counts ? { counts } : {}) };
+  return { id: task.id, ids: { known, eventIds }, files, counts: summary.eventCounts() };
+}
+
+/** The typed arrays of a reply, which move to the reading thread without a copy. */
+export function transferables(reply: WorkerReply): ArrayBuffer[] {
+  if (reply.events) {
+    const { time, flags, refs } = reply.events;
+    return [time.buffer, flags.buffer, refs.buffer] as ArrayBuffer[];
+  }
+  return reply.ids ? [reply.ids.known.buffer as ArrayBuffer] : [];
 }
 
 /**
@@ -331,7 +349,7 @@ export async function* summarizeLocalFiles(
       continue;
     }
     const { reply, start } = part;
-    const { eventIds, flags } = reply.events;
+    const { known, eventIds } = reply.ids as NonNullable<WorkerReply['ids']>;
     const done: FileSummarized[] = [];
     let duplicates: Uint8Array | undefined;
     let at = 0;
@@ -340,8 +358,8 @@ export async function* summarizeLocalFiles(
       const report = rebuild(reply.files[i].report);
       if (dedupe) {
         for (let j = at; j < at + events; j++) {
-          if ((flags[j] & EVENT_ID_KNOWN) !== 0 && dedupe.isDuplicate(eventIds[j])) {
-            duplicates ??= new Uint8Array(reply.events.count);
+          if (known[j] === 1 && dedupe.isDuplicate(eventIds[j])) {
+            duplicates ??= new Uint8Array(known.length);
             duplicates[j] = 1;
             report.skipped.duplicate = (report.skipped.duplicate ?? 0) + 1;
             report.events--;
@@ -353,8 +371,12 @@ export async function* summarizeLocalFiles(
     }
     if (!duplicates) summary.addCounts(reply.counts as SummaryCounts);
     else {
-      const events = decodeEvents(reply.events, 0, reply.events.count);
-      for (let j = 0; j < events.length; j++) if (duplicates[j] === 0) summary.add(events[j]);
+      // Rare (CloudTrail delivered an event twice): read the batch again here and count it without the duplicates.
+      let j = 0;
+      for (let i = 0; i < reply.files.length; i++) {
+        const again = await readOneFile(files[start + i], options.maxRecordBytes);
+        for (const e of again.events) if (duplicates[j++] === 0) summary.add(e);
+      }
     }
     yield* done;
   }
@@ -419,10 +441,11 @@ function* unpack(
   reply: WorkerReply,
   dedupe: EventIdDeduper | undefined,
 ): Generator<FileEvents> {
+  const encoded = reply.events as EncodedEvents; // a reading (not counting) task's reply
   let from = 0;
   for (let i = 0; i < reply.files.length; i++) {
     const { report, events } = reply.files[i];
-    yield finish(files[start + i], { events: decodeEvents(reply.events, from, events), report }, dedupe);
+    yield finish(files[start + i], { events: decodeEvents(encoded, from, events), report }, dedupe);
     from += events;
   }
 }
