@@ -27,11 +27,9 @@ const RUNS: Record<string, number> = { 'small-2MB': 7, 'medium-12MB': 5, 'max-50
 
 type Outcome = { ok: true; result: WorkerResult } | { ok: false; reason: string };
 
-function measure(
-  root: string,
-  mode: 'baseline' | 'core' | 'detect' | 'baseline-tree' | 'core-tree' | 'detect-tree' | 'detect-tree-classic',
-  file: string,
-): Outcome {
+type Mode = 'baseline' | 'core' | 'detect' | 'baseline-tree' | 'core-tree' | 'detect-tree' | 'detect-tree-classic';
+
+function measure(root: string, mode: Mode, file: string): Outcome {
   const heap = mode === 'baseline' ? ['--max-old-space-size=16384'] : [];
   const child = spawnSync(process.execPath, [...heap, '--import', 'tsx', WORKER, mode, file], {
     cwd: root,
@@ -82,6 +80,21 @@ function summarize(outcomes: Outcome[]): (Cell & { events: number; jsonBytes: nu
     events: ok[0].result.events,
     jsonBytes: ok[0].result.jsonBytes,
   };
+}
+
+/** Two modes over the same input, alternating, three runs each. */
+function alternating(
+  root: string,
+  a: Mode,
+  b: Mode,
+  input: string,
+): [ReturnType<typeof summarize>, ReturnType<typeof summarize>] {
+  const runs: [Outcome[], Outcome[]] = [[], []];
+  for (let i = 0; i < 3; i++) {
+    runs[0].push(measure(root, a, input));
+    runs[1].push(measure(root, b, input));
+  }
+  return [summarize(runs[0]), summarize(runs[1])];
 }
 
 const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
@@ -206,14 +219,7 @@ async function run(ctx: BenchContext): Promise<void> {
       tree,
     );
   }
-  const treeBase: Outcome[] = [];
-  const treeCore: Outcome[] = [];
-  for (let i = 0; i < 3; i++) {
-    treeBase.push(measure(ctx.root, 'baseline-tree', tree));
-    treeCore.push(measure(ctx.root, 'core-tree', tree));
-  }
-  const tb = summarize(treeBase);
-  const tc = summarize(treeCore);
+  const [tb, tc] = alternating(ctx.root, 'baseline-tree', 'core-tree', tree);
   if (typeof tb === 'string' || typeof tc === 'string') {
     console.log(`\nmany small files: FAILED (${typeof tb === 'string' ? tb : tc})`);
   } else {
@@ -228,14 +234,7 @@ async function run(ctx: BenchContext): Promise<void> {
   }
 
   // What the detectors of issue 14 cost: the same replay with and without them, alternating.
-  const classic: Outcome[] = [];
-  const all: Outcome[] = [];
-  for (let i = 0; i < 3; i++) {
-    classic.push(measure(ctx.root, 'detect-tree-classic', tree));
-    all.push(measure(ctx.root, 'detect-tree', tree));
-  }
-  const dc = summarize(classic);
-  const da = summarize(all);
+  const [dc, da] = alternating(ctx.root, 'detect-tree-classic', 'detect-tree', tree);
   if (typeof dc === 'string' || typeof da === 'string') {
     console.log(`detectors of issue 14: FAILED (${typeof dc === 'string' ? dc : da})`);
   } else {
