@@ -208,6 +208,19 @@ describe('unused-region: provisioning where the account never provisions', () =>
     expect(found[0].trailsight.errorCodes).toEqual(['Client.UnauthorizedOperation']);
   });
 
+  test('look-alike: a Region the account provisions in from its first hours is learned, with a short learning period', () => {
+    // An autoscaling role launching 3 instances every 2 hours in eu-west-1 from the first hour of the replay:
+    // first seen less than establishedHours (24) before the end of a 12-hour learning period, yet part of it.
+    const scaling = grycapDays(2, (start) =>
+      Array.from({ length: 12 }, (_, h) =>
+        spread(start + (2 * h + 1) * HOUR, 3, 2, (t) =>
+          shape(RUN_INSTANCES, t, { region: 'eu-west-1', who: { role: 'scaling' }, errorCode: null }),
+        ),
+      ).flat(),
+    );
+    expect(starts(replay(scaling, { learningHours: 12 }), 'unused-region')).toEqual([]);
+  });
+
   test('nothing else is reported as unused-region', () => {
     expect(
       starts(attacked.insights, 'unused-region')

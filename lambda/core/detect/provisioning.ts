@@ -27,8 +27,8 @@ const SOURCE_OF_NAME = new Map(
 
 /**
  * Tests the long window `w` of a Region's provisioning series `id`: at least `minCalls` provisioning calls in
- * a Region where the account never provisioned (or first did less than `establishedHours` ago), once the
- * account has `learningHours` of history. An open episode stays open while the calls continue.
+ * a Region where the account never provisioned (or first did less than `establishedHours` ago, after its
+ * learning period), once the account has `learningHours` of history. An open episode stays open while the calls continue.
  */
 export function testUnusedRegion(
   ctx: Context,
@@ -52,9 +52,13 @@ export function testUnusedRegion(
   const { region } = parseSeriesId(id) as RegionProvisioningKey;
   const view = index.view(id, w, bins);
   const first = ctx.head.regions[region]?.prov;
-  if (first !== undefined && first <= view.t0 - dc.establishedHours * HOUR) return;
+  const watched = ctx.head.provSince ?? ctx.head.first;
+  const learnedBy = watched + config.learningHours * HOUR;
+  // Established: provisioning there long before this window, or already while the memory was learning (what
+  // the account did in its learning period is its normal, however short that period).
+  if (first !== undefined && (first <= view.t0 - dc.establishedHours * HOUR || first < learnedBy)) return;
   // The memory must have watched the account for its learning period (it starts empty after an upgrade).
-  if (ctx.head.clock - (ctx.head.provSince ?? ctx.head.first) < config.learningHours * HOUR) return;
+  if (ctx.head.clock < learnedBy) return;
   if (!mayStart(ctx, id, w, bins)) return;
   // No baseline: the Region never provisioned, so the expectation is the partition's floor.
   const exp = longExpectation(ctx, undefined, w, bins);
@@ -68,7 +72,10 @@ export function testUnusedRegion(
   const failed = errors.reduce((n, [, c]) => n + c, 0);
   const elsewhere = Object.entries(ctx.head.regions)
     // Where the account is established, not a Region that an attacker started using an hour ago.
-    .filter(([r, s]) => r !== region && s.prov !== undefined && s.prov <= view.t0 - dc.establishedHours * HOUR)
+    .filter(
+      ([r, s]) =>
+        r !== region && s.prov !== undefined && (s.prov <= view.t0 - dc.establishedHours * HOUR || s.prov < learnedBy),
+    )
     .map(([r]) => r)
     .sort();
   const days = Math.floor((ctx.head.clock - ctx.head.first) / (24 * HOUR));
