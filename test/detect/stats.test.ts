@@ -1,4 +1,4 @@
-import { logGamma, logNegBinomPmf, logUpperTail, zeroProbability } from '../../lambda/core/detect/stats';
+import { logGamma, logNegBinomPmf, logUpperTail, roundSum, zeroProbability } from '../../lambda/core/detect/stats';
 
 /** Brute-force upper tail by summing the pmf far enough. */
 function bruteTail(x: number, mu: number, c: number): number {
@@ -42,5 +42,35 @@ describe('count-model tails', () => {
     expect(zeroProbability(3, 0)).toBeCloseTo(Math.exp(-3), 12);
     expect(zeroProbability(3, 0.5)).toBeCloseTo(2.5 ** -2, 12);
     expect(zeroProbability(0, 1)).toBe(1);
+  });
+});
+
+describe('roundSum: 6 significant digits, exactly as Number(x.toPrecision(6))', () => {
+  const reference = (x: number) => (x === 0 ? 0 : Number(x.toPrecision(6)));
+  const same = (x: number) => Object.is(roundSum(x), reference(x)) || (Number.isNaN(x) && Number.isNaN(roundSum(x)));
+
+  test('on random values over 60 orders of magnitude, both signs (a deterministic sequence)', () => {
+    let seed = 12345;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    const differ: number[] = [];
+    for (let i = 0; i < 200_000; i++) {
+      const x = (next() - 0.3) * 10 * 10 ** (Math.floor(next() * 60) - 30);
+      if (!same(x)) differ.push(x);
+    }
+    expect(differ).toEqual([]);
+  });
+
+  test('on ties, near-ties, powers of ten and the edges', () => {
+    const xs = [1, 10, 0.1, 0.01, 999999.5, 9999995, 123456.5, 1234565, 0.1234565, 0.0000099999995, 2 ** 53, 1e21];
+    for (const base of [100000, 123456, 999999]) {
+      for (const mag of [-12, -3, 0, 3, 12]) {
+        for (const d of [0.5, 0.4999999, 0.5000001, 0]) xs.push((base + d) * 10 ** (mag - 5));
+      }
+    }
+    xs.push(1e-300, 5e-324, 1e300, Number.MAX_VALUE, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN);
+    expect(xs.filter((x) => !same(x))).toEqual([]);
   });
 });

@@ -72,5 +72,23 @@ export function zeroProbability(mu: number, c: number): number {
  * Lambdas and a resumed state all compute with the same numbers and replays stay exact.
  */
 export function roundSum(x: number): number {
-  return x === 0 ? 0 : Number(x.toPrecision(6));
+  if (x === 0) return 0;
+  // Number(x.toPrecision(6)) exactly, without the string: the 6-digit integer n nearest |x| / 10^(e−5) (ties
+  // up), times or divided by an exact power of ten, is the double nearest that decimal, as parsing it gives.
+  // Where the scaled value lands within a hair of a tie, or the exponent guess is off, the string decides.
+  const a = Math.abs(x);
+  const e = Math.floor(Math.log10(a));
+  const shift = 5 - e;
+  if (shift >= -22 && shift <= 22) {
+    const scaled = shift >= 0 ? a * POW10[shift] : a / POW10[-shift];
+    const n = Math.round(scaled);
+    if (n >= 100_000 && n < 1_000_000 && Math.abs(scaled - Math.floor(scaled) - 0.5) > 1e-6) {
+      const r = shift >= 0 ? n / POW10[shift] : n * POW10[-shift];
+      return x < 0 ? -r : r;
+    }
+  }
+  return Number(x.toPrecision(6));
 }
+
+/** 10^0 … 10^22: the powers of ten a double holds exactly. */
+const POW10 = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`));
