@@ -6,6 +6,7 @@
  *   on one thread (`--threads 0`) and on every core, against the plain single-core baseline (walk the tree,
  *   gunzipSync + JSON.parse each file: bench/lib/baselines/gunzip-parse.cjs). Targets: one thread ≤ 1.3× the
  *   baseline, every core < 1×. Both summaries must print the same JSON.
+ * - `trailsight detect` over the same tree against the same baseline (issue 11 sets it the same 1.3×).
  */
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import type { BenchSection } from '../section';
 
 const STARTUP_RUNS = 9;
 const SUMMARY_RUNS = 5;
+const DETECT_RUNS = 3;
 
 export const section: BenchSection = {
   name: 'cli',
@@ -60,6 +62,16 @@ export const section: BenchSection = {
     // so this shows how much work each run does beyond the baseline's whatever the load.
     console.log(
       `summary/baseline CPU: one thread ${fmt(s1.cpuMs / sb.cpuMs, 2)}, every core ${fmt(sa.cpuMs / sb.cpuMs, 2)} (all threads' CPU)`,
+    );
+
+    // detect over the same tree (issue 11 asks the same 1.3× of it): the replay, one thread, every detector.
+    const detect = () => measureNode([cli, 'detect', tree.path, '--format', 'jsonl', '--no-rules']);
+    const [b2, d] = alternate([baseline, detect], DETECT_RUNS).map(summarize);
+    const rd = d.ms / b2.ms;
+    console.log(
+      `\ntrailsight detect --no-rules over the same files (median of ${DETECT_RUNS}, alternating with the baseline): ` +
+        `${fmt(d.ms)} ms wall, ${fmt(d.cpuMs)} ms CPU, ${fmt(d.rssMB)} MB peak; detect/baseline wall ${fmt(rd, 2)} ` +
+        `(target ≤ 1.3: ${verdict(rd, 1.3)})`,
     );
   },
 };
