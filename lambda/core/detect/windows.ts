@@ -76,8 +76,16 @@ export class WindowIndex {
     }
   }
 
+  /** The bin the last prune kept from: pruning again from it or an earlier bin would find nothing to forget. */
+  private prunedTo = Number.NEGATIVE_INFINITY;
+
   /** Forgets bins before `bin` (never read again: windows that old are not tested). */
   prune(bin: number): void {
+    // Files arrive several times per bin: walk every series only when the cut moves. Bins below the cut are never
+    // read (windows are tested from the clock's oldest testable bin on, which only moves forward), so the older
+    // bins of a late file may wait for the next cut.
+    if (bin <= this.prunedTo) return;
+    this.prunedTo = bin;
     for (const [id, bins] of this.bins) {
       for (const b of bins.keys()) if (b < bin) bins.delete(b);
       if (bins.size === 0) this.bins.delete(id);
