@@ -20,7 +20,17 @@ import { type InsightEvent, Replay } from '../lambda/core/detect';
 import { DEFAULT_DETECT_CONFIG } from '../lambda/core/detect/config';
 import { NaiveMeanSigma } from './scenarios/naive';
 import { generateOrgScenario, type LookAlike, type OrgScenario, orgOptions } from './scenarios/org';
-import { emptyScore, latencyLine, median, num, type Score, scoreLabels, scoreRow, summarize } from './scenarios/score';
+import {
+  emptyScore,
+  latencyLine,
+  median,
+  num,
+  SCORE_HEADER,
+  type Score,
+  scoreLabels,
+  scoreRow,
+  summarize,
+} from './scenarios/score';
 import { ShapeLibrary } from './scenarios/shapes';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -131,16 +141,7 @@ export function report(
     `seed ${seeds[0]}: accounts, events per day and Region skew`,
     ...scenarios[0].notes.map((l) => `  ${l}`),
     '',
-    [
-      'detector'.padEnd(22),
-      'recall',
-      'kind-recall',
-      'precision',
-      '   F1',
-      'false/clean acct-day',
-      'false/test acct-day',
-      'latency min med/p90',
-    ].join('  '),
+    SCORE_HEADER,
     scoreRow('trailsight', es, e.score, { clean: 20, test: 19, latency: 19 }),
     scoreRow('naive per-API mean+3σ', ns, n.score, { clean: 20, test: 19, latency: 19 }),
     '',

@@ -16,7 +16,16 @@ import { type InsightEvent, Replay } from '../lambda/core/detect';
 import { DEFAULT_DETECT_CONFIG } from '../lambda/core/detect/config';
 import { generateScenario, loadBackground, type Scenario } from './scenarios/generate';
 import { NaiveMeanSigma } from './scenarios/naive';
-import { emptyScore, latencyLine, median, num, scoreRow, scoreScenario, summarize } from './scenarios/score';
+import {
+  emptyScore,
+  latencyLine,
+  median,
+  num,
+  SCORE_HEADER,
+  scoreRow,
+  scoreScenario,
+  summarize,
+} from './scenarios/score';
 
 const ROOT = path.resolve(__dirname, '..');
 const GRYCAP = path.resolve(ROOT, '../shared/data/grycap-cloudtrail-tracker/examples');
@@ -88,16 +97,7 @@ async function main(): Promise<void> {
     `Detection evaluation: seeds ${seeds.join(',')} × ${accounts} accounts × ${days} days (7 history + ${days - 7} test days), ${events.toLocaleString('en-US')} events`,
     `${engineScore.labels} labelled injections, ${engineScore.cleanAccountDays} injection-free test account-days; scored per episode, no point adjustment`,
     '',
-    [
-      'detector'.padEnd(22),
-      'recall',
-      'kind-recall',
-      'precision',
-      '   F1',
-      'false/clean acct-day',
-      'false/test acct-day',
-      'latency min med/p90',
-    ].join('  '),
+    SCORE_HEADER,
     scoreRow('trailsight', e, engineScore, { clean: 17, test: 17, latency: 15 }),
     scoreRow('naive per-API mean+3σ', n, naiveScore, { clean: 17, test: 17, latency: 15 }),
     '',

@@ -326,6 +326,18 @@ export function num(x: number, digits = 2): string {
   return Number.isNaN(x) ? '-' : x.toFixed(digits);
 }
 
+/** The header of an evaluation table; {@link scoreRow} writes its lines. */
+export const SCORE_HEADER = [
+  'detector'.padEnd(22),
+  'recall',
+  'kind-recall',
+  'precision',
+  '   F1',
+  'false/clean acct-day',
+  'false/test acct-day',
+  'latency min med/p90',
+].join('  ');
+
 /** One detector's line of an evaluation table; `width` sets the last three columns to the table's header. */
 export function scoreRow(
   name: string,
