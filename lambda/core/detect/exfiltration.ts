@@ -13,6 +13,7 @@ import type { InsightEvent } from './insight';
 import {
   CALLER_ALPHA,
   fmtCount,
+  fromIps,
   knownOf,
   mayStart,
   openWindowEpisode,
@@ -46,9 +47,11 @@ export function testExfiltration(
   const t = (w + 1) * binMs;
   const view = index.view(id, w, bins);
   const known = knownOf(ctx, id);
-  const ips = ranked(view.i);
+  const { text: where, ips } = fromIps(view);
   const sourcesKnown = known !== undefined && t - known.since >= DAY;
-  const fromNew = ips.filter(([ip]) => known?.apis[ip] === undefined).reduce((n, [, c]) => n + c, 0);
+  const fromNew = ranked(view.i)
+    .filter(([ip]) => known?.apis[ip] === undefined)
+    .reduce((n, [, c]) => n + c, 0);
   const newSource = sourcesKnown && fromNew * 2 > count;
   const anomalous =
     (count >= dc.minCount && logP < Math.log(config.alpha)) ||
@@ -58,13 +61,6 @@ export function testExfiltration(
   const windowMin = (bins * binMs) / MINUTE;
   const names = ranked(view.n);
   const p = Math.exp(logP);
-  const where =
-    ips.length > 0
-      ? ` from ${ips
-          .slice(0, 3)
-          .map(([ip]) => ip)
-          .join(', ')}`
-      : '';
   const novelty =
     known === undefined
       ? 'it never read objects before'
@@ -90,7 +86,7 @@ export function testExfiltration(
       eventNames: names.map(([n]) => n),
       errorCodes: [],
       attributions: principalAttributions(view, windowMin, id, principal),
-      sourceIps: ips.map(([ip]) => ip),
+      sourceIps: ips,
       explanation,
     },
     out,

@@ -332,6 +332,12 @@ export function principalAttributions(
   return attributions;
 }
 
+/** A window's source IPs, most frequent first, and how an explanation names them (` from a, b, c…`). */
+export function fromIps(view: WindowView): { text: string; ips: string[] } {
+  const ips = ranked(view.i).map(([ip]) => ip);
+  return { text: ips.length > 0 ? ` from ${ips.slice(0, 3).join(', ')}${ips.length > 3 ? '…' : ''}` : '', ips };
+}
+
 /** `k ×n` for the first `n` entries of a ranked list. */
 export function topList(list: [string, number][], n: number): string {
   return list

@@ -25,13 +25,14 @@ import {
   CALLER_ALPHA,
   type EpisodeFacts,
   fmtCount,
+  fromIps,
   mayStart,
   openWindowEpisode,
   principalAttributions,
   windowTail,
 } from './rate';
 import { seriesId } from './series';
-import { ranked, type WindowIndex, type WindowView } from './windows';
+import { ranked, type WindowIndex } from './windows';
 
 /** The user name CloudTrail writes for a sign-in attempt with a user name that does not exist. */
 const HIDDEN_USER = 'HIDDEN_DUE_TO_SECURITY_REASONS';
@@ -55,11 +56,6 @@ function signInFacts(
     eventNames: ['ConsoleLogin'],
     errorCodes: [],
   };
-}
-
-function fromIps(view: WindowView): { text: string; ips: string[] } {
-  const ips = ranked(view.i).map(([ip]) => ip);
-  return { text: ips.length > 0 ? ` from ${ips.slice(0, 3).join(', ')}${ips.length > 3 ? '…' : ''}` : '', ips };
 }
 
 /**
