@@ -28,7 +28,7 @@
 import { type Context, decay, HOUR, historyMinutes, MINUTE, shortPrincipal, slotOf } from './context';
 import type { FileDelta } from './delta';
 import { DELIVERY_EPISODE_KEY, endEpisode, episodeId, startEpisode } from './episodes';
-import { type InsightEvent, isoSeconds, round } from './insight';
+import { type GapCause, type InsightEvent, isoSeconds, round } from './insight';
 import type { EpisodeState, PartitionHead } from './state';
 import { roundSum } from './stats';
 
@@ -220,7 +220,7 @@ function gapEpisode(
   region: string,
   since: number,
   fields: Pick<EpisodeState, 'expected' | 'score' | 'baselineAverage' | 'explanation'>,
-  gapCause: 'delivery-stopped' | 'logging-stopped' = 'delivery-stopped',
+  gapCause: Exclude<GapCause, 'job-stopped'> = 'delivery-stopped',
 ): EpisodeState {
   const { head, settings } = ctx;
   return {

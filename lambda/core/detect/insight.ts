@@ -9,6 +9,13 @@ import type { DetectorKind } from './config';
 export type InsightState = 'Start' | 'End';
 export type InsightType = 'ApiCallRateInsight' | 'ApiErrorRateInsight';
 
+/**
+ * Why a gap's activity is missing: a periodic job that did not run, a trail that stopped delivering, or a
+ * trail whose logging was turned off (a logged `StopLogging` or `DeleteTrail`).
+ */
+export const GAP_CAUSES = ['job-stopped', 'delivery-stopped', 'logging-stopped'] as const;
+export type GapCause = (typeof GAP_CAUSES)[number];
+
 /** One `{ value, average }` item of an attribution list (averages are per minute). */
 export interface AttributionValue {
   readonly value: string;
@@ -67,7 +74,7 @@ export interface TrailsightDetails {
   /** s3-exfiltration, console-brute-force: the source IPs of the activity, most frequent first. */
   readonly sourceIps?: string[];
   /** gap / delivery-gap: why the activity is missing. */
-  readonly gapCause?: 'job-stopped' | 'delivery-stopped' | 'logging-stopped';
+  readonly gapCause?: GapCause;
   /** gap / delivery-gap: when the missing activity was due (ISO). */
   readonly expectedAt?: string;
   /** gap: the learned schedule period, minutes. */

@@ -14,7 +14,7 @@
  * resumed engine continues exactly where it stopped.
  */
 import type { DetectorKind } from './config';
-import type { Attribution } from './insight';
+import type { Attribution, GapCause } from './insight';
 
 /** Seasonal count baseline of one series: decayed sums of window counts (s1) and squares (s2) by slot. */
 export interface SeriesBaseline {
@@ -51,7 +51,7 @@ export interface EpisodeState {
   errorCodes: string[];
   attributions: Attribution[];
   baselineAverage: number;
-  gapCause?: 'job-stopped' | 'delivery-stopped' | 'logging-stopped';
+  gapCause?: GapCause;
   expectedAt?: number;
   periodMinutes?: number;
   /** Bins of the window that opened the episode, when not the short window (the long window). */

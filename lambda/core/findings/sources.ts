@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { DETECTOR_KINDS, type DetectorKind } from '../detect/config';
-import type { InsightEvent } from '../detect/insight';
+import { GAP_CAUSES, type InsightEvent } from '../detect/insight';
 import { RULE_LEVELS, RULE_MATCH_DETAIL_TYPE, RULE_MATCH_VERSION, type RuleMatch } from '../rules/contract';
 import type { Finding } from './finding';
 import { findingFromInsight, INSIGHT_DETAIL_TYPE } from './insight';
@@ -57,7 +57,7 @@ export const insightEventSchema = z.looseObject({
     score: z.number().min(0).max(1),
     windowMinutes: count,
     expectedAt: isoTime.optional(),
-    gapCause: z.enum(['job-stopped', 'delivery-stopped', 'logging-stopped']).optional(),
+    gapCause: z.enum(GAP_CAUSES).optional(),
     sourceIps: z.array(z.string()).optional(),
     explanation: z.string().min(1),
   }),
