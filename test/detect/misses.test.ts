@@ -287,6 +287,19 @@ describe('console-brute-force: failed ConsoleLogin (no errorCode; the failure is
     expect(found.every((i) => i.trailsight.sourceIps?.[0] === '198.51.100.7')).toBe(true);
   });
 
+  test('7 failures against one user in 10 minutes, without a sign-in, are reported (minFailures 6; Matano: 5 in 15)', () => {
+    const guesses = spread(DAY2 + 11 * HOUR, 7, 10, (t) => failure(t, 'carol', '203.0.113.9'));
+    const found = about(
+      replay(background((start) => (start === DAY2 ? guesses : []))),
+      'console-brute-force',
+      userArn('carol'),
+    );
+    expect(found).toHaveLength(1);
+    expect(found[0].trailsight.explanation).toMatch(
+      /^7 failed console sign-ins for user\/carol in 10 min from 203\.0\.113\.9/,
+    );
+  });
+
   test('password spraying: one failure against each of 14 users from one IP is reported for the account', () => {
     const found = about(attacked.insights, 'console-brute-force');
     expect(found).toHaveLength(1);
