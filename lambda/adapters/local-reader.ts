@@ -18,14 +18,14 @@
  * {@link summarizeLocalFiles} is the same read for `trailsight summary`, which needs counts, not events: each
  * thread also counts its batch of files into a {@link SummaryCounts}, and this thread adds those up instead of
  * rebuilding and counting every event here, which made this thread the bottleneck. The dedupe still runs here,
- * in order, on the eventIDs; a batch holding a duplicate (rare: CloudTrail delivered an event twice) is counted
+ * in order, on the eventIDs (sent as bits, see {@link EventIds}); a batch holding a duplicate (rare: CloudTrail delivered an event twice) is counted
  * event by event from its columns instead, without the duplicates, so the totals are those of a single thread.
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { EventIdDeduper } from '../core/dedupe';
+import { type EventIdDeduper, parseUuid } from '../core/dedupe';
 import type { TrailEvent } from '../core/event';
 import {
   createReadReport,
@@ -98,14 +98,41 @@ export interface WorkerReply {
   /** The events of every file of the task, in order (see {@link encodeEvents}); not for a counting task. */
   readonly events?: EncodedEvents;
   /**
-   * A counting task's eventIDs, in order (`known[i]` 0 when the event had none): all this thread needs to
-   * dedupe; the events themselves are only needed for a batch holding a duplicate, which is read again here.
+   * A counting task's eventIDs, in order: all this thread needs to dedupe; the events themselves are only needed
+   * for a batch holding a duplicate, which is read again here. See {@link EventIds}.
    */
-  readonly ids?: { readonly known: Uint8Array; readonly eventIds: readonly string[] };
+  readonly ids?: EventIds;
   /** Per file: its report and how many of the events are its. */
   readonly files: readonly { readonly report: SerializedReport; readonly events: number }[];
   /** Every event of the task counted, duplicates included (when the task asked for it). */
   readonly counts?: SummaryCounts;
+}
+
+/**
+ * Events' eventIDs as they cross threads: a lowercase UUID (CloudTrail's) as its four 32-bit words, any other ID
+ * as a string. Typed arrays move without a copy; 300,000 strings cost both threads a structured clone.
+ */
+export interface EventIds {
+  /** Per event: 0 no eventID, 1 a UUID (words `4i..4i+3` of `uuids`), 2 the next string of `others`. */
+  readonly kinds: Uint8Array;
+  readonly uuids: Int32Array;
+  readonly others: readonly string[];
+}
+
+function eventIdsOf(events: readonly TrailEvent[]): EventIds {
+  const kinds = new Uint8Array(events.length);
+  const uuids = new Int32Array(events.length * 4);
+  const others: string[] = [];
+  for (let i = 0; i < events.length; i++) {
+    const id = events[i].eventId;
+    if (id === undefined) continue;
+    if (parseUuid(id, uuids, i * 4)) kinds[i] = 1;
+    else {
+      kinds[i] = 2;
+      others.push(id);
+    }
+  }
+  return { kinds, uuids, others };
 }
 
 /** What a reader thread does with one task: read its files in order, encode their events, count them if asked. */
@@ -119,15 +146,8 @@ export async function runTask(task: WorkerTask): Promise<WorkerReply> {
   }
   if (!task.count) return { id: task.id, events: encodeEvents(events), files };
   const summary = new SummaryBuilder();
-  const known = new Uint8Array(events.length);
-  const eventIds: string[] = new Array(events.length);
-  for (let i = 0; i < events.length; i++) {
-    const e = events[i];
-    summary.add(e);
-    known[i] = e.eventId === undefined ? 0 : 1;
-    eventIds[i] = e.eventId ?? '';
-  }
-  return { id: task.id, ids: { known, eventIds }, files, counts: summary.eventCounts() };
+  for (const e of events) summary.add(e);
+  return { id: task.id, ids: eventIdsOf(events), files, counts: summary.eventCounts() };
 }
 
 /** The typed arrays of a reply, which move to the reading thread without a copy. */
@@ -136,7 +156,7 @@ export function transferables(reply: WorkerReply): ArrayBuffer[] {
     const { time, flags, refs } = reply.events;
     return [time.buffer, flags.buffer, refs.buffer] as ArrayBuffer[];
   }
-  return reply.ids ? [reply.ids.known.buffer as ArrayBuffer] : [];
+  return reply.ids ? [reply.ids.kinds.buffer as ArrayBuffer, reply.ids.uuids.buffer as ArrayBuffer] : [];
 }
 
 /**
@@ -349,17 +369,20 @@ export async function* summarizeLocalFiles(
       continue;
     }
     const { reply, start } = part;
-    const { known, eventIds } = reply.ids as NonNullable<WorkerReply['ids']>;
+    const { kinds, uuids, others } = reply.ids as EventIds;
     const done: FileSummarized[] = [];
     let duplicates: Uint8Array | undefined;
     let at = 0;
+    let other = 0;
     for (let i = 0; i < reply.files.length; i++) {
       const { events } = reply.files[i];
       const report = rebuild(reply.files[i].report);
       if (dedupe) {
         for (let j = at; j < at + events; j++) {
-          if (known[j] === 1 && dedupe.isDuplicate(eventIds[j])) {
-            duplicates ??= new Uint8Array(known.length);
+          const kind = kinds[j];
+          if (kind === 0) continue;
+          if (kind === 1 ? dedupe.isDuplicateUuid(uuids, j * 4) : dedupe.isDuplicate(others[other++])) {
+            duplicates ??= new Uint8Array(kinds.length);
             duplicates[j] = 1;
             report.skipped.duplicate = (report.skipped.duplicate ?? 0) + 1;
             report.events--;

@@ -2,14 +2,23 @@
  * Drops repeated eventIDs within a bounded window. CloudTrail may deliver an event twice (cloudtrail.md §1.3),
  * usually in files delivered close together, so a window of recent IDs catches them without unbounded memory.
  *
- * Two generations of sets: when the current one is full it becomes the previous one and the oldest is
- * dropped, so memory stays under 2 × capacity IDs and every ID is remembered for at least `capacity`
- * further distinct IDs. Cheaper than an LRU list and as good for this purpose.
+ * Two generations: when the current one is full it becomes the previous one and the oldest is dropped, so
+ * memory stays under 2 × capacity IDs and every ID is remembered for at least `capacity` further distinct IDs.
+ * Cheaper than an LRU list and as good for this purpose.
+ *
+ * CloudTrail's eventIDs are lowercase UUIDs. Such an ID is kept as its 128 bits in a flat table rather than as
+ * a string in a Set: a local run over a month of logs remembers hundreds of thousands of IDs, and holding each
+ * as a string (fresh from its file's JSON.parse, so first hashed here) cost more than a third of the time
+ * `trailsight summary` spends beyond parsing, most of it the garbage collector moving the retained strings.
+ * The bits are the ID exactly (lowercase hex to bits is one-to-one), so this changes no answer; any other ID
+ * (uppercase, another shape) is kept as a string.
  */
 export class EventIdDeduper {
-  private current = new Set<string>();
-  private previous = new Set<string>();
+  private current = new Generation();
+  private previous = new Generation();
   private duplicates = 0;
+  /** The ID being looked up, as four 32-bit words (when it is a lowercase UUID). */
+  private readonly words = new Int32Array(4);
 
   /** @param capacity IDs per generation; at least this many recent distinct IDs are remembered. */
   constructor(readonly capacity = 500_000) {
@@ -19,16 +28,26 @@ export class EventIdDeduper {
 
   /** Records the ID and returns true when it was already seen within the window. */
   isDuplicate(eventId: string): boolean {
-    if (this.previous.size > 0 && this.previous.has(eventId)) {
+    return parseUuid(eventId, this.words, 0) ? this.check('', this.words, 0) : this.check(eventId, undefined, 0);
+  }
+
+  /**
+   * {@link isDuplicate} of a lowercase UUID already parsed by {@link parseUuid} into `words[at..at+3]` (reader
+   * threads send eventIDs so, without a string per event).
+   */
+  isDuplicateUuid(words: Int32Array, at: number): boolean {
+    return this.check('', words, at);
+  }
+
+  /** `words` set: the ID is the UUID at `words[at]`; otherwise it is the string `id`. */
+  private check(id: string, words: Int32Array | undefined, at: number): boolean {
+    if (this.previous.size > 0 && this.previous.has(id, words, at)) {
       // Refresh it so a frequently repeated ID does not age out.
-      this.add(eventId);
+      this.add(id, words, at);
       this.duplicates++;
       return true;
     }
-    // One hash lookup for the common case: add, and see whether the set grew.
-    const before = this.current.size;
-    this.add(eventId);
-    if (this.current.size === before) {
+    if (!this.add(id, words, at)) {
       this.duplicates++;
       return true;
     }
@@ -45,11 +64,134 @@ export class EventIdDeduper {
     return this.current.size + this.previous.size;
   }
 
-  private add(eventId: string): void {
-    if (this.current.size >= this.capacity && !this.current.has(eventId)) {
+  /** Adds the ID to the current generation; false when it was already there. */
+  private add(id: string, words: Int32Array | undefined, at: number): boolean {
+    if (this.current.size >= this.capacity && !this.current.has(id, words, at)) {
       this.previous = this.current;
-      this.current = new Set();
+      this.current = new Generation();
     }
-    this.current.add(eventId);
+    return this.current.add(id, words, at);
   }
+}
+
+/** One generation of remembered IDs: UUIDs as bits, anything else as strings. */
+class Generation {
+  private readonly uuids = new UuidSet();
+  private readonly others = new Set<string>();
+
+  get size(): number {
+    return this.uuids.size + this.others.size;
+  }
+
+  has(id: string, words: Int32Array | undefined, at: number): boolean {
+    return words ? this.uuids.has(words, at) : this.others.has(id);
+  }
+
+  /** False when the ID was already there. */
+  add(id: string, words: Int32Array | undefined, at: number): boolean {
+    if (words) return this.uuids.add(words, at);
+    const before = this.others.size;
+    this.others.add(id);
+    return this.others.size !== before;
+  }
+}
+
+/** Hex digit values by character code, -1 for anything else (uppercase included: see EventIdDeduper). */
+const HEX = new Int8Array(128).fill(-1);
+for (let c = 0; c < 10; c++) HEX[48 + c] = c;
+for (let c = 0; c < 6; c++) HEX[97 + c] = 10 + c;
+
+/** Parses a lowercase UUID (8-4-4-4-12 hex digits) into four 32-bit words from `words[at]`; false for anything else. */
+export function parseUuid(s: string, words: Int32Array, at: number): boolean {
+  if (s.length !== 36) return false;
+  let word = 0;
+  let digits = 0;
+  for (let i = 0; i < 36; i++) {
+    const c = s.charCodeAt(i);
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (c !== 45) return false;
+      continue;
+    }
+    const v = c < 128 ? HEX[c] : -1;
+    if (v < 0) return false;
+    word = (word << 4) | v;
+    if (++digits === 8) {
+      words[at++] = word;
+      word = 0;
+      digits = 0;
+    }
+  }
+  return true;
+}
+
+/**
+ * A set of 128-bit keys: open addressing with linear probing over one Int32Array (four words per slot), at most
+ * half full, doubling as it grows. Hand-written because no maintained package keeps fixed-width binary keys
+ * without a string or object per key, which is the cost this avoids.
+ */
+export class UuidSet {
+  private slots = 1024;
+  private keys = new Int32Array(this.slots * 4);
+  private used = new Uint8Array(this.slots);
+  size = 0;
+
+  /** Whether the key `w[at..at+3]` is there. */
+  has(w: Int32Array, at: number): boolean {
+    return this.find(w[at], w[at + 1], w[at + 2], w[at + 3]) >= 0;
+  }
+
+  /** Adds the key `w[at..at+3]`; false when it was already there. */
+  add(w: Int32Array, at: number): boolean {
+    return this.insert(w[at], w[at + 1], w[at + 2], w[at + 3]);
+  }
+
+  /** The slot holding the key, or -1. */
+  private find(a: number, b: number, c: number, d: number): number {
+    const mask = this.slots - 1;
+    const keys = this.keys;
+    for (let i = slotOf(a, b, c, d) & mask; this.used[i] === 1; i = (i + 1) & mask) {
+      const j = i * 4;
+      if (keys[j] === a && keys[j + 1] === b && keys[j + 2] === c && keys[j + 3] === d) return i;
+    }
+    return -1;
+  }
+
+  private insert(a: number, b: number, c: number, d: number): boolean {
+    if ((this.size + 1) * 2 > this.slots) this.grow();
+    const mask = this.slots - 1;
+    const keys = this.keys;
+    let i = slotOf(a, b, c, d) & mask;
+    for (; this.used[i] === 1; i = (i + 1) & mask) {
+      const j = i * 4;
+      if (keys[j] === a && keys[j + 1] === b && keys[j + 2] === c && keys[j + 3] === d) return false;
+    }
+    this.used[i] = 1;
+    const j = i * 4;
+    keys[j] = a;
+    keys[j + 1] = b;
+    keys[j + 2] = c;
+    keys[j + 3] = d;
+    this.size++;
+    return true;
+  }
+
+  private grow(): void {
+    const { keys, used, slots } = this;
+    this.slots = slots * 2;
+    this.keys = new Int32Array(this.slots * 4);
+    this.used = new Uint8Array(this.slots);
+    this.size = 0;
+    for (let i = 0; i < slots; i++) {
+      if (used[i] === 1) this.insert(keys[i * 4], keys[i * 4 + 1], keys[i * 4 + 2], keys[i * 4 + 3]);
+    }
+  }
+}
+
+/** Mixes all four words (IDs need not be random: generated or test IDs often differ in one word only). */
+function slotOf(a: number, b: number, c: number, d: number): number {
+  // The words combined, then MurmurHash3's 32-bit finalizer, so every input bit reaches the low bits the mask keeps.
+  let h = Math.imul(a, 0x9e3779b1) ^ Math.imul(b, 0x85ebca6b) ^ Math.imul(c, 0xc2b2ae35) ^ d;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
 }

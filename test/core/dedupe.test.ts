@@ -1,4 +1,5 @@
-import { EventIdDeduper } from '../../lambda/core/dedupe';
+import { randomUUID } from 'node:crypto';
+import { EventIdDeduper, parseUuid } from '../../lambda/core/dedupe';
 
 describe('EventIdDeduper', () => {
   test('reports a repeated ID as a duplicate and counts it', () => {
@@ -20,5 +21,47 @@ describe('EventIdDeduper', () => {
   test('fails when the capacity is not a positive integer', () => {
     expect(() => new EventIdDeduper(0)).toThrow(/capacity/);
     expect(() => new EventIdDeduper(1.5)).toThrow(/capacity/);
+  });
+
+  test('keeps UUIDs apart from other IDs, and tells their case apart as strings do', () => {
+    const d = new EventIdDeduper(10);
+    const id = '3038ebd2-c98a-4c65-9b6e-e22506292313';
+    expect(d.isDuplicate(id)).toBe(false);
+    expect(d.isDuplicate(id.toUpperCase())).toBe(false);
+    expect(d.isDuplicate(`${id} `)).toBe(false);
+    expect(d.isDuplicate('3038ebd2c98a4c659b6ee22506292313')).toBe(false);
+    expect(d.isDuplicate(id)).toBe(true);
+    expect(d.isDuplicate(id.toUpperCase())).toBe(true);
+    expect(d.duplicateCount).toBe(2);
+  });
+
+  test('a UUID given as words is the same ID as its string', () => {
+    const d = new EventIdDeduper();
+    const words = new Int32Array(8);
+    const id = randomUUID();
+    expect(parseUuid(id, words, 4)).toBe(true);
+    expect(d.isDuplicateUuid(words, 4)).toBe(false);
+    expect(d.isDuplicate(id)).toBe(true);
+    expect(parseUuid(id.toUpperCase(), words, 0)).toBe(false);
+    expect(parseUuid('3038ebd2-c98a-4c65-9b6e_e22506292313', words, 0)).toBe(false);
+  });
+
+  test('holds many UUIDs exactly (the table grows; IDs differing in one digit stay apart)', () => {
+    const d = new EventIdDeduper(100_000);
+    const ids: string[] = [];
+    for (let i = 0; i < 50_000; i++) ids.push(`00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`);
+    for (const id of ids) expect(d.isDuplicate(id)).toBe(false);
+    for (let i = 0; i < 50_000; i += 997) expect(d.isDuplicate(ids[i])).toBe(true);
+    expect(d.isDuplicate('00000000-0000-4000-8000-1000000000ff')).toBe(false);
+    expect(d.size).toBe(50_001);
+  });
+
+  test('ages out UUIDs like any ID: at least `capacity` remembered, at most twice that', () => {
+    const d = new EventIdDeduper(100);
+    const ids = Array.from({ length: 1000 }, () => randomUUID());
+    for (const id of ids) d.isDuplicate(id);
+    expect(d.size).toBeLessThanOrEqual(200);
+    for (const id of ids.slice(900)) expect(d.isDuplicate(id)).toBe(true);
+    expect(d.isDuplicate(ids[0])).toBe(false);
   });
 });
