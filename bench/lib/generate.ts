@@ -133,12 +133,17 @@ export interface TreeSpec {
   /** Mean events per delivery file (at least 1 each). */
   readonly eventsPerFile: number;
   readonly seed: number;
+  /** The writer's version: bumped when what it writes changes, so trees written before are written again. */
+  readonly writer: number;
 }
 
 /**
  * The shape of the 28-day tree of issue 11: two accounts, 19,880 delivery files (us-east-1 every five minutes,
  * eu-west-1 in 67 slots a day), about 390,000 events.
  */
+/** 2: eventIDs are UUIDs, as CloudTrail's are (1 wrote `<account>-<counter>`). */
+const WRITER = 2;
+
 export const MONTH_TREE: TreeSpec = {
   name: 'month',
   accounts: 2,
@@ -149,6 +154,7 @@ export const MONTH_TREE: TreeSpec = {
   ],
   eventsPerFile: 20.5,
   seed: 11,
+  writer: WRITER,
 };
 
 /** Ten million events: four busy accounts, two Regions delivering every five minutes, 28 days. */
@@ -162,6 +168,7 @@ export const TEN_MILLION_TREE: TreeSpec = {
   ],
   eventsPerFile: 155,
   seed: 29,
+  writer: WRITER,
 };
 
 const FIRST_DAY = Date.UTC(2026, 0, 5);
@@ -183,6 +190,13 @@ function rng(seed: number): () => number {
 export function treeAccounts(spec: TreeSpec): string[] {
   const next = rng(spec.seed);
   return Array.from({ length: spec.accounts }, () => String(100_000_000_000 + Math.floor(next() * 899_999_999_999)));
+}
+
+/** `digits` random lowercase hex digits. */
+function hex(next: () => number, digits: number): string {
+  return Math.floor(next() * 16 ** digits)
+    .toString(16)
+    .padStart(digits, '0');
 }
 
 const TOKEN = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -221,7 +235,8 @@ export function writeTreeAccounts(
           const records: string[] = new Array(n);
           for (let i = 0; i < n; i++) {
             const time = new Date(delivered - SLOT_MS + Math.floor(next() * SLOT_MS)).toISOString().slice(0, 19);
-            const id = `${account}-${(events + i).toString(16).padStart(12, '0')}`;
+            // A version-4 UUID as CloudTrail writes them: random digits, the last twelve a counter so each is unique.
+            const id = `${hex(next, 8)}-${hex(next, 4)}-4${hex(next, 3)}-a${hex(next, 3)}-${(events + i).toString(16).padStart(12, '0')}`;
             records[i] =
               `{"eventTime":"${time}Z","eventID":"${id}","recipientAccountId":"${account}","awsRegion":"${region.name}"` +
               bodies[Math.floor(next() * bodies.length)];
