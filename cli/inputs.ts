@@ -1,5 +1,5 @@
 /**
- * The inputs of a local command (`summary`, `query`, `index`; `detect` is meant to use the same), accounted for
+ * The inputs of a local command (`summary`, `query`, `index`, `detect`), accounted for
  * the same way everywhere:
  *
  * | what                                              | counted as      | warning | exit status |
@@ -49,22 +49,25 @@ export class InputReport {
 
   /**
    * Lists `paths` and returns the files that hold events, in order; path problems are warned about now,
-   * digests and files that are not CloudTrail's are counted.
+   * digests and files that are not CloudTrail's are counted. `keepDigests`: digest files are returned too
+   * (`detect` applies them by name), still counted.
    */
-  list(paths: readonly string[]): LocalFile[] {
-    return this.accept(scanLocalPaths(paths));
+  list(paths: readonly string[], options: { keepDigests?: boolean } = {}): LocalFile[] {
+    return this.accept(scanLocalPaths(paths), options);
   }
 
   /** Like {@link list}, for a listing made elsewhere. */
-  accept(listing: LocalListing): LocalFile[] {
+  accept(listing: LocalListing, options: { keepDigests?: boolean } = {}): LocalFile[] {
     this.duplicates += listing.duplicates;
     for (const p of listing.problems) this.pathProblem(p);
     const files: LocalFile[] = [];
     for (const f of listing.files) {
       const role = inputRole(f);
       if (role === 'events') files.push(f);
-      else if (role === 'digest') this.digests++;
-      else this.notCloudTrail.push(f.path);
+      else if (role === 'digest') {
+        this.digests++;
+        if (options.keepDigests) files.push(f);
+      } else this.notCloudTrail.push(f.path);
     }
     return files;
   }

@@ -8,10 +8,10 @@
  * state across runs.
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
-import { parseArgs } from 'node:util';
-import { type LocalFile, listLocalFiles } from '../../lambda/adapters/local-files';
-import { readLocalFileEvents } from '../../lambda/adapters/local-reader';
+import { inputRole, type LocalFile } from '../../lambda/adapters/local-files';
+import { type FileEvents, readLocalFileEvents, readLocalFiles } from '../../lambda/adapters/local-reader';
 import { EventIdDeduper } from '../../lambda/core/dedupe';
 import {
   type DeliveredFile,
@@ -42,11 +42,24 @@ import {
   serializeLedger,
 } from '../../lambda/core/rules';
 import { INSIGHT_DETAIL_TYPE } from '../../schema/findings';
-import { type CliCommand, type CliIo, parseOrExit } from '../io';
+import { InputReport } from '../inputs';
+import {
+  type CliCommand,
+  type CliIo,
+  choice,
+  EXIT,
+  optionParser,
+  parseOrExit,
+  UsageError,
+  usageError,
+  wholeNumber,
+} from '../io';
+import { terminalSafe } from '../output';
+import { Progress } from '../progress';
 import { formatRuleMatchTable, withFoldersFrom } from './rules';
 
 const HELP = `usage: trailsight detect <path...> [--format table|jsonl|ocsf] [--rules DIR]... [--no-rules]
-                        [--state FILE] [--config FILE] [--until TIME]
+                        [--state FILE] [--config FILE] [--until TIME] [--threads N]
 
 Replays CloudTrail delivery files (.json.gz or .json; .jsonl one event per line) from the given files and
 directories (any depth; organization or account layout) in delivery order — the timestamp in each file
@@ -73,10 +86,16 @@ options:
                         configuration (levels, enable/disable, allow-lists, grouping; see docs/rules.md)
   --until TIME          after the last file, advance the clock to TIME (ISO-8601), e.g. the time of the
                         run, so missed runs and silent accounts up to then are reported
+  --threads N           reader threads with --no-rules (default: one per core; 0 reads in the main thread
+                        only); the rules read each raw record, so with rules files are read in the main thread
   -h, --help            this text
 
-exit status: 0 when every file was read and every rule loaded, 1 when some file could not be read fully or a
-rule was rejected, 2 on bad usage or a bad config/state file.
+Files that are not CloudTrail's (a README, labels.json, AWS Config objects) are counted and named in one
+warning; digest files are applied by name. A missing path or an unreadable file is named on stderr and the rest
+is replayed. Progress is drawn on stderr when it is a terminal.
+
+exit status: 0 when every path and file was read and every rule loaded, 1 when some path or file could not be
+read fully or a rule was rejected (a partial result), 2 on bad usage or a bad config/state file.
 `;
 
 /** Anything that turns delivered files into insights: the engine, or a baseline detector in the evaluation. */
@@ -133,18 +152,12 @@ function deliveredFile(p: PlannedFile, account: string, region: string, mixed = 
   };
 }
 
-function isReadable(f: LocalFile): boolean {
-  return (
-    f.format !== 'other' && (f.info.kind === 'log' || (f.info.kind === 'foreign' && !/(^|\/)AWSLogs\//.test(f.key)))
-  );
-}
-
-async function readEvents(
+/** A file read here (with the rules watching, when there are rules): its events and its report. */
+async function readHere(
   f: LocalFile,
-  dedupe: EventIdDeduper | undefined,
-  io: CliIo,
+  dedupe: EventIdDeduper,
   rules: RuleEngine | undefined,
-): Promise<{ events: TrailEvent[]; failed: boolean; groups: FileGroup[] }> {
+): Promise<FileEvents & { groups: FileGroup[] }> {
   const report = createReadReport(f.path);
   const events = await readLocalFileEvents(f, {
     file: f.path,
@@ -153,8 +166,26 @@ async function readEvents(
     fallbackAccount: f.info.account,
     onEvent: rules?.observe,
   });
-  for (const e of report.errors) io.stderr(`warning: ${e.message}\n`);
-  return { events, failed: report.errors.length > 0, groups: rules?.takeGroups() ?? [] };
+  return { file: f, events, report, groups: rules?.takeGroups() ?? [] };
+}
+
+export interface DetectFilesOptions {
+  /** After the last file, advance every partition's clock to this time (epoch ms). */
+  readonly until?: number;
+  /** Test every event against the rules too. */
+  readonly rules?: DetectRules;
+  /**
+   * Reader threads (see `readLocalFiles`); 0 reads every file in this thread. The rules look at each raw record
+   * as it is parsed, so with rules the files are read in this thread whatever this says.
+   * @default 0
+   */
+  readonly workers?: number;
+  /** Accounts for every file read and warns about the unreadable ones; by default a fresh one on `io`. */
+  readonly inputs?: InputReport;
+  /** Called after each file read, with its listed size and its events (for a progress bar). */
+  readonly onFileRead?: (file: LocalFile, events: number) => void;
+  /** Called once if the reader threads fail (the rest is then read in this thread). */
+  readonly onThreadFailure?: (error: Error) => void;
 }
 
 /**
@@ -167,7 +198,7 @@ export async function detectFiles(
   source: InsightSource,
   emit: (insight: InsightEvent) => void,
   io: CliIo,
-  options: { until?: number; rules?: DetectRules } = {},
+  options: DetectFilesOptions = {},
 ): Promise<DetectRunStats> {
   const stats: DetectRunStats = {
     files: 0,
@@ -178,8 +209,16 @@ export async function detectFiles(
     alreadyApplied: 0,
     ruleMatches: 0,
   };
-  const rules = options.rules;
+  const { rules, onFileRead } = options;
+  const inputs = options.inputs ?? new InputReport('detect', io);
   const dedupe = new EventIdDeduper();
+  /** Accounts for a file read: false when it turned out not to be CloudTrail's (then it is only counted). */
+  const account = ({ file, report, events }: FileEvents): boolean => {
+    onFileRead?.(file, events.length);
+    if (inputs.fileRead(file, report) !== 'not-cloudtrail') return true;
+    stats.ignored++;
+    return false;
+  };
   const planned: PlannedFile[] = [];
   for (const f of files) {
     if (f.info.kind === 'digest' && f.info.account && f.info.region && f.info.deliveredAt !== undefined) {
@@ -187,7 +226,7 @@ export async function detectFiles(
         planned.push({ file: f, deliveredAt: f.info.deliveredAt, identity: fileIdentity(f.key), digest: true });
       continue;
     }
-    if (!isReadable(f)) {
+    if (inputRole(f) !== 'events') {
       stats.ignored++;
       continue;
     }
@@ -196,74 +235,117 @@ export async function detectFiles(
       continue;
     }
     // No timestamp in the name: read it now to place it by its own data.
-    const { events, failed, groups } = await readEvents(f, dedupe, io, rules?.engine);
+    const read = await readHere(f, dedupe, rules?.engine);
+    if (!account(read)) continue;
+    const failed = !read.report.complete;
     if (failed) stats.failed++;
+    const { events } = read;
     const latest = events.reduce((m, e) => Math.max(m, e.time), Number.NEGATIVE_INFINITY);
     if (events.length === 0) {
       stats.files++;
       continue;
     }
     // A file that could not be read whole raises no rule match (the ingest would retry it, then dead-letter it).
-    planned.push({ file: f, deliveredAt: latest, identity: fileIdentity(f.key), events, groups: failed ? [] : groups });
+    planned.push({
+      file: f,
+      deliveredAt: latest,
+      identity: fileIdentity(f.key),
+      events,
+      groups: failed ? [] : read.groups,
+    });
   }
   planned.sort(
     (a, b) => a.deliveredAt - b.deliveredAt || (a.identity < b.identity ? -1 : a.identity > b.identity ? 1 : 0),
   );
-  for (const p of planned) {
-    const located = p.file.info.account && p.file.info.region;
-    if (located && source.isApplied?.(deliveredFile(p, p.file.info.account!, p.file.info.region!))) {
-      stats.alreadyApplied++;
-      continue;
-    }
-    if (p.digest) {
-      stats.digests++;
-      for (const insight of source.ingestDigest?.(deliveredFile(p, p.file.info.account!, p.file.info.region!)) ?? [])
-        emit(insight);
-      continue;
-    }
-    let events = p.events;
-    let ruleGroups = p.groups ?? [];
-    if (!events) {
-      const read = await readEvents(p.file, dedupe, io, rules?.engine);
-      events = read.events;
-      ruleGroups = read.groups;
-      if (read.failed) {
-        stats.failed++;
-        // Delivered but not applied: the pipeline would dead-letter it, and no silence is blamed on the trail.
-        if (located) source.unreadable?.(p.file.info.account!, p.file.info.region!, p.deliveredAt);
+  const applied = (p: PlannedFile): boolean =>
+    Boolean(
+      p.file.info.account &&
+        p.file.info.region &&
+        source.isApplied?.(deliveredFile(p, p.file.info.account, p.file.info.region)),
+    );
+  // The files still to read, in the order they are applied: with reader threads, read ahead while this thread
+  // replays (the threads return them in this order, deduped in this order, so the replay is the same).
+  const workers = rules ? 0 : (options.workers ?? 0);
+  const ahead =
+    workers > 0
+      ? readLocalFiles(
+          planned.filter((p) => !p.digest && !p.events && !applied(p)).map((p) => p.file),
+          { workers, dedupe, ...(options.onThreadFailure ? { onThreadFailure: options.onThreadFailure } : {}) },
+        )
+      : undefined;
+  try {
+    for (const p of planned) {
+      const located = p.file.info.account && p.file.info.region;
+      if (applied(p)) {
+        stats.alreadyApplied++;
         continue;
       }
-    }
-    stats.files++;
-    stats.events += events.length;
-    // The ingest records a file's rule matches before its delta, so they come before its insights.
-    if (rules) {
-      for (const match of rules.engine.record(p.identity, ruleGroups)) {
-        stats.ruleMatches++;
-        rules.emit(match);
+      if (p.digest) {
+        stats.digests++;
+        for (const insight of source.ingestDigest?.(deliveredFile(p, p.file.info.account!, p.file.info.region!)) ?? [])
+          emit(insight);
+        continue;
+      }
+      let events = p.events;
+      let ruleGroups = p.groups ?? [];
+      if (!events) {
+        const read = ahead ? await nextRead(ahead, p.file) : await readHere(p.file, dedupe, rules?.engine);
+        if (!account(read)) continue;
+        if (!read.report.complete) {
+          stats.failed++;
+          // Delivered but not applied: the pipeline would dead-letter it, and no silence is blamed on the trail.
+          if (located) source.unreadable?.(p.file.info.account!, p.file.info.region!, p.deliveredAt);
+          continue;
+        }
+        events = read.events;
+        ruleGroups = read.groups ?? [];
+      }
+      stats.files++;
+      stats.events += events.length;
+      // The ingest records a file's rule matches before its delta, so they come before its insights.
+      if (rules) {
+        for (const match of rules.engine.record(p.identity, ruleGroups)) {
+          stats.ruleMatches++;
+          rules.emit(match);
+        }
+      }
+      // One delivery file normally holds one account and region; exports may mix them.
+      const groups = new Map<string, TrailEvent[]>();
+      for (const ev of events) {
+        const account = p.file.info.account ?? ev.account;
+        const region = p.file.info.region ?? ev.region;
+        const key = `${account}|${region}`;
+        let list = groups.get(key);
+        if (!list) {
+          list = [];
+          groups.set(key, list);
+        }
+        list.push(ev);
+      }
+      if (groups.size === 0 && located) groups.set(`${p.file.info.account}|${p.file.info.region}`, []);
+      for (const [key, list] of groups) {
+        const [account, region] = key.split('|');
+        for (const insight of source.ingestFile(deliveredFile(p, account, region, groups.size > 1), list))
+          emit(insight);
       }
     }
-    // One delivery file normally holds one account and region; exports may mix them.
-    const groups = new Map<string, TrailEvent[]>();
-    for (const ev of events) {
-      const account = p.file.info.account ?? ev.account;
-      const region = p.file.info.region ?? ev.region;
-      const key = `${account}|${region}`;
-      let list = groups.get(key);
-      if (!list) {
-        list = [];
-        groups.set(key, list);
-      }
-      list.push(ev);
-    }
-    if (groups.size === 0 && located) groups.set(`${p.file.info.account}|${p.file.info.region}`, []);
-    for (const [key, list] of groups) {
-      const [account, region] = key.split('|');
-      for (const insight of source.ingestFile(deliveredFile(p, account, region, groups.size > 1), list)) emit(insight);
-    }
+  } finally {
+    // Stops the reader threads if the replay ended early.
+    await ahead?.return();
   }
   if (options.until !== undefined) for (const insight of source.tick(options.until)) emit(insight);
   return stats;
+}
+
+/** The next file of a read-ahead, which must be `file` (the replay and the readers walk the same list). */
+async function nextRead(
+  ahead: AsyncGenerator<FileEvents>,
+  file: LocalFile,
+): Promise<FileEvents & { groups?: undefined }> {
+  const next = await ahead.next();
+  if (next.done || next.value.file !== file)
+    throw new Error(`detect: the reader threads lost their place at ${file.path}`);
+  return next.value;
 }
 
 /** One line per episode: its Start, completed by its End when there is one. */
@@ -293,7 +375,7 @@ export function formatInsightTable(insights: readonly InsightEvent[]): string {
   return `${['start (UTC)     ', 'detector     ', 'account/region', 'duration', 'explanation'].join('  ')}\n${lines.join('\n')}\n`;
 }
 
-const FORMATS = ['table', 'jsonl', 'ocsf'];
+const FORMATS = ['table', 'jsonl', 'ocsf'] as const;
 
 /** The rule configuration under `rules` in the detect configuration, the rest is the detector's. */
 function splitConfig(json: unknown): { detector: unknown; rules: unknown } {
@@ -326,24 +408,21 @@ export const command: CliCommand = {
     const parsed = parseOrExit('detect', HELP, argv, parse, io);
     if (typeof parsed === 'number') return parsed;
     const { values, positionals } = parsed;
-    const format = values.format ?? 'table';
-    if (!FORMATS.includes(format) || positionals.length === 0) {
-      io.stderr(
-        `trailsight detect: ${positionals.length === 0 ? 'no path given' : `unknown format '${format}'`}\n\n${HELP}`,
-      );
-      return 2;
-    }
-    if (values['no-rules'] && values.rules) {
-      io.stderr(`trailsight detect: --rules and --no-rules contradict each other\n\n${HELP}`);
-      return 2;
-    }
+    let format: (typeof FORMATS)[number];
     let until: number | undefined;
-    if (values.until !== undefined) {
-      until = Date.parse(values.until);
-      if (Number.isNaN(until)) {
-        io.stderr(`trailsight detect: --until: not an ISO-8601 time: ${values.until}\n`);
-        return 2;
+    let threads: number;
+    try {
+      format = choice('--format', values.format, FORMATS, 'table');
+      if (positionals.length === 0) throw new UsageError('no path given');
+      if (values['no-rules'] && values.rules) throw new UsageError('--rules and --no-rules contradict each other');
+      if (values.until !== undefined) {
+        until = Date.parse(values.until);
+        if (Number.isNaN(until)) throw new UsageError(`--until must be an ISO-8601 time (got '${values.until}')`);
       }
+      threads = wholeNumber('--threads', values.threads, defaultThreads(), 0);
+    } catch (e) {
+      if (e instanceof UsageError) return usageError('detect', io, e.message);
+      throw e;
     }
     let config: ReturnType<typeof resolveDetectConfig>;
     let state: ReplayState | undefined;
@@ -379,13 +458,12 @@ export const command: CliCommand = {
       io.stderr(`trailsight detect: bad ${what}: ${(e as Error).message}\n`);
       return 2;
     }
-    let files: LocalFile[];
-    try {
-      files = await listLocalFiles(positionals);
-    } catch (e) {
-      io.stderr(`trailsight detect: ${(e as Error).message}\n`);
-      return 2;
-    }
+    const inputs = new InputReport('detect', io);
+    const files = inputs.list(positionals, { keepDigests: true });
+    const progress = new Progress(
+      io,
+      files.reduce((n, f) => n + f.size, 0),
+    );
     const engine = new Replay(config, state);
     const insights: InsightEvent[] = [];
     const matches: RuleMatch[] = [];
@@ -393,7 +471,6 @@ export const command: CliCommand = {
       if (format === 'jsonl') io.stdout(`${JSON.stringify(detail)}\n`);
       else if (format === 'ocsf') io.stdout(`${JSON.stringify(toOcsf(findingFromEvent(detailType, detail)))}\n`);
     };
-    const started = Date.now();
     const stats = await detectFiles(
       files,
       engine,
@@ -404,6 +481,14 @@ export const command: CliCommand = {
       io,
       {
         until,
+        workers: threads,
+        inputs,
+        onFileRead: (file, events) => progress.advance(file.size, events),
+        // Slower, the same result: said, not an error.
+        onThreadFailure: (e) =>
+          progress.warn(
+            `warning: the reader threads failed (${terminalSafe(e.message)}); reading the rest in one thread`,
+          ),
         ...(engineRules
           ? {
               rules: {
@@ -417,6 +502,7 @@ export const command: CliCommand = {
           : {}),
       },
     );
+    progress.end();
     if (format === 'table') {
       io.stdout(formatInsightTable(insights));
       if (engineRules) {
@@ -433,25 +519,25 @@ export const command: CliCommand = {
       ? `; ${engineRules.ruleSet.rules.length} rules: ${engineRules.stats.hits} matches, ${engineRules.stats.suppressed} allow-listed, ${stats.ruleMatches} rule-match events`
       : '';
     io.stderr(
-      `${stats.files} files, ${stats.events} events, ${stats.digests} digest files, ${stats.ignored} ignored, ${stats.failed} unreadable${stats.alreadyApplied > 0 ? `, ${stats.alreadyApplied} already applied by an earlier run` : ''}${ruleStats}; ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+      `${stats.files} files, ${stats.events} events, ${stats.digests} digest files, ${inputs.notCloudTrail.length} not CloudTrail, ${stats.failed} unreadable${stats.alreadyApplied > 0 ? `, ${stats.alreadyApplied} already applied by an earlier run` : ''}${ruleStats}; ${progress.seconds} s\n`,
     );
-    return stats.failed > 0 || rejectedRules > 0 ? 1 : 0;
+    const code = inputs.finish();
+    return rejectedRules > 0 ? Math.max(code, EXIT.partial) : code;
   },
 };
 
-function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      format: { type: 'string' },
-      state: { type: 'string' },
-      config: { type: 'string' },
-      until: { type: 'string' },
-      rules: { type: 'string', multiple: true },
-      'no-rules': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+const parse = optionParser({
+  format: { type: 'string' },
+  state: { type: 'string' },
+  config: { type: 'string' },
+  until: { type: 'string' },
+  rules: { type: 'string', multiple: true },
+  'no-rules': { type: 'boolean' },
+  threads: { type: 'string' },
+});
+
+/** One reader thread per core, at most 8; none on a single core (as `summary`). */
+function defaultThreads(): number {
+  const cores = availableParallelism();
+  return cores > 1 ? Math.min(cores, 8) : 0;
 }

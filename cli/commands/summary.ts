@@ -17,6 +17,7 @@ import {
   wholeNumber,
 } from '../io';
 import { terminalSafe } from '../output';
+import { Progress } from '../progress';
 
 const HELP = `usage: trailsight summary <path...> [--format table|json] [--top N] [--threads N]
 
@@ -72,50 +73,11 @@ async function summarize(
   }
   for (let i = 0; i < inputs.digests; i++) summary.addIgnored('digest file');
   for (let i = 0; i < inputs.notCloudTrail.length; i++) summary.addIgnored('not CloudTrail');
-  progress.done(files.length);
+  progress.end();
+  io.stderr(
+    `${files.length} files (${progress.megabytes} MB) processed, ${inputs.events} events, in ${progress.seconds} s\n`,
+  );
   return { summary, inputs };
-}
-
-/** A redrawing bar on a TTY; a single closing line otherwise (so logs stay readable). */
-class Progress {
-  private bytes = 0;
-  private files = 0;
-  private events = 0;
-  private lastDraw = 0;
-  private readonly started = Date.now();
-
-  constructor(
-    private readonly io: CliIo,
-    private readonly totalBytes: number,
-  ) {}
-
-  advance(bytes: number, events: number): void {
-    this.bytes += bytes;
-    this.files++;
-    this.events += events;
-    if (!this.io.stderrIsTty) return;
-    const now = Date.now();
-    if (now - this.lastDraw < 100 && this.bytes < this.totalBytes) return;
-    this.lastDraw = now;
-    const share = this.totalBytes > 0 ? this.bytes / this.totalBytes : 1;
-    const width = 24;
-    const filled = Math.round(share * width);
-    this.io.stderr(
-      `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(share * 100).toFixed(0).padStart(3)}%  ${this.files} files  ${this.events} events`,
-    );
-  }
-
-  warn(text: string): void {
-    this.io.stderr(`${this.io.stderrIsTty ? '\r\x1b[K' : ''}${text}\n`);
-  }
-
-  done(files: number): void {
-    const seconds = ((Date.now() - this.started) / 1000).toFixed(1);
-    const mb = (this.bytes / 1024 / 1024).toFixed(1);
-    this.io.stderr(
-      `${this.io.stderrIsTty ? '\r\x1b[K' : ''}${files} files (${mb} MB) processed, ${this.events} events, in ${seconds} s\n`,
-    );
-  }
 }
 
 /** Rows of `key  value`; keys come from the logs (principals, IPs, error codes), so they are made terminal-safe. */

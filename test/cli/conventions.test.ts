@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { command as detect } from '../../cli/commands/detect';
 import { command as index } from '../../cli/commands/index';
 import { command as query } from '../../cli/commands/query';
 import { command as summary } from '../../cli/commands/summary';
@@ -37,7 +38,7 @@ function tree(extra: Record<string, string | Buffer> = {}): string {
   return root;
 }
 
-/** The three commands over one tree, each with its output format and arguments. */
+/** The four commands over one tree, each with its output format and arguments. */
 const COMMANDS: readonly [string, CliCommand, (root: string) => string[]][] = [
   ['summary', summary, (root) => [root, '--format', 'json', '--threads', '0']],
   ['query', query, (root) => ['principal-activity', '--logs', root, '-p', 'principal=level', '--format', 'json']],
@@ -46,6 +47,7 @@ const COMMANDS: readonly [string, CliCommand, (root: string) => string[]][] = [
     index,
     (root) => [root, '--out', join(mkdtempSync(join(tmpdir(), 'trailsight-idx-')), 'i'), '--format', 'json'],
   ],
+  ['detect', detect, (root) => [root, '--format', 'table']],
 ];
 
 describe('every command', () => {

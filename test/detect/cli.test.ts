@@ -17,6 +17,9 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** What a redrawing bar writes to erase itself: carriage return, then ANSI erase-line. */
+const ERASE_LINE = `\r${String.fromCharCode(27)}[K`;
+
 const REQUIRED_TOP = [
   'eventVersion',
   'eventTime',
@@ -82,6 +85,38 @@ describe('trailsight detect', () => {
     await command.run([...files.slice(half), '--format', 'jsonl', '--config', config, '--state', state], b);
     expect(whole.out.length).toBeGreaterThan(0);
     expect(a.out + b.out).toBe(whole.out);
+  });
+
+  test('reader threads (--no-rules) replay exactly what one thread replays', async () => {
+    const one = captureIo();
+    const two = captureIo();
+    const args = [GRYCAP, '--format', 'jsonl', '--config', config, '--no-rules'];
+    expect(await command.run([...args, '--threads', '0'], one)).toBe(0);
+    expect(await command.run([...args, '--threads', '2'], two)).toBe(0);
+    expect(one.out.length).toBeGreaterThan(0);
+    expect(two.out).toBe(one.out);
+    const counts = (err: string) => /\d+ files, \d+ events/.exec(err)?.[0];
+    expect(counts(two.err)).toBe(counts(one.err));
+    expect(two.err).not.toMatch(/reader threads failed/);
+  });
+
+  test('a missing path among several is named, the rest replayed: a partial result, exit 1', async () => {
+    const io = captureIo();
+    const code = await command.run([path.join(dir, 'nope'), GRYCAP, '--format', 'jsonl', '--config', config], io);
+    expect(code).toBe(1);
+    expect(io.out.length).toBeGreaterThan(0);
+    expect(io.err).toMatch(/warning: no such file or directory: .*nope/);
+    expect(io.err).toMatch(/partial result: 1 input could not be read/);
+  });
+
+  test('draws a progress bar on a TTY only, and clears it before the closing line', async () => {
+    const tty = captureIo(true);
+    await command.run([GRYCAP, '--format', 'jsonl', '--config', config, '--no-rules'], tty);
+    expect(tty.err).toMatch(/\r\[#+\.*\] +\d+% +\d+ files +\d+ events/);
+    expect(tty.err).toMatch(new RegExp(`${ERASE_LINE.replace('[', '\\[')}\\d+ files, \\d+ events`));
+    const plain = captureIo();
+    await command.run([GRYCAP, '--format', 'jsonl', '--config', config, '--no-rules'], plain);
+    expect(plain.err).not.toContain('\r');
   });
 
   test('--format table prints one line per episode with its explanation', async () => {
