@@ -11,7 +11,13 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import { inputRole, type LocalFile } from '../../lambda/adapters/local-files';
-import { type FileEvents, readLocalFileEvents, readLocalFiles } from '../../lambda/adapters/local-reader';
+import {
+  type FileDeltaRead,
+  type FileEvents,
+  readLocalDeltas,
+  readLocalFileEvents,
+  readLocalFiles,
+} from '../../lambda/adapters/local-reader';
 import { EventIdDeduper } from '../../lambda/core/dedupe';
 import {
   type DeliveredFile,
@@ -24,11 +30,12 @@ import {
   resolveDetectConfig,
   StateError,
   serializeReplayState,
+  settingsOf,
 } from '../../lambda/core/detect';
 import type { TrailEvent } from '../../lambda/core/event';
 import { toOcsf } from '../../lambda/core/findings/ocsf';
 import { findingFromEvent } from '../../lambda/core/findings/sources';
-import { createReadReport } from '../../lambda/core/reader';
+import { createReadReport, type ReadReport } from '../../lambda/core/reader';
 import {
   type FileGroup,
   LedgerStateError,
@@ -213,8 +220,8 @@ export async function detectFiles(
   const inputs = options.inputs ?? new InputReport('detect', io);
   const dedupe = new EventIdDeduper();
   /** Accounts for a file read: false when it turned out not to be CloudTrail's (then it is only counted). */
-  const account = ({ file, report, events }: FileEvents): boolean => {
-    onFileRead?.(file, events.length);
+  const account = ({ file, report, events }: { file: LocalFile; report: ReadReport; events: number }): boolean => {
+    onFileRead?.(file, events);
     if (inputs.fileRead(file, report) !== 'not-cloudtrail') return true;
     stats.ignored++;
     return false;
@@ -236,7 +243,7 @@ export async function detectFiles(
     }
     // No timestamp in the name: read it now to place it by its own data.
     const read = await readHere(f, dedupe, rules?.engine);
-    if (!account(read)) continue;
+    if (!account({ ...read, events: read.events.length })) continue;
     const failed = !read.report.complete;
     if (failed) stats.failed++;
     const { events } = read;
@@ -264,15 +271,18 @@ export async function detectFiles(
         source.isApplied?.(deliveredFile(p, p.file.info.account, p.file.info.region)),
     );
   // The files still to read, in the order they are applied: with reader threads, read ahead while this thread
-  // replays (the threads return them in this order, deduped in this order, so the replay is the same).
+  // replays (the threads return them in this order, deduped in this order, so the replay is the same). For the
+  // engine itself the threads also build each file's delta, which it applies as `ingestFile` would.
   const workers = rules ? 0 : (options.workers ?? 0);
-  const ahead =
-    workers > 0
-      ? readLocalFiles(
-          planned.filter((p) => !p.digest && !p.events && !applied(p)).map((p) => p.file),
-          { workers, dedupe, ...(options.onThreadFailure ? { onThreadFailure: options.onThreadFailure } : {}) },
-        )
-      : undefined;
+  const toRead = planned.filter((p) => !p.digest && !p.events && !applied(p)).map((p) => p.file);
+  const threads = { workers, dedupe, ...(options.onThreadFailure ? { onThreadFailure: options.onThreadFailure } : {}) };
+  const engine = source instanceof Replay ? source : undefined;
+  const ahead: AsyncGenerator<FileEvents | FileDeltaRead> | undefined =
+    workers === 0
+      ? undefined
+      : engine
+        ? readLocalDeltas(toRead, settingsOf(engine.config).binMs, threads)
+        : readLocalFiles(toRead, threads);
   try {
     for (const p of planned) {
       const located = p.file.info.account && p.file.info.region;
@@ -290,15 +300,22 @@ export async function detectFiles(
       let ruleGroups = p.groups ?? [];
       if (!events) {
         const read = ahead ? await nextRead(ahead, p.file) : await readHere(p.file, dedupe, rules?.engine);
-        if (!account(read)) continue;
+        const count = typeof read.events === 'number' ? read.events : read.events.length;
+        if (!account({ ...read, events: count })) continue;
         if (!read.report.complete) {
           stats.failed++;
           // Delivered but not applied: the pipeline would dead-letter it, and no silence is blamed on the trail.
           if (located) source.unreadable?.(p.file.info.account!, p.file.info.region!, p.deliveredAt);
           continue;
         }
-        events = read.events;
-        ruleGroups = read.groups ?? [];
+        if ('delta' in read && engine) {
+          stats.files++;
+          stats.events += count;
+          for (const insight of engine.applyDelta(read.delta)) emit(insight);
+          continue;
+        }
+        events = read.events as TrailEvent[];
+        ruleGroups = 'groups' in read ? (read.groups as FileGroup[]) : [];
       }
       stats.files++;
       stats.events += events.length;
@@ -331,17 +348,14 @@ export async function detectFiles(
     }
   } finally {
     // Stops the reader threads if the replay ended early.
-    await ahead?.return();
+    await ahead?.return(undefined);
   }
   if (options.until !== undefined) for (const insight of source.tick(options.until)) emit(insight);
   return stats;
 }
 
 /** The next file of a read-ahead, which must be `file` (the replay and the readers walk the same list). */
-async function nextRead(
-  ahead: AsyncGenerator<FileEvents>,
-  file: LocalFile,
-): Promise<FileEvents & { groups?: undefined }> {
+async function nextRead<T extends { readonly file: LocalFile }>(ahead: AsyncGenerator<T>, file: LocalFile): Promise<T> {
   const next = await ahead.next();
   if (next.done || next.value.file !== file)
     throw new Error(`detect: the reader threads lost their place at ${file.path}`);

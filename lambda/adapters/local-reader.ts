@@ -15,6 +15,9 @@
  * }
  * ```
  *
+ * {@link readLocalDeltas} is the same read for `trailsight detect`: the threads also build each file's detection
+ * delta, and this thread applies the deltas.
+ *
  * {@link summarizeLocalFiles} is the same read for `trailsight summary`, which needs counts, not events: each
  * thread also counts its batch of files into a {@link SummaryCounts}, and this thread adds those up instead of
  * rebuilding and counting every event here, which made this thread the bottleneck. The dedupe still runs here,
@@ -26,6 +29,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { type EventIdDeduper, parseUuid } from '../core/dedupe';
+import { type DeliveredFile, DeltaBuilder, type FileDelta, fileIdentity } from '../core/detect';
 import type { TrailEvent } from '../core/event';
 import {
   createReadReport,
@@ -84,13 +88,22 @@ interface SerializedIssue {
   readonly message: string;
 }
 
+/**
+ * What a reader thread sends back for its files: their events (encoded), or, with their eventIDs, the events
+ * counted into a {@link SummaryCounts} (for {@link summarizeLocalFiles}) or each file's detection delta (for
+ * {@link readLocalDeltas}).
+ */
+export type TaskMode =
+  | { readonly kind: 'events' }
+  | { readonly kind: 'count' }
+  | { readonly kind: 'deltas'; readonly binMs: number };
+
 /** A task for a worker: files (by position in the caller's list) to read in one go. */
 export interface WorkerTask {
   readonly id: number;
   readonly files: readonly LocalFile[];
   readonly maxRecordBytes?: number;
-  /** Also count the task's events into a {@link SummaryCounts} (for {@link summarizeLocalFiles}). */
-  readonly count?: boolean;
+  readonly mode: TaskMode;
 }
 
 export interface WorkerReply {
@@ -98,12 +111,16 @@ export interface WorkerReply {
   /** The events of every file of the task, in order (see {@link encodeEvents}); not for a counting task. */
   readonly events?: EncodedEvents;
   /**
-   * A counting task's eventIDs, in order: all this thread needs to dedupe; the events themselves are only needed
-   * for a batch holding a duplicate, which is read again here. See {@link EventIds}.
+   * A counting or delta task's eventIDs, in order: all this thread needs to dedupe; the events themselves are
+   * only needed for a file holding a duplicate, which is read again here. See {@link EventIds}.
    */
   readonly ids?: EventIds;
-  /** Per file: its report and how many of the events are its. */
-  readonly files: readonly { readonly report: SerializedReport; readonly events: number }[];
+  /** Per file: its report, how many of the events are its, and its delta (delta tasks). */
+  readonly files: readonly {
+    readonly report: SerializedReport;
+    readonly events: number;
+    readonly delta?: FileDelta;
+  }[];
   /** Every event of the task counted, duplicates included (when the task asked for it). */
   readonly counts?: SummaryCounts;
 }
@@ -135,16 +152,22 @@ function eventIdsOf(events: readonly TrailEvent[]): EventIds {
   return { kinds, uuids, others };
 }
 
-/** What a reader thread does with one task: read its files in order, encode their events, count them if asked. */
+/** What a reader thread does with one task: read its files in order, then what its {@link TaskMode} asks. */
 export async function runTask(task: WorkerTask): Promise<WorkerReply> {
+  const { mode } = task;
   const events: TrailEvent[] = [];
   const files: WorkerReply['files'][number][] = [];
   for (const file of task.files) {
     const result = await readOneFile(file, task.maxRecordBytes);
     for (const e of result.events) events.push(e);
-    files.push({ report: result.report, events: result.events.length });
+    files.push({
+      report: result.report,
+      events: result.events.length,
+      ...(mode.kind === 'deltas' ? { delta: deltaOf(file, result.events, mode.binMs) } : {}),
+    });
   }
-  if (!task.count) return { id: task.id, events: encodeEvents(events), files };
+  if (mode.kind === 'events') return { id: task.id, events: encodeEvents(events), files };
+  if (mode.kind === 'deltas') return { id: task.id, ids: eventIdsOf(events), files };
   const summary = new SummaryBuilder();
   for (const e of events) summary.add(e);
   return { id: task.id, ids: eventIdsOf(events), files, counts: summary.eventCounts() };
@@ -344,7 +367,7 @@ export async function* readLocalFiles(
   files: readonly LocalFile[],
   options: LocalReadOptions = {},
 ): AsyncGenerator<FileEvents, void, undefined> {
-  for await (const part of read(files, options, false)) {
+  for await (const part of read(files, options, { kind: 'events' })) {
     if (part.reply) yield* unpack(files, part.start, part.reply, options.dedupe);
     else yield finish(part.file, part.result, options.dedupe);
   }
@@ -361,7 +384,7 @@ export async function* summarizeLocalFiles(
   options: LocalReadOptions = {},
 ): AsyncGenerator<FileSummarized, void, undefined> {
   const { dedupe } = options;
-  for await (const part of read(files, options, true)) {
+  for await (const part of read(files, options, { kind: 'count' })) {
     if (!part.reply) {
       const { file, events, report } = finish(part.file, part.result, dedupe);
       for (const e of events) summary.add(e);
@@ -369,28 +392,18 @@ export async function* summarizeLocalFiles(
       continue;
     }
     const { reply, start } = part;
-    const { kinds, uuids, others } = reply.ids as EventIds;
+    const ids = new IdCursor(reply.ids as EventIds);
     const done: FileSummarized[] = [];
     let duplicates: Uint8Array | undefined;
-    let at = 0;
-    let other = 0;
     for (let i = 0; i < reply.files.length; i++) {
-      const { events } = reply.files[i];
       const report = rebuild(reply.files[i].report);
-      if (dedupe) {
-        for (let j = at; j < at + events; j++) {
-          const kind = kinds[j];
-          if (kind === 0) continue;
-          if (kind === 1 ? dedupe.isDuplicateUuid(uuids, j * 4) : dedupe.isDuplicate(others[other++])) {
-            duplicates ??= new Uint8Array(kinds.length);
-            duplicates[j] = 1;
-            report.skipped.duplicate = (report.skipped.duplicate ?? 0) + 1;
-            report.events--;
-          }
-        }
+      const at = ids.at;
+      const dup = ids.dedupe(reply.files[i].events, dedupe, report);
+      if (dup) {
+        duplicates ??= new Uint8Array(ids.length);
+        duplicates.set(dup, at);
       }
       done.push({ file: files[start + i], events: report.events, report });
-      at += events;
     }
     if (!duplicates) summary.addCounts(reply.counts as SummaryCounts);
     else {
@@ -405,15 +418,115 @@ export async function* summarizeLocalFiles(
   }
 }
 
+/** One file's outcome in {@link readLocalDeltas}. */
+export interface FileDeltaRead {
+  readonly file: LocalFile;
+  /** The file's events (duplicates removed). */
+  readonly events: number;
+  /** The detection delta of the file's events (duplicates removed), as `Replay.ingestFile` would build it. */
+  readonly delta: FileDelta;
+  readonly report: ReadReport;
+}
+
+/**
+ * Reads CloudTrail log files (named, so each knows its account, Region and delivery time) like
+ * {@link readLocalFiles}, and yields each one's detection delta instead of its events: the reader threads build
+ * the deltas too, which would otherwise be most of the replaying thread's work besides the engine's own. The
+ * dedupe runs here in order; a file holding a duplicate is read again here and its delta built without it.
+ */
+export async function* readLocalDeltas(
+  files: readonly LocalFile[],
+  binMs: number,
+  options: LocalReadOptions = {},
+): AsyncGenerator<FileDeltaRead, void, undefined> {
+  for (const f of files) deliveredFileOf(f); // throws now for a file that is not a named log file
+  const { dedupe } = options;
+  for await (const part of read(files, options, { kind: 'deltas', binMs })) {
+    if (!part.reply) {
+      const { file, events, report } = finish(part.file, part.result, dedupe);
+      yield { file, events: events.length, delta: deltaOf(file, events, binMs), report };
+      continue;
+    }
+    const { reply, start } = part;
+    const ids = new IdCursor(reply.ids as EventIds);
+    for (let i = 0; i < reply.files.length; i++) {
+      const file = files[start + i];
+      const report = rebuild(reply.files[i].report);
+      const duplicates = ids.dedupe(reply.files[i].events, dedupe, report);
+      let delta = reply.files[i].delta as FileDelta;
+      if (duplicates) {
+        // Rare (CloudTrail delivered an event twice): read the file again here, build its delta without them.
+        const again = await readOneFile(file, options.maxRecordBytes);
+        delta = deltaOf(
+          file,
+          again.events.filter((_e, k) => duplicates[k] === 0),
+          binMs,
+        );
+      }
+      yield { file, events: report.events, delta, report };
+    }
+  }
+}
+
+/** The delivered file a named CloudTrail log file is to the engine. */
+function deliveredFileOf(file: LocalFile): DeliveredFile {
+  const { account, region, deliveredAt } = file.info;
+  if (!account || !region || deliveredAt === undefined)
+    throw new Error(`${file.path}: not a CloudTrail log file name (account, Region and delivery time)`);
+  return { account, region, deliveredAt, file: fileIdentity(file.key) };
+}
+
+function deltaOf(file: LocalFile, events: readonly TrailEvent[], binMs: number): FileDelta {
+  const builder = new DeltaBuilder(deliveredFileOf(file), binMs);
+  for (const e of events) builder.add(e);
+  return builder.finish();
+}
+
+/** Walks a reply's eventIDs file by file, applying the dedupe in order. */
+class IdCursor {
+  /** The next event's position. */
+  at = 0;
+  private other = 0;
+
+  constructor(private readonly ids: EventIds) {}
+
+  get length(): number {
+    return this.ids.kinds.length;
+  }
+
+  /**
+   * Dedupes the next `count` events (one file's), counting each duplicate in `report`; returns which of them were
+   * duplicates, or undefined when none was.
+   */
+  dedupe(count: number, dedupe: EventIdDeduper | undefined, report: ReadReport): Uint8Array | undefined {
+    const { kinds, uuids, others } = this.ids;
+    const from = this.at;
+    this.at += count;
+    if (!dedupe) return undefined;
+    let duplicates: Uint8Array | undefined;
+    for (let j = from; j < from + count; j++) {
+      const kind = kinds[j];
+      if (kind === 0) continue;
+      if (kind === 1 ? dedupe.isDuplicateUuid(uuids, j * 4) : dedupe.isDuplicate(others[this.other++])) {
+        duplicates ??= new Uint8Array(count);
+        duplicates[j - from] = 1;
+        report.skipped.duplicate = (report.skipped.duplicate ?? 0) + 1;
+        report.events--;
+      }
+    }
+    return duplicates;
+  }
+}
+
 /** A piece of a read, in order: a worker's reply for consecutive files from `start`, or one file read here. */
 type ReadPart =
   | { readonly reply: WorkerReply; readonly start: number; readonly file?: undefined; readonly result?: undefined }
   | { readonly reply?: undefined; readonly file: LocalFile; readonly result: WorkerFileResult };
 
-function read(files: readonly LocalFile[], options: LocalReadOptions, count: boolean): AsyncGenerator<ReadPart> {
+function read(files: readonly LocalFile[], options: LocalReadOptions, mode: TaskMode): AsyncGenerator<ReadPart> {
   const workers = options.workers ?? defaultWorkers();
   return workers > 0 && files.length > 1
-    ? parallel(files, workers, options.maxRecordBytes, count, options.onThreadFailure)
+    ? parallel(files, workers, options.maxRecordBytes, mode, options.onThreadFailure)
     : inThisThread(files, options.maxRecordBytes);
 }
 
@@ -488,7 +601,7 @@ async function* parallel(
   files: readonly LocalFile[],
   workers: number,
   maxRecordBytes: number | undefined,
-  count: boolean,
+  mode: TaskMode,
   onThreadFailure: ((error: Error) => void) | undefined,
 ): AsyncGenerator<ReadPart> {
   // Tasks: consecutive files grouped by size, so results come back in order with few messages.
@@ -525,7 +638,7 @@ async function* parallel(
         id,
         files: files.slice(t.start, t.end),
         ...(maxRecordBytes ? { maxRecordBytes } : {}),
-        ...(count ? { count } : {}),
+        mode,
       };
       slot.worker.postMessage(task);
     }

@@ -11,10 +11,12 @@ import {
   decodeEvents,
   encodeEvents,
   type FileEvents,
+  readLocalDeltas,
   readLocalFiles,
   summarizeLocalFiles,
 } from '../../lambda/adapters/local-reader';
 import { EventIdDeduper } from '../../lambda/core/dedupe';
+import { DeltaBuilder, fileIdentity, resolveDetectConfig, settingsOf } from '../../lambda/core/detect';
 import { normalizeRecord } from '../../lambda/core/normalize';
 import { SummaryBuilder } from '../../lambda/core/summary';
 
@@ -115,6 +117,38 @@ describe('readLocalFiles', () => {
       expect(summary.toJSON(1000)).toEqual(expected.toJSON(1000));
     }
     expect(reports.reduce((n, r) => n + (r.skipped.duplicate ?? 0), 0)).toBeGreaterThan(1);
+  });
+
+  test('readLocalDeltas gives the deltas Replay would build from the deduped events, with and without threads', async () => {
+    const root = mixedTree();
+    const logs = scanLocalPaths([root]).files.filter((f) => f.info.kind === 'log');
+    const binMs = settingsOf(resolveDetectConfig({})).binMs;
+    // The reference: each file's events, deduped in order, through the engine's own builder.
+    const expected = [];
+    for await (const f of readLocalFiles(logs, { workers: 0, dedupe: new EventIdDeduper() })) {
+      const { account, region, deliveredAt } = f.file.info;
+      const builder = new DeltaBuilder(
+        { account: account!, region: region!, deliveredAt: deliveredAt!, file: fileIdentity(f.file.key) },
+        binMs,
+      );
+      for (const e of f.events) builder.add(e);
+      expected.push({ key: f.file.key, events: f.events.length, delta: builder.finish(), report: f.report });
+    }
+    expect(expected.reduce((n, f) => n + (f.report.skipped.duplicate ?? 0), 0)).toBeGreaterThan(0);
+    for (const workers of [0, 2]) {
+      const got = [];
+      for await (const f of readLocalDeltas(logs, binMs, { workers, dedupe: new EventIdDeduper(), ...threadsMustWork }))
+        got.push({ key: f.file.key, events: f.events, delta: f.delta, report: f.report });
+      expect(got).toEqual(expected);
+    }
+  });
+
+  test('readLocalDeltas refuses a file that is not a named CloudTrail log file', async () => {
+    const root = mixedTree();
+    const files = scanLocalPaths([root]).files;
+    await expect(readLocalDeltas(files, 300_000).next()).rejects.toThrow(
+      /export\.jsonl: not a CloudTrail log file name/,
+    );
   });
 
   test('stops its threads when the caller stops early', async () => {
