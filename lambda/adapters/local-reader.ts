@@ -547,16 +547,17 @@ function finish(file: LocalFile, result: WorkerFileResult, dedupe: EventIdDedupe
   const report = rebuild(result.report);
   let events = result.events;
   if (dedupe) {
-    const kept: TrailEvent[] = [];
-    for (const e of events) {
+    // Copied only from the first duplicate on (most files have none).
+    let kept: TrailEvent[] | undefined;
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i];
       if (e.eventId !== undefined && dedupe.isDuplicate(e.eventId)) {
+        kept ??= events.slice(0, i);
         report.skipped.duplicate = (report.skipped.duplicate ?? 0) + 1;
         report.events--;
-      } else {
-        kept.push(e);
-      }
+      } else kept?.push(e);
     }
-    events = kept;
+    events = kept ?? events;
   }
   return { file, events, report };
 }

@@ -125,64 +125,83 @@ export function parseUuid(s: string, words: Int32Array, at: number): boolean {
 }
 
 /**
- * A set of 128-bit keys: open addressing with linear probing over one Int32Array (four words per slot), at most
- * half full, doubling as it grows. Hand-written because no maintained package keeps fixed-width binary keys
- * without a string or object per key, which is the cost this avoids.
+ * A set of 128-bit keys: open addressing with linear probing over one Int32Array (four words per slot; all four
+ * zero marks an empty slot, so a probe touches one array), at most half full, doubling as it grows. The all-zero
+ * key itself is kept aside. Hand-written because no maintained package keeps fixed-width binary keys without a
+ * string or object per key, which is the cost this avoids.
  */
 export class UuidSet {
   private slots = 1024;
   private keys = new Int32Array(this.slots * 4);
-  private used = new Uint8Array(this.slots);
+  private hasZero = false;
   size = 0;
 
   /** Whether the key `w[at..at+3]` is there. */
   has(w: Int32Array, at: number): boolean {
-    return this.find(w[at], w[at + 1], w[at + 2], w[at + 3]) >= 0;
+    const a = w[at];
+    const b = w[at + 1];
+    const c = w[at + 2];
+    const d = w[at + 3];
+    if ((a | b | c | d) === 0) return this.hasZero;
+    const mask = this.slots - 1;
+    const keys = this.keys;
+    for (let i = slotOf(a, b, c, d) & mask; ; i = (i + 1) & mask) {
+      const j = i * 4;
+      const ka = keys[j];
+      const kb = keys[j + 1];
+      const kc = keys[j + 2];
+      const kd = keys[j + 3];
+      if (ka === a && kb === b && kc === c && kd === d) return true;
+      if ((ka | kb | kc | kd) === 0) return false;
+    }
   }
 
   /** Adds the key `w[at..at+3]`; false when it was already there. */
   add(w: Int32Array, at: number): boolean {
-    return this.insert(w[at], w[at + 1], w[at + 2], w[at + 3]);
-  }
-
-  /** The slot holding the key, or -1. */
-  private find(a: number, b: number, c: number, d: number): number {
-    const mask = this.slots - 1;
-    const keys = this.keys;
-    for (let i = slotOf(a, b, c, d) & mask; this.used[i] === 1; i = (i + 1) & mask) {
-      const j = i * 4;
-      if (keys[j] === a && keys[j + 1] === b && keys[j + 2] === c && keys[j + 3] === d) return i;
+    const a = w[at];
+    const b = w[at + 1];
+    const c = w[at + 2];
+    const d = w[at + 3];
+    if ((a | b | c | d) === 0) {
+      if (this.hasZero) return false;
+      this.hasZero = true;
+      this.size++;
+      return true;
     }
-    return -1;
-  }
-
-  private insert(a: number, b: number, c: number, d: number): boolean {
     if ((this.size + 1) * 2 > this.slots) this.grow();
+    return this.insert(a, b, c, d);
+  }
+
+  /** Inserts a key that is not all zero; false when it was already there. */
+  private insert(a: number, b: number, c: number, d: number): boolean {
     const mask = this.slots - 1;
     const keys = this.keys;
-    let i = slotOf(a, b, c, d) & mask;
-    for (; this.used[i] === 1; i = (i + 1) & mask) {
+    for (let i = slotOf(a, b, c, d) & mask; ; i = (i + 1) & mask) {
       const j = i * 4;
-      if (keys[j] === a && keys[j + 1] === b && keys[j + 2] === c && keys[j + 3] === d) return false;
+      const ka = keys[j];
+      const kb = keys[j + 1];
+      const kc = keys[j + 2];
+      const kd = keys[j + 3];
+      if (ka === a && kb === b && kc === c && kd === d) return false;
+      if ((ka | kb | kc | kd) === 0) {
+        keys[j] = a;
+        keys[j + 1] = b;
+        keys[j + 2] = c;
+        keys[j + 3] = d;
+        this.size++;
+        return true;
+      }
     }
-    this.used[i] = 1;
-    const j = i * 4;
-    keys[j] = a;
-    keys[j + 1] = b;
-    keys[j + 2] = c;
-    keys[j + 3] = d;
-    this.size++;
-    return true;
   }
 
   private grow(): void {
-    const { keys, used, slots } = this;
+    const { keys, slots } = this;
     this.slots = slots * 2;
     this.keys = new Int32Array(this.slots * 4);
-    this.used = new Uint8Array(this.slots);
-    this.size = 0;
-    for (let i = 0; i < slots; i++) {
-      if (used[i] === 1) this.insert(keys[i * 4], keys[i * 4 + 1], keys[i * 4 + 2], keys[i * 4 + 3]);
+    this.size = this.hasZero ? 1 : 0;
+    for (let j = 0; j < slots * 4; j += 4) {
+      if ((keys[j] | keys[j + 1] | keys[j + 2] | keys[j + 3]) !== 0)
+        this.insert(keys[j], keys[j + 1], keys[j + 2], keys[j + 3]);
     }
   }
 }
