@@ -1,6 +1,6 @@
 /**
- * `trailsight findings --format ocsf|asff <insights.jsonl|->`: converts insight events (the JSONL that
- * `trailsight detect --format jsonl` prints, or the `detail` of bus events) into findings, one JSON object per
+ * `trailsight findings --format ocsf|asff <insights.jsonl|->`: converts insight and rule-match events (the JSONL
+ * that `trailsight detect --format jsonl` prints, or the `detail` of bus events) into findings, one JSON object per
  * line: OCSF 1.6.0 Detection Finding records for Security Lake custom sources and OCSF SIEMs, or ASFF records
  * for `aws securityhub batch-import-findings`.
  */
@@ -10,14 +10,13 @@ import type { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { type AsffTarget, asffTarget, defaultProductArn, partitionOf, toAsff } from '../../lambda/core/findings/asff';
 import { toOcsf } from '../../lambda/core/findings/ocsf';
-import { findingFromEvent } from '../../lambda/core/findings/sources';
-import { INSIGHT_DETAIL_TYPE } from '../../schema/findings';
+import { detectLineDetailType, findingFromEvent } from '../../lambda/core/findings/sources';
 import { type CliCommand, parseOrExit } from '../io';
 
 const HELP = `usage: trailsight findings --format ocsf|asff [--product-arn ARN] <insights.jsonl|->
 
-Converts insight events, one JSON object per line (the output of \`trailsight detect --format jsonl\`; "-" reads
-stdin), into findings, one JSON object per line:
+Converts insight and rule-match events, one JSON object per line (the output of \`trailsight detect --format
+jsonl\`; "-" reads stdin), into findings, one JSON object per line:
   ocsf  OCSF 1.6.0 Detection Finding (class_uid 2004) records, for Security Lake custom sources and OCSF SIEMs
   asff  AWS Security Finding Format records, for Security Hub CSPM (BatchImportFindings, at most 100 per call:
         jq -s '.[0:100]' findings.jsonl > batch.json && aws securityhub batch-import-findings --findings file://batch.json)
@@ -70,7 +69,8 @@ export const command: CliCommand = {
         lineNo++;
         if (line.trim() === '') continue;
         try {
-          const finding = findingFromEvent(INSIGHT_DETAIL_TYPE, JSON.parse(line));
+          const detail: unknown = JSON.parse(line);
+          const finding = findingFromEvent(detectLineDetailType(detail), detail);
           const record =
             format === 'ocsf'
               ? toOcsf(finding)

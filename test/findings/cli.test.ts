@@ -44,6 +44,27 @@ describe('trailsight findings', () => {
     for (const f of fixed) expect(asffFindingSchema.safeParse(f).success).toBe(true);
   });
 
+  test("converts detect's whole JSONL, insights and rule matches alike (one finding per line, none skipped)", async () => {
+    // Prepare: `detect --format jsonl` over real Stratus Red Team detonations prints rule matches.
+    const detectIo = captureIo();
+    await main(['detect', path.join(REPO, 'samples/stratus-red-team'), '--format', 'jsonl'], detectIo);
+    const detected = lines(detectIo.out);
+    expect(detected.some((d) => 'rule' in d)).toBe(true);
+    const dir = mkdtempSync(path.join(tmpdir(), 'findings-cli-'));
+    const file = path.join(dir, 'detect.jsonl');
+    writeFileSync(file, detectIo.out);
+
+    // Act
+    const { code, out, err } = await trailsight('--format', 'ocsf', file);
+
+    // Assess
+    expect(code).toBe(0);
+    const records = lines(out);
+    expect(records).toHaveLength(detected.length);
+    expect(records.flatMap((r) => ocsfValidator()(r))).toEqual([]);
+    expect(err).toBe(`${detected.length} findings written (ocsf), 0 lines skipped\n`);
+  });
+
   test('skips and names bad lines, converts the rest, and exits 1', async () => {
     // Prepare: a good line, a non-JSON line, a blank line, a JSON line of the wrong shape, a good line.
     const [first, second] = readFileSync(INSIGHTS_JSONL, 'utf8').split('\n');

@@ -131,6 +131,17 @@ export const FINDING_SOURCES: Readonly<Record<string, FindingMapper>> = {
   [RULE_MATCH_DETAIL_TYPE]: (detail) => findingFromRuleMatch(parseRuleMatchEvent(detail)),
 };
 
+/**
+ * The detail-type of one line of `trailsight detect --format jsonl`, which holds insights and rule matches
+ * without their bus envelope: a rule match is the object with a `rule`, anything else is read as an insight
+ * (whose errors then name what an insight lacks).
+ */
+export function detectLineDetailType(detail: unknown): string {
+  return typeof detail === 'object' && detail !== null && 'rule' in detail && !('insightDetails' in detail)
+    ? RULE_MATCH_DETAIL_TYPE
+    : INSIGHT_DETAIL_TYPE;
+}
+
 /** The finding one bus event describes; {@link FindingInputError} for an unknown detail-type or a bad detail. */
 export function findingFromEvent(detailType: string, detail: unknown): Finding {
   const mapper = FINDING_SOURCES[detailType];
