@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { type AsffTarget, asffTarget, defaultProductArn, partitionOf, toAsff } from '../../lambda/core/findings/asff';
 import { toOcsf } from '../../lambda/core/findings/ocsf';
 import { detectLineDetailType, findingFromEvent } from '../../lambda/core/findings/sources';
-import { type CliCommand, parseOrExit } from '../io';
+import { type CliCommand, choice, parseOrExit, usageError } from '../io';
 
 const HELP = `usage: trailsight findings --format ocsf|asff [--product-arn ARN] <insights.jsonl|->
 
@@ -41,13 +41,14 @@ export const command: CliCommand = {
     const parsed = parseOrExit('findings', HELP, argv, parse, io);
     if (typeof parsed === 'number') return parsed;
     const { values, positionals } = parsed;
-    const format = values.format;
-    const usage = (why: string) => {
-      io.stderr(`trailsight findings: ${why}\n\n${HELP}`);
-      return 2;
-    };
-    if (format !== 'ocsf' && format !== 'asff')
-      return usage(format ? `unknown format '${format}'` : '--format is required');
+    const usage = (why: string) => usageError('findings', io, why);
+    if (values.format === undefined) return usage('--format is required (ocsf or asff)');
+    let format: 'ocsf' | 'asff';
+    try {
+      format = choice('--format', values.format, ['ocsf', 'asff'] as const, 'ocsf');
+    } catch (e) {
+      return usage((e as Error).message);
+    }
     if (positionals.length !== 1)
       return usage(positionals.length === 0 ? 'no input given' : 'give one input file (or -)');
     let fixedTarget: AsffTarget | undefined;

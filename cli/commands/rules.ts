@@ -25,7 +25,7 @@ import {
   resolveRulesConfig,
 } from '../../lambda/core/rules';
 import { listRuleFiles } from '../../lambda/core/rules/load';
-import { type CliCommand, type CliIo, parseOrExit } from '../io';
+import { type CliCommand, type CliIo, choice, parseOrExit, UsageError, usageError } from '../io';
 
 const HELP = `usage: trailsight rules list [<rules>...] [--config FILE] [--format table|json]
        trailsight rules test [<rules>...] <logs>... [--config FILE] [--format table|jsonl] [--alerts]
@@ -83,8 +83,6 @@ function hasLogFiles(dir: string): boolean {
   }
   return false;
 }
-
-class UsageError extends Error {}
 
 /** The configuration with its relative folders read from `base` (the configuration file's folder). */
 export function withFoldersFrom(config: RulesConfig, base: string): RulesConfig {
@@ -275,9 +273,12 @@ export const command: CliCommand = {
     try {
       if (sub !== 'list' && sub !== 'test')
         throw new UsageError(sub ? `unknown sub-command '${sub}'` : 'no sub-command');
-      const format = values.format ?? 'table';
-      const formats = sub === 'list' ? ['table', 'json'] : ['table', 'jsonl'];
-      if (!formats.includes(format)) throw new UsageError(`unknown format '${format}' for ${sub}`);
+      const format = choice(
+        '--format',
+        values.format,
+        sub === 'list' ? ['table', 'json'] : ['table', 'jsonl'],
+        'table',
+      );
       if (sub === 'list' && values.alerts) throw new UsageError('--alerts applies to test only');
       for (const p of paths) {
         if (p !== 'builtin' && statSync(p, { throwIfNoEntry: false }) === undefined) {
@@ -300,10 +301,7 @@ export const command: CliCommand = {
       if (logPaths.length === 0) throw new UsageError('no CloudTrail file or folder given');
       return await test(rulePaths, logPaths, config, format, values.alerts ?? false, io);
     } catch (e) {
-      if (e instanceof UsageError) {
-        io.stderr(`trailsight rules: ${e.message}\n\n${HELP}`);
-        return 2;
-      }
+      if (e instanceof UsageError) return usageError('rules', io, e.message);
       if (e instanceof RulesConfigError) {
         io.stderr(`trailsight rules: bad config: ${e.message}\n`);
         return 2;

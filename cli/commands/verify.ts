@@ -12,7 +12,7 @@ import { type IntegrityReport, parseDigestKey } from '../../lambda/core/digest';
 import { classifyKey } from '../../lambda/core/keys';
 import type { PublicKeySource } from '../../lambda/integrity/ports';
 import { verifyFiles, verifyWindow } from '../../lambda/integrity/verify-archive';
-import { type CliCommand, parseOrExit } from '../io';
+import { type CliCommand, choice, parseOrExit, usageError } from '../io';
 
 const HELP = `usage: trailsight verify <path...> --public-keys FILE [--format table|json]
        trailsight verify --bucket NAME --from TIME [--to TIME] [--prefix P] [--public-keys FILE] [--format table|json]
@@ -51,12 +51,13 @@ export const command: CliCommand = {
     const parsed = parseOrExit('verify', HELP, argv, parse, io);
     if (typeof parsed === 'number') return parsed;
     const { values, positionals } = parsed;
-    const format = values.format ?? 'table';
-    const usage = (why: string) => {
-      io.stderr(`trailsight verify: ${why}\n\n${HELP}`);
-      return 2;
-    };
-    if (format !== 'table' && format !== 'json') return usage(`--format must be table or json, not "${format}"`);
+    const usage = (why: string) => usageError('verify', io, why);
+    let format: 'table' | 'json';
+    try {
+      format = choice('--format', values.format, ['table', 'json'] as const, 'table');
+    } catch (e) {
+      return usage((e as Error).message);
+    }
     const online = values.bucket !== undefined;
     if (online === positionals.length > 0) return usage('give either local paths or --bucket, not both or neither');
     const keyFiles = values['public-keys'] ?? [];

@@ -51,10 +51,25 @@ const COMMANDS: readonly [string, CliCommand, (root: string) => string[]][] = [
 ];
 
 describe('every command', () => {
-  test.each(['summary', 'query', 'index', 'detect'])('%s --help prints its usage and exits 0', async (name) => {
+  test.each(['summary', 'query', 'index', 'detect', 'findings', 'rules', 'verify', 'report'])(
+    '%s --help prints its usage and exits 0',
+    async (name) => {
+      const io = captureIo();
+      expect(await main([name, '--help'], io)).toBe(0);
+      expect(io.out).toMatch(new RegExp(`^usage:\\s+trailsight ${name}`));
+    },
+  );
+
+  test.each([
+    ['findings', ['findings', '--format', 'sarif', 'x.jsonl'], 'ocsf, asff'],
+    ['rules list', ['rules', 'list', '--format', 'sarif'], 'table, json'],
+    ['rules test', ['rules', 'test', 'builtin', SAMPLES, '--format', 'sarif'], 'table, jsonl'],
+    ['verify', ['verify', SAMPLES, '--public-keys', 'k.json', '--format', 'sarif'], 'table, json'],
+  ])('%s: a bad --format names the option and the allowed values, exit 2', async (_name, argv, allowed) => {
     const io = captureIo();
-    expect(await main([name, '--help'], io)).toBe(0);
-    expect(io.out).toMatch(new RegExp(`^usage:\\s+trailsight ${name}`));
+    expect(await main(argv, io)).toBe(2);
+    expect(io.err).toContain(`--format must be one of ${allowed} (got 'sarif')`);
+    expect(io.err).toContain(`Run 'trailsight ${argv[0]} --help'`);
   });
 
   test('trailsight --version prints the package version; an unknown command exits 2 with the list', async () => {

@@ -109,7 +109,7 @@ describe('trailsight verify usage', () => {
     [['somewhere'], /offline verification needs --public-keys FILE/],
     [[], /give either local paths or --bucket/],
     [['x', '--bucket', 'b'], /give either local paths or --bucket/],
-    [['x', '--public-keys', 'k', '--format', 'xml'], /--format must be table or json/],
+    [['x', '--public-keys', 'k', '--format', 'xml'], /--format must be one of table, json \(got 'xml'\)/],
     [['--bucket', 'b', '--from', 'yesterday'], /--from \(and --to\) must be ISO-8601 times/],
     [['--bucket', 'b', '--from', '2024-03-02T00:00:00Z', '--to', '2024-03-01T00:00:00Z'], /--from first/],
     [['--bogus'], /Unknown option '--bogus'/],

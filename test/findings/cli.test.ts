@@ -86,7 +86,7 @@ describe('trailsight findings', () => {
   test.each([
     [['--format', 'ocsf'], /no input given/],
     [[INSIGHTS_JSONL], /--format is required/],
-    [['--format', 'sarif', INSIGHTS_JSONL], /unknown format 'sarif'/],
+    [['--format', 'sarif', INSIGHTS_JSONL], /--format must be one of ocsf, asff \(got 'sarif'\)/],
     [['--format', 'ocsf', '--product-arn', PRODUCT_ARN, INSIGHTS_JSONL], /--product-arn applies to --format asff only/],
     [
       ['--format', 'asff', '--product-arn', 'arn:aws:securityhub:us-east-1::product/aws/guardduty', INSIGHTS_JSONL],
