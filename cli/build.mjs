@@ -1,6 +1,6 @@
 // Builds the `trailsight` command to JavaScript with esbuild, so it starts without compiling TypeScript:
 // `dist/cli/trailsight.js` (argument dispatch only), one bundle per command in `dist/cli/commands/` (loaded when
-// the command runs, as cli/main.ts requires them), the reader threads' script beside the commands that start them,
+// the command runs, as cli/main.ts requires them), the reader and replay threads' scripts beside the commands that start them,
 // and `dist/queries/` (the SQL library the catalog reads at run time). Run by `npm run build:cli`, and by `prepare`,
 // which npm runs on `npm ci`, `npm install` and `npm pack`.
 //
@@ -31,8 +31,10 @@ await build({
     'cli/commands/verify': join(root, 'cli/commands/verify.ts'),
     // The AWS SDK for `query --athena`, required by the query command only when it runs on Athena.
     'cli/athena': join(root, 'cli/athena.ts'),
-    // Beside the command bundles, which start it from their own directory (lambda/adapters/local-reader.ts).
+    // Beside the command bundles, which start them from their own directory (lambda/adapters/local-reader.ts,
+    // local-replay.ts).
     'cli/commands/local-read-worker': join(root, 'lambda/adapters/local-read-worker.ts'),
+    'cli/commands/local-replay-worker': join(root, 'lambda/adapters/local-replay-worker.ts'),
   },
   outdir: out,
   bundle: true,

@@ -41,6 +41,8 @@ export class InputReport {
   readonly notCloudTrail: string[] = [];
   digests = 0;
   duplicates = 0;
+  /** `detect --state`: files an earlier run applied, listed but not read again. */
+  alreadyApplied = 0;
 
   constructor(
     private readonly command: string,
@@ -135,7 +137,8 @@ export class InputReport {
         `skipped ${plural(this.notCloudTrail.length, 'file')} that ${this.notCloudTrail.length === 1 ? 'is' : 'are'} not CloudTrail logs: ${names}${more}`,
       );
     }
-    if (this.filesRead === 0 && this.unreadable.length === 0) this.warn('no CloudTrail log files found');
+    if (this.filesRead === 0 && this.unreadable.length === 0 && this.alreadyApplied === 0)
+      this.warn('no CloudTrail log files found');
     if (this.partial) {
       const n = this.problems.length + this.unreadable.length;
       this.io.stderr(

@@ -18,7 +18,8 @@ import {
   readLocalFileEvents,
   readLocalFiles,
 } from '../../lambda/adapters/local-reader';
-import { EventIdDeduper } from '../../lambda/core/dedupe';
+import { partitionAccounts, ReplayThreadsFailed, replayByPartition } from '../../lambda/adapters/local-replay';
+import { AccountDedupers, type Deduper } from '../../lambda/core/dedupe';
 import {
   type DeliveredFile,
   DetectConfigError,
@@ -162,7 +163,7 @@ function deliveredFile(p: PlannedFile, account: string, region: string, mixed = 
 /** A file read here (with the rules watching, when there are rules): its events and its report. */
 async function readHere(
   f: LocalFile,
-  dedupe: EventIdDeduper,
+  dedupe: Deduper,
   rules: RuleEngine | undefined,
 ): Promise<FileEvents & { groups: FileGroup[] }> {
   const report = createReadReport(f.path);
@@ -218,7 +219,8 @@ export async function detectFiles(
   };
   const { rules, onFileRead } = options;
   const inputs = options.inputs ?? new InputReport('detect', io);
-  const dedupe = new EventIdDeduper();
+  // Per account: an event belongs to one account, and so the replay dedupes alike on one thread or many.
+  const dedupers = new AccountDedupers();
   /** Accounts for a file read: false when it turned out not to be CloudTrail's (then it is only counted). */
   const account = ({ file, report, events }: { file: LocalFile; report: ReadReport; events: number }): boolean => {
     onFileRead?.(file, events);
@@ -242,7 +244,7 @@ export async function detectFiles(
       continue;
     }
     // No timestamp in the name: read it now to place it by its own data.
-    const read = await readHere(f, dedupe, rules?.engine);
+    const read = await readHere(f, dedupers, rules?.engine);
     if (!account({ ...read, events: read.events.length })) continue;
     const failed = !read.report.complete;
     if (failed) stats.failed++;
@@ -264,6 +266,46 @@ export async function detectFiles(
   planned.sort(
     (a, b) => a.deliveredAt - b.deliveredAt || (a.identity < b.identity ? -1 : a.identity > b.identity ? 1 : 0),
   );
+  const engine = source instanceof Replay ? source : undefined;
+  const workers = rules ? 0 : (options.workers ?? 0);
+  let quietBefore = 0;
+  // Every file named and two accounts or more: the accounts are replayed side by side, one engine per thread.
+  if (engine && workers > 1 && !planned.some((p) => p.events) && partitionAccounts(planned)) {
+    try {
+      const run = replayByPartition(planned, {
+        config: engine.config,
+        state: engine.currentState,
+        workers,
+        ...(options.until === undefined ? {} : { until: options.until }),
+      });
+      let next = await run.next();
+      for (; !next.done; next = await run.next()) {
+        const outcome = next.value;
+        const p = planned[outcome.index];
+        if (outcome.kind === 'applied') stats.alreadyApplied++;
+        else if (outcome.kind === 'digest') stats.digests++;
+        else {
+          account({ file: p.file, report: outcome.report, events: outcome.events });
+          if (!outcome.report.complete) {
+            stats.failed++;
+            continue;
+          }
+          stats.files++;
+          stats.events += outcome.events;
+        }
+        if (outcome.kind !== 'applied') for (const insight of outcome.insights) emit(insight);
+      }
+      for (const insight of next.value.ticks) emit(insight);
+      engine.replaceState(next.value.state);
+      return stats;
+    } catch (e) {
+      if (!(e instanceof ReplayThreadsFailed)) throw e;
+      // Replay everything again here (the engine still holds the state it started from), quietly up to where the
+      // threads stopped: the replay is deterministic, so what follows is what the threads would have produced.
+      options.onThreadFailure?.(e);
+      quietBefore = e.resumeAt;
+    }
+  }
   const applied = (p: PlannedFile): boolean =>
     Boolean(
       p.file.info.account &&
@@ -273,52 +315,65 @@ export async function detectFiles(
   // The files still to read, in the order they are applied: with reader threads, read ahead while this thread
   // replays (the threads return them in this order, deduped in this order, so the replay is the same). For the
   // engine itself the threads also build each file's delta, which it applies as `ingestFile` would.
-  const workers = rules ? 0 : (options.workers ?? 0);
+  const readAhead = quietBefore > 0 ? 0 : workers;
   const toRead = planned.filter((p) => !p.digest && !p.events && !applied(p)).map((p) => p.file);
-  const threads = { workers, dedupe, ...(options.onThreadFailure ? { onThreadFailure: options.onThreadFailure } : {}) };
-  const engine = source instanceof Replay ? source : undefined;
+  const threads = {
+    workers: readAhead,
+    dedupe: (f: LocalFile) => dedupers.of(f.info.account as string),
+    ...(options.onThreadFailure ? { onThreadFailure: options.onThreadFailure } : {}),
+  };
   const ahead: AsyncGenerator<FileEvents | FileDeltaRead> | undefined =
-    workers === 0
+    readAhead === 0
       ? undefined
       : engine
         ? readLocalDeltas(toRead, settingsOf(engine.config).binMs, threads)
         : readLocalFiles(toRead, threads);
   try {
-    for (const p of planned) {
+    for (let i = 0; i < planned.length; i++) {
+      const p = planned[i];
+      // Before `quietBefore` the files are applied again only to rebuild the state: nothing is counted or printed.
+      const loud = i >= quietBefore;
+      const say = loud ? emit : () => {};
       const located = p.file.info.account && p.file.info.region;
       if (applied(p)) {
-        stats.alreadyApplied++;
+        if (loud) stats.alreadyApplied++;
         continue;
       }
       if (p.digest) {
-        stats.digests++;
+        if (loud) stats.digests++;
         for (const insight of source.ingestDigest?.(deliveredFile(p, p.file.info.account!, p.file.info.region!)) ?? [])
-          emit(insight);
+          say(insight);
         continue;
       }
       let events = p.events;
       let ruleGroups = p.groups ?? [];
       if (!events) {
-        const read = ahead ? await nextRead(ahead, p.file) : await readHere(p.file, dedupe, rules?.engine);
+        const read = ahead
+          ? await nextRead(ahead, p.file)
+          : await readHere(p.file, dedupers.of(p.file.info.account as string), rules?.engine);
         const count = typeof read.events === 'number' ? read.events : read.events.length;
-        if (!account({ ...read, events: count })) continue;
+        if (loud && !account({ ...read, events: count })) continue;
         if (!read.report.complete) {
-          stats.failed++;
+          if (loud) stats.failed++;
           // Delivered but not applied: the pipeline would dead-letter it, and no silence is blamed on the trail.
           if (located) source.unreadable?.(p.file.info.account!, p.file.info.region!, p.deliveredAt);
           continue;
         }
         if ('delta' in read && engine) {
-          stats.files++;
-          stats.events += count;
-          for (const insight of engine.applyDelta(read.delta)) emit(insight);
+          if (loud) {
+            stats.files++;
+            stats.events += count;
+          }
+          for (const insight of engine.applyDelta(read.delta)) say(insight);
           continue;
         }
         events = read.events as TrailEvent[];
         ruleGroups = 'groups' in read ? (read.groups as FileGroup[]) : [];
       }
-      stats.files++;
-      stats.events += events.length;
+      if (loud) {
+        stats.files++;
+        stats.events += events.length;
+      }
       // The ingest records a file's rule matches before its delta, so they come before its insights.
       if (rules) {
         for (const match of rules.engine.record(p.identity, ruleGroups)) {
@@ -342,8 +397,7 @@ export async function detectFiles(
       if (groups.size === 0 && located) groups.set(`${p.file.info.account}|${p.file.info.region}`, []);
       for (const [key, list] of groups) {
         const [account, region] = key.split('|');
-        for (const insight of source.ingestFile(deliveredFile(p, account, region, groups.size > 1), list))
-          emit(insight);
+        for (const insight of source.ingestFile(deliveredFile(p, account, region, groups.size > 1), list)) say(insight);
       }
     }
   } finally {
@@ -501,7 +555,7 @@ export const command: CliCommand = {
         // Slower, the same result: said, not an error.
         onThreadFailure: (e) =>
           progress.warn(
-            `warning: the reader threads failed (${terminalSafe(e.message)}); reading the rest in one thread`,
+            `warning: threads failed (${terminalSafe(e.message)}); going on in one thread: the same result, slower`,
           ),
         ...(engineRules
           ? {
@@ -535,6 +589,7 @@ export const command: CliCommand = {
     io.stderr(
       `${stats.files} files, ${stats.events} events, ${stats.digests} digest files, ${inputs.notCloudTrail.length} not CloudTrail, ${stats.failed} unreadable${stats.alreadyApplied > 0 ? `, ${stats.alreadyApplied} already applied by an earlier run` : ''}${ruleStats}; ${progress.seconds} s\n`,
     );
+    inputs.alreadyApplied = stats.alreadyApplied;
     const code = inputs.finish();
     return rejectedRules > 0 ? Math.max(code, EXIT.partial) : code;
   },

@@ -65,8 +65,11 @@ export interface LocalReadOptions {
    * @default - the number of cores available (os.availableParallelism()), at most 8; 0 on a single core
    */
   readonly workers?: number;
-  /** Drops repeated eventIDs across the files, in the order given (see `EventIdDeduper`). */
-  readonly dedupe?: EventIdDeduper;
+  /**
+   * Drops repeated eventIDs across the files, in the order given (see `EventIdDeduper`): one deduper for every
+   * file, or a deduper per file (`detect` keeps one per account).
+   */
+  readonly dedupe?: EventIdDeduper | ((file: LocalFile) => EventIdDeduper | undefined);
   /** Skip records larger than this many bytes (see `ReadOptions.maxRecordBytes`). */
   readonly maxRecordBytes?: number;
   /** Called once if the reader threads fail; the files they had not returned are then read in this thread. */
@@ -79,7 +82,7 @@ export interface WorkerFileResult {
   readonly report: SerializedReport;
 }
 
-type SerializedReport = Omit<ReadReport, 'errors'> & { errors: SerializedIssue[] };
+export type SerializedReport = Omit<ReadReport, 'errors'> & { errors: SerializedIssue[] };
 
 interface SerializedIssue {
   readonly kind: ReadIssueKind;
@@ -352,8 +355,13 @@ export async function readOneFile(file: LocalFile, maxRecordBytes?: number): Pro
 }
 
 function serialized(events: TrailEvent[], report: ReadReport): WorkerFileResult {
+  return { events, report: serializeReport(report) };
+}
+
+/** A report as it crosses threads: its errors as plain issues. */
+export function serializeReport(report: ReadReport): SerializedReport {
   const errors = report.errors.map((e) => ({ kind: e.kind, file: e.file, offset: e.offset, message: issueMessage(e) }));
-  return { events, report: { ...report, errors } };
+  return { ...report, errors };
 }
 
 /** The issue's own message, without the `file @offset: kind: ` prefix TrailReadError adds. */
@@ -369,7 +377,7 @@ export async function* readLocalFiles(
 ): AsyncGenerator<FileEvents, void, undefined> {
   for await (const part of read(files, options, { kind: 'events' })) {
     if (part.reply) yield* unpack(files, part.start, part.reply, options.dedupe);
-    else yield finish(part.file, part.result, options.dedupe);
+    else yield finish(part.file, part.result, dedupeOf(options.dedupe, part.file));
   }
 }
 
@@ -386,7 +394,7 @@ export async function* summarizeLocalFiles(
   const { dedupe } = options;
   for await (const part of read(files, options, { kind: 'count' })) {
     if (!part.reply) {
-      const { file, events, report } = finish(part.file, part.result, dedupe);
+      const { file, events, report } = finish(part.file, part.result, dedupeOf(dedupe, part.file));
       for (const e of events) summary.add(e);
       yield { file, events: events.length, report };
       continue;
@@ -396,9 +404,9 @@ export async function* summarizeLocalFiles(
     const done: FileSummarized[] = [];
     let duplicates: Uint8Array | undefined;
     for (let i = 0; i < reply.files.length; i++) {
-      const report = rebuild(reply.files[i].report);
+      const report = rebuildReport(reply.files[i].report);
       const at = ids.at;
-      const dup = ids.dedupe(reply.files[i].events, dedupe, report);
+      const dup = ids.dedupe(reply.files[i].events, dedupeOf(dedupe, files[start + i]), report);
       if (dup) {
         duplicates ??= new Uint8Array(ids.length);
         duplicates.set(dup, at);
@@ -443,7 +451,7 @@ export async function* readLocalDeltas(
   const { dedupe } = options;
   for await (const part of read(files, options, { kind: 'deltas', binMs })) {
     if (!part.reply) {
-      const { file, events, report } = finish(part.file, part.result, dedupe);
+      const { file, events, report } = finish(part.file, part.result, dedupeOf(dedupe, part.file));
       yield { file, events: events.length, delta: deltaOf(file, events, binMs), report };
       continue;
     }
@@ -451,8 +459,8 @@ export async function* readLocalDeltas(
     const ids = new IdCursor(reply.ids as EventIds);
     for (let i = 0; i < reply.files.length; i++) {
       const file = files[start + i];
-      const report = rebuild(reply.files[i].report);
-      const duplicates = ids.dedupe(reply.files[i].events, dedupe, report);
+      const report = rebuildReport(reply.files[i].report);
+      const duplicates = ids.dedupe(reply.files[i].events, dedupeOf(dedupe, file), report);
       let delta = reply.files[i].delta as FileDelta;
       if (duplicates) {
         // Rare (CloudTrail delivered an event twice): read the file again here, build its delta without them.
@@ -476,7 +484,8 @@ function deliveredFileOf(file: LocalFile): DeliveredFile {
   return { account, region, deliveredAt, file: fileIdentity(file.key) };
 }
 
-function deltaOf(file: LocalFile, events: readonly TrailEvent[], binMs: number): FileDelta {
+/** A named log file's detection delta, as `Replay.ingestFile` builds it. */
+export function deltaOf(file: LocalFile, events: readonly TrailEvent[], binMs: number): FileDelta {
   const builder = new DeltaBuilder(deliveredFileOf(file), binMs);
   for (const e of events) builder.add(e);
   return builder.finish();
@@ -502,12 +511,13 @@ class IdCursor {
     const { kinds, uuids, others } = this.ids;
     const from = this.at;
     this.at += count;
-    if (!dedupe) return undefined;
     let duplicates: Uint8Array | undefined;
     for (let j = from; j < from + count; j++) {
       const kind = kinds[j];
       if (kind === 0) continue;
-      if (kind === 1 ? dedupe.isDuplicateUuid(uuids, j * 4) : dedupe.isDuplicate(others[this.other++])) {
+      const other = kind === 2 ? others[this.other++] : '';
+      if (!dedupe) continue;
+      if (kind === 1 ? dedupe.isDuplicateUuid(uuids, j * 4) : dedupe.isDuplicate(other)) {
         duplicates ??= new Uint8Array(count);
         duplicates[j - from] = 1;
         report.skipped.duplicate = (report.skipped.duplicate ?? 0) + 1;
@@ -542,9 +552,13 @@ async function* inThisThread(
   for (const file of files) yield { file, result: await readOneFile(file, maxRecordBytes) };
 }
 
+function dedupeOf(dedupe: LocalReadOptions['dedupe'], file: LocalFile): EventIdDeduper | undefined {
+  return typeof dedupe === 'function' ? dedupe(file) : dedupe;
+}
+
 /** Rebuilds the report's errors and applies the dedupe in order, as the reader would have. */
 function finish(file: LocalFile, result: WorkerFileResult, dedupe: EventIdDeduper | undefined): FileEvents {
-  const report = rebuild(result.report);
+  const report = rebuildReport(result.report);
   let events = result.events;
   if (dedupe) {
     // Copied only from the first duplicate on (most files have none).
@@ -563,7 +577,7 @@ function finish(file: LocalFile, result: WorkerFileResult, dedupe: EventIdDedupe
 }
 
 /** A report as the reader made it, from its serialized form (a fresh copy: the caller may change it). */
-function rebuild(report: SerializedReport): ReadReport {
+export function rebuildReport(report: SerializedReport): ReadReport {
   return {
     ...report,
     skipped: { ...report.skipped },
@@ -576,13 +590,14 @@ function* unpack(
   files: readonly LocalFile[],
   start: number,
   reply: WorkerReply,
-  dedupe: EventIdDeduper | undefined,
+  dedupe: LocalReadOptions['dedupe'],
 ): Generator<FileEvents> {
   const encoded = reply.events as EncodedEvents; // a reading (not counting) task's reply
   let from = 0;
   for (let i = 0; i < reply.files.length; i++) {
     const { report, events } = reply.files[i];
-    yield finish(files[start + i], { events: decodeEvents(encoded, from, events), report }, dedupe);
+    const file = files[start + i];
+    yield finish(file, { events: decodeEvents(encoded, from, events), report }, dedupeOf(dedupe, file));
     from += events;
   }
 }

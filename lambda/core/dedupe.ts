@@ -74,6 +74,38 @@ export class EventIdDeduper {
   }
 }
 
+/** What the reader asks of a dedupe: an {@link EventIdDeduper} (one window for all) or {@link AccountDedupers}. */
+export interface Deduper {
+  /** Records the ID and returns true when it was already seen (in the event's account's window, if kept apart). */
+  isDuplicate(eventId: string, account: string): boolean;
+}
+
+/**
+ * An {@link EventIdDeduper} per account: an event belongs to one account, and a repeated delivery of it comes in
+ * that account's files, so each account's IDs are kept apart (and `trailsight detect`, which replays accounts on
+ * separate threads, dedupes alike on one thread or many).
+ */
+export class AccountDedupers implements Deduper {
+  private readonly byAccount = new Map<string, EventIdDeduper>();
+
+  constructor(readonly capacity?: number) {}
+
+  /** The account's deduper. */
+  of(account: string): EventIdDeduper {
+    let d = this.byAccount.get(account);
+    if (!d) {
+      d = new EventIdDeduper(this.capacity);
+      this.byAccount.set(account, d);
+    }
+    return d;
+  }
+
+  /** {@link EventIdDeduper.isDuplicate} in the account's own window. */
+  isDuplicate(eventId: string, account: string): boolean {
+    return this.of(account).isDuplicate(eventId);
+  }
+}
+
 /** One generation of remembered IDs: UUIDs as bits, anything else as strings. */
 class Generation {
   private readonly uuids = new UuidSet();

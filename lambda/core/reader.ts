@@ -10,7 +10,7 @@
  */
 import { Readable } from 'node:stream';
 import { createGunzip, gunzipSync } from 'node:zlib';
-import type { EventIdDeduper } from './dedupe';
+import type { AccountDedupers, Deduper } from './dedupe';
 import type { TrailEvent } from './event';
 import { isSkip, type NormalizeContext, normalizeRecord, type SkipReason } from './normalize';
 import { RecordSplitter, type SplitIssue, type SplitIssueKind } from './record-splitter';
@@ -87,8 +87,11 @@ export interface ReadOptions {
   readonly keepRaw?: boolean;
   /** Account to use when a record names none (e.g. from {@link classifyKey}). */
   readonly fallbackAccount?: string;
-  /** Drop events whose eventID was seen recently; share one across files to dedupe across deliveries. */
-  readonly dedupe?: EventIdDeduper;
+  /**
+   * Drop events whose eventID was seen recently; share one across files to dedupe across deliveries. Asked with
+   * the event's account too (an {@link AccountDedupers} keeps each account's IDs apart).
+   */
+  readonly dedupe?: Deduper;
   /** Called for every issue as it happens (record skips included). */
   readonly onIssue?: (issue: ReadIssue) => void;
   /**
@@ -369,7 +372,7 @@ class DocumentRead {
       return;
     }
     const { dedupe } = this.options;
-    if (dedupe && event.eventId !== undefined && dedupe.isDuplicate(event.eventId)) {
+    if (dedupe && event.eventId !== undefined && dedupe.isDuplicate(event.eventId, event.account)) {
       this.issue('duplicate', offset, `duplicate eventID ${event.eventId}`, 'record');
       return;
     }

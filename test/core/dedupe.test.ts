@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { EventIdDeduper, parseUuid } from '../../lambda/core/dedupe';
+import { AccountDedupers, EventIdDeduper, parseUuid } from '../../lambda/core/dedupe';
 
 describe('EventIdDeduper', () => {
   test('reports a repeated ID as a duplicate and counts it', () => {
@@ -67,5 +67,17 @@ describe('EventIdDeduper', () => {
     expect(d.size).toBeLessThanOrEqual(200);
     for (const id of ids.slice(900)) expect(d.isDuplicate(id)).toBe(true);
     expect(d.isDuplicate(ids[0])).toBe(false);
+  });
+});
+
+describe('AccountDedupers', () => {
+  test("keeps each account's eventIDs apart: a repeat within an account is a duplicate, across accounts not", () => {
+    const d = new AccountDedupers();
+    const id = '3038ebd2-c98a-4c65-9b6e-e22506292313';
+    expect(d.isDuplicate(id, '111122223333')).toBe(false);
+    expect(d.isDuplicate(id, '444455556666')).toBe(false);
+    expect(d.isDuplicate(id, '111122223333')).toBe(true);
+    expect(d.of('111122223333').duplicateCount).toBe(1);
+    expect(d.of('444455556666').duplicateCount).toBe(0);
   });
 });

@@ -18,7 +18,14 @@ export { deterministicUuid } from './insight';
 export type { PartitionInput } from './partition';
 export { compareInputs, deltaChars, inputTime, newHead, PartitionMachine, windowHistoryFrom } from './partition';
 export type { DeliveredFile, PartitionSnapshot, ReplayState, ReplayStats } from './replay';
-export { fileIdentity, parseReplayState, Replay, serializeReplayState } from './replay';
+export {
+  fileIdentity,
+  parseReplayState,
+  pruneApplied,
+  REPLAY_STATE_FORMAT,
+  Replay,
+  serializeReplayState,
+} from './replay';
 export type { FilePosition, Page, PageRef, PartitionHead } from './state';
 export { checkHead, checkPage, emptyPage, headFromJson, headToJson, pageIdOf, pageIds, StateError } from './state';
 export { WindowIndex } from './windows';

@@ -103,7 +103,7 @@ export class Replay {
   readonly config: DetectConfig;
   private readonly settings: Settings;
   private readonly live = new Map<string, LivePartition>();
-  private readonly state: ReplayState;
+  private state: ReplayState;
   readonly stats: ReplayStats = { files: 0, alreadyApplied: 0, ticks: 0 };
 
   constructor(config: DetectConfigInput | DetectConfig = {}, state?: ReplayState) {
@@ -111,6 +111,21 @@ export class Replay {
     this.settings = settingsOf(this.config);
     this.state = state ?? { format: REPLAY_STATE_FORMAT, partitions: {}, applied: {} };
     for (const [key, snapshot] of Object.entries(this.state.partitions)) this.live.set(key, this.open(snapshot));
+  }
+
+  /** The state as it is now (by reference), without {@link snapshot}'s forgetting of old applied files. */
+  get currentState(): ReplayState {
+    return this.state;
+  }
+
+  /**
+   * Continues from `state` instead of the current one: a state merged from partitions replayed by several engines
+   * (each account's partition is independent of the others), as `trailsight detect` does on every core.
+   */
+  replaceState(state: ReplayState): void {
+    this.state = state;
+    this.live.clear();
+    for (const [key, snapshot] of Object.entries(state.partitions)) this.live.set(key, this.open(snapshot));
   }
 
   private open(snapshot: PartitionSnapshot): LivePartition {
@@ -198,10 +213,7 @@ export class Replay {
    * applied more than {@link APPLIED_RETENTION_DAYS} before the latest one are forgotten.
    */
   snapshot(): ReplayState {
-    let latest = Number.NEGATIVE_INFINITY;
-    for (const t of Object.values(this.state.applied)) if (t > latest) latest = t;
-    const floor = latest - APPLIED_RETENTION_DAYS * 86_400_000;
-    for (const [file, t] of Object.entries(this.state.applied)) if (t < floor) delete this.state.applied[file];
+    pruneApplied(this.state.applied);
     return this.state;
   }
 
@@ -243,6 +255,14 @@ export class Replay {
       p.snapshot.unreadable = p.snapshot.unreadable.filter(([t]) => t >= head.clock - 7 * 86_400_000);
     }
   }
+}
+
+/** Forgets the applied files delivered more than {@link APPLIED_RETENTION_DAYS} before the latest one. */
+export function pruneApplied(applied: Record<string, number>): void {
+  let latest = Number.NEGATIVE_INFINITY;
+  for (const t of Object.values(applied)) if (t > latest) latest = t;
+  const floor = latest - APPLIED_RETENTION_DAYS * 86_400_000;
+  for (const [file, t] of Object.entries(applied)) if (t < floor) delete applied[file];
 }
 
 /** Parses and checks a replay state document. */

@@ -1,0 +1,145 @@
+/**
+ * `trailsight detect` on every core replays the accounts side by side, one engine per thread
+ * (lambda/adapters/local-replay.ts): it must print, count and keep exactly what one thread does — insights in
+ * the same order, the same closing counts and warnings, the same `--state` file, byte for byte — and when a
+ * thread dies, go on in one thread to the same result.
+ */
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { command } from '../../cli/commands/detect';
+import { scanLocalPaths } from '../../lambda/adapters/local-files';
+import { captureIo } from '../support/cli-io';
+
+const SAMPLES = resolve(__dirname, '../../samples');
+
+/**
+ * Two accounts of real deliveries (a day of grycap's, flaws2's hour), with what a replay thread must handle like
+ * the main thread: a delivery synced twice under another name (duplicate eventIDs), a truncated delivery, and a
+ * digest file (applied by its name).
+ */
+function twoAccountTree(): string {
+  const root = mkdtempSync(join(tmpdir(), 'trailsight-partitioned-'));
+  const files = scanLocalPaths([join(SAMPLES, 'grycap-cloudtrail-tracker'), join(SAMPLES, 'flaws2-cloud')]).files;
+  for (const f of files) {
+    mkdirSync(join(root, f.key, '..'), { recursive: true });
+    copyFileSync(f.path, join(root, f.key));
+  }
+  const grycap = files.find((f) => f.info.account === '974349055189' && f.info.kind === 'log')!;
+  const day = join(root, grycap.key, '..');
+  const name = grycap.key.split('/').pop()!;
+  copyFileSync(grycap.path, join(day, name.replace(/_[A-Za-z0-9]+\.json\.gz$/, '_ZZZsyncedTwice000.json.gz')));
+  writeFileSync(
+    join(day, '974349055189_CloudTrail_us-east-1_20170601T1502Z_truncatedTruncated.json.gz'),
+    gzipSync('{"Records":[{"eventTime":"2017-06-01T14:58:00Z"').subarray(0, 30),
+  );
+  const digests = join(root, 'AWSLogs/653711331788/CloudTrail-Digest/us-east-1/2018/11/28');
+  mkdirSync(digests, { recursive: true });
+  writeFileSync(
+    join(digests, '653711331788_CloudTrail-Digest_us-east-1_level1_us-east-1_20181128T233000Z.json.gz'),
+    gzipSync('{}'),
+  );
+  return root;
+}
+
+// The module object itself, to watch the threads started (an `import * as` copy would not reach the code under test).
+const threads: typeof import('node:worker_threads') = require('node:worker_threads');
+
+let root: string;
+let config: string;
+beforeAll(() => {
+  root = twoAccountTree();
+  config = join(mkdtempSync(join(tmpdir(), 'trailsight-partitioned-config-')), 'config.json');
+  // The real days have no history before them: let insights start after their first hour.
+  writeFileSync(config, JSON.stringify({ learningHours: 1 }));
+});
+
+async function detect(paths: string[], threadCount: number, state: string) {
+  const io = captureIo();
+  const code = await command.run(
+    [
+      ...paths,
+      '--format',
+      'jsonl',
+      '--no-rules',
+      '--config',
+      config,
+      '--until',
+      '2018-11-30T00:00:00Z',
+      '--state',
+      state,
+      '--threads',
+      String(threadCount),
+    ],
+    io,
+  );
+  // The closing line ends with the run's duration.
+  return { code, out: io.out, err: io.err.replace(/; [\d.]+ s\n/, '\n'), state: readFileSync(state, 'utf8') };
+}
+
+const stateFile = () => join(mkdtempSync(join(tmpdir(), 'trailsight-partitioned-state-')), 'state.json');
+
+describe('detect replays accounts side by side', () => {
+  test('prints, counts and keeps exactly what one thread does', async () => {
+    const one = await detect([root], 0, stateFile());
+    const RealWorker = threads.Worker;
+    const spy = jest.spyOn(threads, 'Worker').mockImplementation((...args) => new RealWorker(...args));
+    let two: Awaited<ReturnType<typeof detect>>;
+    let scripts: string[];
+    try {
+      two = await detect([root], 2, stateFile());
+    } finally {
+      scripts = spy.mock.calls.map(([script]) => String(script));
+      spy.mockRestore();
+    }
+    // The accounts were replayed on replay threads, one per account (not read ahead for one engine here).
+    expect(scripts.map((script) => /local-replay-worker/.test(script))).toEqual([true, true]);
+    expect(one.out.split('\n').filter(Boolean).length).toBeGreaterThan(0);
+    expect(one.err).toMatch(/1 digest files, 0 not CloudTrail, 1 unreadable/);
+    expect(one.err).toMatch(/warning: .*truncatedTruncated/);
+    expect(two).toEqual(one);
+    const state = JSON.parse(one.state);
+    expect(Object.keys(state.partitions).sort()).toEqual(['653711331788', '974349055189']);
+  });
+
+  test('continues a state as one thread does (a later run over a grown folder)', async () => {
+    const grycap = join(root, 'AWSLogs/974349055189');
+    const runs = async (threadCount: number) => {
+      const state = stateFile();
+      const first = await detect([grycap], threadCount, state);
+      const second = await detect([root], threadCount, state);
+      return { first, second, path: state };
+    };
+    const one = await runs(0);
+    const two = await runs(2);
+    expect(one.second.err).toMatch(/already applied by an earlier run/);
+    // Files applied before are listed, not read again: not "no CloudTrail log files found". (flaws2's: grycap's
+    // were delivered more than 35 days before them, so the state has forgotten them, as the pipeline does.)
+    const again = await detect([join(root, 'AWSLogs/653711331788')], 0, one.path);
+    expect(again.err).toMatch(/^0 files, 0 events, .* \d+ already applied by an earlier run/m);
+    expect(again.err).not.toMatch(/no CloudTrail log files/);
+    expect({ ...two, path: '' }).toEqual({ ...one, path: '' });
+  });
+
+  test('when a replay thread dies, goes on in one thread to the same result, and says so', async () => {
+    const expected = await detect([root], 0, stateFile());
+    // Every thread is stopped after its first message, as if it had crashed.
+    const RealWorker = threads.Worker;
+    const spy = jest.spyOn(threads, 'Worker').mockImplementation((...args) => {
+      const worker = new RealWorker(...args);
+      worker.once('message', () => void worker.terminate());
+      return worker;
+    });
+    try {
+      const got = await detect([root], 2, stateFile());
+      expect(spy).toHaveBeenCalled();
+      expect(got.err).toMatch(/warning: threads failed \(the replay threads failed: .*\); going on in one thread/);
+      expect(got.out).toBe(expected.out);
+      expect(got.state).toBe(expected.state);
+      expect(got.code).toBe(expected.code);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});
