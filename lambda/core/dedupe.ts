@@ -175,17 +175,8 @@ export class UuidSet {
     const c = w[at + 2];
     const d = w[at + 3];
     if ((a | b | c | d) === 0) return this.hasZero;
-    const mask = this.slots - 1;
-    const keys = this.keys;
-    for (let i = slotOf(a, b, c, d) & mask; ; i = (i + 1) & mask) {
-      const j = i * 4;
-      const ka = keys[j];
-      const kb = keys[j + 1];
-      const kc = keys[j + 2];
-      const kd = keys[j + 3];
-      if (ka === a && kb === b && kc === c && kd === d) return true;
-      if ((ka | kb | kc | kd) === 0) return false;
-    }
+    const j = this.slot(a, b, c, d);
+    return (this.keys[j] | this.keys[j + 1] | this.keys[j + 2] | this.keys[j + 3]) !== 0;
   }
 
   /** Adds the key `w[at..at+3]`; false when it was already there. */
@@ -206,6 +197,19 @@ export class UuidSet {
 
   /** Inserts a key that is not all zero; false when it was already there. */
   private insert(a: number, b: number, c: number, d: number): boolean {
+    const keys = this.keys;
+    const j = this.slot(a, b, c, d);
+    if ((keys[j] | keys[j + 1] | keys[j + 2] | keys[j + 3]) !== 0) return false;
+    keys[j] = a;
+    keys[j + 1] = b;
+    keys[j + 2] = c;
+    keys[j + 3] = d;
+    this.size++;
+    return true;
+  }
+
+  /** The first word of the slot holding a key that is not all zero, or of the empty slot where it would go. */
+  private slot(a: number, b: number, c: number, d: number): number {
     const mask = this.slots - 1;
     const keys = this.keys;
     for (let i = slotOf(a, b, c, d) & mask; ; i = (i + 1) & mask) {
@@ -214,15 +218,7 @@ export class UuidSet {
       const kb = keys[j + 1];
       const kc = keys[j + 2];
       const kd = keys[j + 3];
-      if (ka === a && kb === b && kc === c && kd === d) return false;
-      if ((ka | kb | kc | kd) === 0) {
-        keys[j] = a;
-        keys[j + 1] = b;
-        keys[j + 2] = c;
-        keys[j + 3] = d;
-        this.size++;
-        return true;
-      }
+      if ((ka === a && kb === b && kc === c && kd === d) || (ka | kb | kc | kd) === 0) return j;
     }
   }
 

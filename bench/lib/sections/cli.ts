@@ -12,7 +12,7 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { ensureTree, MONTH_TREE } from '../generate';
-import { alternate, fmt, measureNode, summarize, verdict } from '../measure';
+import { alternate, fmt, type Measurement, measureNode, summarize, verdict } from '../measure';
 import type { BenchSection } from '../section';
 
 const STARTUP_RUNS = 9;
@@ -36,60 +36,49 @@ export const section: BenchSection = {
     const baseline = () => measureNode([join(__dirname, '../baselines/gunzip-parse.cjs'), tree.path]);
     const oneThread = () => measureNode([cli, 'summary', tree.path, '--format', 'json', '--threads', '0']);
     const everyCore = () => measureNode([cli, 'summary', tree.path, '--format', 'json']);
-    const [b, one, all] = alternate([baseline, oneThread, everyCore], SUMMARY_RUNS);
-    if (one[0].stdout !== all[0].stdout) console.log('summary: one thread and every core printed DIFFERENT results');
-    const [sb, s1, sa] = [b, one, all].map(summarize);
-    const events = Number(b[0].stdout.trim());
-    const rows = [
-      ['baseline: walk + gunzipSync + JSON.parse, one core', sb],
-      ['trailsight summary --threads 0', s1],
-      [`trailsight summary (${availableParallelism()} cores)`, sa],
-    ] as const;
     console.log(
-      `\nsummary over ${fmt(tree.files)} delivery files, ${fmt(events)} events (median of ${SUMMARY_RUNS}, alternating):`,
+      `\nsummary over ${fmt(tree.files)} delivery files, ${fmt(tree.events)} events (median of ${SUMMARY_RUNS}, alternating):`,
     );
-    for (const [label, m] of rows) {
-      console.log(
-        `  ${label.padEnd(52)} ${fmt(m.ms).padStart(7)} ms wall  ${fmt(m.cpuMs).padStart(7)} ms CPU  ${fmt(m.rssMB).padStart(5)} MB peak`,
-      );
-    }
-    const r1 = s1.ms / sb.ms;
-    const ra = sa.ms / sb.ms;
-    console.log(
-      `summary/baseline wall: one thread ${fmt(r1, 2)} (target ≤ 1.3: ${verdict(r1, 1.3)}), ` +
-        `every core ${fmt(ra, 2)} (target < 1: ${verdict(ra, 0.999)}); identical results: ${one[0].stdout === all[0].stdout ? 'yes' : 'NO'}`,
-    );
-    // Diagnostic, not a target: CPU time is less disturbed than wall time by other processes on a shared machine,
-    // so this shows how much work each run does beyond the baseline's whatever the load.
-    console.log(
-      `summary/baseline CPU: one thread ${fmt(s1.cpuMs / sb.cpuMs, 2)}, every core ${fmt(sa.cpuMs / sb.cpuMs, 2)} (all threads' CPU)`,
-    );
+    const summaryRuns = alternate([baseline, oneThread, everyCore], SUMMARY_RUNS);
+    compare('summary', summaryRuns, 'results');
 
-    // detect over the same tree (issue 11 asks the same of it): the replay with every detector, reading in this
-    // thread, and with reader threads (which also build the files' deltas).
+    // detect over the same tree (issue 11 asks the same of it): the replay with every detector, in one thread, and
+    // on every core (the two accounts replayed side by side).
     const detectArgs = [cli, 'detect', tree.path, '--format', 'jsonl', '--no-rules'];
     const detectOne = () => measureNode([...detectArgs, '--threads', '0']);
     const detectAll = () => measureNode(detectArgs);
-    const [b2, d1, da] = alternate([baseline, detectOne, detectAll], DETECT_RUNS);
-    if (d1[0].stdout !== da[0].stdout) console.log('detect: one thread and every core printed DIFFERENT insights');
-    const [sb2, sd1, sda] = [b2, d1, da].map(summarize);
-    console.log(
-      `\ntrailsight detect --no-rules over the same files (median of ${DETECT_RUNS}, alternating with the baseline):`,
-    );
-    for (const [label, m] of [
-      ['baseline: walk + gunzipSync + JSON.parse, one core', sb2],
-      ['trailsight detect --threads 0', sd1],
-      [`trailsight detect (${availableParallelism()} cores)`, sda],
-    ] as const) {
-      console.log(
-        `  ${label.padEnd(52)} ${fmt(m.ms).padStart(7)} ms wall  ${fmt(m.cpuMs).padStart(7)} ms CPU  ${fmt(m.rssMB).padStart(5)} MB peak`,
-      );
-    }
-    const rd1 = sd1.ms / sb2.ms;
-    const rda = sda.ms / sb2.ms;
-    console.log(
-      `detect/baseline wall: one thread ${fmt(rd1, 2)} (target ≤ 1.3: ${verdict(rd1, 1.3)}), ` +
-        `every core ${fmt(rda, 2)} (target < 1: ${verdict(rda, 0.999)}); identical insights (${d1[0].stdout.split('\n').filter(Boolean).length}): ${d1[0].stdout === da[0].stdout ? 'yes' : 'NO'}`,
-    );
+    console.log(`\ntrailsight detect --no-rules over the same files (median of ${DETECT_RUNS}, alternating):`);
+    const detectRuns = alternate([baseline, detectOne, detectAll], DETECT_RUNS);
+    compare('detect', detectRuns, `insights (${detectRuns[1][0].stdout.split('\n').filter(Boolean).length})`);
   },
 };
+
+/**
+ * Prints the baseline, one thread and every core of a command (runs as `alternate` returns them), and the two
+ * ratios against the issue's targets (one thread ≤ 1.3× the baseline, every core < 1×).
+ */
+function compare(command: string, [b, one, all]: Measurement[][], output: string): void {
+  const [sb, s1, sa] = [b, one, all].map(summarize);
+  const rows = [
+    ['baseline: walk + gunzipSync + JSON.parse, one core', sb],
+    [`trailsight ${command} --threads 0`, s1],
+    [`trailsight ${command} (${availableParallelism()} cores)`, sa],
+  ] as const;
+  for (const [label, m] of rows) {
+    console.log(
+      `  ${label.padEnd(52)} ${fmt(m.ms).padStart(7)} ms wall  ${fmt(m.cpuMs).padStart(7)} ms CPU  ${fmt(m.rssMB).padStart(5)} MB peak`,
+    );
+  }
+  const r1 = s1.ms / sb.ms;
+  const ra = sa.ms / sb.ms;
+  const same = one.every((r) => r.stdout === all[0].stdout) && all.every((r) => r.stdout === all[0].stdout);
+  console.log(
+    `${command}/baseline wall: one thread ${fmt(r1, 2)} (target ≤ 1.3: ${verdict(r1, 1.3)}), ` +
+      `every core ${fmt(ra, 2)} (target < 1: ${verdict(ra, 0.999)}); identical ${output}: ${same ? 'yes' : 'NO'}`,
+  );
+  // Diagnostic, not a target: CPU time is less disturbed than wall time by other processes on a shared machine,
+  // so this shows how much work each run does beyond the baseline's whatever the load.
+  console.log(
+    `${command}/baseline CPU: one thread ${fmt(s1.cpuMs / sb.cpuMs, 2)}, every core ${fmt(sa.cpuMs / sb.cpuMs, 2)} (all threads' CPU)`,
+  );
+}
