@@ -94,8 +94,9 @@ options:
                         configuration (levels, enable/disable, allow-lists, grouping; see docs/rules.md)
   --until TIME          after the last file, advance the clock to TIME (ISO-8601), e.g. the time of the
                         run, so missed runs and silent accounts up to then are reported
-  --threads N           reader threads with --no-rules (default: one per core; 0 reads in the main thread
-                        only); the rules read each raw record, so with rules files are read in the main thread
+  --threads N           threads with --no-rules (default: one per core; 0: the main thread only): accounts
+                        are replayed side by side, or, for one account, files are read ahead; the same output
+                        either way (the rules read each raw record, so with rules all runs in the main thread)
   -h, --help            this text
 
 Files that are not CloudTrail's (a README, labels.json, AWS Config objects) are counted and named in one
@@ -183,8 +184,11 @@ export interface DetectFilesOptions {
   /** Test every event against the rules too. */
   readonly rules?: DetectRules;
   /**
-   * Reader threads (see `readLocalFiles`); 0 reads every file in this thread. The rules look at each raw record
-   * as it is parsed, so with rules the files are read in this thread whatever this says.
+   * Threads; 0 replays in this thread only. With the engine, every file named and two accounts or more, the
+   * accounts are replayed side by side, one engine per thread (`replayByPartition`); otherwise reader threads read
+   * ahead and build the files' deltas (`readLocalDeltas`, or `readLocalFiles` for another source). The rules look
+   * at each raw record as it is parsed, so with rules everything happens in this thread whatever this says.
+   * Either way the result is what one thread gives.
    * @default 0
    */
   readonly workers?: number;
@@ -192,7 +196,7 @@ export interface DetectFilesOptions {
   readonly inputs?: InputReport;
   /** Called after each file read, with its listed size and its events (for a progress bar). */
   readonly onFileRead?: (file: LocalFile, events: number) => void;
-  /** Called once if the reader threads fail (the rest is then read in this thread). */
+  /** Called once if the threads fail (the replay then goes on in this thread, to the same result). */
   readonly onThreadFailure?: (error: Error) => void;
 }
 
@@ -271,13 +275,13 @@ export async function detectFiles(
   let quietBefore = 0;
   // Every file named and two accounts or more: the accounts are replayed side by side, one engine per thread.
   if (engine && workers > 1 && !planned.some((p) => p.events) && partitionAccounts(planned)) {
+    const run = replayByPartition(planned, {
+      config: engine.config,
+      state: engine.currentState,
+      workers,
+      ...(options.until === undefined ? {} : { until: options.until }),
+    });
     try {
-      const run = replayByPartition(planned, {
-        config: engine.config,
-        state: engine.currentState,
-        workers,
-        ...(options.until === undefined ? {} : { until: options.until }),
-      });
       let next = await run.next();
       for (; !next.done; next = await run.next()) {
         const outcome = next.value;
@@ -304,6 +308,9 @@ export async function detectFiles(
       // threads stopped: the replay is deterministic, so what follows is what the threads would have produced.
       options.onThreadFailure?.(e);
       quietBefore = e.resumeAt;
+    } finally {
+      // Stops the threads if this side stopped early.
+      await run.return(undefined as never);
     }
   }
   const applied = (p: PlannedFile): boolean =>
