@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { command } from '../../cli/commands/detect';
@@ -145,6 +145,29 @@ describe('trailsight detect', () => {
       expect(io.out).toBe('');
       expect(io.err).toMatch(/trailsight detect: /);
     }
+  });
+
+  test('--state into a folder that does not exist yet creates it; the next run resumes from it', async () => {
+    const state = path.join(dir, 'not', 'yet', 'there', 'state.json');
+    const first = captureIo();
+    expect(
+      await command.run([GRYCAP, '--format', 'jsonl', '--config', config, '--no-rules', '--state', state], first),
+    ).toBe(0);
+    expect(JSON.parse(readFileSync(state, 'utf8')).format).toBe(3);
+    const again = captureIo();
+    expect(
+      await command.run([GRYCAP, '--format', 'jsonl', '--config', config, '--no-rules', '--state', state], again),
+    ).toBe(0);
+    expect(again.out).toBe('');
+    expect(again.err).toMatch(/^0 files, 0 events, .*, \d+ already applied by an earlier run/m);
+  });
+
+  test('a state of the right format but the wrong inner shape is a bad state (exit 2), not a stack trace', async () => {
+    const state = path.join(dir, 'inner-shape.json');
+    writeFileSync(state, JSON.stringify({ format: 3, applied: {}, partitions: { '111122223333': { deltas: 'x' } } }));
+    const io = captureIo();
+    expect(await command.run([GRYCAP, '--format', 'jsonl', '--state', state], io)).toBe(2);
+    expect(io.err).toMatch(/^trailsight detect: bad state: state partition 111122223333 is malformed\n$/);
   });
 
   test('skips a corrupt file with a warning and exit 1, and still reads the rest', async () => {
