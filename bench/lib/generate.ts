@@ -166,7 +166,7 @@ export const TEN_MILLION_TREE: TreeSpec = {
     { name: 'us-east-1', share: 1 },
     { name: 'eu-west-1', share: 1 },
   ],
-  eventsPerFile: 155,
+  eventsPerFile: 157,
   seed: 29,
   writer: WRITER,
 };
