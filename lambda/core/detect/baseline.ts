@@ -126,19 +126,66 @@ export function foldExposure(ctx: Context, from: number, horizon: number): void 
   }
 }
 
+/**
+ * A series' sums unpacked while a compaction folds its windows: slot-indexed arrays and the slots that hold
+ * an entry. A compaction folds many windows per series and each fold decays every slot, so the folds work on
+ * numbers in place rather than on string-keyed records; {@link packSums} writes them back (integer keys list
+ * in ascending order whatever the insertion order, so the stored record reads the same).
+ */
+export interface SlotSums {
+  ref: number;
+  readonly s1: Float64Array;
+  readonly s2: Float64Array;
+  /** Slots with an entry in s1 (and in s2: both gain their entries together). */
+  readonly slots1: number[];
+  readonly slots2: number[];
+}
+
+function unpack(record: Record<string, number>, into: Float64Array, slots: number[]): void {
+  for (const k in record) {
+    const slot = Number(k);
+    into[slot] = record[k];
+    slots.push(slot);
+  }
+}
+
+/** A series' sums as {@link SlotSums}, for {@link foldWindow}. */
+export function unpackSums(series: SeriesBaseline): SlotSums {
+  const sums: SlotSums = {
+    ref: series.ref,
+    s1: new Float64Array(SLOTS),
+    s2: new Float64Array(SLOTS),
+    slots1: [],
+    slots2: [],
+  };
+  unpack(series.s1, sums.s1, sums.slots1);
+  unpack(series.s2, sums.s2, sums.slots2);
+  return sums;
+}
+
+/** Writes folded sums back into their series. */
+export function packSums(sums: SlotSums, series: SeriesBaseline): void {
+  series.ref = sums.ref;
+  for (const slot of sums.slots1) series.s1[slot] = sums.s1[slot];
+  for (const slot of sums.slots2) series.s2[slot] = sums.s2[slot];
+}
+
 /** Adds one window's count to a series' sums at window `w` (decaying the sums to the window's end first). */
-export function foldWindow(ctx: Context, series: SeriesBaseline, w: number, count: number): void {
+export function foldWindow(ctx: Context, sums: SlotSums, w: number, count: number): void {
   const { config, binMs, halfLifeMs } = ctx.settings;
   const t = (w + 1) * binMs;
-  if (t > series.ref) {
-    const f = 2 ** (-(t - series.ref) / halfLifeMs);
-    for (const k of Object.keys(series.s1)) series.s1[k] = roundSum(series.s1[k] * f);
-    for (const k of Object.keys(series.s2)) series.s2[k] = roundSum(series.s2[k] * f);
-    series.ref = t;
+  const { s1, s2, slots1, slots2 } = sums;
+  if (t > sums.ref) {
+    const f = 2 ** (-(t - sums.ref) / halfLifeMs);
+    for (const k of slots1) s1[k] = roundSum(s1[k] * f);
+    for (const k of slots2) s2[k] = roundSum(s2[k] * f);
+    sums.ref = t;
   }
-  const slot = String(slotOf(w * binMs, config.utcOffsetMinutes));
-  addRounded(series.s1, slot, count);
-  addRounded(series.s2, slot, count * count);
+  const slot = slotOf(w * binMs, config.utcOffsetMinutes);
+  if (!slots1.includes(slot)) slots1.push(slot);
+  if (!slots2.includes(slot)) slots2.push(slot);
+  s1[slot] = roundSum(s1[slot] + count);
+  s2[slot] = roundSum(s2[slot] + count * count);
 }
 
 /** The decayed total of a series' window counts at time `t` (the retention policy drops faint series). */

@@ -25,7 +25,7 @@
  * records the compaction is written after them. A retried compaction recomputes from the same head and skips
  * the pages that already carry its number; pages replaced by a split are garbage once the head is written.
  */
-import { foldExposure, foldWindow, seriesWeight } from './baseline';
+import { foldExposure, foldWindow, packSums, seriesWeight, unpackSums } from './baseline';
 import type { Context } from './context';
 import { DAY, decay, HOUR, MINUTE } from './context';
 import { compareDeltas, jobObservations, latestByPrincipal, OTHER_ATTRIBUTION } from './delta';
@@ -180,28 +180,35 @@ export function compact(ctx: Context): void {
       page.series[id] = series;
     }
     const fw = series.fw;
-    const windows = new Set<number>();
-    for (const b of all) for (let w = b; w < b + wb && w <= H; w++) windows.add(w);
     const young = episodeStart(id);
     // The largest new window, before clipping: a burst the principal made, reported or not, is one it makes.
     let peak: [number, number] | undefined;
-    for (const w of [...windows].sort((x, y) => x - y)) {
-      let sum = 0;
-      for (let b = w - wb + 1; b <= w; b++) {
-        // A window not folded yet takes every call of its bins. A window already folded only takes calls
-        // that arrived after it was folded, and only from bins whose every window was folded: a partly
-        // folded bin counts in its later windows instead.
-        if (w > fw) sum += (sb.old.get(b) ?? 0) + (sb.fresh.get(b) ?? 0);
-        else if (b + wb - 1 <= fw) sum += sb.fresh.get(b) ?? 0;
+    const sums = unpackSums(series);
+    // Every window holding a bin with counts, in order: the union of [b, b + wb − 1] over the sorted bins.
+    let covered = Number.NEGATIVE_INFINITY;
+    for (const first of all) {
+      const from = Math.max(first, covered);
+      covered = first + wb;
+      for (let w = from; w < covered && w <= H; w++) {
+        let sum = 0;
+        for (let b = w - wb + 1; b <= w; b++) {
+          // A window not folded yet takes every call of its bins. A window already folded only takes calls
+          // that arrived after it was folded, and only from bins whose every window was folded: a partly
+          // folded bin counts in its later windows instead.
+          if (w > fw) sum += (sb.old.get(b) ?? 0) + (sb.fresh.get(b) ?? 0);
+          else if (b + wb - 1 <= fw) sum += sb.fresh.get(b) ?? 0;
+        }
+        if (sum === 0) continue;
+        const t = (w + 1) * binMs;
+        if (w > fw && (!peak || sum >= peak[0])) peak = [sum, t];
+        // While an episode is young, its windows would teach the baseline that the anomaly is normal; clip
+        // them. After two hours a lasting change is learned as the new normal.
+        if (young && t >= young[0] && t - young[0] < 2 * HOUR)
+          sum = Math.min(sum, Math.max(1, Math.ceil(2 * young[1])));
+        foldWindow(ctx, sums, w, sum);
       }
-      if (sum === 0) continue;
-      const t = (w + 1) * binMs;
-      if (w > fw && (!peak || sum >= peak[0])) peak = [sum, t];
-      // While an episode is young, its windows would teach the baseline that the anomaly is normal; clip
-      // them. After two hours a lasting change is learned as the new normal.
-      if (young && t >= young[0] && t - young[0] < 2 * HOUR) sum = Math.min(sum, Math.max(1, Math.ceil(2 * young[1])));
-      foldWindow(ctx, series, w, sum);
     }
+    packSums(sums, series);
     series.fw = Math.max(series.fw, H);
     // First-seen sets: the APIs (or source IPs) of every settled bin.
     if (sb.names) {
