@@ -269,7 +269,10 @@ export function compact(ctx: Context): void {
       dirty.add(pageId);
     }
     if (Object.keys(moved).length > 0) page.promoted = moved;
-    else delete page.promoted;
+    else if (page.promoted) {
+      delete page.promoted;
+      forgetSize(page);
+    }
   }
   for (const id of Object.keys(head.jobs)) {
     const { principal } = parseJobId(id);
@@ -325,17 +328,18 @@ export function compact(ctx: Context): void {
     if (!dirty.has(id)) {
       // Unchanged, or written by a failed attempt of this compaction (its size as it is now).
       starts.push(ref.lo);
-      baseChars += pageChars(page);
+      baseChars += sizeOf(page);
       continue;
     }
     page.k = k;
+    forgetSize(page);
+    const tooBig = ([r, p]: [PageRef, Page]) => sizeOf(p) > config.compaction.maxPageChars && r.hi - r.lo > 1;
     let parts: [PageRef, Page][] = [[ref, page]];
-    const tooBig = ([r, p]: [PageRef, Page]) => pageChars(p) > config.compaction.maxPageChars && r.hi - r.lo > 1;
     while (parts.some(tooBig)) parts = parts.flatMap((part) => (tooBig(part) ? split(part[0], part[1], k) : [part]));
     for (const [r, p] of parts) {
       data.putPage(pageIdOf(r), p);
       starts.push(r.lo);
-      baseChars += pageChars(p);
+      baseChars += sizeOf(p);
     }
   }
   head.pages = starts.sort((x, y) => x - y);
@@ -376,6 +380,27 @@ export function keepPeak(known: KnownApis, count: number, t: number, halfLifeMs:
 /** Serialized size of a page (the unit of the compaction trigger and of page splits). */
 export function pageChars(page: Page): number {
   return JSON.stringify(page).length;
+}
+
+/**
+ * {@link pageChars} of the pages as compactions left them. Every compaction sums the sizes of all pages, and
+ * most pages are not rewritten by most compactions: serializing them again cost more than the rest of the
+ * compaction. A compaction forgets the size of every page it changes; nothing else changes a page (the CLI
+ * holds its pages in memory between compactions, the pipeline reads fresh objects).
+ */
+const pageSizes = new WeakMap<Page, number>();
+
+function sizeOf(page: Page): number {
+  let size = pageSizes.get(page);
+  if (size === undefined) {
+    size = pageChars(page);
+    pageSizes.set(page, size);
+  }
+  return size;
+}
+
+function forgetSize(page: Page): void {
+  pageSizes.delete(page);
 }
 
 /** Splits a page's bucket range in two, moving each group to its half. */
