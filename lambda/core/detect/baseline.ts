@@ -127,65 +127,51 @@ export function foldExposure(ctx: Context, from: number, horizon: number): void 
 }
 
 /**
- * A series' sums unpacked while a compaction folds its windows: slot-indexed arrays and the slots that hold
- * an entry. A compaction folds many windows per series and each fold decays every slot, so the folds work on
- * numbers in place rather than on string-keyed records; {@link packSums} writes them back (integer keys list
- * in ascending order whatever the insertion order, so the stored record reads the same).
+ * A series' sums while a compaction folds its windows. Each window's count is added as it would weigh at the
+ * sums' reference time (`2^((t − ref) / halfLife)` times its count, t the window's end, at least `ref`: a late
+ * window is counted in full), and {@link packSums} decays the total once to the last window's end and keeps
+ * {@link roundSum}'s 6 digits. The sums used to be decayed and rounded, every slot, at every window: most of a
+ * compaction's cost, and thousands of roundings of each slot per half-life (docs/detection.md, "Folding windows").
  */
 export interface SlotSums {
-  ref: number;
+  /** The series' reference time when the compaction began, and the latest window end folded since. */
+  readonly ref: number;
+  end: number;
+  /** Counts and squared counts added by slot, weighed at `ref`. */
   readonly s1: Float64Array;
   readonly s2: Float64Array;
-  /** Slots with an entry in s1 (and in s2: both gain their entries together). */
-  readonly slots1: number[];
-  readonly slots2: number[];
+  /** Slots a window was folded into. */
+  readonly slots: number[];
 }
 
-function unpack(record: Record<string, number>, into: Float64Array, slots: number[]): void {
-  for (const k in record) {
-    const slot = Number(k);
-    into[slot] = record[k];
-    slots.push(slot);
-  }
-}
-
-/** A series' sums as {@link SlotSums}, for {@link foldWindow}. */
+/** An empty {@link SlotSums} for a series, for {@link foldWindow}. */
 export function unpackSums(series: SeriesBaseline): SlotSums {
-  const sums: SlotSums = {
-    ref: series.ref,
-    s1: new Float64Array(SLOTS),
-    s2: new Float64Array(SLOTS),
-    slots1: [],
-    slots2: [],
+  return { ref: series.ref, end: series.ref, s1: new Float64Array(SLOTS), s2: new Float64Array(SLOTS), slots: [] };
+}
+
+/** Writes folded windows into their series: its sums decayed to the latest window's end, plus the windows. */
+export function packSums(sums: SlotSums, series: SeriesBaseline, halfLifeMs: number): void {
+  if (sums.slots.length === 0 && sums.end === sums.ref) return;
+  const f = 2 ** (-(sums.end - sums.ref) / halfLifeMs);
+  const into = (record: Record<string, number>, added: Float64Array): void => {
+    for (const k in record) record[k] = roundSum((record[k] + added[Number(k)]) * f);
+    for (const slot of sums.slots) if (record[slot] === undefined) record[slot] = roundSum(added[slot] * f);
   };
-  unpack(series.s1, sums.s1, sums.slots1);
-  unpack(series.s2, sums.s2, sums.slots2);
-  return sums;
+  into(series.s1, sums.s1);
+  into(series.s2, sums.s2);
+  series.ref = sums.end;
 }
 
-/** Writes folded sums back into their series. */
-export function packSums(sums: SlotSums, series: SeriesBaseline): void {
-  series.ref = sums.ref;
-  for (const slot of sums.slots1) series.s1[slot] = sums.s1[slot];
-  for (const slot of sums.slots2) series.s2[slot] = sums.s2[slot];
-}
-
-/** Adds one window's count to a series' sums at window `w` (decaying the sums to the window's end first). */
+/** Adds one window's count to a series' sums at window `w`. */
 export function foldWindow(ctx: Context, sums: SlotSums, w: number, count: number): void {
   const { config, binMs, halfLifeMs } = ctx.settings;
   const t = (w + 1) * binMs;
-  const { s1, s2, slots1, slots2 } = sums;
-  if (t > sums.ref) {
-    const f = 2 ** (-(t - sums.ref) / halfLifeMs);
-    for (const k of slots1) s1[k] = roundSum(s1[k] * f);
-    for (const k of slots2) s2[k] = roundSum(s2[k] * f);
-    sums.ref = t;
-  }
+  const weight = t > sums.ref ? 2 ** ((t - sums.ref) / halfLifeMs) : 1;
+  if (t > sums.end) sums.end = t;
   const slot = slotOf(w * binMs, config.utcOffsetMinutes);
-  if (!slots1.includes(slot)) slots1.push(slot);
-  if (!slots2.includes(slot)) slots2.push(slot);
-  s1[slot] = roundSum(s1[slot] + count);
-  s2[slot] = roundSum(s2[slot] + count * count);
+  if (!sums.slots.includes(slot)) sums.slots.push(slot);
+  sums.s1[slot] += count * weight;
+  sums.s2[slot] += count * count * weight;
 }
 
 /** The decayed total of a series' window counts at time `t` (the retention policy drops faint series). */

@@ -208,7 +208,7 @@ export function compact(ctx: Context): void {
         foldWindow(ctx, sums, w, sum);
       }
     }
-    packSums(sums, series);
+    packSums(sums, series, halfLifeMs);
     series.fw = Math.max(series.fw, H);
     // First-seen sets: the APIs (or source IPs) of every settled bin.
     if (sb.names) {
