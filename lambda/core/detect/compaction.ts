@@ -122,8 +122,9 @@ export function compact(ctx: Context): void {
   const seen = new Map<string, number>();
   for (const d of deltas) {
     const fresh = lateSet.has(`${d.deliveredAt}|${d.file}`) || positionAfter(c.position, d);
-    for (const [id, byBin] of Object.entries(d.series)) {
+    for (const id in d.series) {
       if (!hasBaseline(id)) continue;
+      const byBin = d.series[id];
       let sb = bins.get(id);
       const sources = learnsSources(id);
       if (!sb) {
@@ -131,13 +132,14 @@ export function compact(ctx: Context): void {
         bins.set(id, sb);
       }
       const into = fresh ? sb.fresh : sb.old;
-      for (const [bin, counts] of Object.entries(byBin)) {
+      for (const bin in byBin) {
         const b = Number(bin);
+        const counts = byBin[bin];
         into.set(b, (into.get(b) ?? 0) + counts.c);
         const learnt = sources ? (counts.i ?? {}) : counts.n;
         if (sb.names && learnt && (fresh || b > prevH)) {
           const list = sb.names.get(b) ?? [];
-          for (const name of Object.keys(learnt)) if (name !== OTHER_ATTRIBUTION) list.push(name);
+          for (const name in learnt) if (name !== OTHER_ATTRIBUTION) list.push(name);
           sb.names.set(b, list);
         }
       }
