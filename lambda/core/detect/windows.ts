@@ -24,7 +24,7 @@ export interface WindowView {
 }
 
 function addCounts(into: Record<string, number>, from: Record<string, number>): void {
-  for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
+  for (const k in from) into[k] = (into[k] ?? 0) + from[k];
 }
 
 /**
