@@ -126,19 +126,52 @@ export function foldExposure(ctx: Context, from: number, horizon: number): void 
   }
 }
 
-/** Adds one window's count to a series' sums at window `w` (decaying the sums to the window's end first). */
-export function foldWindow(ctx: Context, series: SeriesBaseline, w: number, count: number): void {
+/**
+ * A series' sums while a compaction folds its windows. Each window's count is added as it would weigh at the
+ * sums' reference time (`2^((t − ref) / halfLife)` times its count, t the window's end, at least `ref`: a late
+ * window is counted in full), and {@link packSums} decays the total once to the last window's end and keeps
+ * {@link roundSum}'s 6 digits. The sums used to be decayed and rounded, every slot, at every window: most of a
+ * compaction's cost, and thousands of roundings of each slot per half-life (docs/detection.md, "Folding windows").
+ */
+export interface SlotSums {
+  /** The series' reference time when the compaction began, and the latest window end folded since. */
+  readonly ref: number;
+  end: number;
+  /** Counts and squared counts added by slot, weighed at `ref`. */
+  readonly s1: Float64Array;
+  readonly s2: Float64Array;
+  /** Slots a window was folded into. */
+  readonly slots: number[];
+}
+
+/** An empty {@link SlotSums} for a series, for {@link foldWindow}. */
+export function unpackSums(series: SeriesBaseline): SlotSums {
+  return { ref: series.ref, end: series.ref, s1: new Float64Array(SLOTS), s2: new Float64Array(SLOTS), slots: [] };
+}
+
+/** Writes folded windows into their series: its sums decayed to the latest window's end, plus the windows. */
+export function packSums(sums: SlotSums, series: SeriesBaseline, halfLifeMs: number): void {
+  if (sums.slots.length === 0 && sums.end === sums.ref) return;
+  const f = 2 ** (-(sums.end - sums.ref) / halfLifeMs);
+  const into = (record: Record<string, number>, added: Float64Array): void => {
+    for (const k in record) record[k] = roundSum((record[k] + added[Number(k)]) * f);
+    for (const slot of sums.slots) if (record[slot] === undefined) record[slot] = roundSum(added[slot] * f);
+  };
+  into(series.s1, sums.s1);
+  into(series.s2, sums.s2);
+  series.ref = sums.end;
+}
+
+/** Adds one window's count to a series' sums at window `w`. */
+export function foldWindow(ctx: Context, sums: SlotSums, w: number, count: number): void {
   const { config, binMs, halfLifeMs } = ctx.settings;
   const t = (w + 1) * binMs;
-  if (t > series.ref) {
-    const f = 2 ** (-(t - series.ref) / halfLifeMs);
-    for (const k of Object.keys(series.s1)) series.s1[k] = roundSum(series.s1[k] * f);
-    for (const k of Object.keys(series.s2)) series.s2[k] = roundSum(series.s2[k] * f);
-    series.ref = t;
-  }
-  const slot = String(slotOf(w * binMs, config.utcOffsetMinutes));
-  addRounded(series.s1, slot, count);
-  addRounded(series.s2, slot, count * count);
+  const weight = t > sums.ref ? 2 ** ((t - sums.ref) / halfLifeMs) : 1;
+  if (t > sums.end) sums.end = t;
+  const slot = slotOf(w * binMs, config.utcOffsetMinutes);
+  if (!sums.slots.includes(slot)) sums.slots.push(slot);
+  sums.s1[slot] += count * weight;
+  sums.s2[slot] += count * count * weight;
 }
 
 /** The decayed total of a series' window counts at time `t` (the retention policy drops faint series). */

@@ -25,7 +25,7 @@
  * records the compaction is written after them. A retried compaction recomputes from the same head and skips
  * the pages that already carry its number; pages replaced by a split are garbage once the head is written.
  */
-import { foldExposure, foldWindow, seriesWeight } from './baseline';
+import { foldExposure, foldWindow, packSums, seriesWeight, unpackSums } from './baseline';
 import type { Context } from './context';
 import { DAY, decay, HOUR, MINUTE } from './context';
 import { compareDeltas, jobObservations, latestByPrincipal, OTHER_ATTRIBUTION } from './delta';
@@ -122,8 +122,9 @@ export function compact(ctx: Context): void {
   const seen = new Map<string, number>();
   for (const d of deltas) {
     const fresh = lateSet.has(`${d.deliveredAt}|${d.file}`) || positionAfter(c.position, d);
-    for (const [id, byBin] of Object.entries(d.series)) {
+    for (const id in d.series) {
       if (!hasBaseline(id)) continue;
+      const byBin = d.series[id];
       let sb = bins.get(id);
       const sources = learnsSources(id);
       if (!sb) {
@@ -131,13 +132,14 @@ export function compact(ctx: Context): void {
         bins.set(id, sb);
       }
       const into = fresh ? sb.fresh : sb.old;
-      for (const [bin, counts] of Object.entries(byBin)) {
+      for (const bin in byBin) {
         const b = Number(bin);
+        const counts = byBin[bin];
         into.set(b, (into.get(b) ?? 0) + counts.c);
         const learnt = sources ? (counts.i ?? {}) : counts.n;
         if (sb.names && learnt && (fresh || b > prevH)) {
           const list = sb.names.get(b) ?? [];
-          for (const name of Object.keys(learnt)) if (name !== OTHER_ATTRIBUTION) list.push(name);
+          for (const name in learnt) if (name !== OTHER_ATTRIBUTION) list.push(name);
           sb.names.set(b, list);
         }
       }
@@ -180,28 +182,35 @@ export function compact(ctx: Context): void {
       page.series[id] = series;
     }
     const fw = series.fw;
-    const windows = new Set<number>();
-    for (const b of all) for (let w = b; w < b + wb && w <= H; w++) windows.add(w);
     const young = episodeStart(id);
     // The largest new window, before clipping: a burst the principal made, reported or not, is one it makes.
     let peak: [number, number] | undefined;
-    for (const w of [...windows].sort((x, y) => x - y)) {
-      let sum = 0;
-      for (let b = w - wb + 1; b <= w; b++) {
-        // A window not folded yet takes every call of its bins. A window already folded only takes calls
-        // that arrived after it was folded, and only from bins whose every window was folded: a partly
-        // folded bin counts in its later windows instead.
-        if (w > fw) sum += (sb.old.get(b) ?? 0) + (sb.fresh.get(b) ?? 0);
-        else if (b + wb - 1 <= fw) sum += sb.fresh.get(b) ?? 0;
+    const sums = unpackSums(series);
+    // Every window holding a bin with counts, in order: the union of [b, b + wb − 1] over the sorted bins.
+    let covered = Number.NEGATIVE_INFINITY;
+    for (const first of all) {
+      const from = Math.max(first, covered);
+      covered = first + wb;
+      for (let w = from; w < covered && w <= H; w++) {
+        let sum = 0;
+        for (let b = w - wb + 1; b <= w; b++) {
+          // A window not folded yet takes every call of its bins. A window already folded only takes calls
+          // that arrived after it was folded, and only from bins whose every window was folded: a partly
+          // folded bin counts in its later windows instead.
+          if (w > fw) sum += (sb.old.get(b) ?? 0) + (sb.fresh.get(b) ?? 0);
+          else if (b + wb - 1 <= fw) sum += sb.fresh.get(b) ?? 0;
+        }
+        if (sum === 0) continue;
+        const t = (w + 1) * binMs;
+        if (w > fw && (!peak || sum >= peak[0])) peak = [sum, t];
+        // While an episode is young, its windows would teach the baseline that the anomaly is normal; clip
+        // them. After two hours a lasting change is learned as the new normal.
+        if (young && t >= young[0] && t - young[0] < 2 * HOUR)
+          sum = Math.min(sum, Math.max(1, Math.ceil(2 * young[1])));
+        foldWindow(ctx, sums, w, sum);
       }
-      if (sum === 0) continue;
-      const t = (w + 1) * binMs;
-      if (w > fw && (!peak || sum >= peak[0])) peak = [sum, t];
-      // While an episode is young, its windows would teach the baseline that the anomaly is normal; clip
-      // them. After two hours a lasting change is learned as the new normal.
-      if (young && t >= young[0] && t - young[0] < 2 * HOUR) sum = Math.min(sum, Math.max(1, Math.ceil(2 * young[1])));
-      foldWindow(ctx, series, w, sum);
     }
+    packSums(sums, series, halfLifeMs);
     series.fw = Math.max(series.fw, H);
     // First-seen sets: the APIs (or source IPs) of every settled bin.
     if (sb.names) {
@@ -262,7 +271,10 @@ export function compact(ctx: Context): void {
       dirty.add(pageId);
     }
     if (Object.keys(moved).length > 0) page.promoted = moved;
-    else delete page.promoted;
+    else if (page.promoted) {
+      delete page.promoted;
+      forgetSize(page);
+    }
   }
   for (const id of Object.keys(head.jobs)) {
     const { principal } = parseJobId(id);
@@ -318,17 +330,18 @@ export function compact(ctx: Context): void {
     if (!dirty.has(id)) {
       // Unchanged, or written by a failed attempt of this compaction (its size as it is now).
       starts.push(ref.lo);
-      baseChars += pageChars(page);
+      baseChars += sizeOf(page);
       continue;
     }
     page.k = k;
+    forgetSize(page);
+    const tooBig = ([r, p]: [PageRef, Page]) => sizeOf(p) > config.compaction.maxPageChars && r.hi - r.lo > 1;
     let parts: [PageRef, Page][] = [[ref, page]];
-    const tooBig = ([r, p]: [PageRef, Page]) => pageChars(p) > config.compaction.maxPageChars && r.hi - r.lo > 1;
     while (parts.some(tooBig)) parts = parts.flatMap((part) => (tooBig(part) ? split(part[0], part[1], k) : [part]));
     for (const [r, p] of parts) {
       data.putPage(pageIdOf(r), p);
       starts.push(r.lo);
-      baseChars += pageChars(p);
+      baseChars += sizeOf(p);
     }
   }
   head.pages = starts.sort((x, y) => x - y);
@@ -369,6 +382,27 @@ export function keepPeak(known: KnownApis, count: number, t: number, halfLifeMs:
 /** Serialized size of a page (the unit of the compaction trigger and of page splits). */
 export function pageChars(page: Page): number {
   return JSON.stringify(page).length;
+}
+
+/**
+ * {@link pageChars} of the pages as compactions left them. Every compaction sums the sizes of all pages, and
+ * most pages are not rewritten by most compactions: serializing them again cost more than the rest of the
+ * compaction. A compaction forgets the size of every page it changes; nothing else changes a page (the CLI
+ * holds its pages in memory between compactions, the pipeline reads fresh objects).
+ */
+const pageSizes = new WeakMap<Page, number>();
+
+function sizeOf(page: Page): number {
+  let size = pageSizes.get(page);
+  if (size === undefined) {
+    size = pageChars(page);
+    pageSizes.set(page, size);
+  }
+  return size;
+}
+
+function forgetSize(page: Page): void {
+  pageSizes.delete(page);
 }
 
 /** Splits a page's bucket range in two, moving each group to its half. */

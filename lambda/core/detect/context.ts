@@ -108,7 +108,8 @@ export function historyMinutes(head: PartitionHead): number {
 export function slotOf(time: number, utcOffsetMinutes: number): number {
   const local = time + utcOffsetMinutes * MINUTE;
   const hour = Math.floor(local / HOUR) % 24;
-  const day = new Date(local).getUTCDay();
+  // The UTC weekday (0 = Sunday) without a Date: 1 January 1970 was a Thursday.
+  const day = (((Math.floor(local / DAY) + 4) % 7) + 7) % 7;
   return (day === 0 || day === 6 ? 24 : 0) + hour;
 }
 

@@ -159,7 +159,8 @@ export class DeltaBuilder {
   private readonly series: Record<string, Record<string, BinCounts>> = {};
   /** Absolute [first, last, calls] while building; offsets in the finished delta. */
   private readonly jobs: Record<string, [number, number, number]> = {};
-  private readonly seen: Record<string, number> = {};
+  /** Principal → latest event (a Map: a record keyed by each event's new principal string costs more). */
+  private readonly seen = new Map<string, number>();
   private readonly jobPrincipals = new Set<string>();
   private oldest = Number.POSITIVE_INFINITY;
   private newest = Number.NEGATIVE_INFINITY;
@@ -190,7 +191,7 @@ export class DeltaBuilder {
       ev.time > (this.stopped?.[0] ?? Number.NEGATIVE_INFINITY)
     )
       this.stopped = [ev.time, ev.principal, ev.name];
-    if (ev.time > (this.seen[ev.principal] ?? Number.NEGATIVE_INFINITY)) this.seen[ev.principal] = ev.time;
+    if (ev.time > (this.seen.get(ev.principal) ?? Number.NEGATIVE_INFINITY)) this.seen.set(ev.principal, ev.time);
     for (const id of seriesOfEvent(ev, this.file.region)) this.count(id, bin, ev);
     if (mayBeJob(ev)) {
       this.jobPrincipals.add(ev.principal);
@@ -266,7 +267,7 @@ export class DeltaBuilder {
     const jobs: Record<string, [number, number, number]> = {};
     for (const [id, [first, last, calls]] of Object.entries(this.jobs)) jobs[id] = [d - first, last - first, calls];
     const seen: Record<string, number> = {};
-    for (const [p, t] of Object.entries(this.seen)) if (!this.jobPrincipals.has(p)) seen[p] = d - t;
+    for (const [p, t] of this.seen) if (!this.jobPrincipals.has(p)) seen[p] = d - t;
     return {
       ...this.file,
       events: this.events,

@@ -214,14 +214,17 @@ export class PartitionMachine {
     this.index.add(delta);
     const oldest = Math.floor((head.clock - settings.maxLateMs) / binMs);
     const { longBins } = settings;
-    for (const [id, bins] of Object.entries(delta.series)) {
+    for (const id in delta.series) {
       const ep = head.episodes[id];
-      if (ep) for (const b of Object.values(bins)) ep.total += b.c;
+      if (!ep) continue;
+      const bins = delta.series[id];
+      for (const bin in bins) ep.total += bins[bin].c;
     }
-    for (const [id, bins] of Object.entries(delta.series)) {
+    for (const id in delta.series) {
       const longTest = hasLongTest(id);
       let lastLong = Number.NEGATIVE_INFINITY;
-      for (const bin of Object.keys(bins).map(Number)) {
+      for (const key in delta.series[id]) {
+        const bin = Number(key);
         if (bin < oldest) continue;
         for (let w = bin; w < bin + config.windowBins; w++) {
           if (w !== bin && !this.index.has(id, w)) break;

@@ -253,7 +253,14 @@ export function jobId(key: JobKey): string {
 
 /** Principals may contain `|` in pathological input: the Region, source and name are the last three fields. */
 export function parseJobId(id: string): JobKey {
-  const fields = id.split('|');
-  const [region, source, name] = fields.slice(-3);
-  return { principal: fields.slice(0, -3).join('|'), region, source, name };
+  // The last three separators, found from the end (ids are parsed for every job of every file).
+  const c = id.lastIndexOf('|');
+  const b = c > 0 ? id.lastIndexOf('|', c - 1) : -1;
+  const a = b > 0 ? id.lastIndexOf('|', b - 1) : -1;
+  if (a < 0) {
+    const fields = id.split('|');
+    const [region, source, name] = fields.slice(-3);
+    return { principal: fields.slice(0, -3).join('|'), region, source, name };
+  }
+  return { principal: id.slice(0, a), region: id.slice(a + 1, b), source: id.slice(b + 1, c), name: id.slice(c + 1) };
 }

@@ -23,55 +23,51 @@ export interface WindowView {
   i: Record<string, number>;
 }
 
-const FIELDS = ['p', 'a', 'e', 'n', 's', 'i'] as const;
-
 function addCounts(into: Record<string, number>, from: Record<string, number>): void {
-  for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
+  for (const k in from) into[k] = (into[k] ?? 0) + from[k];
 }
 
-function mergeBin(into: IndexedBin, from: BinCounts, t0: number): void {
-  into.c += from.c;
-  if (t0 < into.t0) into.t0 = t0;
-  for (const field of FIELDS) {
-    const src = from[field];
-    if (!src) continue;
-    into[field] ??= {};
-    addCounts(into[field], src);
-  }
-}
-
-function copyBin(b: BinCounts, t0: number): IndexedBin {
-  const out: IndexedBin = { c: b.c, t0 };
-  for (const field of FIELDS) {
-    const src = b[field];
-    if (src) out[field] = { ...src };
-  }
-  return out;
-}
-
-/** A bin's counts in the index: with the earliest event's absolute time. */
-interface IndexedBin extends Omit<BinCounts, 'o'> {
+/**
+ * A bin's counts in the index: the total and the earliest event's absolute time, and the deltas' own counts
+ * (not copies: deltas are not changed once built). Most windows are tested on their count alone, so the
+ * attributions are only merged when a view is read.
+ */
+interface IndexedBin {
+  c: number;
   t0: number;
+  parts: BinCounts[];
 }
 
 export class WindowIndex {
   private readonly bins = new Map<string, Map<number, IndexedBin>>();
+  /** Bin → the series with counts in it (what a prune forgets). */
+  private readonly seriesOfBin = new Map<number, string[]>();
   constructor(private readonly binMs: number) {}
 
   /** Adds a delta's counts. */
   add(delta: FileDelta): void {
-    for (const [id, bins] of Object.entries(delta.series)) {
+    for (const id in delta.series) {
+      const bins = delta.series[id];
       let into = this.bins.get(id);
       if (!into) {
         into = new Map();
         this.bins.set(id, into);
       }
-      for (const [bin, counts] of Object.entries(bins)) {
+      for (const bin in bins) {
         const b = Number(bin);
+        const counts = bins[bin];
         const t0 = b * this.binMs + counts.o;
         const have = into.get(b);
-        if (have) mergeBin(have, counts, t0);
-        else into.set(b, copyBin(counts, t0));
+        if (have) {
+          have.c += counts.c;
+          if (t0 < have.t0) have.t0 = t0;
+          have.parts.push(counts);
+          continue;
+        }
+        into.set(b, { c: counts.c, t0, parts: [counts] });
+        const ids = this.seriesOfBin.get(b);
+        if (ids) ids.push(id);
+        else this.seriesOfBin.set(b, [id]);
       }
     }
   }
@@ -81,14 +77,19 @@ export class WindowIndex {
 
   /** Forgets bins before `bin` (never read again: windows that old are not tested). */
   prune(bin: number): void {
-    // Files arrive several times per bin: walk every series only when the cut moves. Bins below the cut are never
-    // read (windows are tested from the clock's oldest testable bin on, which only moves forward), so the older
-    // bins of a late file may wait for the next cut.
+    // Files arrive several times per bin: look for bins to forget only when the cut moves. Bins below the cut
+    // are never read (windows are tested from the clock's oldest testable bin on, which only moves forward), so
+    // the older bins of a late file may wait for the next cut.
     if (bin <= this.prunedTo) return;
     this.prunedTo = bin;
-    for (const [id, bins] of this.bins) {
-      for (const b of bins.keys()) if (b < bin) bins.delete(b);
-      if (bins.size === 0) this.bins.delete(id);
+    for (const [b, ids] of this.seriesOfBin) {
+      if (b >= bin) continue;
+      this.seriesOfBin.delete(b);
+      for (const id of ids) {
+        const bins = this.bins.get(id)!;
+        bins.delete(b);
+        if (bins.size === 0) this.bins.delete(id);
+      }
     }
   }
 
@@ -102,12 +103,14 @@ export class WindowIndex {
       if (!bin) continue;
       view.count += bin.c;
       if (bin.t0 < view.t0) view.t0 = bin.t0;
-      if (bin.p) addCounts(view.p, bin.p);
-      if (bin.a) addCounts(view.a, bin.a);
-      if (bin.e) addCounts(view.e, bin.e);
-      if (bin.n) addCounts(view.n, bin.n);
-      if (bin.s) addCounts(view.s, bin.s);
-      if (bin.i) addCounts(view.i, bin.i);
+      for (const part of bin.parts) {
+        if (part.p) addCounts(view.p, part.p);
+        if (part.a) addCounts(view.a, part.a);
+        if (part.e) addCounts(view.e, part.e);
+        if (part.n) addCounts(view.n, part.n);
+        if (part.s) addCounts(view.s, part.s);
+        if (part.i) addCounts(view.i, part.i);
+      }
     }
     return view;
   }
