@@ -13,17 +13,21 @@ export class Progress {
   private drawn = false;
   readonly started = Date.now();
 
+  private totalBytes: number | undefined;
+
+  /** `total`: the bytes to read, asked only if a bar is drawn (it may need a `stat` per file). */
   constructor(
     private readonly io: CliIo,
-    private readonly totalBytes: number,
+    private readonly total: () => number,
   ) {}
 
-  /** Bytes (as listed) and events of the file just read. */
+  /** Bytes read and events of the file just read. */
   advance(bytes: number, events: number): void {
     this.bytes += bytes;
     this.files++;
     this.events += events;
     if (!this.io.stderrIsTty) return;
+    this.totalBytes ??= this.total();
     const now = Date.now();
     if (now - this.lastDraw < 100 && this.bytes < this.totalBytes) return;
     this.lastDraw = now;

@@ -10,7 +10,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
-import { inputRole, type LocalFile } from '../../lambda/adapters/local-files';
+import { inputRole, type LocalFile, sizeOf } from '../../lambda/adapters/local-files';
 import {
   type FileDeltaRead,
   type FileEvents,
@@ -194,8 +194,8 @@ export interface DetectFilesOptions {
   readonly workers?: number;
   /** Accounts for every file read and warns about the unreadable ones; by default a fresh one on `io`. */
   readonly inputs?: InputReport;
-  /** Called after each file read, with its listed size and its events (for a progress bar). */
-  readonly onFileRead?: (file: LocalFile, events: number) => void;
+  /** Called after each file read, with the bytes read and its events (for a progress bar). */
+  readonly onFileRead?: (file: LocalFile, bytes: number, events: number) => void;
   /** Called once if the threads fail (the replay then goes on in this thread, to the same result). */
   readonly onThreadFailure?: (error: Error) => void;
 }
@@ -227,7 +227,7 @@ export async function detectFiles(
   const dedupers = new AccountDedupers();
   /** Accounts for a file read: false when it turned out not to be CloudTrail's (then it is only counted). */
   const account = ({ file, report, events }: { file: LocalFile; report: ReadReport; events: number }): boolean => {
-    onFileRead?.(file, events);
+    onFileRead?.(file, report.bytesRead, events);
     if (inputs.fileRead(file, report) !== 'not-cloudtrail') return true;
     stats.ignored++;
     return false;
@@ -535,10 +535,7 @@ export const command: CliCommand = {
     }
     const inputs = new InputReport('detect', io);
     const files = inputs.list(positionals, { keepDigests: true });
-    const progress = new Progress(
-      io,
-      files.reduce((n, f) => n + f.size, 0),
-    );
+    const progress = new Progress(io, () => files.reduce((n, f) => n + sizeOf(f), 0));
     const engine = new Replay(config, state);
     const insights: InsightEvent[] = [];
     const matches: RuleMatch[] = [];
@@ -558,7 +555,7 @@ export const command: CliCommand = {
         until,
         workers: threads,
         inputs,
-        onFileRead: (file, events) => progress.advance(file.size, events),
+        onFileRead: (_file, bytes, events) => progress.advance(bytes, events),
         // Slower, the same result: said, not an error.
         onThreadFailure: (e) =>
           progress.warn(

@@ -2,6 +2,7 @@
  * `trailsight summary <path...>`: reads delivery trees (any depth) or single files through the ingest core and
  * prints what an auditor wants first. Results on stdout (`--format table|json`), progress and warnings on stderr.
  */
+import { sizeOf } from '../../lambda/adapters/local-files';
 import { summarizeLocalFiles } from '../../lambda/adapters/local-reader';
 import { EventIdDeduper } from '../../lambda/core/dedupe';
 import { SummaryBuilder, type SummaryJson } from '../../lambda/core/summary';
@@ -52,10 +53,7 @@ async function summarize(
   const summary = new SummaryBuilder();
   const inputs = new InputReport('summary', io);
   const files = inputs.list(paths);
-  const progress = new Progress(
-    io,
-    files.reduce((n, f) => n + f.size, 0),
-  );
+  const progress = new Progress(io, () => files.reduce((n, f) => n + sizeOf(f), 0));
   // A file that turns out not to be CloudTrail's had no records, so it added no events to the summary.
   for await (const { file, events, report } of summarizeLocalFiles(files, summary, {
     dedupe: new EventIdDeduper(),
@@ -65,11 +63,11 @@ async function summarize(
       progress.warn(`warning: the reader threads failed (${terminalSafe(e.message)}); reading the rest in one thread`),
   })) {
     if (inputs.fileRead(file, report) === 'not-cloudtrail') {
-      progress.advance(file.size, 0);
+      progress.advance(report.bytesRead, 0);
       continue;
     }
     summary.addReport(file.info.kind === 'foreign' ? 'file' : file.info.kind, report);
-    progress.advance(file.size, events);
+    progress.advance(report.bytesRead, events);
   }
   for (let i = 0; i < inputs.digests; i++) summary.addIgnored('digest file');
   for (let i = 0; i < inputs.notCloudTrail.length; i++) summary.addIgnored('not CloudTrail');

@@ -54,7 +54,7 @@ import {
 } from './duckdb-hive-types';
 import type { TrailIndex } from './duckdb-index';
 import { type FilePartition, partitionOfKey, readLogFile, type SkippedFile } from './duckdb-log-files';
-import { inputRole, type LocalFile, type PathProblem, scanLocalPaths } from './local-files';
+import { inputRole, type LocalFile, type PathProblem, scanLocalPaths, sizeOf } from './local-files';
 
 /** DuckDB's default is 16 MB; a CloudTrail file (one JSON object) can be far larger. */
 export const MAXIMUM_OBJECT_SIZE = 1024 * 1024 * 1024;
@@ -160,7 +160,7 @@ const PARTITION_COLUMNS = new Set(CLOUDTRAIL_PARTITION_KEYS.map((c) => c.name));
 /** The table a file's records go to when DuckDB reads it itself, or undefined for the tolerant reader. */
 function deliveryTable(f: LocalFile): TableSpec | undefined {
   if (f.info.kind !== 'log' && f.info.kind !== 'insight') return undefined;
-  if (f.size < NATIVE_MIN_BYTES || GLOB_CHARACTERS.test(f.path)) return undefined;
+  if (sizeOf(f) < NATIVE_MIN_BYTES || GLOB_CHARACTERS.test(f.path)) return undefined;
   return f.info.kind === 'log' ? CLOUDTRAIL : INSIGHTS;
 }
 

@@ -175,13 +175,16 @@ export function identity(f: LocalFile): string {
   if (f.info.kind === 'log' || f.info.kind === 'insight') return `name:${basename(f.path)}`;
   let real = f.path;
   let mtime = 0;
+  let size = f.size ?? 0;
   try {
     real = realpathSync(f.path);
-    mtime = statSync(f.path).mtimeMs;
+    const st = statSync(f.path);
+    mtime = st.mtimeMs;
+    size = st.size;
   } catch {
     // A file that vanished keeps its given path; it will fail to read and be reported.
   }
-  return `path:${real}|${f.size}|${Math.trunc(mtime)}`;
+  return `path:${real}|${size}|${Math.trunc(mtime)}`;
 }
 
 function isManifest(m: unknown): m is Manifest {

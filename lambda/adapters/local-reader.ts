@@ -24,7 +24,7 @@
  * in order, on the eventIDs (sent as bits, see {@link EventIds}); a batch holding a duplicate (rare: CloudTrail delivered an event twice) is counted
  * event by event from its columns instead, without the duplicates, so the totals are those of a single thread.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -41,7 +41,7 @@ import {
   TrailReadError,
 } from '../core/reader';
 import { SummaryBuilder, type SummaryCounts } from '../core/summary';
-import { type LocalFile, openLocalRecords } from './local-files';
+import { type LocalFile, openLocalRecords, sizeOf } from './local-files';
 
 /** One file's outcome in {@link summarizeLocalFiles}: its events went into the summary. */
 export interface FileSummarized {
@@ -324,13 +324,8 @@ const SYNC_READ_MAX_BYTES = 1024 * 1024;
 export async function readLocalFileEvents(file: LocalFile, options: ReadOptions): Promise<TrailEvent[]> {
   // Exports (`foreign`) may be rewritten to another shape and JSON Lines are wrapped by openLocalRecords: only
   // delivery files are passed through as stored.
-  if (file.format === 'records' && file.info.kind !== 'foreign' && file.size <= SYNC_READ_MAX_BYTES) {
-    let bytes: Buffer | undefined;
-    try {
-      bytes = readFileSync(file.path);
-    } catch {
-      bytes = undefined; // the streaming read below meets the same error and reports it
-    }
+  if (file.format === 'records' && file.info.kind !== 'foreign') {
+    const bytes = readIfSmall(file.path);
     // Undefined only when the gzip could not be inflated in one call, before any event was read.
     const events = bytes && readTrailBuffer(bytes, options);
     if (events) return events;
@@ -340,6 +335,33 @@ export async function readLocalFileEvents(file: LocalFile, options: ReadOptions)
     for (const e of batch) events.push(e);
   }
   return events;
+}
+
+/**
+ * The file's bytes if it holds at most {@link SYNC_READ_MAX_BYTES}, read in one call (its size from the open file,
+ * so the listing need not ask for it); undefined if it is larger or cannot be read (the streaming read then meets
+ * the same error and reports it).
+ */
+function readIfSmall(path: string): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const { size } = fstatSync(fd);
+    if (size > SYNC_READ_MAX_BYTES) return undefined;
+    // As readFileSync does, without a second fstat: up to the size found, or to the end if it shrank.
+    const bytes = Buffer.allocUnsafe(size);
+    let read = 0;
+    for (let n = 1; read < size && n > 0; read += n) n = readSync(fd, bytes, read, size - read, read);
+    return read < size ? bytes.subarray(0, read) : bytes;
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Reads one file with the ingest core's reader, without dedupe (applied later, in order). */
@@ -620,18 +642,24 @@ async function* parallel(
   mode: TaskMode,
   onThreadFailure: ((error: Error) => void) | undefined,
 ): AsyncGenerator<ReadPart> {
-  // Tasks: consecutive files grouped by size, so results come back in order with few messages.
+  // Tasks: consecutive files grouped by size, so results come back in order with few messages. Grouped as they are
+  // handed out, so the sizes the grouping asks for are asked while the threads read, not all before they start.
   const tasks: { start: number; end: number }[] = [];
-  for (let i = 0; i < files.length; ) {
-    let bytes = 0;
-    let j = i;
-    while (j < files.length && j - i < TASK_MAX_FILES && (j === i || bytes + files[j].size <= TASK_BYTES)) {
-      bytes += files[j].size;
-      j++;
+  let grouped = 0;
+  const task = (id: number): { start: number; end: number } | undefined => {
+    while (tasks.length <= id && grouped < files.length) {
+      const i = grouped;
+      let bytes = sizeOf(files[i]);
+      let j = i + 1;
+      while (j < files.length && j - i < TASK_MAX_FILES && bytes + sizeOf(files[j]) <= TASK_BYTES) {
+        bytes += sizeOf(files[j]);
+        j++;
+      }
+      tasks.push({ start: i, end: j });
+      grouped = j;
     }
-    tasks.push({ start: i, end: j });
-    i = j;
-  }
+    return tasks[id];
+  };
   const results = new Map<number, WorkerReply>();
   let wake: (() => void) | undefined;
   let failure: Error | undefined;
@@ -646,7 +674,7 @@ async function* parallel(
   const window = workers * TASKS_PER_WORKER;
   let consumed = 0;
   const dispatch = (slot: (typeof pool)[number]) => {
-    while (slot.busy.size < TASKS_PER_WORKER && nextTask < tasks.length && nextTask < consumed + window) {
+    while (slot.busy.size < TASKS_PER_WORKER && task(nextTask) && nextTask < consumed + window) {
       const id = nextTask++;
       const t = tasks[id];
       slot.busy.add(id);
@@ -659,7 +687,7 @@ async function* parallel(
       slot.worker.postMessage(task);
     }
   };
-  for (let n = 0; n < Math.min(workers, tasks.length); n++) {
+  for (let n = 0; n < Math.min(workers, files.length); n++) {
     const slot = { worker: startWorker(), busy: new Set<number>() };
     slot.worker.on('message', (reply: WorkerReply) => {
       slot.busy.delete(reply.id);
@@ -680,7 +708,7 @@ async function* parallel(
   }
   try {
     for (const slot of pool) dispatch(slot);
-    for (let id = 0; id < tasks.length; id++) {
+    for (let id = 0; task(id); id++) {
       let batch = results.get(id);
       while (!batch && !failure) {
         await new Promise<void>((r) => {
@@ -691,7 +719,7 @@ async function* parallel(
       if (!batch) {
         // The pool failed: read what is left here, in order, rather than lose files.
         onThreadFailure?.(failure as Error);
-        for (let rest = id; rest < tasks.length; rest++) {
+        for (let rest = id; task(rest); rest++) {
           const t = tasks[rest];
           const done = results.get(rest);
           if (done) yield { reply: done, start: t.start };

@@ -255,22 +255,26 @@ export async function* replayByPartition(
 }
 
 /**
- * Accounts to threads, the busiest first to the least loaded (by bytes), each thread's files in canonical order.
+ * Accounts to threads, the busiest first (by files: their sizes are not asked for, see `LocalFile.size`) to the
+ * least loaded, each thread's files in canonical order.
  */
 function shareOut(
   files: readonly ReplayFile[],
   accounts: readonly string[],
   threads: number,
 ): (ReplayFile & { index: number })[][] {
-  const bytes = new Map<string, number>(accounts.map((a) => [a, 0]));
-  for (const f of files)
-    bytes.set(f.file.info.account as string, (bytes.get(f.file.info.account as string) ?? 0) + f.file.size);
+  const filesOf = new Map<string, number>(accounts.map((a) => [a, 0]));
+  for (const f of files) {
+    const account = f.file.info.account as string;
+    filesOf.set(account, (filesOf.get(account) ?? 0) + 1);
+  }
   const load = new Array<number>(threads).fill(0);
   const threadOf = new Map<string, number>();
-  for (const account of [...accounts].sort((x, y) => (bytes.get(y) ?? 0) - (bytes.get(x) ?? 0) || (x < y ? -1 : 1))) {
+  const busiestFirst = [...accounts].sort((x, y) => (filesOf.get(y) ?? 0) - (filesOf.get(x) ?? 0) || (x < y ? -1 : 1));
+  for (const account of busiestFirst) {
     const n = load.indexOf(Math.min(...load));
     threadOf.set(account, n);
-    load[n] += bytes.get(account) ?? 0;
+    load[n] += filesOf.get(account) ?? 0;
   }
   const parts: (ReplayFile & { index: number })[][] = Array.from({ length: threads }, () => []);
   files.forEach((f, index) => {
