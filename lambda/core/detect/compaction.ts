@@ -31,6 +31,7 @@ import { DAY, decay, HOUR, MINUTE } from './context';
 import { compareDeltas, jobObservations, latestByPrincipal, OTHER_ATTRIBUTION } from './delta';
 import { shortWindowExpected } from './episodes';
 import { isTrusted, newJob, observeRun } from './jobs';
+import { own, put } from './records';
 import { groupOf, hasBaseline, learnsApis, learnsSources, parseJobId, principalGroup } from './series';
 import {
   BUCKETS,
@@ -224,7 +225,7 @@ export function compact(ctx: Context): void {
         }
         // Source IPs keep the hour they were last seen, so the most recent ones are kept.
         const value = sources ? Math.floor((b * binMs) / HOUR) : 1;
-        for (const name of names) known.apis[name] = Math.max(known.apis[name] ?? 0, value);
+        for (const name of names) put(known.apis, name, Math.max(own(known.apis, name) ?? 0, value));
       }
       const known = page.known[id];
       if (sources && known) keepRecent(known.apis, config.detectors['s3-exfiltration'].knownSources);
@@ -236,7 +237,7 @@ export function compact(ctx: Context): void {
   // Last seen per principal (the retention clock).
   for (const [principal, t] of seen) {
     const page = touch(principalGroup(principal));
-    if (page && t > (page.seen[principal] ?? Number.NEGATIVE_INFINITY)) page.seen[principal] = t;
+    if (page && t > (own(page.seen, principal) ?? Number.NEGATIVE_INFINITY)) put(page.seen, principal, t);
   }
 
   // Candidate jobs learn their runs; trusted ones move to the head, broken ones back to the pages.
@@ -279,8 +280,8 @@ export function compact(ctx: Context): void {
   for (const id of Object.keys(head.jobs)) {
     const { principal } = parseJobId(id);
     const page = pages.get(pageIdOf(pageRefOf(head.pages, principalGroup(principal))))!;
-    const t = page.seen[principal];
-    if (t !== undefined && t > (head.seen[principal] ?? Number.NEGATIVE_INFINITY)) head.seen[principal] = t;
+    const t = own(page.seen, principal);
+    if (t !== undefined && t > (own(head.seen, principal) ?? Number.NEGATIVE_INFINITY)) put(head.seen, principal, t);
   }
 
   // Retention: forget principals not seen for principalDays, and faint series.
@@ -414,7 +415,7 @@ function split(ref: PageRef, page: Page, k: number): [PageRef, Page][] {
   for (const [id, s] of Object.entries(page.series)) side(groupOf(id)).series[id] = s;
   for (const [id, kn] of Object.entries(page.known)) side(groupOf(id)).known[id] = kn;
   for (const [id, j] of Object.entries(page.jobs)) side(principalGroup(parseJobId(id).principal)).jobs[id] = j;
-  for (const [p, t] of Object.entries(page.seen)) side(principalGroup(p)).seen[p] = t;
+  for (const [p, t] of Object.entries(page.seen)) put(side(principalGroup(p)).seen, p, t);
   for (const [id, j] of Object.entries(page.promoted ?? {})) {
     const s = side(principalGroup(parseJobId(id).principal));
     s.promoted = { ...(s.promoted ?? {}), [id]: j };

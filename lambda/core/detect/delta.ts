@@ -9,6 +9,7 @@
  * "this file was applied" marker and what later windows and compactions read back.
  */
 import type { TrailEvent } from '../event';
+import { addTo, put } from './records';
 import { isObjectRead, isProvisioning, jobId, parseJobId, seriesId } from './series';
 
 /** Counts of one series in one bin, and what explains them (only the maps the series kind needs). */
@@ -102,7 +103,7 @@ const OTHER = '~other';
 /** Adds to a count map, creating it when absent; returns the map. */
 function inc(map: Record<string, number> | undefined, key: string, by = 1): Record<string, number> {
   const m = map ?? {};
-  m[key] = (m[key] ?? 0) + by;
+  addTo(m, key, by);
   return m;
 }
 
@@ -267,7 +268,7 @@ export class DeltaBuilder {
     const jobs: Record<string, [number, number, number]> = {};
     for (const [id, [first, last, calls]] of Object.entries(this.jobs)) jobs[id] = [d - first, last - first, calls];
     const seen: Record<string, number> = {};
-    for (const [p, t] of this.seen) if (!this.jobPrincipals.has(p)) seen[p] = d - t;
+    for (const [p, t] of this.seen) if (!this.jobPrincipals.has(p)) put(seen, p, d - t);
     return {
       ...this.file,
       events: this.events,
@@ -291,7 +292,7 @@ function capped(map: Record<string, number>): Record<string, number> {
   const out: Record<string, number> = {};
   let rest = 0;
   entries.forEach(([k, v], i) => {
-    if (i < MAX_ATTRIBUTION_ENTRIES) out[k] = v;
+    if (i < MAX_ATTRIBUTION_ENTRIES) put(out, k, v);
     else rest += v;
   });
   out[OTHER] = (out[OTHER] ?? 0) + rest;

@@ -21,6 +21,7 @@ import {
   topList,
   windowTail,
 } from './rate';
+import { own } from './records';
 import { ranked, type WindowIndex } from './windows';
 
 /**
@@ -50,7 +51,7 @@ export function testExfiltration(
   const { text: where, ips } = fromIps(view);
   const sourcesKnown = known !== undefined && t - known.since >= DAY;
   const fromNew = ranked(view.i)
-    .filter(([ip]) => known?.apis[ip] === undefined)
+    .filter(([ip]) => known === undefined || own(known.apis, ip) === undefined)
     .reduce((n, [, c]) => n + c, 0);
   const newSource = sourcesKnown && fromNew * 2 > count;
   const anomalous =

@@ -11,6 +11,7 @@ import type { DetectConfig } from './config';
 import { type Context, DAY, historyMinutes, MINUTE, shortPrincipal } from './context';
 import { endEpisode, episodeId, gapEpisodeKey, startEpisode } from './episodes';
 import { type InsightEvent, isoSeconds, round } from './insight';
+import { own } from './records';
 import { parseJobId } from './series';
 import { type EpisodeState, type JobState, lagBucketMinutes } from './state';
 import { zeroProbability } from './stats';
@@ -252,7 +253,7 @@ export function checkJobs(ctx: Context, now: number, out: InsightEvent[]): void 
       if (excused) continue;
       // The principal was active around the due time: the run happened (some calls may arrive late). A run
       // passed over is known not to have come: the principal's later activity is the next run.
-      if (!skipped && (head.seen[principal] ?? 0) >= due - tol) continue;
+      if (!skipped && (own(head.seen, principal) ?? 0) >= due - tol) continue;
       if (historyMinutes(head) < config.learningHours * 60) continue;
       reportMissed(ctx, id, job, due, skipped, now, out);
     }

@@ -10,6 +10,7 @@ import type { DetectConfig } from './config';
 import { DAY, decay } from './context';
 import { type FileDelta, jobObservations } from './delta';
 import { observeRun } from './jobs';
+import { addTo, own, put } from './records';
 import { groupOf, learnsSources, parseJobId, principalGroup } from './series';
 import {
   emptyPage,
@@ -33,7 +34,7 @@ function addDecayed(
 ): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [k, v] of Object.entries(a)) out[k] = decay(v, aRef, ref, halfLifeMs);
-  for (const [k, v] of Object.entries(b)) out[k] = (out[k] ?? 0) + decay(v, bRef, ref, halfLifeMs);
+  for (const [k, v] of Object.entries(b)) addTo(out, k, decay(v, bRef, ref, halfLifeMs));
   for (const k of Object.keys(out)) out[k] = roundSum(out[k]);
   return out;
 }
@@ -99,7 +100,7 @@ export function mergeHistory(
       : structuredClone(r);
   }
   head.compaction.horizon = Math.max(head.compaction.horizon, h.compaction.horizon);
-  for (const [p, t] of Object.entries(h.seen)) head.seen[p] = Math.max(head.seen[p] ?? t, t);
+  for (const [p, t] of Object.entries(h.seen)) put(head.seen, p, Math.max(own(head.seen, p) ?? t, t));
 
   const pages = new Map<string, Page>();
   for (const id of pageIds(head)) pages.set(id, structuredClone(live.pages.get(id) ?? emptyPage()));
@@ -112,17 +113,17 @@ export function mergeHistory(
     delete page.jobs[id];
     const principal = parseJobId(id).principal;
     const seen = Math.max(
-      head.seen[principal] ?? Number.NEGATIVE_INFINITY,
-      page.seen[principal] ?? Number.NEGATIVE_INFINITY,
+      own(head.seen, principal) ?? Number.NEGATIVE_INFINITY,
+      own(page.seen, principal) ?? Number.NEGATIVE_INFINITY,
     );
-    if (Number.isFinite(seen)) head.seen[principal] = seen;
+    if (Number.isFinite(seen)) put(head.seen, principal, seen);
     if (live.head.jobs[id]) continue;
     // Runs the live partition saw since its last compaction are in its deltas, not in its pages yet.
     for (const d of live.recent) {
       for (const [jid, first, last, calls] of jobObservations(d)) {
         if (jid !== id) continue;
         observeRun(config, head.jobs[id], first, last, calls);
-        if (last > (head.seen[principal] ?? Number.NEGATIVE_INFINITY)) head.seen[principal] = last;
+        if (last > (own(head.seen, principal) ?? Number.NEGATIVE_INFINITY)) put(head.seen, principal, last);
       }
     }
   }
@@ -140,7 +141,7 @@ export function mergeHistory(
       }
       // Source IPs keep the later of the two last-seen hours, and only the most recent ones (s3-exfiltration).
       const apis = { ...x.apis };
-      for (const [name, v] of Object.entries(k.apis)) apis[name] = Math.max(apis[name] ?? 0, v);
+      for (const [name, v] of Object.entries(k.apis)) put(apis, name, Math.max(own(apis, name) ?? 0, v));
       if (learnsSources(id)) keepRecent(apis, config.detectors['s3-exfiltration'].knownSources);
       const merged: KnownApis = { since: Math.min(x.since, k.since), apis };
       // The larger of the two bursts, decayed to the later time.
@@ -156,7 +157,7 @@ export function mergeHistory(
     }
     for (const [principal, t] of Object.entries(page.seen)) {
       const p = into(principalGroup(principal));
-      p.seen[principal] = Math.max(p.seen[principal] ?? t, t);
+      put(p.seen, principal, Math.max(own(p.seen, principal) ?? t, t));
     }
   }
   head.compaction.baseChars = [...pages.values()].reduce((n, p) => n + pageChars(p), 0);

@@ -18,6 +18,7 @@ import type { InsightEvent } from './insight';
 import { checkJobs, jobRan, nextJobDue, observeRun } from './jobs';
 import { recordProvisioning, testUnusedRegion } from './provisioning';
 import { testRate } from './rate';
+import { own, put } from './records';
 import { hasLongTest, parseJobId } from './series';
 import { testSignInAfterFailures, testSignInFailures, testSignInSpray } from './signin';
 import { emptyHead, type FilePosition, lagBucket, type PartitionHead } from './state';
@@ -201,12 +202,13 @@ export class PartitionMachine {
       const job = head.jobs[id];
       if (!job) continue;
       const principal = parseJobId(id).principal;
-      if (!seenBefore.has(principal)) seenBefore.set(principal, head.seen[principal] ?? Number.NEGATIVE_INFINITY);
-      if (last > (head.seen[principal] ?? Number.NEGATIVE_INFINITY)) head.seen[principal] = last;
+      if (!seenBefore.has(principal)) seenBefore.set(principal, own(head.seen, principal) ?? Number.NEGATIVE_INFINITY);
+      if (last > (own(head.seen, principal) ?? Number.NEGATIVE_INFINITY)) put(head.seen, principal, last);
       if (observeRun(config, job, first, last, calls, seenBefore.get(principal))) jobRan(this.ctx, id, now, out);
     }
     for (const [principal, t] of latestByPrincipal(delta)) {
-      if (head.seen[principal] !== undefined && t > head.seen[principal]) head.seen[principal] = t;
+      const seen = own(head.seen, principal);
+      if (seen !== undefined && t > seen) put(head.seen, principal, t);
     }
 
     // Counts, then the windows they touched: every short window, and the long window ending at the latest

@@ -14,6 +14,7 @@ import { isConsoleAgent, OTHER_ATTRIBUTION } from './delta';
 import { episodeId, startEpisode } from './episodes';
 import type { Attribution, AttributionValue, InsightEvent } from './insight';
 import { round } from './insight';
+import { own } from './records';
 import {
   callerSeries,
   DETECTOR_OF,
@@ -170,7 +171,7 @@ function habitual(ctx: Context, id: string, view: WindowView, w: number, factor:
   const t = (w + 1) * ctx.settings.binMs;
   if (!known || t - known.since < DAY) return false;
   // Calls beyond the attribution cap ("Other") have unknown names: not provably habitual.
-  if (Object.keys(view.n).some((name) => name === OTHER_ATTRIBUTION || !known.apis[name])) return false;
+  if (Object.keys(view.n).some((name) => name === OTHER_ATTRIBUTION || !own(known.apis, name))) return false;
   return view.count <= factor * peakAt(known, t, ctx.settings.halfLifeMs);
 }
 
@@ -191,7 +192,7 @@ function testNovelty(ctx: Context, id: string, view: WindowView, w: number): num
   const t = (w + 1) * binMs;
   if (!known || t - known.since < DAY) return undefined;
   let novel = 0;
-  for (const name of Object.keys(view.n)) if (!known.apis[name]) novel++;
+  for (const name of Object.keys(view.n)) if (!own(known.apis, name)) novel++;
   if (novel < dc.minNovelApis) return undefined;
   const windows = (t - known.since) / windowMs;
   const rate = (Object.keys(known.apis).length + 1) / windows;
@@ -414,7 +415,7 @@ function startRateEpisode(
       break;
     case 'recon': {
       const known = knownOf(ctx, id);
-      const novel = known ? names.filter(([n]) => !known.apis[n]).length : names.length;
+      const novel = known ? names.filter(([n]) => !own(known.apis, n)).length : names.length;
       explanation = `${who} made ${view.count} read-only calls to ${names.length} APIs (${novel} never called by it before) across ${sources.length} services in ${windowMin} min (${topList(names, 3)}…); ${expText} (p = ${p.toExponential(1)}): looks like an enumeration sweep.`;
       break;
     }

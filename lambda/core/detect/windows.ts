@@ -8,6 +8,7 @@
  */
 import type { BinCounts, FileDelta } from './delta';
 import { OTHER_ATTRIBUTION } from './delta';
+import { addTo } from './records';
 
 /** The counts of one window of one series, merged over its bins. */
 export interface WindowView {
@@ -24,7 +25,7 @@ export interface WindowView {
 }
 
 function addCounts(into: Record<string, number>, from: Record<string, number>): void {
-  for (const k in from) into[k] = (into[k] ?? 0) + from[k];
+  for (const k in from) addTo(into, k, from[k]);
 }
 
 /**

@@ -1,0 +1,49 @@
+/**
+ * Text from the logs keys the engine's records (user agents, principals, API names, source IPs), and whoever calls
+ * an API chooses some of it. `constructor`, `toString` and `__proto__` must count like any other key: not read as
+ * Object's own members, not dropped as a prototype, and the state must survive JSON as it was.
+ */
+import { buildDelta, parseReplayState, Replay, serializeReplayState } from '../../lambda/core/detect';
+import { ACCOUNT, ev, MIN, REGION, T0 } from './helpers';
+
+const HOSTILE = ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf'];
+
+const file = (deliveredAt: number, name: string) => ({ account: ACCOUNT, region: REGION, deliveredAt, file: name });
+
+describe('keys that are names of Object members', () => {
+  test('count exactly in a delta: user agents, principals, API names and source IPs', () => {
+    const events = HOSTILE.flatMap((text, i) =>
+      Array.from({ length: i + 1 }, () => ev(T0 + MIN, text, { userAgent: text, who: text, sourceIp: text, readOnly: true })),
+    );
+    const delta = buildDelta(file(T0 + 5 * MIN, 'f1'), events, 5 * MIN);
+    // The largest count of each key in any series' bin (Maps: a plain object here would have the same problem).
+    const agents = new Map<string, number>();
+    const names = new Map<string, number>();
+    for (const bins of Object.values(delta.series)) {
+      for (const counts of Object.values(bins)) {
+        for (const [k, v] of Object.entries(counts.a ?? {})) agents.set(k, Math.max(agents.get(k) ?? 0, v));
+        for (const [k, v] of Object.entries(counts.n ?? {})) names.set(k, Math.max(names.get(k) ?? 0, v));
+      }
+    }
+    const expected = new Map(HOSTILE.map((text, i) => [text, i + 1]));
+    expect(agents).toEqual(expected);
+    expect(names).toEqual(expected);
+    expect(JSON.stringify(delta)).not.toMatch(/native code|NaN|null/);
+  });
+
+  test('a replay over them keeps numbers in its state, and the state reads back the same', () => {
+    const engine = new Replay({ learningHours: 1 });
+    for (let h = 0; h < 48; h++) {
+      const t = T0 + h * 60 * MIN;
+      const events = HOSTILE.map((text) => ev(t + MIN, text, { userAgent: text, who: text, sourceIp: text, readOnly: true }));
+      engine.ingestFile(file(t + 5 * MIN, `f${h}`), events);
+    }
+    const text = serializeReplayState(engine.snapshot());
+    expect(text).not.toMatch(/native code|NaN/);
+    const partition = engine.snapshot().partitions[ACCOUNT];
+    const seen = Object.assign({}, ...Object.values(partition.pages).map((p) => p.seen), partition.head.seen);
+    for (const text of HOSTILE)
+      expect(Object.hasOwn(seen, text) || Object.hasOwn(partition.head.seen, text)).toBe(true);
+    expect(serializeReplayState(parseReplayState(text))).toBe(text);
+  });
+});
