@@ -13,7 +13,9 @@ const file = (deliveredAt: number, name: string) => ({ account: ACCOUNT, region:
 describe('keys that are names of Object members', () => {
   test('count exactly in a delta: user agents, principals, API names and source IPs', () => {
     const events = HOSTILE.flatMap((text, i) =>
-      Array.from({ length: i + 1 }, () => ev(T0 + MIN, text, { userAgent: text, who: text, sourceIp: text, readOnly: true })),
+      Array.from({ length: i + 1 }, () =>
+        ev(T0 + MIN, text, { userAgent: text, who: text, sourceIp: text, readOnly: true }),
+      ),
     );
     const delta = buildDelta(file(T0 + 5 * MIN, 'f1'), events, 5 * MIN);
     // The largest count of each key in any series' bin (Maps: a plain object here would have the same problem).
@@ -35,7 +37,9 @@ describe('keys that are names of Object members', () => {
     const engine = new Replay({ learningHours: 1 });
     for (let h = 0; h < 48; h++) {
       const t = T0 + h * 60 * MIN;
-      const events = HOSTILE.map((text) => ev(t + MIN, text, { userAgent: text, who: text, sourceIp: text, readOnly: true }));
+      const events = HOSTILE.map((text) =>
+        ev(t + MIN, text, { userAgent: text, who: text, sourceIp: text, readOnly: true }),
+      );
       engine.ingestFile(file(t + 5 * MIN, `f${h}`), events);
     }
     const text = serializeReplayState(engine.snapshot());
