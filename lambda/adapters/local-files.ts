@@ -15,7 +15,19 @@
  */
 
 import { isUtf8 } from 'node:buffer';
-import { createReadStream, type Dirent, readdirSync, readFileSync, realpathSync, type Stats, statSync } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  type Dirent,
+  fstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  realpathSync,
+  type Stats,
+  statSync,
+} from 'node:fs';
 import { basename, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { createGunzip, gunzipSync } from 'node:zlib';
@@ -291,16 +303,33 @@ const WHOLE_FILE_MAX_BYTES = 4 * 1024 * 1024;
 
 /**
  * Opens a file as a source of bytes for the reader: small files in one read, larger ones as a stream of
- * 1 MiB reads (fewer, larger chunks for the gunzip stream), so memory stays bounded whatever the size.
- * Errors (missing file, permissions) surface on the first read, where the reader reports them.
+ * 1 MiB reads (fewer, larger chunks for the gunzip stream), so memory stays bounded whatever the size. The size
+ * comes from the open file (no `stat` by name first). Errors (missing file, permissions) surface on the first
+ * read, where the reader reports them.
  */
-export async function* openLocalFile(path: string, knownSize?: number): AsyncGenerator<Uint8Array> {
-  // `knownSize` (from the listing) saves a stat per file, which shows in replays of thousands of small files.
-  if ((knownSize ?? statSync(path).size) <= WHOLE_FILE_MAX_BYTES) {
-    yield readFileSync(path);
-    return;
+export async function* openLocalFile(path: string): AsyncGenerator<Uint8Array> {
+  const fd = openSync(path, 'r');
+  let streaming = false;
+  try {
+    const { size } = fstatSync(fd);
+    if (size <= WHOLE_FILE_MAX_BYTES) {
+      yield readOpenFile(fd, size);
+      return;
+    }
+    streaming = true;
+  } finally {
+    if (!streaming) closeSync(fd);
   }
-  yield* createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>;
+  // The stream owns the descriptor from here and closes it.
+  yield* createReadStream(path, { fd, highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>;
+}
+
+/** Reads an open file whole, as readFileSync does: `size` bytes (its size when opened), or to its end if it shrank. */
+export function readOpenFile(fd: number, size: number): Buffer {
+  const bytes = Buffer.allocUnsafe(size);
+  let read = 0;
+  for (let n = 1; read < size && n > 0; read += n) n = readSync(fd, bytes, read, size - read, read);
+  return read < size ? bytes.subarray(0, read) : bytes;
 }
 
 /** Exports up to this size that are not CloudTrail deliveries are read whole, so their shape can be recognised. */
@@ -313,11 +342,11 @@ const SHAPE_SNIFF_MAX_BYTES = 64 * 1024 * 1024;
  */
 export function openLocalRecords(file: LocalFile): AsyncIterable<Uint8Array> {
   if (file.format === 'jsonl') {
-    const bytes = openLocalFile(file.path, file.size);
+    const bytes = openLocalFile(file.path);
     return jsonLinesAsRecords(file.path.endsWith('.gz') ? Readable.from(bytes).pipe(createGunzip()) : bytes);
   }
   if (file.info.kind === 'foreign' && sizeOf(file) <= SHAPE_SNIFF_MAX_BYTES) return openExport(file);
-  return openLocalFile(file.path, file.size);
+  return openLocalFile(file.path);
 }
 
 /** A JSON file that is not a delivery: passed through when it is a Records document or an array, else rewritten. */

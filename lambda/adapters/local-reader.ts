@@ -24,7 +24,7 @@
  * in order, on the eventIDs (sent as bits, see {@link EventIds}); a batch holding a duplicate (rare: CloudTrail delivered an event twice) is counted
  * event by event from its columns instead, without the duplicates, so the totals are those of a single thread.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -41,7 +41,7 @@ import {
   TrailReadError,
 } from '../core/reader';
 import { SummaryBuilder, type SummaryCounts } from '../core/summary';
-import { type LocalFile, openLocalRecords, sizeOf } from './local-files';
+import { type LocalFile, openLocalRecords, readOpenFile, sizeOf } from './local-files';
 
 /** One file's outcome in {@link summarizeLocalFiles}: its events went into the summary. */
 export interface FileSummarized {
@@ -351,12 +351,7 @@ function readIfSmall(path: string): Buffer | undefined {
   }
   try {
     const { size } = fstatSync(fd);
-    if (size > SYNC_READ_MAX_BYTES) return undefined;
-    // As readFileSync does, without a second fstat: up to the size found, or to the end if it shrank.
-    const bytes = Buffer.allocUnsafe(size);
-    let read = 0;
-    for (let n = 1; read < size && n > 0; read += n) n = readSync(fd, bytes, read, size - read, read);
-    return read < size ? bytes.subarray(0, read) : bytes;
+    return size <= SYNC_READ_MAX_BYTES ? readOpenFile(fd, size) : undefined;
   } catch {
     return undefined;
   } finally {
