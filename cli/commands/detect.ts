@@ -226,7 +226,7 @@ export async function detectFiles(
   // Per account: an event belongs to one account, and so the replay dedupes alike on one thread or many.
   const dedupers = new AccountDedupers();
   /** Accounts for a file read: false when it turned out not to be CloudTrail's (then it is only counted). */
-  const account = ({ file, report, events }: { file: LocalFile; report: ReadReport; events: number }): boolean => {
+  const accountFor = ({ file, report, events }: { file: LocalFile; report: ReadReport; events: number }): boolean => {
     onFileRead?.(file, report.bytesRead, events);
     if (inputs.fileRead(file, report) !== 'not-cloudtrail') return true;
     stats.ignored++;
@@ -249,7 +249,7 @@ export async function detectFiles(
     }
     // No timestamp in the name: read it now to place it by its own data.
     const read = await readHere(f, dedupers, rules?.engine);
-    if (!account({ ...read, events: read.events.length })) continue;
+    if (!accountFor({ ...read, events: read.events.length })) continue;
     const failed = !read.report.complete;
     if (failed) stats.failed++;
     const { events } = read;
@@ -289,7 +289,7 @@ export async function detectFiles(
         if (outcome.kind === 'applied') stats.alreadyApplied++;
         else if (outcome.kind === 'digest') stats.digests++;
         else {
-          account({ file: p.file, report: outcome.report, events: outcome.events });
+          accountFor({ file: p.file, report: outcome.report, events: outcome.events });
           if (!outcome.report.complete) {
             stats.failed++;
             continue;
@@ -359,7 +359,7 @@ export async function detectFiles(
           ? await nextRead(ahead, p.file)
           : await readHere(p.file, dedupers.of(p.file.info.account as string), rules?.engine);
         const count = typeof read.events === 'number' ? read.events : read.events.length;
-        if (loud && !account({ ...read, events: count })) continue;
+        if (loud && !accountFor({ ...read, events: count })) continue;
         if (!read.report.complete) {
           if (loud) stats.failed++;
           // Delivered but not applied: the pipeline would dead-letter it, and no silence is blamed on the trail.

@@ -15,7 +15,7 @@
  */
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { EventIdDeduper } from '../core/dedupe';
+import { AccountDedupers } from '../core/dedupe';
 import {
   type DeliveredFile,
   type DetectConfig,
@@ -118,7 +118,7 @@ const OUTCOMES_PER_MESSAGE = 32;
 export async function runReplayPart(part: ReplayPart, post: (message: ReplayMessage) => void): Promise<void> {
   const replay = new Replay(part.config, part.state);
   const { binMs } = settingsOf(replay.config);
-  const dedupers = new Map<string, EventIdDeduper>();
+  const dedupers = new AccountDedupers();
   let outcomes: WireOutcome[] = [];
   for (const f of part.files) {
     const account = f.file.info.account as string;
@@ -128,16 +128,12 @@ export async function runReplayPart(part: ReplayPart, post: (message: ReplayMess
     if (replay.isApplied(delivered)) outcomes.push({ kind: 'applied', index });
     else if (f.digest) outcomes.push({ kind: 'digest', index, insights: replay.ingestDigest(delivered) });
     else {
-      let dedupe = dedupers.get(account);
-      if (!dedupe) {
-        dedupe = new EventIdDeduper();
-        dedupers.set(account, dedupe);
-      }
       const report = createReadReport(f.file.path);
       const events = await readLocalFileEvents(f.file, {
         file: f.file.path,
         report,
-        dedupe,
+        // As the one-thread replay: the file's account's window (detect's dedupe is per account).
+        dedupe: dedupers.of(account),
         fallbackAccount: account,
         ...(part.maxRecordBytes ? { maxRecordBytes: part.maxRecordBytes } : {}),
       });
