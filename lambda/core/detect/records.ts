@@ -6,9 +6,13 @@
  * (JSON.parse makes `__proto__` an own property again).
  */
 
-/** The value of `key` in a record, own properties only. */
-export function own<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
-  return Object.hasOwn(record, key) ? record[key] : undefined;
+/**
+ * The number at `key` in a record of numbers, own properties only. One look-up: what a record inherits from
+ * Object.prototype is never a number (functions, and `__proto__`'s object), so a number found is the record's own.
+ */
+export function own(record: Readonly<Record<string, number>>, key: string): number | undefined {
+  const v = record[key];
+  return typeof v === 'number' ? v : undefined;
 }
 
 /** Sets `key` in a record, `__proto__` included. */
@@ -20,5 +24,9 @@ export function put<T>(record: Record<string, T>, key: string, value: T): void {
 
 /** Adds `by` to the count of `key` (0 when absent). */
 export function addTo(record: Record<string, number>, key: string, by: number): void {
-  put(record, key, (own(record, key) ?? 0) + by);
+  const v = record[key];
+  // Assignment makes an own property over an inherited member ('constructor', 'toString': writable data
+  // properties of Object.prototype), except over `__proto__`, an accessor: put defines it instead.
+  if (typeof v === 'number') record[key] = v + by;
+  else put(record, key, by);
 }
