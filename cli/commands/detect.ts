@@ -8,7 +8,6 @@
  * state across runs.
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import { inputRole, type LocalFile, sizeOf } from '../../lambda/adapters/local-files';
 import {
@@ -19,6 +18,7 @@ import {
   readLocalFiles,
 } from '../../lambda/adapters/local-reader';
 import { partitionAccounts, ReplayThreadsFailed, replayByPartition } from '../../lambda/adapters/local-replay';
+import { defaultThreads } from '../../lambda/adapters/threads';
 import { AccountDedupers, type Deduper } from '../../lambda/core/dedupe';
 import {
   type DeliveredFile,
@@ -608,9 +608,3 @@ const parse = optionParser({
   'no-rules': { type: 'boolean' },
   threads: { type: 'string' },
 });
-
-/** One reader thread per core, at most 8; none on a single core (as `summary`). */
-function defaultThreads(): number {
-  const cores = availableParallelism();
-  return cores > 1 ? Math.min(cores, 8) : 0;
-}

@@ -25,11 +25,9 @@
  * event by event from its columns instead, without the duplicates, so the totals are those of a single thread.
  */
 import { closeSync, fstatSync, openSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { type EventIdDeduper, parseUuid } from '../core/dedupe';
-import { type DeliveredFile, DeltaBuilder, type FileDelta, fileIdentity } from '../core/detect';
+import { buildDelta, type DeliveredFile, type FileDelta, fileIdentity } from '../core/detect';
 import type { TrailEvent } from '../core/event';
 import {
   createReadReport,
@@ -42,6 +40,7 @@ import {
 } from '../core/reader';
 import { SummaryBuilder, type SummaryCounts } from '../core/summary';
 import { type LocalFile, openLocalRecords, readOpenFile, sizeOf } from './local-files';
+import { defaultThreads, startThread } from './threads';
 
 /** One file's outcome in {@link summarizeLocalFiles}: its events went into the summary. */
 export interface FileSummarized {
@@ -503,9 +502,7 @@ function deliveredFileOf(file: LocalFile): DeliveredFile {
 
 /** A named log file's detection delta, as `Replay.ingestFile` builds it. */
 export function deltaOf(file: LocalFile, events: readonly TrailEvent[], binMs: number): FileDelta {
-  const builder = new DeltaBuilder(deliveredFileOf(file), binMs);
-  for (const e of events) builder.add(e);
-  return builder.finish();
+  return buildDelta(deliveredFileOf(file), events, binMs);
 }
 
 /** Walks a reply's eventIDs file by file, applying the dedupe in order. */
@@ -551,15 +548,10 @@ type ReadPart =
   | { readonly reply?: undefined; readonly file: LocalFile; readonly result: WorkerFileResult };
 
 function read(files: readonly LocalFile[], options: LocalReadOptions, mode: TaskMode): AsyncGenerator<ReadPart> {
-  const workers = options.workers ?? defaultWorkers();
+  const workers = options.workers ?? defaultThreads();
   return workers > 0 && files.length > 1
     ? parallel(files, workers, options.maxRecordBytes, mode, options.onThreadFailure)
     : inThisThread(files, options.maxRecordBytes);
-}
-
-function defaultWorkers(): number {
-  const cores = availableParallelism();
-  return cores > 1 ? Math.min(cores, 8) : 0;
 }
 
 async function* inThisThread(
@@ -619,17 +611,6 @@ function* unpack(
   }
 }
 
-/**
- * A reader thread: the bundled `.js` beside the CLI bundle, or, when this module runs as TypeScript (tests,
- * `tsx`), the TypeScript worker loaded through tsx's require hook (`--import tsx` in a worker's execArgv does not
- * reach its module loader: the thread would fail and every file would be read here).
- */
-function startWorker(): Worker {
-  if (!__filename.endsWith('.ts')) return new Worker(join(__dirname, 'local-read-worker.js'));
-  const script = join(__dirname, 'local-read-worker.ts');
-  return new Worker(`require('tsx/cjs');\nrequire(${JSON.stringify(script)});`, { eval: true });
-}
-
 async function* parallel(
   files: readonly LocalFile[],
   workers: number,
@@ -683,7 +664,7 @@ async function* parallel(
     }
   };
   for (let n = 0; n < Math.min(workers, files.length); n++) {
-    const slot = { worker: startWorker(), busy: new Set<number>() };
+    const slot = { worker: startThread('local-read-worker'), busy: new Set<number>() };
     slot.worker.on('message', (reply: WorkerReply) => {
       slot.busy.delete(reply.id);
       results.set(reply.id, reply);

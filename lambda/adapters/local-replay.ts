@@ -13,8 +13,6 @@
  * builds each file's delta and applies it, as `Replay.ingestFile` would. Only named CloudTrail files (log and
  * digest files, whose account, Region and delivery time are in their names) can be shared out this way.
  */
-import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { AccountDedupers } from '../core/dedupe';
 import {
   type DeliveredFile,
@@ -28,6 +26,7 @@ import {
 import { createReadReport, type ReadReport } from '../core/reader';
 import type { LocalFile } from './local-files';
 import { deltaOf, readLocalFileEvents, rebuildReport, type SerializedReport, serializeReport } from './local-reader';
+import { startThread } from './threads';
 
 /** A file to replay, in canonical order. */
 export interface ReplayFile {
@@ -187,7 +186,7 @@ export async function* replayByPartition(
       ...(options.until === undefined ? {} : { until: options.until }),
       ...(options.maxRecordBytes ? { maxRecordBytes: options.maxRecordBytes } : {}),
     };
-    const worker = startWorker(part);
+    const worker = startThread('local-replay-worker', { workerData: part });
     worker.on('message', (m: ReplayMessage) => {
       if (m.kind === 'outcomes') for (const o of m.outcomes) queues[n].push(o);
       else ends[n] = m;
@@ -292,11 +291,4 @@ function subState(
     for (const [id, t] of Object.entries(state.applied)) if (ids.has(id)) applied[id] = t;
   }
   return { format: REPLAY_STATE_FORMAT, partitions, applied };
-}
-
-/** A replay thread: the bundled script beside the command bundle, or the TypeScript one through tsx (tests). */
-function startWorker(part: ReplayPart): Worker {
-  if (!__filename.endsWith('.ts')) return new Worker(join(__dirname, 'local-replay-worker.js'), { workerData: part });
-  const script = join(__dirname, 'local-replay-worker.ts');
-  return new Worker(`require('tsx/cjs');\nrequire(${JSON.stringify(script)});`, { eval: true, workerData: part });
 }

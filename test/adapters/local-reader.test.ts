@@ -151,6 +151,44 @@ describe('readLocalFiles', () => {
     );
   });
 
+  test('when the reader threads die, the rest is read in this thread: the same files, events, counts and deltas', async () => {
+    const root = mixedTree();
+    const files = scanLocalPaths([root]).files;
+    const logs = files.filter((f) => f.info.kind === 'log');
+    const binMs = settingsOf(resolveDetectConfig({})).binMs;
+    const reads = async (workers: number, onThreadFailure?: (e: Error) => void) => {
+      const options = { workers, ...(onThreadFailure ? { onThreadFailure } : {}) };
+      const events = [];
+      for await (const f of readLocalFiles(files, { ...options, dedupe: new EventIdDeduper() })) events.push(f);
+      const summary = new SummaryBuilder();
+      const reports = [];
+      for await (const f of summarizeLocalFiles(files, summary, { ...options, dedupe: new EventIdDeduper() }))
+        reports.push(f.report);
+      const deltas = [];
+      for await (const f of readLocalDeltas(logs, binMs, { ...options, dedupe: new EventIdDeduper() }))
+        deltas.push({ delta: f.delta, report: f.report });
+      return { events, summary: summary.toJSON(1000), reports, deltas };
+    };
+    const expected = await reads(0);
+    // Every reader thread is stopped after its first reply, as if it had crashed.
+    const threads: typeof import('node:worker_threads') = require('node:worker_threads');
+    const RealWorker = threads.Worker;
+    const spy = jest.spyOn(threads, 'Worker').mockImplementation((...args) => {
+      const worker = new RealWorker(...args);
+      worker.once('message', () => void worker.terminate());
+      return worker;
+    });
+    const failures: Error[] = [];
+    try {
+      const got = await reads(2, (e) => failures.push(e));
+      expect(got).toEqual(expected);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(failures).toHaveLength(3);
+    expect(failures[0].message).toMatch(/a reader thread exited with code/);
+  });
+
   test('stops its threads when the caller stops early', async () => {
     const files = scanLocalPaths([join(SAMPLES, 'grycap-cloudtrail-tracker')]).files;
     let seen = 0;
