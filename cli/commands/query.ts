@@ -9,6 +9,7 @@
 
 import type { LocalCloudTrail } from '../../lambda/adapters/duckdb-cloudtrail';
 import type { TrailIndex } from '../../lambda/adapters/duckdb-index';
+import { BackgroundSizes } from '../../lambda/adapters/local-files';
 import {
   type CatalogQuery,
   findQuery,
@@ -155,8 +156,13 @@ async function runOnLogs(
 ): Promise<number> {
   duckdbOnly(query);
   const inputs = new InputReport('query', io);
+  // DuckDB needs every file's size (tiny files go to the tolerant reader): asked on another thread while it loads.
+  const sizes = new BackgroundSizes();
   const files = inputs.list(logs);
-  const engine = await engineModule().LocalCloudTrail.openFiles(files);
+  const sized = sizes.ask(files);
+  const engines = engineModule();
+  await sized;
+  const engine = await engines.LocalCloudTrail.openFiles(files);
   try {
     const rendered = localRendering(query, params, engine.report.window, false);
     const r = engine.report;

@@ -26,7 +26,7 @@
  */
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, join, resolve, sep } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import {
   CLOUDTRAIL_COLUMNS,
@@ -162,6 +162,30 @@ function deliveryTable(f: LocalFile): TableSpec | undefined {
   if (f.info.kind !== 'log' && f.info.kind !== 'insight') return undefined;
   if (sizeOf(f) < NATIVE_MIN_BYTES || GLOB_CHARACTERS.test(f.path)) return undefined;
   return f.info.kind === 'log' ? CLOUDTRAIL : INSIGHTS;
+}
+
+/**
+ * Absolute paths of listed files, as `resolve` gives them. The listing's paths under an absolute root are absolute
+ * and normalized already; under a relative root, each directory is resolved once for all its files (the listing
+ * gives a directory's files one after another; `resolve` per file was a fifth of the time DuckDB's file list took).
+ */
+export class AbsolutePaths {
+  private dir: string | undefined;
+  /** `dir` resolved, ending with a separator. */
+  private prefix = '';
+
+  of(path: string): string {
+    if (isAbsolute(path)) return path;
+    const cut = path.lastIndexOf(sep);
+    if (cut < 0) return resolve(path);
+    const dir = path.slice(0, cut);
+    if (dir !== this.dir) {
+      this.dir = dir;
+      const resolved = resolve(dir);
+      this.prefix = resolved.endsWith(sep) ? resolved : `${resolved}${sep}`;
+    }
+    return `${this.prefix}${path.slice(cut + 1)}`;
+  }
 }
 
 /**
@@ -358,10 +382,10 @@ export class LocalCloudTrail {
     this.generation++;
     const appender = await this.connection.createAppender(FILES_TABLE);
     let n = 0;
+    const absolute = new AbsolutePaths();
     for (const f of files) {
       const table = deliveryTable(f);
-      // The listing's paths under an absolute root are absolute and normalized already.
-      const path = isAbsolute(f.path) ? f.path : resolve(f.path);
+      const path = absolute.of(f.path);
       const partition = table ? partitionOfKey(f.info) : undefined;
       if (table && partition) {
         this.delivery.get(table)?.add(path);

@@ -28,8 +28,10 @@ import {
   type Stats,
   statSync,
 } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { basename, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
+import { Worker } from 'node:worker_threads';
 import { createGunzip, gunzipSync } from 'node:zlib';
 import { classifyKey, type KeyInfo } from '../core/keys';
 import type { ReadReport } from '../core/reader';
@@ -223,7 +225,8 @@ class Walker {
       return;
     }
     this.seenFiles.add(id);
-    into.push({ path, key, ...(size === undefined ? {} : { size }), info, format: localFormat(key) });
+    const format = localFormat(key);
+    into.push(size === undefined ? { path, key, info, format } : { path, key, size, info, format });
   }
 
   private problem(path: string, e: unknown): void {
@@ -293,6 +296,73 @@ export function sizeOf(file: LocalFile): number {
     sizes.set(file, size);
   }
   return size;
+}
+
+/** Below this many files, sizes are asked in the calling thread (a thread costs more than their `stat`s). */
+const BACKGROUND_SIZING_MIN_FILES = 2_000;
+
+/**
+ * The sizing thread's whole program: waits for the paths, answers a `stat` of each, -1 where it fails (the size is
+ * then asked again in the calling thread), and ends.
+ */
+const SIZING_THREAD = `
+const { statSync } = require('node:fs');
+const { parentPort } = require('node:worker_threads');
+parentPort.once('message', (paths) => {
+  const sizes = new Float64Array(paths.length);
+  for (let i = 0; i < paths.length; i++) {
+    try { sizes[i] = statSync(paths[i]).size; } catch { sizes[i] = -1; }
+  }
+  parentPort.postMessage(sizes, [sizes.buffer]);
+});
+`;
+
+/**
+ * Asks files' sizes on another thread while this one goes on, for {@link sizeOf} to answer from. A `stat` each is
+ * a tenth of a second on a tree of 20,000 deliveries, and `trailsight query` needs every size before DuckDB reads
+ * anything: it starts the thread before listing (the thread starts up meanwhile), hands it the listed files, and
+ * loads DuckDB while the thread asks. On one core there is no thread, and the sizes are asked when needed.
+ */
+export class BackgroundSizes {
+  private thread: Worker | undefined;
+
+  /** Starts the thread (unless there is one core); it waits for {@link ask} and keeps no process alive until then. */
+  constructor() {
+    if (availableParallelism() < 2) return;
+    this.thread = new Worker(SIZING_THREAD, { eval: true });
+    this.thread.on('error', () => {});
+    this.thread.unref();
+  }
+
+  /**
+   * Has the thread ask the sizes of `files` not known yet. Resolves once {@link sizeOf} knows them (or the thread
+   * failed: they are then asked when needed); never rejects. Fewer than `minFiles` unknown sizes are left to be
+   * asked when needed, and the thread is stopped. Once only.
+   */
+  ask(files: readonly LocalFile[], minFiles = BACKGROUND_SIZING_MIN_FILES): Promise<void> {
+    const thread = this.thread;
+    this.thread = undefined;
+    if (!thread) return Promise.resolve();
+    const unknown = files.filter((f) => f.size === undefined && !sizes.has(f));
+    if (unknown.length === 0 || unknown.length < minFiles) {
+      void thread.terminate();
+      return Promise.resolve();
+    }
+    return new Promise((done) => {
+      thread.ref();
+      thread.once('message', (found: Float64Array) => {
+        for (let i = 0; i < unknown.length; i++) if (found[i] >= 0) sizes.set(unknown[i], found[i]);
+      });
+      thread.once('exit', () => done());
+      thread.postMessage(unknown.map((f) => f.path));
+    });
+  }
+
+  /** Stops the thread if {@link ask} was never called. */
+  close(): void {
+    void this.thread?.terminate();
+    this.thread = undefined;
+  }
 }
 
 /**

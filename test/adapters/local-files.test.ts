@@ -1,8 +1,14 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { listLocalFiles, openLocalFile, openLocalRecords } from '../../lambda/adapters/local-files';
+import {
+  BackgroundSizes,
+  listLocalFiles,
+  openLocalFile,
+  openLocalRecords,
+  sizeOf,
+} from '../../lambda/adapters/local-files';
 import { readTrailEvents } from '../../lambda/core/reader';
 
 async function chunksOf(source: AsyncIterable<Uint8Array>): Promise<Buffer[]> {
@@ -70,5 +76,48 @@ describe('local files', () => {
     for await (const e of readTrailEvents(openLocalRecords(file), { file: path })) names.push(e.eventId ?? '');
 
     expect(names).toEqual(['id-1', 'id-2']);
+  });
+
+  describe('sizes asked on another thread', () => {
+    const onTwoCores = availableParallelism() > 1 ? test : test.skip;
+    const tree = (name: string, lengths: readonly number[]) => {
+      const root = join(dir, name);
+      mkdirSync(root);
+      for (const [i, n] of lengths.entries()) writeFileSync(join(root, `f${i}.json`), 'x'.repeat(n));
+      return root;
+    };
+
+    onTwoCores('sizeOf answers what the thread found, without asking again', async () => {
+      const root = tree('sized', [10, 200, 3000]);
+      const files = await listLocalFiles([root]);
+
+      await new BackgroundSizes().ask(files, 1);
+      // Gone now: only the thread's answers can give the sizes.
+      rmSync(root, { recursive: true });
+
+      expect(files.map(sizeOf).sort((a, b) => a - b)).toEqual([10, 200, 3000]);
+    });
+
+    onTwoCores('a file the thread could not stat is asked again here', async () => {
+      const root = tree('missing', [10, 20]);
+      const files = await listLocalFiles([root]);
+      const gone = files.find((f) => f.path.endsWith('f1.json'))!;
+      rmSync(gone.path);
+
+      await new BackgroundSizes().ask(files, 1);
+      writeFileSync(gone.path, 'x'.repeat(77));
+
+      expect(sizeOf(gone)).toBe(77);
+    });
+
+    test('fewer files than the minimum are left to this thread', async () => {
+      const root = tree('few', [10, 20]);
+      const files = await listLocalFiles([root]);
+
+      await new BackgroundSizes().ask(files, 3);
+      writeFileSync(files[0].path, 'x'.repeat(55));
+
+      expect(sizeOf(files[0])).toBe(55);
+    });
   });
 });

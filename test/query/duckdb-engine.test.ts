@@ -6,7 +6,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { LocalCloudTrail } from '../../lambda/adapters/duckdb-cloudtrail';
+import { AbsolutePaths, LocalCloudTrail } from '../../lambda/adapters/duckdb-cloudtrail';
 import { duckdbType, parseHiveType } from '../../lambda/adapters/duckdb-hive-types';
 import { partitionOf, readLogFile } from '../../lambda/adapters/duckdb-log-files';
 import { CLOUDTRAIL_COLUMNS, CLOUDTRAIL_PARTITION_KEYS } from '../../schema/cloudtrail-table';
@@ -446,6 +446,33 @@ describe('LocalCloudTrail.stream', () => {
       expect(sink.columns).not.toHaveBeenCalled();
     } finally {
       engine.close();
+    }
+  });
+});
+
+describe('AbsolutePaths', () => {
+  const paths = [
+    'a.json',
+    './a.json',
+    '../a.json',
+    'x/y/a.json',
+    'x/y/b.json',
+    './x/../y/a.json',
+    '/abs/a.json',
+    'x//y/a.json',
+    '.././../z/a.json',
+    'x/./a.json',
+  ];
+
+  test.each(['/', tmpdir()])('gives what resolve gives, from %s', (cwd) => {
+    const before = process.cwd();
+    process.chdir(cwd);
+    try {
+      const absolute = new AbsolutePaths();
+      // Twice over: the second pass meets each directory again after others.
+      for (const path of [...paths, ...paths]) expect(absolute.of(path)).toBe(resolve(path));
+    } finally {
+      process.chdir(before);
     }
   });
 });
