@@ -325,12 +325,17 @@ parentPort.once('message', (paths) => {
  */
 export class BackgroundSizes {
   private thread: Worker | undefined;
+  /** Set when the thread has ended (answered, failed or was stopped). */
+  private ended = false;
 
   /** Starts the thread (unless there is one core); it waits for {@link ask} and keeps no process alive until then. */
   constructor() {
     if (availableParallelism() < 2) return;
     this.thread = new Worker(SIZING_THREAD, { eval: true });
     this.thread.on('error', () => {});
+    this.thread.once('exit', () => {
+      this.ended = true;
+    });
     this.thread.unref();
   }
 
@@ -342,7 +347,8 @@ export class BackgroundSizes {
   ask(files: readonly LocalFile[], minFiles = BACKGROUND_SIZING_MIN_FILES): Promise<void> {
     const thread = this.thread;
     this.thread = undefined;
-    if (!thread) return Promise.resolve();
+    // No thread, or one that already ended (it failed to start): the sizes are asked when needed.
+    if (!thread || this.ended) return Promise.resolve();
     const unknown = files.filter((f) => f.size === undefined && !sizes.has(f));
     if (unknown.length === 0 || unknown.length < minFiles) {
       void thread.terminate();
@@ -356,12 +362,6 @@ export class BackgroundSizes {
       thread.once('exit', () => done());
       thread.postMessage(unknown.map((f) => f.path));
     });
-  }
-
-  /** Stops the thread if {@link ask} was never called. */
-  close(): void {
-    void this.thread?.terminate();
-    this.thread = undefined;
   }
 }
 

@@ -110,6 +110,21 @@ describe('local files', () => {
       expect(sizeOf(gone)).toBe(77);
     });
 
+    onTwoCores('a thread that ended before it was asked leaves the sizes to this thread', async () => {
+      const root = tree('ended', [10, 20]);
+      const files = await listLocalFiles([root]);
+      const sizes = new BackgroundSizes();
+      // As if it had failed to start: the thread is gone before it is asked.
+      const thread = (sizes as unknown as { thread: import('node:worker_threads').Worker }).thread;
+      await thread.terminate();
+      await new Promise((r) => setImmediate(r));
+
+      await sizes.ask(files, 1);
+      writeFileSync(files[0].path, 'x'.repeat(66));
+
+      expect(sizeOf(files[0])).toBe(66);
+    });
+
     test('fewer files than the minimum are left to this thread', async () => {
       const root = tree('few', [10, 20]);
       const files = await listLocalFiles([root]);
