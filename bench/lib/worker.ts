@@ -14,14 +14,23 @@
  *                    detector, the evaluator's ticks), with every detector, and with the detectors issue 14 added
  *                    turned off (unused-region, s3-exfiltration, console-brute-force, the long window; their
  *                    series are still counted into the deltas, so the difference is what their tests cost)
+ *   detect-stages <dir>: `trailsight detect --threads 0 --no-rules`'s own calls on a tree of named log files (read
+ *                    each file, build its delta, apply it), each stage timed on its own: where detect's time goes
  */
 import { createReadStream, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { detectFiles } from '../../cli/commands/detect';
 import { type LocalFile, listLocalFiles, openLocalRecords } from '../../lambda/adapters/local-files';
+import { readLocalFileEvents } from '../../lambda/adapters/local-reader';
 import { TrailAggregate } from '../../lambda/core/aggregate';
-import { EventIdDeduper } from '../../lambda/core/dedupe';
-import { type DetectConfigInput, Replay, serializeReplayState } from '../../lambda/core/detect';
+import { AccountDedupers, EventIdDeduper } from '../../lambda/core/dedupe';
+import {
+  compareDeltas,
+  type DetectConfigInput,
+  fileIdentity,
+  Replay,
+  serializeReplayState,
+} from '../../lambda/core/detect';
 import type { TrailEvent } from '../../lambda/core/event';
 import { createReadReport, readTrailEventBatches } from '../../lambda/core/reader';
 
@@ -36,6 +45,9 @@ export interface WorkerResult {
   /** detect only: insights emitted, and serialized engine state bytes per thousand active series. */
   readonly insights?: number;
   readonly stateBytesPerThousandSeries?: number;
+  /** detect-stages only: files, and the wall time of each stage (the garbage collector's pauses included). */
+  readonly files?: number;
+  readonly stages?: { readonly readMs: number; readonly deltaMs: number; readonly engineMs: number };
 }
 
 type Measured = Omit<WorkerResult, 'maxRssMB' | 'cpuMs'>;
@@ -165,6 +177,57 @@ async function detectTreeWith(dir: string, config: DetectConfigInput): Promise<M
   return { events: stats.events, ms: performance.now() - t0, jsonBytes: 0, insights };
 }
 
+/**
+ * The one-thread replay of `detectFiles` (cli/commands/detect.ts) without rules, for a tree of named log files,
+ * with a clock around each of its three steps per file: `readLocalFileEvents` (as `readHere`, deduped per account),
+ * the file's delta (`Replay.ingestFile`'s builder), and `applyDelta` (the engine: due ticks, window tests,
+ * compactions). Its insights are the command's (the bench checks the count).
+ */
+async function detectStages(dir: string): Promise<Measured> {
+  const files = await listLocalFiles([dir]);
+  const t0 = performance.now();
+  const planned = files.map((file) => {
+    const { kind, account, region, deliveredAt } = file.info;
+    if (kind !== 'log' || !account || !region || deliveredAt === undefined)
+      throw new Error(`detect-stages: ${file.path} is not a named CloudTrail log file`);
+    return { file, delivered: { account, region, deliveredAt, file: fileIdentity(file.key) } };
+  });
+  planned.sort((a, b) => compareDeltas(a.delivered, b.delivered));
+  const engine = new Replay();
+  const dedupers = new AccountDedupers();
+  let [readMs, deltaMs, engineMs, events, insights] = [0, 0, 0, 0, 0];
+  for (const { file, delivered } of planned) {
+    const t1 = performance.now();
+    const report = createReadReport(file.path);
+    const read = await readLocalFileEvents(file, {
+      file: file.path,
+      report,
+      dedupe: dedupers.of(delivered.account),
+      fallbackAccount: delivered.account,
+    });
+    if (!report.complete) throw new Error(`detect-stages: ${file.path}: ${report.errors[0]?.message}`);
+    const t2 = performance.now();
+    const builder = engine.deltaBuilder(delivered);
+    for (const e of read) builder.add(e);
+    const delta = builder.finish();
+    const t3 = performance.now();
+    insights += engine.applyDelta(delta).length;
+    const t4 = performance.now();
+    readMs += t2 - t1;
+    deltaMs += t3 - t2;
+    engineMs += t4 - t3;
+    events += read.length;
+  }
+  return {
+    events,
+    ms: performance.now() - t0,
+    jsonBytes: 0,
+    insights,
+    files: planned.length,
+    stages: { readMs, deltaMs, engineMs },
+  };
+}
+
 async function main(): Promise<void> {
   const [mode, file] = process.argv.slice(2);
   const modes = {
@@ -175,6 +238,7 @@ async function main(): Promise<void> {
     'core-tree': coreTree,
     'detect-tree': (dir: string) => detectTreeWith(dir, {}),
     'detect-tree-classic': (dir: string) => detectTreeWith(dir, CLASSIC),
+    'detect-stages': detectStages,
   };
   const run = modes[mode as keyof typeof modes];
   if (!run || !file) throw new Error(`usage: worker.ts ${Object.keys(modes).join('|')} <file or dir>`);

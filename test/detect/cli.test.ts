@@ -91,10 +91,13 @@ describe('trailsight detect', () => {
     const one = captureIo();
     const two = captureIo();
     const args = [GRYCAP, '--format', 'jsonl', '--config', config, '--no-rules'];
-    expect(await command.run([...args, '--threads', '0'], one)).toBe(0);
-    expect(await command.run([...args, '--threads', '2'], two)).toBe(0);
+    const [oneState, twoState] = ['one', 'two'].map((n) => path.join(dir, `threads-${n}.json`));
+    expect(await command.run([...args, '--threads', '0', '--state', oneState], one)).toBe(0);
+    expect(await command.run([...args, '--threads', '2', '--state', twoState], two)).toBe(0);
     expect(one.out.length).toBeGreaterThan(0);
     expect(two.out).toBe(one.out);
+    // And the state, byte for byte: the deltas built on the threads are the ones this thread would build.
+    expect(readFileSync(twoState, 'utf8')).toBe(readFileSync(oneState, 'utf8'));
     const counts = (err: string) => /\d+ files, \d+ events/.exec(err)?.[0];
     expect(counts(two.err)).toBe(counts(one.err));
     expect(two.err).not.toMatch(/threads failed/);

@@ -4,6 +4,7 @@
  * Object's own members, not dropped as a prototype, and the state must survive JSON as it was.
  */
 import { buildDelta, parseReplayState, Replay, serializeReplayState } from '../../lambda/core/detect';
+import { OTHER_ATTRIBUTION } from '../../lambda/core/detect/delta';
 import { ACCOUNT, ev, MIN, REGION, T0 } from './helpers';
 
 const HOSTILE = ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf'];
@@ -31,6 +32,20 @@ describe('keys that are names of Object members', () => {
     expect(agents).toEqual(expected);
     expect(names).toEqual(expected);
     expect(JSON.stringify(delta)).not.toMatch(/native code|NaN|null/);
+  });
+
+  test('count exactly in a capped attribution map: the top entries by count (ties by name), the rest summed', () => {
+    // 20 callers of one API in one bin: the five hostile names 30 down to 26 calls, fifteen roles two calls each.
+    const roles = Array.from({ length: 15 }, (_, k) => `role/r${String(k).padStart(2, '0')}`);
+    const callers = [...HOSTILE.map((text, i) => [text, 30 - i] as const), ...roles.map((r) => [r, 2] as const)];
+    const events = callers.flatMap(([principal, calls]) =>
+      Array.from({ length: calls }, () => ev(T0 + MIN, 'TerminateInstances', { principal, readOnly: false })),
+    );
+    const delta = buildDelta(file(T0 + 5 * MIN, 'f1'), events, 5 * MIN);
+    const [bin] = Object.values(delta.series['c|us-east-1|ec2.amazonaws.com|TerminateInstances']);
+    const expected = [...callers.slice(0, 16), [OTHER_ATTRIBUTION, 4 * 2]];
+    expect(Object.entries(bin.p ?? {})).toEqual(expected);
+    expect(Object.entries(JSON.parse(JSON.stringify(bin)).p)).toEqual(expected);
   });
 
   test('a replay over them keeps numbers in its state, and the state reads back the same', () => {

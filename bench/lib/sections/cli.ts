@@ -7,13 +7,15 @@
  *   gunzipSync + JSON.parse each file: bench/lib/baselines/gunzip-parse.cjs). Targets: one thread ≤ 1.3× the
  *   baseline, every core < 1×. Both summaries must print the same JSON.
  * - `trailsight detect --no-rules` over the same tree against the same baseline, on one thread and on every core
- *   (issue 11 sets it the same targets).
+ *   (issue 11 sets it the same targets), and where its one-thread time goes: reading, building the deltas, the
+ *   engine (bench/lib/worker.ts detect-stages).
  */
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { ensureTree, MONTH_TREE } from '../generate';
 import { alternate, fmt, type Measurement, measureNode, summarize, verdict } from '../measure';
 import type { BenchSection } from '../section';
+import type { WorkerResult } from '../worker';
 
 const STARTUP_RUNS = 9;
 const SUMMARY_RUNS = 5;
@@ -49,19 +51,43 @@ export const section: BenchSection = {
     const detectAll = () => measureNode(detectArgs);
     console.log(`\ntrailsight detect --no-rules over the same files (median of ${DETECT_RUNS}, alternating):`);
     const detectRuns = alternate([baseline, detectOne, detectAll], DETECT_RUNS);
-    const detectOneThread = compare(
-      'detect',
-      detectRuns,
-      `insights (${detectRuns[1][0].stdout.split('\n').filter(Boolean).length})`,
-    );
+    const detectOneThread = compare('detect', detectRuns, `insights (${insightCount(detectRuns[1][0].stdout)})`);
     // detect reads the files as summary does, then builds each file's delta and replays it file by file as the
     // pipeline would: its one-thread time is summary's plus that work, which this line shows on its own.
     console.log(
       `detect beyond summary, one thread: ${fmt(detectOneThread.ms - summaryOne.ms)} ms wall, ` +
         `${fmt(detectOneThread.cpuMs - summaryOne.cpuMs)} ms CPU (building the deltas and replaying them)`,
     );
+    stagesOfDetect(tree.path, summarize(detectRuns[0]).ms, insightCount(detectRuns[1][0].stdout));
   },
 };
+
+function insightCount(jsonl: string): number {
+  return jsonl.split('\n').filter(Boolean).length;
+}
+
+/**
+ * Where detect's one-thread time goes: the same calls as `trailsight detect --threads 0 --no-rules`, in one process
+ * with a clock around each step of each file (bench/lib/worker.ts detect-stages), against the baseline's median.
+ */
+function stagesOfDetect(tree: string, baselineMs: number, cliInsights: number): void {
+  const run = measureNode(['--import', 'tsx', join(__dirname, '../worker.ts'), 'detect-stages', tree]);
+  const r = JSON.parse(run.stdout) as WorkerResult;
+  const { readMs, deltaMs, engineMs } = r.stages as NonNullable<WorkerResult['stages']>;
+  const files = r.files as number;
+  const step = (label: string, ms: number) =>
+    `  ${label.padEnd(52)} ${fmt(ms).padStart(7)} ms  ${fmt(ms / baselineMs, 2).padStart(5)}× the baseline  ${fmt((ms * 1000) / files).padStart(4)} µs per file`;
+  console.log(
+    `detect, one thread, step by step (one run of its own calls in one process; a garbage collection counts in the step that set it off):`,
+  );
+  console.log(step('reading: open, gunzip, parse, normalize, dedupe', readMs));
+  console.log(step("building each file's delta", deltaMs));
+  console.log(step('the engine: due ticks, window tests, compactions', engineMs));
+  console.log(
+    `  same insights as the command: ${r.insights === cliInsights ? 'yes' : 'NO'} (${fmt(r.insights ?? 0)}); ` +
+      `the steps add up to ${fmt((readMs + deltaMs + engineMs) / baselineMs, 2)}× the baseline`,
+  );
+}
 
 /**
  * Prints the baseline, one thread and every core of a command (runs as `alternate` returns them), and the two
