@@ -94,9 +94,9 @@ options:
                         configuration (levels, enable/disable, allow-lists, grouping; see docs/rules.md)
   --until TIME          after the last file, advance the clock to TIME (ISO-8601), e.g. the time of the
                         run, so missed runs and silent accounts up to then are reported
-  --threads N           threads with --no-rules (default: one per core; 0: the main thread only): accounts
-                        are replayed side by side, or, for one account, files are read ahead; the same output
-                        either way (the rules read each raw record, so with rules all runs in the main thread)
+  --threads N           threads (default: one per core; 0: the main thread only): accounts are replayed
+                        side by side, each thread testing its files against the rules; with --no-rules and
+                        one account, files are read ahead instead; the same output either way
   -h, --help            this text
 
 Files that are not CloudTrail's (a README, labels.json, AWS Config objects) are counted and named in one
@@ -187,8 +187,8 @@ export interface DetectFilesOptions {
    * Threads; 0 replays in this thread only. With the engine, every file named and two accounts or more, the
    * accounts are replayed side by side, one engine per thread (`replayByPartition`); otherwise reader threads read
    * ahead and build the files' deltas (`readLocalDeltas`, or `readLocalFiles` for another source). The rules look
-   * at each raw record as it is parsed, so with rules everything happens in this thread whatever this says.
-   * Either way the result is what one thread gives.
+   * at each raw record as it is parsed: each replay thread tests its own files, but files are not read ahead with
+   * rules. Either way the result is what one thread gives.
    * @default 0
    */
   readonly workers?: number;
@@ -271,15 +271,17 @@ export async function detectFiles(
     (a, b) => a.deliveredAt - b.deliveredAt || (a.identity < b.identity ? -1 : a.identity > b.identity ? 1 : 0),
   );
   const engine = source instanceof Replay ? source : undefined;
-  const workers = rules ? 0 : (options.workers ?? 0);
+  const workers = options.workers ?? 0;
   let quietBefore = 0;
-  // Every file named and two accounts or more: the accounts are replayed side by side, one engine per thread.
+  // Every file named and two accounts or more: the accounts are replayed side by side, one engine per thread (and,
+  // with rules, one rule engine per thread; this thread records their groups in file order).
   if (engine && workers > 1 && !planned.some((p) => p.events) && partitionAccounts(planned)) {
     const run = replayByPartition(planned, {
       config: engine.config,
       state: engine.currentState,
       workers,
       ...(options.until === undefined ? {} : { until: options.until }),
+      ...(rules ? { rules: { config: rules.engine.config, ids: rules.engine.ruleIds() } } : {}),
     });
     try {
       let next = await run.next();
@@ -296,11 +298,14 @@ export async function detectFiles(
           }
           stats.files++;
           stats.events += outcome.events;
+          // As below: a file's rule matches come before its insights.
+          if (rules) recordMatches(rules, p.identity, rules.engine.fromPortable(outcome.groups ?? []), stats);
         }
         if (outcome.kind !== 'applied') for (const insight of outcome.insights) emit(insight);
       }
       for (const insight of next.value.ticks) emit(insight);
       engine.replaceState(next.value.state);
+      if (rules && next.value.observed) rules.engine.addObserved(next.value.observed);
       return stats;
     } catch (e) {
       if (!(e instanceof ReplayThreadsFailed)) throw e;
@@ -322,7 +327,8 @@ export async function detectFiles(
   // The files still to read, in the order they are applied: with reader threads, read ahead while this thread
   // replays (the threads return them in this order, deduped in this order, so the replay is the same). For the
   // engine itself the threads also build each file's delta, which it applies as `ingestFile` would.
-  const readAhead = quietBefore > 0 ? 0 : workers;
+  // The rules read each raw record as it is parsed: with rules, files are read in this thread.
+  const readAhead = quietBefore > 0 || rules ? 0 : workers;
   const toRead = planned.filter((p) => !p.digest && !p.events && !applied(p)).map((p) => p.file);
   const threads = {
     workers: readAhead,
@@ -382,12 +388,7 @@ export async function detectFiles(
         stats.events += events.length;
       }
       // The ingest records a file's rule matches before its delta, so they come before its insights.
-      if (rules) {
-        for (const match of rules.engine.record(p.identity, ruleGroups)) {
-          stats.ruleMatches++;
-          rules.emit(match);
-        }
-      }
+      if (rules) recordMatches(rules, p.identity, ruleGroups, stats);
       // One delivery file normally holds one account and region; exports may mix them.
       const groups = new Map<string, TrailEvent[]>();
       for (const ev of events) {
@@ -413,6 +414,14 @@ export async function detectFiles(
   }
   if (options.until !== undefined) for (const insight of source.tick(options.until)) emit(insight);
   return stats;
+}
+
+/** Records a file's rule groups in the ledger (in file order) and emits the matches the file raises. */
+function recordMatches(rules: DetectRules, file: string, groups: readonly FileGroup[], stats: DetectRunStats): void {
+  for (const match of rules.engine.record(file, groups)) {
+    stats.ruleMatches++;
+    rules.emit(match);
+  }
 }
 
 /** The next file of a read-ahead, which must be `file` (the replay and the readers walk the same list). */

@@ -12,6 +12,10 @@
  * Each thread reads its own files (the ingest core's reader, `readLocalFileEvents`), dedupes eventIDs per account,
  * builds each file's delta and applies it, as `Replay.ingestFile` would. Only named CloudTrail files (log and
  * digest files, whose account, Region and delivery time are in their names) can be shared out this way.
+ *
+ * With rules, each thread also tests its files' events against the same rules (loaded again on the thread: compiled
+ * rules hold functions) and sends each file's groups; the caller records them in its ledger in file order, as one
+ * thread would, since a group's alert belongs to the first file that records it.
  */
 import { AccountDedupers } from '../core/dedupe';
 import {
@@ -24,6 +28,7 @@ import {
   settingsOf,
 } from '../core/detect';
 import { createReadReport, type ReadReport } from '../core/reader';
+import { loadRules, type PortableGroup, RuleEngine, type RuleEngineStats, type RulesConfig } from '../core/rules';
 import type { LocalFile } from './local-files';
 import { deltaOf, readLocalFileEvents, rebuildReport, type SerializedReport, serializeReport } from './local-reader';
 import { startThread } from './threads';
@@ -50,6 +55,8 @@ export type ReplayOutcome =
       readonly events: number;
       /** Empty when the file could not be read fully (it was then recorded as unreadable, not applied). */
       readonly insights: InsightEvent[];
+      /** With rules, the file's groups (none when it could not be read fully: such a file raises no match). */
+      readonly groups?: PortableGroup[];
     };
 
 export interface PartitionReplayOptions {
@@ -61,12 +68,22 @@ export interface PartitionReplayOptions {
   /** After the last file, advance every partition's clock to this time. */
   readonly until?: number;
   readonly maxRecordBytes?: number;
+  /** Test the events against these rules too (see {@link ThreadRules}). */
+  readonly rules?: ThreadRules;
+}
+
+/** The rules a thread loads: the caller's engine's configuration, and the ids it runs, to check they are the same. */
+export interface ThreadRules {
+  readonly config: RulesConfig;
+  readonly ids: readonly string[];
 }
 
 /** The end of a replay: the `until` ticks' insights and the state, both as one engine would have them. */
 export interface PartitionReplayEnd {
   readonly ticks: InsightEvent[];
   readonly state: ReplayState;
+  /** With rules: what the threads' engines tested (add them to the caller's engine's counts). */
+  readonly observed?: Pick<RuleEngineStats, 'events' | 'hits' | 'suppressed'>;
 }
 
 /** The replay threads failed; the outcomes of the files before `resumeAt` had been handed out. */
@@ -98,12 +115,18 @@ export interface ReplayPart {
   readonly files: readonly (ReplayFile & { readonly index: number })[];
   readonly until?: number;
   readonly maxRecordBytes?: number;
+  readonly rules?: ThreadRules;
 }
 
 /** A thread's messages: outcomes as they come (in its files' order), then its end. */
 export type ReplayMessage =
   | { readonly kind: 'outcomes'; readonly outcomes: readonly WireOutcome[] }
-  | { readonly kind: 'end'; readonly ticks: InsightEvent[]; readonly state: ReplayState };
+  | {
+      readonly kind: 'end';
+      readonly ticks: InsightEvent[];
+      readonly state: ReplayState;
+      readonly observed?: RuleEngineStats;
+    };
 
 /** An outcome as it crosses threads (a report's errors as plain data). */
 type WireOutcome =
@@ -118,6 +141,7 @@ export async function runReplayPart(part: ReplayPart, post: (message: ReplayMess
   const replay = new Replay(part.config, part.state);
   const { binMs } = settingsOf(replay.config);
   const dedupers = new AccountDedupers();
+  const rules = part.rules && threadRuleEngine(part.rules);
   let outcomes: WireOutcome[] = [];
   for (const f of part.files) {
     const account = f.file.info.account as string;
@@ -135,12 +159,21 @@ export async function runReplayPart(part: ReplayPart, post: (message: ReplayMess
         dedupe: dedupers.of(account),
         fallbackAccount: account,
         ...(part.maxRecordBytes ? { maxRecordBytes: part.maxRecordBytes } : {}),
+        ...(rules ? { onEvent: rules.observe } : {}),
       });
+      const groups = rules?.takeGroups();
       let insights: InsightEvent[] = [];
       if (report.complete) insights = replay.applyDelta(deltaOf(f.file, events, binMs));
       // Delivered but not applied: the pipeline would dead-letter it, and no silence is blamed on the trail.
       else replay.unreadable(account, region, f.deliveredAt);
-      outcomes.push({ kind: 'read', index, report: serializeReport(report), events: events.length, insights });
+      outcomes.push({
+        kind: 'read',
+        index,
+        report: serializeReport(report),
+        events: events.length,
+        insights,
+        ...(rules && groups ? { groups: report.complete ? rules.portable(groups) : [] } : {}),
+      });
     }
     if (outcomes.length >= OUTCOMES_PER_MESSAGE) {
       post({ kind: 'outcomes', outcomes });
@@ -149,7 +182,16 @@ export async function runReplayPart(part: ReplayPart, post: (message: ReplayMess
   }
   if (outcomes.length > 0) post({ kind: 'outcomes', outcomes });
   const ticks = part.until === undefined ? [] : replay.tick(part.until);
-  post({ kind: 'end', ticks, state: replay.snapshot() });
+  post({ kind: 'end', ticks, state: replay.snapshot(), ...(rules ? { observed: rules.stats } : {}) });
+}
+
+/** The caller's rules, loaded again on this thread; they must be the same rules (a rule file may change meanwhile). */
+function threadRuleEngine({ config, ids }: ThreadRules): RuleEngine {
+  const engine = new RuleEngine(loadRules(config).rules, config);
+  const mine = engine.ruleIds();
+  if (mine.length !== ids.length || mine.some((id, i) => id !== ids[i]))
+    throw new Error('the rules read on a replay thread are not the ones this run loaded (a rule file changed?)');
+  return engine;
 }
 
 /**
@@ -185,6 +227,7 @@ export async function* replayByPartition(
       files: mine,
       ...(options.until === undefined ? {} : { until: options.until }),
       ...(options.maxRecordBytes ? { maxRecordBytes: options.maxRecordBytes } : {}),
+      ...(options.rules ? { rules: options.rules } : {}),
     };
     const worker = startThread('local-replay-worker', { workerData: part });
     worker.on('message', (m: ReplayMessage) => {
@@ -243,7 +286,15 @@ export async function* replayByPartition(
       if (snapshot) partitions[account] = snapshot;
       if (n >= 0) for (const t of ended[n].ticks) if (t.recipientAccountId === account) ticks.push(t);
     }
-    return { ticks, state: { format: REPLAY_STATE_FORMAT, partitions, applied } };
+    const state: ReplayState = { format: REPLAY_STATE_FORMAT, partitions, applied };
+    if (!options.rules) return { ticks, state };
+    const observed = { events: 0, hits: 0, suppressed: 0 };
+    for (const end of ended) {
+      observed.events += end.observed?.events ?? 0;
+      observed.hits += end.observed?.hits ?? 0;
+      observed.suppressed += end.observed?.suppressed ?? 0;
+    }
+    return { ticks, state, observed };
   } finally {
     await Promise.all(threads.map((w) => w.terminate()));
   }

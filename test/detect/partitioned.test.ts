@@ -10,6 +10,9 @@ import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { command } from '../../cli/commands/detect';
 import { scanLocalPaths } from '../../lambda/adapters/local-files';
+import { runReplayPart } from '../../lambda/adapters/local-replay';
+import { REPLAY_STATE_FORMAT, resolveDetectConfig } from '../../lambda/core/detect';
+import { resolveRulesConfig } from '../../lambda/core/rules';
 import { captureIo } from '../support/cli-io';
 
 const SAMPLES = resolve(__dirname, '../../samples');
@@ -55,14 +58,14 @@ beforeAll(() => {
   writeFileSync(config, JSON.stringify({ learningHours: 1 }));
 });
 
-async function detect(paths: string[], threadCount: number, state: string) {
+async function detect(paths: string[], threadCount: number, state: string, rules = false) {
   const io = captureIo();
   const code = await command.run(
     [
       ...paths,
       '--format',
       'jsonl',
-      '--no-rules',
+      ...(rules ? [] : ['--no-rules']),
       '--config',
       config,
       '--until',
@@ -75,7 +78,9 @@ async function detect(paths: string[], threadCount: number, state: string) {
     io,
   );
   // The closing line ends with the run's duration.
-  return { code, out: io.out, err: io.err.replace(/; [\d.]+ s\n/, '\n'), state: readFileSync(state, 'utf8') };
+  const err = io.err.replace(/; [\d.]+ s\n/, '\n');
+  const ledger = rules ? readFileSync(`${state}.rules.json`, 'utf8') : undefined;
+  return { code, out: io.out, err, state: readFileSync(state, 'utf8'), ledger };
 }
 
 const stateFile = () => join(mkdtempSync(join(tmpdir(), 'trailsight-partitioned-state-')), 'state.json');
@@ -122,6 +127,28 @@ describe('detect replays accounts side by side', () => {
     expect({ ...two, path: '' }).toEqual({ ...one, path: '' });
   });
 
+  test("with the rules: each thread tests its files, and the matches, counts and ledger are one thread's", async () => {
+    const one = await detect([root], 0, stateFile(), true);
+    const RealWorker = threads.Worker;
+    const spy = jest.spyOn(threads, 'Worker').mockImplementation((...args) => new RealWorker(...args));
+    let two: Awaited<ReturnType<typeof detect>>;
+    try {
+      two = await detect([root], 2, stateFile(), true);
+      expect(spy.mock.calls.map(([script]) => /local-replay-worker/.test(String(script)))).toEqual([true, true]);
+    } finally {
+      spy.mockRestore();
+    }
+    const kinds = one.out
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => ('rule' in JSON.parse(line) ? 'match' : 'insight'));
+    expect(kinds).toContain('match');
+    expect(kinds).toContain('insight');
+    // The closing line counts the rules' matches, allow-listed hits and events: the threads' counts added up.
+    expect(one.err).toMatch(/ rules: [1-9]\d* matches, \d+ allow-listed, [1-9]\d* rule-match events/);
+    expect(two).toEqual(one);
+  });
+
   test('when a replay thread dies, goes on in one thread to the same result, and says so', async () => {
     const expected = await detect([root], 0, stateFile());
     // Every thread is stopped after its first message, as if it had crashed.
@@ -138,6 +165,37 @@ describe('detect replays accounts side by side', () => {
       expect(got.out).toBe(expected.out);
       expect(got.state).toBe(expected.state);
       expect(got.code).toBe(expected.code);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  test("a replay thread whose rules are not the run's refuses to start (the run then goes on in one thread)", async () => {
+    const part = {
+      config: resolveDetectConfig({}),
+      state: { format: REPLAY_STATE_FORMAT, partitions: {}, applied: {} },
+      files: [],
+      rules: { config: resolveRulesConfig({}), ids: ['a-rule-this-run-loaded'] },
+    } as const;
+    const posted: unknown[] = [];
+    await expect(runReplayPart(part, (m) => posted.push(m))).rejects.toThrow(/not the ones this run loaded/);
+    expect(posted).toEqual([]);
+  });
+
+  test("with the rules, a thread death still gives one thread's matches and ledger (nothing raised twice)", async () => {
+    const expected = await detect([root], 0, stateFile(), true);
+    // Every thread is stopped after its first message: its files' groups were recorded, then all is replayed here.
+    const RealWorker = threads.Worker;
+    const spy = jest.spyOn(threads, 'Worker').mockImplementation((...args) => {
+      const worker = new RealWorker(...args);
+      worker.once('message', () => void worker.terminate());
+      return worker;
+    });
+    try {
+      const got = await detect([root], 2, stateFile(), true);
+      expect(got.err).toMatch(/warning: threads failed/);
+      expect({ ...got, err: '' }).toEqual({ ...expected, err: '' });
+      expect(got.err.split('\n').slice(-2)).toEqual(expected.err.split('\n').slice(-2));
     } finally {
       spy.mockRestore();
     }

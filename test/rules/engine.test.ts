@@ -184,6 +184,28 @@ describe('RuleEngine: allow-lists and grouping', () => {
     expect(engine.stats).toEqual({ events: 32, hits: 32, suppressed: 0, grouped: 29, matches: 3 });
   });
 
+  test('groups cross threads by rule position: another engine on the same rules records them as its own', () => {
+    const records = [record(T0, 'CreateSecurityGroup'), record(T0 + MIN, 'CreateUser', { userIdentity: root })];
+    // The observing engine and the recording one compiled the same rules separately (as a replay thread does).
+    const observer = new RuleEngine(rules(SG, ROOT), DEFAULT_RULES_CONFIG);
+    for (const r of records) observer.observe(toEvent(r), r);
+    const groups = observer.takeGroups();
+    const recorder = new RuleEngine(rules(SG, ROOT), DEFAULT_RULES_CONFIG);
+    expect(recorder.ruleIds()).toEqual(observer.ruleIds());
+    const wire = structuredClone(observer.portable(groups));
+    expect(wire.map((g) => g.first.rule)).toEqual(groups.map((g) => observer.ruleSet.rules.indexOf(g.first.rule)));
+    const back = recorder.fromPortable(wire);
+    // The recorder's own compiled rules, the same ones by id.
+    expect(back.every((g) => recorder.ruleSet.rules.includes(g.first.rule))).toBe(true);
+    expect(back.map((g) => g.first.rule.ref.id)).toEqual(['id-root', 'id-sg']);
+    expect(recorder.record('file-1', back)).toEqual(run(DEFAULT_RULES_CONFIG, records).matches);
+    recorder.addObserved(observer.stats);
+    expect(recorder.stats).toMatchObject({ events: 2, hits: 2, suppressed: 0, matches: 2 });
+    // A hit of a rule the engine does not run cannot be made portable.
+    const other = new RuleEngine(rules(IAM), DEFAULT_RULES_CONFIG);
+    expect(() => other.portable(groups)).toThrow(/rule id-root is not in this engine's rule set/);
+  });
+
   test('a later file of the same window is counted on the group, not sent again; a redelivered file changes nothing', () => {
     const engine = new RuleEngine(rules(SG), DEFAULT_RULES_CONFIG);
     const file = (name: string, minutes: number[]) => {

@@ -9,6 +9,8 @@
  * - `trailsight detect --no-rules` over the same tree against the same baseline, on one thread and on every core
  *   (issue 11 sets it the same targets), and where its one-thread time goes: reading, building the deltas, the
  *   engine (bench/lib/worker.ts detect-stages).
+ * - `trailsight detect` with the rules (the default) on one thread and on every core (no target: how much the
+ *   threads give the command people run).
  */
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +61,21 @@ export const section: BenchSection = {
         `${fmt(detectOneThread.cpuMs - summaryOne.cpuMs)} ms CPU (building the deltas and replaying them)`,
     );
     stagesOfDetect(tree.path, summarize(detectRuns[0]).ms, insightCount(detectRuns[1][0].stdout));
+
+    // The default detect tests every event against the rules too: each replay thread tests its own accounts' files.
+    const withRules = [cli, 'detect', tree.path, '--format', 'jsonl'];
+    const rulesRuns = alternate(
+      [() => measureNode([...withRules, '--threads', '0']), () => measureNode(withRules)],
+      DETECT_RUNS,
+    );
+    const [rulesOne, rulesAll] = rulesRuns.map(summarize);
+    const same = rulesRuns.flat().every((r) => r.stdout === rulesRuns[0][0].stdout);
+    console.log(
+      `
+trailsight detect with the rules (the default; median of ${DETECT_RUNS}, alternating): one thread ${fmt(rulesOne.ms)} ms, ` +
+        `${availableParallelism()} cores ${fmt(rulesAll.ms)} ms (${fmt(rulesOne.ms / rulesAll.ms, 2)}× faster); ` +
+        `${fmt(insightCount(rulesRuns[0][0].stdout))} events printed, identical: ${same ? 'yes' : 'NO'}`,
+    );
   },
 };
 

@@ -19,6 +19,14 @@ import { type FileGroup, GroupLedger, groupFileHits, hitToRuleMatch, toRuleMatch
 import { type RuleHit, RuleSet } from './ruleset';
 import type { CompiledRule } from './sigma';
 
+/**
+ * A file's groups as they cross threads: the first hit names its rule by position in the engine's rule set (a
+ * compiled rule holds functions, which cannot be sent). See {@link RuleEngine.portable}.
+ */
+export type PortableGroup = Omit<FileGroup, 'first'> & {
+  readonly first: Omit<RuleHit, 'rule'> & { readonly rule: number };
+};
+
 /** Counts since the engine was created. */
 export interface RuleEngineStats {
   /** Events tested. */
@@ -106,6 +114,8 @@ export class RuleEngine {
   readonly ledger: GroupLedger;
   private readonly allowed: AllowTest;
   private pending: RuleHit[] = [];
+  /** Each rule's position in the rule set (built when groups are first made portable). */
+  private positions: Map<CompiledRule, number> | undefined;
 
   /**
    * @param rules every loaded rule (the configuration selects which run), or the set of an engine forked
@@ -113,7 +123,7 @@ export class RuleEngine {
    */
   constructor(
     rules: readonly CompiledRule[] | RuleSet,
-    private readonly config: RulesConfig,
+    readonly config: RulesConfig,
     ledger: GroupLedger = new GroupLedger(),
   ) {
     this.ruleSet = rules instanceof RuleSet ? rules : new RuleSet(selectRules(rules, config));
@@ -127,6 +137,35 @@ export class RuleEngine {
    */
   fork(): RuleEngine {
     return new RuleEngine(this.ruleSet, this.config);
+  }
+
+  /** The ids of the rules that run, in the rule set's order (what {@link PortableGroup} positions refer to). */
+  ruleIds(): string[] {
+    return this.ruleSet.rules.map((r) => r.ref.id);
+  }
+
+  /** `groups` (of this engine's hits) as they can cross threads, to an engine on the same rules. */
+  portable(groups: readonly FileGroup[]): PortableGroup[] {
+    return groups.map((g) => ({ ...g, first: { ...g.first, rule: this.positionOf(g.first.rule) } }));
+  }
+
+  /** Groups another engine on the same rules made portable (see {@link ruleIds}), as this engine's own. */
+  fromPortable(groups: readonly PortableGroup[]): FileGroup[] {
+    return groups.map((g) => ({ ...g, first: { ...g.first, rule: this.ruleSet.rules[g.first.rule] } }));
+  }
+
+  /** Adds another engine's counts of events tested, hits and allow-listed hits (one that observed for this one). */
+  addObserved(stats: Pick<RuleEngineStats, 'events' | 'hits' | 'suppressed'>): void {
+    this.stats.events += stats.events;
+    this.stats.hits += stats.hits;
+    this.stats.suppressed += stats.suppressed;
+  }
+
+  private positionOf(rule: CompiledRule): number {
+    this.positions ??= new Map(this.ruleSet.rules.map((r, i) => [r, i]));
+    const at = this.positions.get(rule);
+    if (at === undefined) throw new Error(`rule ${rule.ref.id} is not in this engine's rule set`);
+    return at;
   }
 
   /** Tests one event against the rules; pass it as the reader's `onEvent`. */
