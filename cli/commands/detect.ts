@@ -18,6 +18,7 @@ import {
   readLocalFiles,
 } from '../../lambda/adapters/local-reader';
 import { partitionAccounts, ReplayThreadsFailed, replayByPartition } from '../../lambda/adapters/local-replay';
+import { rulesForThreads } from '../../lambda/adapters/thread-rules';
 import { defaultThreads } from '../../lambda/adapters/threads';
 import { AccountDedupers, type Deduper } from '../../lambda/core/dedupe';
 import {
@@ -95,8 +96,8 @@ options:
   --until TIME          after the last file, advance the clock to TIME (ISO-8601), e.g. the time of the
                         run, so missed runs and silent accounts up to then are reported
   --threads N           threads (default: one per core; 0: the main thread only): accounts are replayed
-                        side by side, each thread testing its files against the rules; with --no-rules and
-                        one account, files are read ahead instead; the same output either way
+                        side by side, or, for one account, files are read ahead; the threads test the events
+                        against the rules too; the same output either way
   -h, --help            this text
 
 Files that are not CloudTrail's (a README, labels.json, AWS Config objects) are counted and named in one
@@ -186,9 +187,9 @@ export interface DetectFilesOptions {
   /**
    * Threads; 0 replays in this thread only. With the engine, every file named and two accounts or more, the
    * accounts are replayed side by side, one engine per thread (`replayByPartition`); otherwise reader threads read
-   * ahead and build the files' deltas (`readLocalDeltas`, or `readLocalFiles` for another source). The rules look
-   * at each raw record as it is parsed: each replay thread tests its own files, but files are not read ahead with
-   * rules. Either way the result is what one thread gives.
+   * ahead and build the files' deltas (`readLocalDeltas`, or `readLocalFiles` for another source). With rules, the
+   * threads also test the events and send each file's groups (thread-rules.ts), except for another source, whose
+   * files are then read here. Either way the result is what one thread gives.
    * @default 0
    */
   readonly workers?: number;
@@ -281,7 +282,7 @@ export async function detectFiles(
       state: engine.currentState,
       workers,
       ...(options.until === undefined ? {} : { until: options.until }),
-      ...(rules ? { rules: { config: rules.engine.config, ids: rules.engine.ruleIds() } } : {}),
+      ...(rules ? { rules: rulesForThreads(rules.engine) } : {}),
     });
     try {
       let next = await run.next();
@@ -327,13 +328,14 @@ export async function detectFiles(
   // The files still to read, in the order they are applied: with reader threads, read ahead while this thread
   // replays (the threads return them in this order, deduped in this order, so the replay is the same). For the
   // engine itself the threads also build each file's delta, which it applies as `ingestFile` would.
-  // The rules read each raw record as it is parsed: with rules, files are read in this thread.
-  const readAhead = quietBefore > 0 || rules ? 0 : workers;
+  // With rules, files are read ahead only for the engine (the reader threads test them and send their groups).
+  const readAhead = quietBefore > 0 || (rules && !engine) ? 0 : workers;
   const toRead = planned.filter((p) => !p.digest && !p.events && !applied(p)).map((p) => p.file);
   const threads = {
     workers: readAhead,
     dedupe: (f: LocalFile) => dedupers.of(f.info.account as string),
     ...(options.onThreadFailure ? { onThreadFailure: options.onThreadFailure } : {}),
+    ...(rules ? { rules: rules.engine } : {}),
   };
   const ahead: AsyncGenerator<FileEvents | FileDeltaRead> | undefined =
     readAhead === 0
@@ -377,6 +379,7 @@ export async function detectFiles(
             stats.files++;
             stats.events += count;
           }
+          if (rules) recordMatches(rules, p.identity, read.groups ?? [], stats);
           for (const insight of engine.applyDelta(read.delta)) say(insight);
           continue;
         }

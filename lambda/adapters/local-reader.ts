@@ -38,8 +38,10 @@ import {
   readTrailEventBatches,
   TrailReadError,
 } from '../core/reader';
+import type { FileGroup, PortableGroup, RuleEngine } from '../core/rules';
 import { SummaryBuilder, type SummaryCounts } from '../core/summary';
 import { type LocalFile, openLocalRecords, readOpenFile, sizeOf } from './local-files';
+import { type ObservedCounts, ruleEngineOnThread, rulesForThreads, type ThreadRules } from './thread-rules';
 import { defaultThreads, startThread } from './threads';
 
 /** One file's outcome in {@link summarizeLocalFiles}: its events went into the summary. */
@@ -73,6 +75,11 @@ export interface LocalReadOptions {
   readonly maxRecordBytes?: number;
   /** Called once if the reader threads fail; the files they had not returned are then read in this thread. */
   readonly onThreadFailure?: (error: Error) => void;
+  /**
+   * {@link readLocalDeltas} only: test every event (duplicates removed) against these rules too, on the threads
+   * (thread-rules.ts); each file's groups come with its delta, and the threads' counts are added to this engine's.
+   */
+  readonly rules?: RuleEngine;
 }
 
 /** One file's result: its events and its report with the errors as plain issues (they cross threads). */
@@ -98,7 +105,7 @@ interface SerializedIssue {
 export type TaskMode =
   | { readonly kind: 'events' }
   | { readonly kind: 'count' }
-  | { readonly kind: 'deltas'; readonly binMs: number };
+  | { readonly kind: 'deltas'; readonly binMs: number; readonly rules?: ThreadRules };
 
 /** A task for a worker: files (by position in the caller's list) to read in one go. */
 export interface WorkerTask {
@@ -122,6 +129,8 @@ export interface WorkerReply {
     readonly report: SerializedReport;
     readonly events: number;
     readonly delta?: FileDelta;
+    /** A delta task with rules: the file's groups, and what testing its events (duplicates included) counted. */
+    readonly rules?: { readonly groups: PortableGroup[]; readonly observed: ObservedCounts };
   }[];
   /** Every event of the task counted, duplicates included (when the task asked for it). */
   readonly counts?: SummaryCounts;
@@ -154,18 +163,31 @@ function eventIdsOf(events: readonly TrailEvent[]): EventIds {
   return { kinds, uuids, others };
 }
 
+/** This thread's rule engine, loaded for the first task that asks for rules (every task of a read asks the same). */
+let threadRules: { readonly key: string; readonly engine: RuleEngine } | undefined;
+
+function ruleEngineFor(rules: ThreadRules): RuleEngine {
+  const key = JSON.stringify(rules);
+  if (threadRules?.key !== key) threadRules = { key, engine: ruleEngineOnThread(rules) };
+  return threadRules.engine;
+}
+
 /** What a reader thread does with one task: read its files in order, then what its {@link TaskMode} asks. */
 export async function runTask(task: WorkerTask): Promise<WorkerReply> {
   const { mode } = task;
+  const rules = mode.kind === 'deltas' && mode.rules ? ruleEngineFor(mode.rules) : undefined;
   const events: TrailEvent[] = [];
   const files: WorkerReply['files'][number][] = [];
   for (const file of task.files) {
-    const result = await readOneFile(file, task.maxRecordBytes);
+    // An engine of its own per file: tasks run side by side on this thread while one waits on a streamed read.
+    const tester = rules?.fork();
+    const result = await readOneFile(file, task.maxRecordBytes, tester ? { onEvent: tester.observe } : {});
     for (const e of result.events) events.push(e);
     files.push({
       report: result.report,
       events: result.events.length,
       ...(mode.kind === 'deltas' ? { delta: deltaOf(file, result.events, mode.binMs) } : {}),
+      ...(tester ? { rules: { groups: tester.portable(tester.takeGroups()), observed: tester.stats } } : {}),
     });
   }
   if (mode.kind === 'events') return { id: task.id, events: encodeEvents(events), files };
@@ -358,14 +380,22 @@ function readIfSmall(path: string): Buffer | undefined {
   }
 }
 
-/** Reads one file with the ingest core's reader, without dedupe (applied later, in order). */
-export async function readOneFile(file: LocalFile, maxRecordBytes?: number): Promise<WorkerFileResult> {
+/**
+ * Reads one file with the ingest core's reader, without dedupe (applied later, in order); `rules` hands each event
+ * to the rules as it is read (`onEvent`), or keeps each event's record for them to test later (`keepRaw`).
+ */
+export async function readOneFile(
+  file: LocalFile,
+  maxRecordBytes?: number,
+  rules: Pick<ReadOptions, 'onEvent' | 'keepRaw'> = {},
+): Promise<WorkerFileResult> {
   const report = createReadReport(file.path);
   const events = await readLocalFileEvents(file, {
     file: file.path,
     report,
     fallbackAccount: file.info.account,
     ...(maxRecordBytes ? { maxRecordBytes } : {}),
+    ...rules,
   });
   return serialized(events, report);
 }
@@ -450,6 +480,8 @@ export interface FileDeltaRead {
   /** The detection delta of the file's events (duplicates removed), as `Replay.ingestFile` would build it. */
   readonly delta: FileDelta;
   readonly report: ReadReport;
+  /** With `rules`: the file's rule groups (of its events, duplicates removed), to record in file order. */
+  readonly groups?: FileGroup[];
 }
 
 /**
@@ -464,11 +496,18 @@ export async function* readLocalDeltas(
   options: LocalReadOptions = {},
 ): AsyncGenerator<FileDeltaRead, void, undefined> {
   for (const f of files) deliveredFileOf(f); // throws now for a file that is not a named log file
-  const { dedupe } = options;
-  for await (const part of read(files, options, { kind: 'deltas', binMs })) {
+  const { dedupe, rules } = options;
+  /** The rules' groups of events read in this thread (duplicates removed), as the reader's `onEvent` would give. */
+  const groupsOf = (events: readonly TrailEvent[]) => {
+    if (!rules) return {};
+    rules.observeEvents(events);
+    return { groups: rules.takeGroups() };
+  };
+  const mode: TaskMode = { kind: 'deltas', binMs, ...(rules ? { rules: rulesForThreads(rules) } : {}) };
+  for await (const part of read(files, options, mode)) {
     if (!part.reply) {
       const { file, events, report } = finish(part.file, part.result, dedupeOf(dedupe, part.file));
-      yield { file, events: events.length, delta: deltaOf(file, events, binMs), report };
+      yield { file, events: events.length, delta: deltaOf(file, events, binMs), report, ...groupsOf(events) };
       continue;
     }
     const { reply, start } = part;
@@ -477,17 +516,18 @@ export async function* readLocalDeltas(
       const file = files[start + i];
       const report = rebuildReport(reply.files[i].report);
       const duplicates = ids.dedupe(reply.files[i].events, dedupeOf(dedupe, file), report);
-      let delta = reply.files[i].delta as FileDelta;
       if (duplicates) {
-        // Rare (CloudTrail delivered an event twice): read the file again here, build its delta without them.
-        const again = await readOneFile(file, options.maxRecordBytes);
-        delta = deltaOf(
-          file,
-          again.events.filter((_e, k) => duplicates[k] === 0),
-          binMs,
-        );
+        // Rare (CloudTrail delivered an event twice): read the file again here, build its delta (and test its
+        // events) without them.
+        const again = await readOneFile(file, options.maxRecordBytes, keptForRules(mode));
+        const kept = again.events.filter((_e, k) => duplicates[k] === 0);
+        yield { file, events: report.events, delta: deltaOf(file, kept, binMs), report, ...groupsOf(kept) };
+        continue;
       }
-      yield { file, events: report.events, delta, report };
+      const tested = reply.files[i].rules;
+      if (rules && tested) rules.addObserved(tested.observed);
+      const groups = rules && tested ? { groups: rules.fromPortable(tested.groups) } : {};
+      yield { file, events: report.events, delta: reply.files[i].delta as FileDelta, report, ...groups };
     }
   }
 }
@@ -551,14 +591,20 @@ function read(files: readonly LocalFile[], options: LocalReadOptions, mode: Task
   const workers = options.workers ?? defaultThreads();
   return workers > 0 && files.length > 1
     ? parallel(files, workers, options.maxRecordBytes, mode, options.onThreadFailure)
-    : inThisThread(files, options.maxRecordBytes);
+    : inThisThread(files, options.maxRecordBytes, mode);
+}
+
+/** Files read in this thread keep their events' records when the rules are to test them once deduplicated. */
+function keptForRules(mode: TaskMode): Pick<ReadOptions, 'keepRaw'> {
+  return mode.kind === 'deltas' && mode.rules ? { keepRaw: true } : {};
 }
 
 async function* inThisThread(
   files: readonly LocalFile[],
   maxRecordBytes: number | undefined,
+  mode: TaskMode,
 ): AsyncGenerator<ReadPart> {
-  for (const file of files) yield { file, result: await readOneFile(file, maxRecordBytes) };
+  for (const file of files) yield { file, result: await readOneFile(file, maxRecordBytes, keptForRules(mode)) };
 }
 
 function dedupeOf(dedupe: LocalReadOptions['dedupe'], file: LocalFile): EventIdDeduper | undefined {
@@ -701,7 +747,7 @@ async function* parallel(
           if (done) yield { reply: done, start: t.start };
           else
             for (let i = t.start; i < t.end; i++)
-              yield { file: files[i], result: await readOneFile(files[i], maxRecordBytes) };
+              yield { file: files[i], result: await readOneFile(files[i], maxRecordBytes, keptForRules(mode)) };
         }
         return;
       }

@@ -13,9 +13,8 @@
  * builds each file's delta and applies it, as `Replay.ingestFile` would. Only named CloudTrail files (log and
  * digest files, whose account, Region and delivery time are in their names) can be shared out this way.
  *
- * With rules, each thread also tests its files' events against the same rules (loaded again on the thread: compiled
- * rules hold functions) and sends each file's groups; the caller records them in its ledger in file order, as one
- * thread would, since a group's alert belongs to the first file that records it.
+ * With rules, each thread also tests its files' events against the run's rules and sends each file's groups, which
+ * the caller records in its ledger in file order (thread-rules.ts).
  */
 import { AccountDedupers } from '../core/dedupe';
 import {
@@ -28,9 +27,10 @@ import {
   settingsOf,
 } from '../core/detect';
 import { createReadReport, type ReadReport } from '../core/reader';
-import { loadRules, type PortableGroup, RuleEngine, type RuleEngineStats, type RulesConfig } from '../core/rules';
+import type { PortableGroup } from '../core/rules';
 import type { LocalFile } from './local-files';
 import { deltaOf, readLocalFileEvents, rebuildReport, type SerializedReport, serializeReport } from './local-reader';
+import { type ObservedCounts, ruleEngineOnThread, type ThreadRules } from './thread-rules';
 import { startThread } from './threads';
 
 /** A file to replay, in canonical order. */
@@ -68,14 +68,8 @@ export interface PartitionReplayOptions {
   /** After the last file, advance every partition's clock to this time. */
   readonly until?: number;
   readonly maxRecordBytes?: number;
-  /** Test the events against these rules too (see {@link ThreadRules}). */
+  /** Test the events against these rules too. */
   readonly rules?: ThreadRules;
-}
-
-/** The rules a thread loads: the caller's engine's configuration, and the ids it runs, to check they are the same. */
-export interface ThreadRules {
-  readonly config: RulesConfig;
-  readonly ids: readonly string[];
 }
 
 /** The end of a replay: the `until` ticks' insights and the state, both as one engine would have them. */
@@ -83,7 +77,7 @@ export interface PartitionReplayEnd {
   readonly ticks: InsightEvent[];
   readonly state: ReplayState;
   /** With rules: what the threads' engines tested (add them to the caller's engine's counts). */
-  readonly observed?: Pick<RuleEngineStats, 'events' | 'hits' | 'suppressed'>;
+  readonly observed?: ObservedCounts;
 }
 
 /** The replay threads failed; the outcomes of the files before `resumeAt` had been handed out. */
@@ -125,7 +119,7 @@ export type ReplayMessage =
       readonly kind: 'end';
       readonly ticks: InsightEvent[];
       readonly state: ReplayState;
-      readonly observed?: RuleEngineStats;
+      readonly observed?: ObservedCounts;
     };
 
 /** An outcome as it crosses threads (a report's errors as plain data). */
@@ -141,7 +135,7 @@ export async function runReplayPart(part: ReplayPart, post: (message: ReplayMess
   const replay = new Replay(part.config, part.state);
   const { binMs } = settingsOf(replay.config);
   const dedupers = new AccountDedupers();
-  const rules = part.rules && threadRuleEngine(part.rules);
+  const rules = part.rules && ruleEngineOnThread(part.rules);
   let outcomes: WireOutcome[] = [];
   for (const f of part.files) {
     const account = f.file.info.account as string;
@@ -183,15 +177,6 @@ export async function runReplayPart(part: ReplayPart, post: (message: ReplayMess
   if (outcomes.length > 0) post({ kind: 'outcomes', outcomes });
   const ticks = part.until === undefined ? [] : replay.tick(part.until);
   post({ kind: 'end', ticks, state: replay.snapshot(), ...(rules ? { observed: rules.stats } : {}) });
-}
-
-/** The caller's rules, loaded again on this thread; they must be the same rules (a rule file may change meanwhile). */
-function threadRuleEngine({ config, ids }: ThreadRules): RuleEngine {
-  const engine = new RuleEngine(loadRules(config).rules, config);
-  const mine = engine.ruleIds();
-  if (mine.length !== ids.length || mine.some((id, i) => id !== ids[i]))
-    throw new Error('the rules read on a replay thread are not the ones this run loaded (a rule file changed?)');
-  return engine;
 }
 
 /**

@@ -170,6 +170,44 @@ describe('detect replays accounts side by side', () => {
     }
   });
 
+  test("one account with the rules: files read ahead on threads that test them too, the result one thread's", async () => {
+    // grycap's day alone: a delivery synced twice (duplicates, re-read and re-tested here) and a truncated one.
+    const grycap = [join(root, 'AWSLogs/974349055189')];
+    const one = await detect(grycap, 0, stateFile(), true);
+    const RealWorker = threads.Worker;
+    const spy = jest.spyOn(threads, 'Worker').mockImplementation((...args) => new RealWorker(...args));
+    let two: Awaited<ReturnType<typeof detect>>;
+    try {
+      two = await detect(grycap, 2, stateFile(), true);
+      expect(spy.mock.calls.map(([script]) => /local-read-worker/.test(String(script)))).toEqual([true, true]);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(one.out).toMatch(/"rule":/);
+    expect(one.err).toMatch(/warning: .*truncatedTruncated/);
+    expect(one.err).toMatch(/ rules: [1-9]\d* matches, \d+ allow-listed, [1-9]\d* rule-match events/);
+    expect(two).toEqual(one);
+  });
+
+  test('one account with the rules: when the reader threads die, the rest is read and tested here, to the same result', async () => {
+    const grycap = [join(root, 'AWSLogs/974349055189')];
+    const expected = await detect(grycap, 0, stateFile(), true);
+    const RealWorker = threads.Worker;
+    const spy = jest.spyOn(threads, 'Worker').mockImplementation((...args) => {
+      const worker = new RealWorker(...args);
+      worker.once('message', () => void worker.terminate());
+      return worker;
+    });
+    try {
+      const got = await detect(grycap, 2, stateFile(), true);
+      expect(got.err).toMatch(/warning: threads failed/);
+      expect({ ...got, err: '' }).toEqual({ ...expected, err: '' });
+      expect(got.err.split('\n').slice(-2)).toEqual(expected.err.split('\n').slice(-2));
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   test("a replay thread whose rules are not the run's refuses to start (the run then goes on in one thread)", async () => {
     const part = {
       config: resolveDetectConfig({}),

@@ -114,8 +114,6 @@ export class RuleEngine {
   readonly ledger: GroupLedger;
   private readonly allowed: AllowTest;
   private pending: RuleHit[] = [];
-  /** Each rule's position in the rule set (built when groups are first made portable). */
-  private positions: Map<CompiledRule, number> | undefined;
 
   /**
    * @param rules every loaded rule (the configuration selects which run), or the set of an engine forked
@@ -146,7 +144,11 @@ export class RuleEngine {
 
   /** `groups` (of this engine's hits) as they can cross threads, to an engine on the same rules. */
   portable(groups: readonly FileGroup[]): PortableGroup[] {
-    return groups.map((g) => ({ ...g, first: { ...g.first, rule: this.positionOf(g.first.rule) } }));
+    return groups.map((g) => {
+      const rule = this.ruleSet.rules.indexOf(g.first.rule);
+      if (rule < 0) throw new Error(`rule ${g.first.rule.ref.id} is not in this engine's rule set`);
+      return { ...g, first: { ...g.first, rule } };
+    });
   }
 
   /** Groups another engine on the same rules made portable (see {@link ruleIds}), as this engine's own. */
@@ -159,13 +161,6 @@ export class RuleEngine {
     this.stats.events += stats.events;
     this.stats.hits += stats.hits;
     this.stats.suppressed += stats.suppressed;
-  }
-
-  private positionOf(rule: CompiledRule): number {
-    this.positions ??= new Map(this.ruleSet.rules.map((r, i) => [r, i]));
-    const at = this.positions.get(rule);
-    if (at === undefined) throw new Error(`rule ${rule.ref.id} is not in this engine's rule set`);
-    return at;
   }
 
   /** Tests one event against the rules; pass it as the reader's `onEvent`. */
