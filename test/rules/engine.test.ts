@@ -285,19 +285,24 @@ describe('RuleEngine: allow-lists and grouping', () => {
         { accounts: ['999*'], reason: 'sandbox accounts' },
       ],
     });
-    const { matches, engine } = run(config, [
+    const records = [
       record(T0, 'CreateSecurityGroup'),
       record(T0, 'CreateSecurityGroup', { recipientAccountId: '999988887777' }),
       record(T0, 'X', { userIdentity: root }),
       record(T0, 'CreateSecurityGroup', {
         userIdentity: { type: 'IAMUser', arn: 'arn:aws:iam::111122223333:user/bob', accountId: '111122223333' },
       }),
-    ]);
+    ];
+    const { matches, engine } = run(config, records);
     expect(matches.map((m) => [m.rule.name, m.event.principal])).toEqual([
       ['root', 'arn:aws:iam::111122223333:root'],
       ['sg', 'arn:aws:iam::111122223333:user/bob'],
     ]);
     expect(engine.stats.suppressed).toBe(2);
+    // A fork (one per file: the ingest, the reader threads) keeps its parent's allow-list.
+    const forked = run(config, records, engine.fork());
+    expect(forked.matches.map((m) => m.id)).toEqual(matches.map((m) => m.id));
+    expect(forked.engine.stats.suppressed).toBe(2);
   });
 
   test('the rule-match event: contract constants, credit, deterministic id', () => {

@@ -94,7 +94,22 @@ export function selectRules(
 
 type AllowTest = (hit: RuleHit) => boolean;
 
+/**
+ * Compiled allow-lists by configuration: an engine is forked per file (the ingest, the reader threads) with its
+ * parent's configuration, and compiling every entry's patterns again per file cost more than testing the file.
+ */
+const allowTests = new WeakMap<readonly AllowEntry[], AllowTest>();
+
 function allowTest(entries: readonly AllowEntry[]): AllowTest {
+  let test = allowTests.get(entries);
+  if (!test) {
+    test = compileAllowTest(entries);
+    allowTests.set(entries, test);
+  }
+  return test;
+}
+
+function compileAllowTest(entries: readonly AllowEntry[]): AllowTest {
   const compiled = entries.map((e) => {
     const rules = wildcardMatcher(e.rules);
     const principals = e.principals.length > 0 ? wildcardMatcher(e.principals) : undefined;
