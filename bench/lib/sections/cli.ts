@@ -7,12 +7,13 @@
  *   gunzipSync + JSON.parse each file: bench/lib/baselines/gunzip-parse.cjs). Targets: one thread ≤ 1.3× the
  *   baseline, every core < 1×. Both summaries must print the same JSON.
  * - `trailsight detect --no-rules` over the same tree against the same baseline, on one thread and on every core
- *   (issue 11 sets it the same targets), and where its one-thread time goes: reading, building the deltas, the
- *   engine (bench/lib/worker.ts detect-stages).
+ *   (issue 11 sets it the same targets), with the saved state compared between the two, and where its one-thread
+ *   time goes: reading, building the deltas, the engine (bench/lib/worker.ts detect-stages).
  * - `trailsight detect` with the rules (the default) on one thread and on every core (no target: how much the
  *   threads give the command people run).
  */
-import { availableParallelism } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureTree, MONTH_TREE } from '../generate';
 import { alternate, fmt, type Measurement, measureNode, summarize, verdict } from '../measure';
@@ -54,6 +55,7 @@ export const section: BenchSection = {
     console.log(`\ntrailsight detect --no-rules over the same files (median of ${DETECT_RUNS}, alternating):`);
     const detectRuns = alternate([baseline, detectOne, detectAll], DETECT_RUNS);
     const detectOneThread = compare('detect', detectRuns, `insights (${insightCount(detectRuns[1][0].stdout)})`);
+    sameState(detectArgs);
     // detect reads the files as summary does, then builds each file's delta and replays it file by file as the
     // pipeline would: its one-thread time is summary's plus that work, which this line shows on its own.
     console.log(
@@ -78,6 +80,26 @@ trailsight detect with the rules (the default; median of ${DETECT_RUNS}, alterna
     );
   },
 };
+
+/**
+ * The month's replay may print no insight, so the state is compared too: one untimed run on one thread and one on
+ * every core, each saving `--state`, must write the same bytes (every partition's baselines, deltas and pages).
+ */
+function sameState(detectArgs: readonly string[]): void {
+  const dir = mkdtempSync(join(tmpdir(), 'trailsight-bench-state-'));
+  try {
+    const [one, all] = [['--threads', '0'], []].map((threads, i) => {
+      const state = join(dir, `state-${i}.json`);
+      measureNode([...detectArgs, ...threads, '--state', state]);
+      return readFileSync(state);
+    });
+    console.log(
+      `detect --state after the replay, one thread and every core: ${fmt(one.length / 1e6, 1)} MB, identical: ${one.equals(all) ? 'yes' : 'NO'}`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 function insightCount(jsonl: string): number {
   return jsonl.split('\n').filter(Boolean).length;
