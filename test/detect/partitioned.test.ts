@@ -85,19 +85,39 @@ async function detect(paths: string[], threadCount: number, state: string, rules
 
 const stateFile = () => join(mkdtempSync(join(tmpdir(), 'trailsight-partitioned-state-')), 'state.json');
 
+/** Runs `run`, noting the thread scripts it starts. */
+async function watchingThreads<T>(run: () => Promise<T>): Promise<{ result: T; scripts: string[] }> {
+  const RealWorker = threads.Worker;
+  const spy = jest.spyOn(threads, 'Worker').mockImplementation((...args) => new RealWorker(...args));
+  try {
+    const result = await run();
+    return { result, scripts: spy.mock.calls.map(([script]) => String(script)) };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+/** Runs `run` with every thread it starts stopped after its first message, as if it had crashed. */
+async function withThreadsDying<T>(run: () => Promise<T>): Promise<T> {
+  const RealWorker = threads.Worker;
+  const spy = jest.spyOn(threads, 'Worker').mockImplementation((...args) => {
+    const worker = new RealWorker(...args);
+    worker.once('message', () => void worker.terminate());
+    return worker;
+  });
+  try {
+    const result = await run();
+    expect(spy).toHaveBeenCalled();
+    return result;
+  } finally {
+    spy.mockRestore();
+  }
+}
+
 describe('detect replays accounts side by side', () => {
   test('prints, counts and keeps exactly what one thread does', async () => {
     const one = await detect([root], 0, stateFile());
-    const RealWorker = threads.Worker;
-    const spy = jest.spyOn(threads, 'Worker').mockImplementation((...args) => new RealWorker(...args));
-    let two: Awaited<ReturnType<typeof detect>>;
-    let scripts: string[];
-    try {
-      two = await detect([root], 2, stateFile());
-    } finally {
-      scripts = spy.mock.calls.map(([script]) => String(script));
-      spy.mockRestore();
-    }
+    const { result: two, scripts } = await watchingThreads(() => detect([root], 2, stateFile()));
     // The accounts were replayed on replay threads, one per account (not read ahead for one engine here).
     expect(scripts.map((script) => /local-replay-worker/.test(script))).toEqual([true, true]);
     expect(one.out.split('\n').filter(Boolean).length).toBeGreaterThan(0);
@@ -129,15 +149,8 @@ describe('detect replays accounts side by side', () => {
 
   test("with the rules: each thread tests its files, and the matches, counts and ledger are one thread's", async () => {
     const one = await detect([root], 0, stateFile(), true);
-    const RealWorker = threads.Worker;
-    const spy = jest.spyOn(threads, 'Worker').mockImplementation((...args) => new RealWorker(...args));
-    let two: Awaited<ReturnType<typeof detect>>;
-    try {
-      two = await detect([root], 2, stateFile(), true);
-      expect(spy.mock.calls.map(([script]) => /local-replay-worker/.test(String(script)))).toEqual([true, true]);
-    } finally {
-      spy.mockRestore();
-    }
+    const { result: two, scripts } = await watchingThreads(() => detect([root], 2, stateFile(), true));
+    expect(scripts.map((script) => /local-replay-worker/.test(script))).toEqual([true, true]);
     const kinds = one.out
       .split('\n')
       .filter(Boolean)
@@ -149,63 +162,38 @@ describe('detect replays accounts side by side', () => {
     expect(two).toEqual(one);
   });
 
-  test('when a replay thread dies, goes on in one thread to the same result, and says so', async () => {
-    const expected = await detect([root], 0, stateFile());
-    // Every thread is stopped after its first message, as if it had crashed.
-    const RealWorker = threads.Worker;
-    const spy = jest.spyOn(threads, 'Worker').mockImplementation((...args) => {
-      const worker = new RealWorker(...args);
-      worker.once('message', () => void worker.terminate());
-      return worker;
-    });
-    try {
-      const got = await detect([root], 2, stateFile());
-      expect(spy).toHaveBeenCalled();
-      expect(got.err).toMatch(/warning: threads failed \(the replay threads failed: .*\); going on in one thread/);
-      expect(got.out).toBe(expected.out);
-      expect(got.state).toBe(expected.state);
-      expect(got.code).toBe(expected.code);
-    } finally {
-      spy.mockRestore();
-    }
-  });
-
   test("one account with the rules: files read ahead on threads that test them too, the result one thread's", async () => {
     // grycap's day alone: a delivery synced twice (duplicates, re-read and re-tested here) and a truncated one.
     const grycap = [join(root, 'AWSLogs/974349055189')];
     const one = await detect(grycap, 0, stateFile(), true);
-    const RealWorker = threads.Worker;
-    const spy = jest.spyOn(threads, 'Worker').mockImplementation((...args) => new RealWorker(...args));
-    let two: Awaited<ReturnType<typeof detect>>;
-    try {
-      two = await detect(grycap, 2, stateFile(), true);
-      expect(spy.mock.calls.map(([script]) => /local-read-worker/.test(String(script)))).toEqual([true, true]);
-    } finally {
-      spy.mockRestore();
-    }
+    const { result: two, scripts } = await watchingThreads(() => detect(grycap, 2, stateFile(), true));
+    expect(scripts.map((script) => /local-read-worker/.test(script))).toEqual([true, true]);
     expect(one.out).toMatch(/"rule":/);
     expect(one.err).toMatch(/warning: .*truncatedTruncated/);
     expect(one.err).toMatch(/ rules: [1-9]\d* matches, \d+ allow-listed, [1-9]\d* rule-match events/);
     expect(two).toEqual(one);
   });
 
-  test('one account with the rules: when the reader threads die, the rest is read and tested here, to the same result', async () => {
-    const grycap = [join(root, 'AWSLogs/974349055189')];
-    const expected = await detect(grycap, 0, stateFile(), true);
-    const RealWorker = threads.Worker;
-    const spy = jest.spyOn(threads, 'Worker').mockImplementation((...args) => {
-      const worker = new RealWorker(...args);
-      worker.once('message', () => void worker.terminate());
-      return worker;
-    });
-    try {
-      const got = await detect(grycap, 2, stateFile(), true);
-      expect(got.err).toMatch(/warning: threads failed/);
-      expect({ ...got, err: '' }).toEqual({ ...expected, err: '' });
-      expect(got.err.split('\n').slice(-2)).toEqual(expected.err.split('\n').slice(-2));
-    } finally {
-      spy.mockRestore();
-    }
+  test('when a replay thread dies, goes on in one thread to the same result, and says so', async () => {
+    const expected = await detect([root], 0, stateFile());
+    const got = await withThreadsDying(() => detect([root], 2, stateFile()));
+    expect(got.err).toMatch(/warning: threads failed \(the replay threads failed: .*\); going on in one thread/);
+    expect(got.out).toBe(expected.out);
+    expect(got.state).toBe(expected.state);
+    expect(got.code).toBe(expected.code);
+  });
+
+  // With the rules, the groups of files handed back before the threads died are recorded again when those files are
+  // replayed here: nothing may be raised or counted twice.
+  test.each([
+    ['two accounts, replayed side by side', () => [root]],
+    ['one account, its files read ahead', () => [join(root, 'AWSLogs/974349055189')]],
+  ])("with the rules, %s: a thread death still gives one thread's matches, counts and ledger", async (_, paths) => {
+    const expected = await detect(paths(), 0, stateFile(), true);
+    const got = await withThreadsDying(() => detect(paths(), 2, stateFile(), true));
+    expect(got.err).toMatch(/warning: threads failed/);
+    expect({ ...got, err: '' }).toEqual({ ...expected, err: '' });
+    expect(got.err.split('\n').slice(-2)).toEqual(expected.err.split('\n').slice(-2));
   });
 
   test("a replay thread whose rules are not the run's refuses to start (the run then goes on in one thread)", async () => {
@@ -218,24 +206,5 @@ describe('detect replays accounts side by side', () => {
     const posted: unknown[] = [];
     await expect(runReplayPart(part, (m) => posted.push(m))).rejects.toThrow(/not the ones this run loaded/);
     expect(posted).toEqual([]);
-  });
-
-  test("with the rules, a thread death still gives one thread's matches and ledger (nothing raised twice)", async () => {
-    const expected = await detect([root], 0, stateFile(), true);
-    // Every thread is stopped after its first message: its files' groups were recorded, then all is replayed here.
-    const RealWorker = threads.Worker;
-    const spy = jest.spyOn(threads, 'Worker').mockImplementation((...args) => {
-      const worker = new RealWorker(...args);
-      worker.once('message', () => void worker.terminate());
-      return worker;
-    });
-    try {
-      const got = await detect([root], 2, stateFile(), true);
-      expect(got.err).toMatch(/warning: threads failed/);
-      expect({ ...got, err: '' }).toEqual({ ...expected, err: '' });
-      expect(got.err.split('\n').slice(-2)).toEqual(expected.err.split('\n').slice(-2));
-    } finally {
-      spy.mockRestore();
-    }
   });
 });
