@@ -18,7 +18,7 @@ import {
   readLocalFiles,
 } from '../../lambda/adapters/local-reader';
 import { partitionAccounts, ReplayThreadsFailed, replayByPartition } from '../../lambda/adapters/local-replay';
-import { rulesForThreads } from '../../lambda/adapters/thread-rules';
+import type { ThreadRules } from '../../lambda/adapters/thread-rules';
 import { defaultThreads } from '../../lambda/adapters/threads';
 import { AccountDedupers, type Deduper } from '../../lambda/core/dedupe';
 import {
@@ -137,6 +137,8 @@ export interface DetectRunStats {
 export interface DetectRules {
   readonly engine: RuleEngine;
   readonly emit: (match: RuleMatch) => void;
+  /** How threads load the same rules (thread-rules.ts); without it the rules run in this thread, and so the replay. */
+  readonly threads?: ThreadRules;
 }
 
 interface PlannedFile {
@@ -272,8 +274,9 @@ export async function detectFiles(
     (a, b) => a.deliveredAt - b.deliveredAt || (a.identity < b.identity ? -1 : a.identity > b.identity ? 1 : 0),
   );
   const engine = source instanceof Replay ? source : undefined;
-  const workers = options.workers ?? 0;
+  const workers = rules && !rules.threads ? 0 : (options.workers ?? 0);
   let quietBefore = 0;
+  let threadsFailed = false;
   // Every file named and two accounts or more: the accounts are replayed side by side, one engine per thread (and,
   // with rules, one rule engine per thread; this thread records their groups in file order).
   if (engine && workers > 1 && !planned.some((p) => p.events) && partitionAccounts(planned)) {
@@ -282,7 +285,7 @@ export async function detectFiles(
       state: engine.currentState,
       workers,
       ...(options.until === undefined ? {} : { until: options.until }),
-      ...(rules ? { rules: rulesForThreads(rules.engine) } : {}),
+      ...(rules?.threads ? { rules: rules.threads } : {}),
     });
     try {
       let next = await run.next();
@@ -314,6 +317,8 @@ export async function detectFiles(
       // threads stopped: the replay is deterministic, so what follows is what the threads would have produced.
       options.onThreadFailure?.(e);
       quietBefore = e.resumeAt;
+      // In one thread, as said: reader threads would likely fail alike (a rule file that changed, say).
+      threadsFailed = true;
     } finally {
       // Stops the threads if this side stopped early.
       await run.return(undefined as never);
@@ -329,13 +334,13 @@ export async function detectFiles(
   // replays (the threads return them in this order, deduped in this order, so the replay is the same). For the
   // engine itself the threads also build each file's delta, which it applies as `ingestFile` would.
   // With rules, files are read ahead only for the engine (the reader threads test them and send their groups).
-  const readAhead = quietBefore > 0 || (rules && !engine) ? 0 : workers;
+  const readAhead = threadsFailed || (rules && !engine) ? 0 : workers;
   const toRead = planned.filter((p) => !p.digest && !p.events && !applied(p)).map((p) => p.file);
   const threads = {
     workers: readAhead,
     dedupe: (f: LocalFile) => dedupers.of(f.info.account as string),
     ...(options.onThreadFailure ? { onThreadFailure: options.onThreadFailure } : {}),
-    ...(rules ? { rules: rules.engine } : {}),
+    ...(rules?.threads ? { rules: { engine: rules.engine, threads: rules.threads } } : {}),
   };
   const ahead: AsyncGenerator<FileEvents | FileDeltaRead> | undefined =
     readAhead === 0
@@ -514,6 +519,7 @@ export const command: CliCommand = {
     let config: ReturnType<typeof resolveDetectConfig>;
     let state: ReplayState | undefined;
     let engineRules: RuleEngine | undefined;
+    let ruleThreads: ThreadRules | undefined;
     let rejectedRules = 0;
     try {
       const split = splitConfig(values.config ? JSON.parse(await readFile(values.config, 'utf8')) : {});
@@ -530,6 +536,7 @@ export const command: CliCommand = {
         }
         const saved = values.state ? await readOptional(ledgerFile(values.state)) : undefined;
         engineRules = new RuleEngine(loaded.rules, rulesConfig, saved === undefined ? undefined : parseLedger(saved));
+        ruleThreads = { config: rulesConfig, digest: loaded.digest };
       }
       if (values.state) {
         const text = await readOptional(values.state);
@@ -577,6 +584,7 @@ export const command: CliCommand = {
           ? {
               rules: {
                 engine: engineRules,
+                ...(ruleThreads ? { threads: ruleThreads } : {}),
                 emit: (match: RuleMatch) => {
                   if (format === 'table') matches.push(match);
                   else print(RULE_MATCH_DETAIL_TYPE, match);

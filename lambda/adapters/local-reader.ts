@@ -38,10 +38,10 @@ import {
   readTrailEventBatches,
   TrailReadError,
 } from '../core/reader';
-import type { FileGroup, PortableGroup, RuleEngine } from '../core/rules';
+import type { FileGroup, ObservedCounts, PortableGroup, RuleEngine } from '../core/rules';
 import { SummaryBuilder, type SummaryCounts } from '../core/summary';
 import { type LocalFile, openLocalRecords, readOpenFile, sizeOf } from './local-files';
-import { type ObservedCounts, ruleEngineOnThread, rulesForThreads, type ThreadRules } from './thread-rules';
+import { ruleEngineOnThread, type ThreadRules } from './thread-rules';
 import { defaultThreads, startThread } from './threads';
 
 /** One file's outcome in {@link summarizeLocalFiles}: its events went into the summary. */
@@ -76,10 +76,11 @@ export interface LocalReadOptions {
   /** Called once if the reader threads fail; the files they had not returned are then read in this thread. */
   readonly onThreadFailure?: (error: Error) => void;
   /**
-   * {@link readLocalDeltas} only: test every event (duplicates removed) against these rules too, on the threads
-   * (thread-rules.ts); each file's groups come with its delta, and the threads' counts are added to this engine's.
+   * {@link readLocalDeltas} only: test every event (duplicates removed) against these rules too, on the threads as
+   * `threads` says (thread-rules.ts); each file's groups come with its delta, and the threads' counts are added to
+   * `engine`'s.
    */
-  readonly rules?: RuleEngine;
+  readonly rules?: { readonly engine: RuleEngine; readonly threads: ThreadRules };
 }
 
 /** One file's result: its events and its report with the errors as plain issues (they cross threads). */
@@ -496,14 +497,15 @@ export async function* readLocalDeltas(
   options: LocalReadOptions = {},
 ): AsyncGenerator<FileDeltaRead, void, undefined> {
   for (const f of files) deliveredFileOf(f); // throws now for a file that is not a named log file
-  const { dedupe, rules } = options;
+  const { dedupe } = options;
+  const rules = options.rules?.engine;
   /** The rules' groups of events read in this thread (duplicates removed), as the reader's `onEvent` would give. */
   const groupsOf = (events: readonly TrailEvent[]) => {
     if (!rules) return {};
     rules.observeEvents(events);
     return { groups: rules.takeGroups() };
   };
-  const mode: TaskMode = { kind: 'deltas', binMs, ...(rules ? { rules: rulesForThreads(rules) } : {}) };
+  const mode: TaskMode = { kind: 'deltas', binMs, ...(options.rules ? { rules: options.rules.threads } : {}) };
   for await (const part of read(files, options, mode)) {
     if (!part.reply) {
       const { file, events, report } = finish(part.file, part.result, dedupeOf(dedupe, part.file));

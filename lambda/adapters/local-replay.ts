@@ -27,10 +27,10 @@ import {
   settingsOf,
 } from '../core/detect';
 import { createReadReport, type ReadReport } from '../core/reader';
-import type { PortableGroup } from '../core/rules';
+import type { ObservedCounts, PortableGroup } from '../core/rules';
 import type { LocalFile } from './local-files';
 import { deltaOf, readLocalFileEvents, rebuildReport, type SerializedReport, serializeReport } from './local-reader';
-import { type ObservedCounts, ruleEngineOnThread, type ThreadRules } from './thread-rules';
+import { ruleEngineOnThread, type ThreadRules } from './thread-rules';
 import { startThread } from './threads';
 
 /** A file to replay, in canonical order. */

@@ -27,6 +27,9 @@ export type PortableGroup = Omit<FileGroup, 'first'> & {
   readonly first: Omit<RuleHit, 'rule'> & { readonly rule: number };
 };
 
+/** What an engine that tested events for another counted: its events tested, hits and allow-listed hits. */
+export type ObservedCounts = Pick<RuleEngineStats, 'events' | 'hits' | 'suppressed'>;
+
 /** Counts since the engine was created. */
 export interface RuleEngineStats {
   /** Events tested. */
@@ -152,11 +155,6 @@ export class RuleEngine {
     return new RuleEngine(this.ruleSet, this.config);
   }
 
-  /** The ids of the rules that run, in the rule set's order (what {@link PortableGroup} positions refer to). */
-  ruleIds(): string[] {
-    return this.ruleSet.rules.map((r) => r.ref.id);
-  }
-
   /** `groups` (of this engine's hits) as they can cross threads, to an engine on the same rules. */
   portable(groups: readonly FileGroup[]): PortableGroup[] {
     return groups.map((g) => {
@@ -166,13 +164,13 @@ export class RuleEngine {
     });
   }
 
-  /** Groups another engine on the same rules made portable (see {@link ruleIds}), as this engine's own. */
+  /** Groups another engine on the same rules (the same rule set, in order) made portable, as this engine's own. */
   fromPortable(groups: readonly PortableGroup[]): FileGroup[] {
     return groups.map((g) => ({ ...g, first: { ...g.first, rule: this.ruleSet.rules[g.first.rule] } }));
   }
 
   /** Adds another engine's counts of events tested, hits and allow-listed hits (one that observed for this one). */
-  addObserved(stats: Pick<RuleEngineStats, 'events' | 'hits' | 'suppressed'>): void {
+  addObserved(stats: ObservedCounts): void {
     this.stats.events += stats.events;
     this.stats.hits += stats.hits;
     this.stats.suppressed += stats.suppressed;

@@ -3,7 +3,7 @@ export type { AllowEntry, RuleFolder, RulesConfig } from './config';
 export { DEFAULT_RULES_CONFIG, RulesConfigError, resolveRulesConfig } from './config';
 export type { MatchedEvent, MatchGroup, RuleLevel, RuleMatch, RuleRef, RuleSource } from './contract';
 export { RULE_LEVELS, RULE_MATCH_DETAIL_TYPE, RULE_MATCH_SOURCE, RULE_MATCH_VERSION } from './contract';
-export type { PortableGroup, RuleEngineStats, RuleStatus } from './engine';
+export type { ObservedCounts, PortableGroup, RuleEngineStats, RuleStatus } from './engine';
 export { planRules, RuleEngine, selectRules } from './engine';
 export type { FileGroup, LedgerOutcome, LedgerState } from './grouping';
 export {

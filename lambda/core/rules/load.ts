@@ -6,6 +6,7 @@
  * Node built-ins only (fs, path), like the query catalog; {@link compileRules} is the pure part, for callers that
  * bring the texts themselves (a bundled Lambda).
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { RuleFolder, RulesConfig } from './config';
@@ -39,6 +40,11 @@ export interface LoadedRules {
   readonly issues: RuleIssue[];
   /** Rule files read. */
   readonly files: number;
+  /**
+   * SHA-256 of every rule text compiled (pack, file and text, in order): equal digests mean the same rules, which
+   * is how a thread that loads them again knows no rule file changed in between.
+   */
+  readonly digest: string;
 }
 
 /** Compiles rule texts; a rule whose id was already loaded is rejected (ids key grouping and configuration). */
@@ -65,7 +71,10 @@ export function compileRules(texts: readonly RuleText[], options: CompileOptions
     seen.set(result.rule.ref.id, text);
     rules.push(result.rule);
   }
-  return { rules, issues, files: texts.length };
+  const digest = createHash('sha256')
+    .update(JSON.stringify(texts.map((t) => [t.pack.name, t.file, t.text])))
+    .digest('hex');
+  return { rules, issues, files: texts.length, digest };
 }
 
 /** Every `.yml`/`.yaml` file below `dir`, sorted; throws naming the folder when it cannot be listed. */
@@ -170,5 +179,5 @@ export function loadRules(
     issues.push(...read.issues);
   }
   const compiled = compileRules(texts, { placeholders: config.placeholders });
-  return { rules: compiled.rules, issues: [...issues, ...compiled.issues], files: texts.length + issues.length };
+  return { ...compiled, issues: [...issues, ...compiled.issues], files: texts.length + issues.length };
 }
