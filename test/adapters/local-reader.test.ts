@@ -18,6 +18,7 @@ import {
 import { EventIdDeduper } from '../../lambda/core/dedupe';
 import { DeltaBuilder, fileIdentity, resolveDetectConfig, settingsOf } from '../../lambda/core/detect';
 import { normalizeRecord } from '../../lambda/core/normalize';
+import { loadRules, RuleEngine, resolveRulesConfig } from '../../lambda/core/rules';
 import { SummaryBuilder } from '../../lambda/core/summary';
 
 const SAMPLES = resolve(__dirname, '../../samples');
@@ -141,6 +142,39 @@ describe('readLocalFiles', () => {
         got.push({ key: f.file.key, events: f.events, delta: f.delta, report: f.report });
       expect(got).toEqual(expected);
     }
+  });
+
+  test('readLocalDeltas with rules: the threads test the events; threads that load other rules hand the files back', async () => {
+    const root = mixedTree();
+    const logs = scanLocalPaths([root]).files.filter((f) => f.info.kind === 'log');
+    const binMs = settingsOf(resolveDetectConfig({})).binMs;
+    const config = resolveRulesConfig({});
+    const loaded = loadRules(config);
+    const reads = async (workers: number, digest: string, onThreadFailure: (e: Error) => void) => {
+      const engine = new RuleEngine(loaded.rules, config);
+      const rules = { engine, threads: { config, digest } };
+      const out = [];
+      for await (const f of readLocalDeltas(logs, binMs, {
+        workers,
+        dedupe: new EventIdDeduper(),
+        rules,
+        onThreadFailure,
+      }))
+        out.push({
+          key: f.file.key,
+          delta: JSON.stringify(f.delta),
+          groups: engine.record(f.file.key, f.groups ?? []),
+        });
+      return { out, observed: { ...engine.stats } };
+    };
+    const expected = await reads(0, loaded.digest, threadsMustWork.onThreadFailure);
+    expect(expected.out.flatMap((f) => f.groups).length).toBeGreaterThan(0);
+    expect(await reads(2, loaded.digest, threadsMustWork.onThreadFailure)).toEqual(expected);
+    // Threads whose rules are not the run's (a rule file changed): each fails on its first task, and this thread
+    // reads and tests every file instead, to the same result.
+    const failures: Error[] = [];
+    expect(await reads(2, 'the digest of other rule files', (e) => failures.push(e))).toEqual(expected);
+    expect(failures.map((e) => e.message)).toEqual([expect.stringMatching(/not the ones this run loaded/)]);
   });
 
   test('readLocalDeltas refuses a file that is not a named CloudTrail log file', async () => {

@@ -3,8 +3,8 @@
  * Every problem is an entry of the load report, never an exception and never a silent skip: a file that cannot
  * be read, YAML that does not parse, a construct the engine does not support, a duplicate id.
  *
- * Node built-ins only (fs, path), like the query catalog; {@link compileRules} is the pure part, for callers that
- * bring the texts themselves (a bundled Lambda).
+ * Node built-ins only (fs, path, and crypto for the digest of the texts), like the query catalog; {@link compileRules}
+ * is the pure part (no I/O), for callers that bring the texts themselves (a bundled Lambda).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
