@@ -1,21 +1,11 @@
-// The plain baseline on every core: the same walk as gunzip-parse.cjs, then the delivery files split over one worker
-// thread per core (consecutive runs of 64 files, dealt in turn), each doing readFileSync + gunzipSync + JSON.parse
-// + a count per eventName. Not a target: it shows what this machine's cores give the simplest correct program, the
-// ceiling for `trailsight summary` on every core (`npm run bench`, cli section). Prints the event count.
+// The plain baseline on every core: gunzip-parse.cjs's walk, then the delivery files split over one worker thread
+// per core (consecutive runs of 64 files, dealt in turn), each doing gunzip-parse.cjs's work (readFileSync +
+// gunzipSync + JSON.parse + a count per eventName). Not a target: it shows what this machine's cores give the
+// simplest correct program, the ceiling for `trailsight summary` on every core (`npm run bench`, cli section).
+// Prints the event count.
 const { availableParallelism } = require('node:os');
 const { Worker, isMainThread, parentPort, workerData } = require('node:worker_threads');
-const { readdirSync, readFileSync } = require('node:fs');
-const { join } = require('node:path');
-const { gunzipSync } = require('node:zlib');
-
-function walk(dir, out) {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) walk(path, out);
-    else if (entry.name.endsWith('.json.gz')) out.push(path);
-  }
-  return out;
-}
+const { countFiles, walk } = require('./gunzip-parse.cjs');
 
 if (isMainThread) {
   const threads = availableParallelism();
@@ -30,12 +20,5 @@ if (isMainThread) {
     });
   }
 } else {
-  const counts = new Map();
-  let events = 0;
-  for (const file of workerData) {
-    const doc = JSON.parse(gunzipSync(readFileSync(file)).toString('utf8'));
-    for (const r of doc.Records) counts.set(r.eventName, (counts.get(r.eventName) ?? 0) + 1);
-    events += doc.Records.length;
-  }
-  parentPort.postMessage(events);
+  parentPort.postMessage(countFiles(workerData));
 }

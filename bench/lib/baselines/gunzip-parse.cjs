@@ -1,6 +1,7 @@
 // The plain single-core baseline for many small files: walk the tree, then for each delivery file
 // readFileSync + gunzipSync + JSON.parse of the whole document + a count per eventName. The simplest correct
-// program, what `trailsight summary` is measured against (`npm run bench`, cli section). Prints the event count.
+// program, what `trailsight summary` is measured against (`npm run bench`, cli section). Prints the event count. Its
+// walk and per-file work are exported for gunzip-parse-threads.cjs, the same baseline on every core.
 const { readdirSync, readFileSync } = require('node:fs');
 const { join } = require('node:path');
 const { gunzipSync } = require('node:zlib');
@@ -14,11 +15,18 @@ function walk(dir, out) {
   return out;
 }
 
-const counts = new Map();
-let events = 0;
-for (const file of walk(process.argv[2], []).sort()) {
-  const doc = JSON.parse(gunzipSync(readFileSync(file)).toString('utf8'));
-  for (const r of doc.Records) counts.set(r.eventName, (counts.get(r.eventName) ?? 0) + 1);
-  events += doc.Records.length;
+/** The baseline's work on each file: read, inflate, parse the whole document, count per eventName. */
+function countFiles(files) {
+  const counts = new Map();
+  let events = 0;
+  for (const file of files) {
+    const doc = JSON.parse(gunzipSync(readFileSync(file)).toString('utf8'));
+    for (const r of doc.Records) counts.set(r.eventName, (counts.get(r.eventName) ?? 0) + 1);
+    events += doc.Records.length;
+  }
+  return events;
 }
-process.stdout.write(`${events}\n`);
+
+module.exports = { walk, countFiles };
+
+if (require.main === module) process.stdout.write(`${countFiles(walk(process.argv[2], []).sort())}\n`);
