@@ -225,8 +225,7 @@ export function writeTreeAccounts(
     for (let day = 0; day < spec.days; day++) {
       for (const region of spec.regions) {
         const dayStart = FIRST_DAY + day * 86_400_000;
-        const date = new Date(dayStart).toISOString().slice(0, 10);
-        const folder = join(dir, 'AWSLogs', account, 'CloudTrail', region.name, ...date.split('-'));
+        const folder = dayFolder(dir, account, region.name, day);
         mkdirSync(folder, { recursive: true });
         for (let slot = 0; slot < 288; slot++) {
           if (next() >= region.share) continue;
@@ -253,6 +252,22 @@ export function writeTreeAccounts(
     }
   }
   return { files, events };
+}
+
+/** The folder of a tree's `day`-th day (from 0) for an account and Region: `AWSLogs/<account>/CloudTrail/<region>/<yyyy>/<mm>/<dd>`. */
+function dayFolder(dir: string, account: string, region: string, day: number): string {
+  const date = new Date(FIRST_DAY + day * 86_400_000).toISOString().slice(0, 10);
+  return join(dir, 'AWSLogs', account, 'CloudTrail', region, ...date.split('-'));
+}
+
+/** The folders of the first `days` days of a generated tree, every account and Region. */
+export function firstDays(tree: GeneratedTree, spec: TreeSpec, days: number): string[] {
+  const out: string[] = [];
+  for (const account of treeAccounts(spec))
+    for (const region of spec.regions)
+      for (let day = 0; day < Math.min(days, spec.days); day++)
+        out.push(dayFolder(tree.path, account, region.name, day));
+  return out;
 }
 
 export interface GeneratedTree {

@@ -14,10 +14,10 @@
  * - `trailsight detect` at organization scale: the first one, two and four weeks of the ten-million-event tree (four
  *   busy accounts, two Regions), on every core, to show how its time and peak memory grow with the days replayed.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureTree, type GeneratedTree, MONTH_TREE, TEN_MILLION_TREE } from '../generate';
+import { ensureTree, firstDays, type GeneratedTree, MONTH_TREE, TEN_MILLION_TREE } from '../generate';
 import { alternate, fmt, type Measurement, measureNode, summarize, verdict } from '../measure';
 import type { BenchSection } from '../section';
 import type { WorkerResult } from '../worker';
@@ -96,16 +96,20 @@ trailsight detect with the rules (the default; median of ${DETECT_RUNS}, alterna
  * windows, the pages and the applied files' names, not the events).
  */
 async function detectAtScale(cli: string, tree: GeneratedTree): Promise<void> {
-  const days = dayFolders(tree.path);
   console.log(
     `\ntrailsight detect --no-rules at organization scale: the ten-million-event tree (${fmt(tree.files)} files, ` +
       `${TEN_MILLION_TREE.accounts} accounts, ${TEN_MILLION_TREE.regions.length} Regions), its first days, ${availableParallelism()} cores, one run each:`,
   );
   let first: { ms: number; rssMB: number; events: number } | undefined;
   for (const n of [7, 14, 28]) {
-    const wanted = new Set([...new Set(days.map((d) => d.day))].sort().slice(0, n));
-    const paths = days.filter((d) => wanted.has(d.day)).map((d) => d.path);
-    const run = measureNode([cli, 'detect', ...paths, '--format', 'jsonl', '--no-rules']);
+    const run = measureNode([
+      cli,
+      'detect',
+      ...firstDays(tree, TEN_MILLION_TREE, n),
+      '--format',
+      'jsonl',
+      '--no-rules',
+    ]);
     // The closing line: "<files> files, <events> events, …".
     const closing = /(\d+) files, (\d+) events/.exec(run.stderr);
     if (!closing) throw new Error(`trailsight detect printed no closing line: ${run.stderr.slice(-300)}`);
@@ -119,23 +123,6 @@ async function detectAtScale(cli: string, tree: GeneratedTree): Promise<void> {
         `events ${fmt(e / first.events, 2)}×, time ${fmt(run.ms / first.ms, 2)}×, peak memory ${fmt(run.rssMB / first.rssMB, 2)}×`,
     );
   }
-}
-
-/** Every `…/<yyyy>/<mm>/<dd>` folder of a delivery tree, with its day. */
-function dayFolders(root: string): { path: string; day: string }[] {
-  const out: { path: string; day: string }[] = [];
-  const walk = (dir: string, parts: string[]) => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      if (!e.isDirectory()) continue;
-      const path = join(dir, e.name);
-      const tail = [...parts, e.name].slice(-3);
-      if (tail.length === 3 && tail.every((p, i) => /^\d+$/.test(p) && p.length === (i === 0 ? 4 : 2))) {
-        out.push({ path, day: tail.join('/') });
-      } else walk(path, [...parts, e.name]);
-    }
-  };
-  walk(root, []);
-  return out;
 }
 
 /**
