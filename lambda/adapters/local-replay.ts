@@ -27,7 +27,7 @@ import {
   settingsOf,
 } from '../core/detect';
 import { createReadReport, type ReadReport } from '../core/reader';
-import type { ObservedCounts, PortableGroup } from '../core/rules';
+import { addObservedCounts, type ObservedCounts, type PortableGroup } from '../core/rules';
 import type { LocalFile } from './local-files';
 import { deltaOf, readLocalFileEvents, rebuildReport, type SerializedReport, serializeReport } from './local-reader';
 import { ruleEngineOnThread, type ThreadRules } from './thread-rules';
@@ -273,12 +273,8 @@ export async function* replayByPartition(
     }
     const state: ReplayState = { format: REPLAY_STATE_FORMAT, partitions, applied };
     if (!options.rules) return { ticks, state };
-    const observed = { events: 0, hits: 0, suppressed: 0 };
-    for (const end of ended) {
-      observed.events += end.observed?.events ?? 0;
-      observed.hits += end.observed?.hits ?? 0;
-      observed.suppressed += end.observed?.suppressed ?? 0;
-    }
+    const observed: ObservedCounts = { events: 0, hits: 0, suppressed: 0 };
+    for (const end of ended) if (end.observed) addObservedCounts(observed, end.observed);
     return { ticks, state, observed };
   } finally {
     await Promise.all(threads.map((w) => w.terminate()));

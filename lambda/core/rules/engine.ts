@@ -30,6 +30,13 @@ export type PortableGroup = Omit<FileGroup, 'first'> & {
 /** What an engine that tested events for another counted: its events tested, hits and allow-listed hits. */
 export type ObservedCounts = Pick<RuleEngineStats, 'events' | 'hits' | 'suppressed'>;
 
+/** Adds `counts` into `into` (the counts of engines that tested events for another, summed). */
+export function addObservedCounts(into: ObservedCounts, counts: ObservedCounts): void {
+  into.events += counts.events;
+  into.hits += counts.hits;
+  into.suppressed += counts.suppressed;
+}
+
 /** Counts since the engine was created. */
 export interface RuleEngineStats {
   /** Events tested. */
@@ -171,9 +178,7 @@ export class RuleEngine {
 
   /** Adds another engine's counts of events tested, hits and allow-listed hits (one that observed for this one). */
   addObserved(stats: ObservedCounts): void {
-    this.stats.events += stats.events;
-    this.stats.hits += stats.hits;
-    this.stats.suppressed += stats.suppressed;
+    addObservedCounts(this.stats, stats);
   }
 
   /** Tests one event against the rules; pass it as the reader's `onEvent`. */

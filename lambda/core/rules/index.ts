@@ -4,7 +4,7 @@ export { DEFAULT_RULES_CONFIG, RulesConfigError, resolveRulesConfig } from './co
 export type { MatchedEvent, MatchGroup, RuleLevel, RuleMatch, RuleRef, RuleSource } from './contract';
 export { RULE_LEVELS, RULE_MATCH_DETAIL_TYPE, RULE_MATCH_SOURCE, RULE_MATCH_VERSION } from './contract';
 export type { ObservedCounts, PortableGroup, RuleEngineStats, RuleStatus } from './engine';
-export { planRules, RuleEngine, selectRules } from './engine';
+export { addObservedCounts, planRules, RuleEngine, selectRules } from './engine';
 export type { FileGroup, LedgerOutcome, LedgerState } from './grouping';
 export {
   GroupLedger,
