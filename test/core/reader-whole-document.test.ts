@@ -8,7 +8,13 @@ import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { EventIdDeduper } from '../../lambda/core/dedupe';
 import type { TrailEvent } from '../../lambda/core/event';
-import { createReadReport, type ReadReport, readTrailBuffer, readTrailEvents } from '../../lambda/core/reader';
+import {
+  createReadReport,
+  inflateChunkSize,
+  type ReadReport,
+  readTrailBuffer,
+  readTrailEvents,
+} from '../../lambda/core/reader';
 import { DATA_DIR, record, walk } from './helpers';
 
 async function read(bytes: Buffer, offsets: boolean, dedupe?: EventIdDeduper) {
@@ -106,6 +112,47 @@ describe('whole-document path', () => {
       expect({ ...report, gzip: false }).toEqual(createReadReport('f.json.gz'));
       expect((await read(broken, false)).report.errors[0].kind).toMatch(/^(truncated|corrupt)-gzip$/);
     }
+  });
+
+  describe('the one-call inflate sized from the gzip trailer', () => {
+    /** The gzip with its trailer's ISIZE (its last four bytes) replaced. */
+    const withDeclaredSize = (gz: Buffer, size: number) => {
+      const copy = Buffer.from(gz);
+      copy.writeUInt32LE(size, copy.length - 4);
+      return copy;
+    };
+
+    test("takes the declared size, one byte more, at least zlib's own 16 KB chunk", () => {
+      const doc = json({ Records: Array.from({ length: 60 }, () => record()) });
+      expect(doc.length).toBeGreaterThan(16 * 1024);
+      expect(inflateChunkSize(gzipSync(doc))).toBe(doc.length + 1);
+      expect(inflateChunkSize(gzipSync(json({ Records: [record()] })))).toBe(16 * 1024);
+      expect(inflateChunkSize(Buffer.alloc(5))).toBe(16 * 1024);
+    });
+
+    test('a lying trailer cannot make a small file allocate more than its bytes can inflate to', () => {
+      const gz = gzipSync(json({ Records: [record()] }));
+      expect(inflateChunkSize(withDeclaredSize(gz, 0xffffffff))).toBe(gz.length * 1032 + 1);
+      const big = Buffer.concat([gz, Buffer.alloc(100_000)]);
+      expect(inflateChunkSize(withDeclaredSize(big, 0xffffffff))).toBe(64 * 1024 * 1024 + 1);
+    });
+
+    test('a trailer that lies is a corrupt gzip, left to the streaming read, which reports it', async () => {
+      const gz = gzipSync(json({ Records: [record(), record()] }));
+      for (const size of [0, 10, 0xffffffff]) {
+        const lying = withDeclaredSize(gz, size);
+        expect(readTrailBuffer(lying, { file: 'f.json.gz', report: createReadReport('f.json.gz') })).toBeUndefined();
+        expect((await read(lying, false)).report.errors.map((e) => e.kind)).toEqual(['corrupt-gzip']);
+      }
+    });
+
+    test('several gzip members (the last trailer declares only its own member) read whole', async () => {
+      const doc = json({ Records: Array.from({ length: 60 }, () => record()) });
+      const cut = doc.length - 100;
+      const members = Buffer.concat([gzipSync(doc.subarray(0, cut)), gzipSync(doc.subarray(cut))]);
+      await expectSame(doc, [members]);
+      expect(readSync(members, new EventIdDeduper())?.events).toHaveLength(60);
+    });
   });
 
   test('an empty buffer is an empty file, as an empty source is', async () => {

@@ -48,8 +48,14 @@ export const section: BenchSection = {
     );
     // The baseline split over every core too: not a target, the ceiling this machine's cores give (see compare).
     const baselineAll = () => measureNode([join(__dirname, '../baselines/gunzip-parse-threads.cjs'), tree.path]);
-    const [b, one, all, bAll] = alternate([baseline, oneThread, everyCore, baselineAll], SUMMARY_RUNS);
-    const summaryOne = compare('summary', [b, one, all], 'results', bAll);
+    // And the baseline with the one change of the reader's inflate (no target): how much of the ratios it explains.
+    const baselineSized = () =>
+      measureNode([join(__dirname, '../baselines/gunzip-parse.cjs'), tree.path, '--sized-inflate']);
+    const [b, one, all, bAll, bSized] = alternate(
+      [baseline, oneThread, everyCore, baselineAll, baselineSized],
+      SUMMARY_RUNS,
+    );
+    const summaryOne = compare('summary', [b, one, all], 'results', { all: bAll, sizedInflate: bSized });
 
     // detect over the same tree (issue 11 asks the same of it): the replay with every detector, in one thread, and
     // on every core (the two accounts replayed side by side).
@@ -175,22 +181,25 @@ function stagesOfDetect(tree: string, baselineMs: number, cliInsights: number): 
 /**
  * Prints the baseline, one thread and every core of a command (runs as `alternate` returns them), and the two
  * ratios against the issue's targets (one thread ≤ 1.3× the baseline, every core < 1×); returns the one-thread run.
- * With the baseline's runs on every core (`baselineAll`), also how much of its one-core time the cores save the
+ * With the baseline's runs on every core (`variants.all`), also how much of its one-core time the cores save the
  * simplest program: the every-core target needs the command's own work to split as well as that, and to stay
- * under about 1 / that ratio times the baseline's.
+ * under about 1 / that ratio times the baseline's. With the baseline inflating as the reader does
+ * (`variants.sizedInflate`), how much of the command's time that one change saves the baseline.
  */
 function compare(
   command: string,
   [b, one, all]: Measurement[][],
   output: string,
-  baselineAll?: Measurement[],
+  variants: { readonly all?: Measurement[]; readonly sizedInflate?: Measurement[] } = {},
 ): ReturnType<typeof summarize> {
   const [sb, s1, sa] = [b, one, all].map(summarize);
   const cores = availableParallelism();
-  const sbAll = baselineAll && summarize(baselineAll);
+  const sbAll = variants.all && summarize(variants.all);
+  const sbSized = variants.sizedInflate && summarize(variants.sizedInflate);
   const rows = [
     ['baseline: walk + gunzipSync + JSON.parse, one core', sb],
     ...(sbAll ? [[`baseline, files split over ${cores} threads (no target)`, sbAll] as const] : []),
+    ...(sbSized ? [['baseline inflating into a trailer-sized buffer (no target)', sbSized] as const] : []),
     [`trailsight ${command} --threads 0`, s1],
     [`trailsight ${command} (${cores} cores)`, sa],
   ] as const;
@@ -215,6 +224,12 @@ function compare(
     console.log(
       `what ${cores} cores give: the baseline ${fmt(sbAll.ms / sb.ms, 2)}× its one-core time, ${command} ${fmt(sa.ms / s1.ms, 2)}× its one-thread time; ` +
         `${command} on every core is ${fmt(sa.ms / sbAll.ms, 2)}× the baseline on every core`,
+    );
+  }
+  if (sbSized) {
+    console.log(
+      `the reader's trailer-sized inflate, tried on the baseline alone: ${fmt(sbSized.ms / sb.ms, 2)}× its time; ` +
+        `${command} one thread is ${fmt(s1.ms / sbSized.ms, 2)}× that baseline, every core ${fmt(sa.ms / sbSized.ms, 2)}×`,
     );
   }
   return s1;
