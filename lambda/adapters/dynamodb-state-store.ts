@@ -33,7 +33,15 @@ import {
   UpdateItemCommand,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
-import { checkPage, type FileDelta, headFromJson, headToJson, type Page } from '../core/detect';
+import {
+  checkPage,
+  type FileDelta,
+  headFromJson,
+  headToJson,
+  type Page,
+  parseDelta,
+  serializeDelta,
+} from '../core/detect';
 import type {
   FileRef,
   HeadSummary,
@@ -67,6 +75,16 @@ export function encodeJson(value: unknown): Buffer {
 
 export function decodeJson(bytes: Uint8Array): unknown {
   return JSON.parse(gunzipSync(bytes).toString('utf8'));
+}
+
+/** {@link encodeJson} of a delta, through the engine's own serializer (which remembers its size: `deltaChars`). */
+export function encodeDelta(delta: FileDelta): Buffer {
+  return gzipSync(serializeDelta(delta), { level: 6 });
+}
+
+/** {@link decodeJson} of a delta, through the engine's own parser (which remembers its size: `deltaChars`). */
+export function decodeDelta(bytes: Uint8Array): FileDelta {
+  return parseDelta(gunzipSync(bytes).toString('utf8'));
 }
 
 const pad = (ms: number): string => String(Math.max(0, Math.floor(ms))).padStart(13, '0');
@@ -198,7 +216,7 @@ export class DynamoDbStateStore implements PartitionStore {
 
   async putDelta(key: string, delta: FileDelta, expiresAtSeconds: number, late = false): Promise<'stored' | 'exists'> {
     const sk = deltaKey(delta.deliveredAt, delta.file);
-    const bytes = encodeJson(delta);
+    const bytes = encodeDelta(delta);
     const chunks: Buffer[] = [];
     for (let at = 0; at < bytes.length; at += MAX_CHUNK_BYTES) chunks.push(bytes.subarray(at, at + MAX_CHUNK_BYTES));
     if (chunks.length === 0) chunks.push(Buffer.alloc(0));
@@ -543,7 +561,7 @@ function assembleDeltas(items: readonly Record<string, AttributeValue>[]): FileD
   const out: FileDelta[] = [];
   for (const [sk, { n, parts }] of [...firsts].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
     if (parts.filter(Boolean).length !== n) throw new Error(`delta ${sk} is missing chunks`);
-    out.push(decodeJson(Buffer.concat(parts)) as FileDelta);
+    out.push(decodeDelta(Buffer.concat(parts)));
   }
   return out;
 }

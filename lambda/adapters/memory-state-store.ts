@@ -21,7 +21,15 @@ import type {
   PutResult,
   StoredHead,
 } from '../pipeline/ports';
-import { decodeJson, deltaKey, encodeJson, parseRef, refString } from './dynamodb-state-store';
+import {
+  decodeDelta,
+  decodeJson,
+  deltaKey,
+  encodeDelta,
+  encodeJson,
+  parseRef,
+  refString,
+} from './dynamodb-state-store';
 
 interface HeadItem {
   v: number;
@@ -182,7 +190,7 @@ export class MemoryStateStore implements PartitionStore {
   async putDelta(key: string, delta: FileDelta, _expiresAtSeconds: number, late = false): Promise<'stored' | 'exists'> {
     const t = this.table(key);
     const sk = deltaKey(delta.deliveredAt, delta.file);
-    const bytes = encodeJson(delta);
+    const bytes = encodeDelta(delta);
     this.write('delta', 0, bytes.length + ITEM_OVERHEAD);
     if (t.has(sk)) return 'exists';
     t.set(sk, bytes);
@@ -228,7 +236,7 @@ export class MemoryStateStore implements PartitionStore {
       'delta',
       items.reduce((n, [, b]) => n + b.length + ITEM_OVERHEAD, 0),
     );
-    return items.map(([, b]) => decodeJson(b) as FileDelta);
+    return items.map(([, b]) => decodeDelta(b));
   }
 
   async getDeltas(key: string, refs: readonly FileRef[]): Promise<FileDelta[]> {
@@ -239,7 +247,7 @@ export class MemoryStateStore implements PartitionStore {
       const b = t.get(deltaKey(r.deliveredAt, r.file));
       if (b instanceof Buffer) {
         bytes += b.length + ITEM_OVERHEAD;
-        out.push(decodeJson(b) as FileDelta);
+        out.push(decodeDelta(b));
       }
     }
     this.read('delta', bytes);

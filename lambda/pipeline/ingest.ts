@@ -21,7 +21,7 @@
  * finds it; an idle one is woken.
  */
 import { EventIdDeduper } from '../core/dedupe';
-import { DeltaBuilder, type DetectConfig, digestDelta, type FileDelta, fileIdentity } from '../core/detect';
+import { DeltaBuilder, type DetectConfig, deltaChars, digestDelta, type FileDelta, fileIdentity } from '../core/detect';
 import { classifyKey, type KeyKind } from '../core/keys';
 import { createReadReport, type ReadReport, readTrailEventBatches } from '../core/reader';
 import type { RuleEngine } from '../core/rules';
@@ -179,7 +179,7 @@ export async function ingestObject(object: NotifiedObject, ports: IngestPorts): 
     events: delta.events,
     late,
     report,
-    deltaChars: JSON.stringify(delta).length,
+    deltaChars: deltaChars(delta),
     ...(rules ? { rules } : {}),
   };
 }

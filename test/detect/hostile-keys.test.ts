@@ -3,7 +3,15 @@
  * an API chooses some of it. `constructor`, `toString` and `__proto__` must count like any other key: not read as
  * Object's own members, not dropped as a prototype, and the state must survive JSON as it was.
  */
-import { buildDelta, parseReplayState, Replay, serializeReplayState } from '../../lambda/core/detect';
+import {
+  buildDelta,
+  deltaChars,
+  parseDelta,
+  parseReplayState,
+  Replay,
+  serializeDelta,
+  serializeReplayState,
+} from '../../lambda/core/detect';
 import { OTHER_ATTRIBUTION } from '../../lambda/core/detect/delta';
 import { ACCOUNT, ev, MIN, REGION, T0 } from './helpers';
 
@@ -32,6 +40,19 @@ describe('keys that are names of Object members', () => {
     expect(agents).toEqual(expected);
     expect(names).toEqual(expected);
     expect(JSON.stringify(delta)).not.toMatch(/native code|NaN|null/);
+  });
+
+  test('survive a delta crossing threads as JSON, whose size is then the JSON length', () => {
+    const events = HOSTILE.map((text) => ev(T0 + MIN, text, { userAgent: text, who: text, sourceIp: text }));
+    const delta = buildDelta(file(T0 + 5 * MIN, 'f1'), events, 5 * MIN);
+    const json = serializeDelta(delta);
+    expect(json).toBe(JSON.stringify(delta));
+    expect(deltaChars(delta)).toBe(json.length);
+    const back = parseDelta(json);
+    expect(back).toEqual(delta);
+    expect(Object.keys(Object.values(back.series)[0])).toEqual(Object.keys(Object.values(delta.series)[0]));
+    expect(JSON.stringify(back)).toBe(json);
+    expect(deltaChars(back)).toBe(json.length);
   });
 
   test('count exactly in a capped attribution map: the top entries by count (ties by name), the rest summed', () => {

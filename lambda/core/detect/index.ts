@@ -16,7 +16,16 @@ export { buildDelta, compareDeltas, DeltaBuilder, digestDelta } from './delta';
 export type { Attribution, InsightEvent, TrailsightDetails } from './insight';
 export { deterministicUuid } from './insight';
 export type { PartitionInput } from './partition';
-export { compareInputs, deltaChars, inputTime, newHead, PartitionMachine, windowHistoryFrom } from './partition';
+export {
+  compareInputs,
+  deltaChars,
+  inputTime,
+  newHead,
+  PartitionMachine,
+  parseDelta,
+  serializeDelta,
+  windowHistoryFrom,
+} from './partition';
 export type { DeliveredFile, PartitionSnapshot, ReplayState, ReplayStats } from './replay';
 export {
   fileIdentity,

@@ -102,9 +102,39 @@ export function windowHistoryFrom(settings: Settings, delta: FileDelta, oldest: 
   return from * settings.binMs - MINUTE;
 }
 
-/** The serialized size of a delta, the unit of the compaction trigger (the same number on every side). */
+/**
+ * Sizes of deltas already serialized: by {@link serializeDelta} or {@link parseDelta}, or by a first
+ * {@link deltaChars}. A delta is not changed once built (it is the stored record of its file).
+ */
+const deltaSizes = new WeakMap<FileDelta, number>();
+
+/**
+ * The serialized size of a delta, the unit of the compaction trigger (the same number on every side). Serializes
+ * it only if its size is not known yet: the pipeline reports the size of the delta it applies, and `trailsight
+ * detect` receives its reader threads' deltas as JSON; serializing each again cost the replaying thread a fifth of
+ * its own work on a busy account.
+ */
 export function deltaChars(delta: FileDelta): number {
-  return JSON.stringify(delta).length;
+  let size = deltaSizes.get(delta);
+  if (size === undefined) {
+    size = JSON.stringify(delta).length;
+    deltaSizes.set(delta, size);
+  }
+  return size;
+}
+
+/** A delta as JSON, its size remembered for {@link deltaChars}. */
+export function serializeDelta(delta: FileDelta): string {
+  const json = JSON.stringify(delta);
+  deltaSizes.set(delta, json.length);
+  return json;
+}
+
+/** A delta from its JSON ({@link serializeDelta}), its size known to {@link deltaChars}. */
+export function parseDelta(json: string): FileDelta {
+  const delta = JSON.parse(json) as FileDelta;
+  deltaSizes.set(delta, json.length);
+  return delta;
 }
 
 export class PartitionMachine {
