@@ -199,7 +199,7 @@ function compare(
   const rows = [
     ['baseline: walk + gunzipSync + JSON.parse, one core', sb],
     ...(sbAll ? [[`baseline, files split over ${cores} threads (no target)`, sbAll] as const] : []),
-    ...(sbSized ? [['baseline inflating into a trailer-sized buffer (no target)', sbSized] as const] : []),
+    ...(sbSized ? [['baseline, trailer-sized inflate (no target)', sbSized] as const] : []),
     [`trailsight ${command} --threads 0`, s1],
     [`trailsight ${command} (${cores} cores)`, sa],
   ] as const;
