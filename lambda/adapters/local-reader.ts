@@ -26,7 +26,7 @@
  */
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import type { Worker } from 'node:worker_threads';
-import { type EventIdDeduper, parseUuid } from '../core/dedupe';
+import { EventIdDeduper, parseUuid } from '../core/dedupe';
 import {
   buildDelta,
   type DeliveredFile,
@@ -474,14 +474,17 @@ export async function* summarizeLocalFiles(
   options: LocalReadOptions = {},
 ): AsyncGenerator<FileSummarized, void, undefined> {
   const { dedupe } = options;
+  const reserve = dedupe instanceof EventIdDeduper ? reserveAhead(dedupe, files.length) : () => {};
   for await (const part of read(files, options, { kind: 'count' })) {
     if (!part.reply) {
+      reserve(1, part.result.events.length);
       const { file, events, report } = finish(part.file, part.result, dedupeOf(dedupe, part.file));
       for (const e of events) summary.add(e);
       yield { file, events: events.length, report };
       continue;
     }
     const { reply, start } = part;
+    reserve(reply.files.length, reply.ids?.kinds.length ?? 0);
     const ids = new IdCursor(reply.ids as EventIds);
     const done: FileSummarized[] = [];
     let duplicates: Uint8Array | undefined;
@@ -506,6 +509,28 @@ export async function* summarizeLocalFiles(
     }
     yield* done;
   }
+}
+
+/** Files read before the deduper's room is made from their events per file (a reader thread's first task). */
+const RESERVE_AFTER_FILES = 64;
+
+/**
+ * Returns a function to call with each batch of files about to be deduplicated (how many, how many events): once
+ * {@link RESERVE_AFTER_FILES} have come, it makes room in `dedupe` for the events the remaining files should hold
+ * at the same rate (`EventIdDeduper.reserve`), once.
+ */
+function reserveAhead(dedupe: EventIdDeduper, total: number): (files: number, events: number) => void {
+  let files = 0;
+  let events = 0;
+  let done = false;
+  return (n, e) => {
+    if (done) return;
+    files += n;
+    events += e;
+    if (files < RESERVE_AFTER_FILES) return;
+    done = true;
+    dedupe.reserve(Math.ceil((events / files) * (total - files)));
+  };
 }
 
 /** One file's outcome in {@link readLocalDeltas}. */

@@ -60,6 +60,21 @@ describe('EventIdDeduper', () => {
     expect(d.size).toBe(50_002);
   });
 
+  test('room made ahead (reserve) keeps every ID already there and changes no answer, however far off the estimate', () => {
+    const ids = Array.from({ length: 3_000 }, () => randomUUID());
+    for (const estimate of [0, 10, 3_000, 1e9]) {
+      const d = new EventIdDeduper(5_000);
+      for (const id of ids.slice(0, 1_000)) d.isDuplicate(id);
+      d.reserve(estimate);
+      for (const id of ids.slice(0, 1_000)) expect(d.isDuplicate(id)).toBe(true);
+      for (const id of ids.slice(1_000)) expect(d.isDuplicate(id)).toBe(false);
+      for (const id of ids.slice(2_990)) expect(d.isDuplicate(id)).toBe(true);
+      expect(d.isDuplicate('00000000-0000-0000-0000-000000000000')).toBe(false);
+      expect(d.size).toBe(3_001);
+      expect(d.duplicateCount).toBe(1_010);
+    }
+  });
+
   test('ages out UUIDs like any ID: at least `capacity` remembered, at most twice that', () => {
     const d = new EventIdDeduper(100);
     const ids = Array.from({ length: 1000 }, () => randomUUID());
