@@ -444,25 +444,18 @@ class DocumentRead {
   /**
    * A whole decompressed document, parsed with one `JSON.parse` like the plain baseline, when that gives exactly
    * what the splitter would: no caller waiting for byte offsets (`onIssue`), no record that could exceed the size
-   * limit, and a well-formed `{"Records":[…]}` (with a single `"Records"` in its text) or bare array. Anything else
+   * limit, and a well-formed `{"Records":[…]}` (with a single `"Records"` key) or bare array. Anything else
    * returns false and goes through the splitter, which reports problems precisely. Saves the byte scan, a third of
    * the cost of a typical 20 KB delivery.
    */
   private wholeDocument(bytes: Buffer): boolean {
     if (this.options.onIssue || bytes.length > this.maxRecordBytes) return false;
     const text = bytes.toString('utf8');
-    let doc: unknown;
+    let records: unknown;
     try {
-      doc = JSON.parse(text);
+      records = deliveryRecords(text) ?? otherDocumentRecords(text);
     } catch {
       return false;
-    }
-    let records: unknown;
-    if (Array.isArray(doc)) records = doc;
-    else if (typeof doc === 'object' && doc !== null) {
-      const first = text.indexOf('"Records"');
-      if (first < 0 || hasQuotedRecords(text, first + 9)) return false;
-      records = (doc as { Records?: unknown }).Records;
     }
     if (!Array.isArray(records)) return false;
     for (const r of records) {
@@ -493,19 +486,43 @@ class DocumentRead {
   }
 }
 
+/** How CloudTrail begins every delivery document. */
+const DELIVERY_PREFIX = '{"Records":';
+
 /**
- * Whether `"Records"` occurs in `text` at or after `from`: `text.indexOf('"Records"', from) >= 0`, searched by its
- * `R`, which is rare in CloudTrail JSON where `"` is everywhere (a third less time over a delivery; this search
- * spans every document on the whole-document path).
+ * The value of `Records` in a document written as CloudTrail writes them: {@link DELIVERY_PREFIX}, one JSON value,
+ * `}` (whitespace after it allowed). That value is parsed from the middle of the text, which proves the key is the
+ * only one: a document with a second key (a second `Records` among them) is not one value there, and throws.
+ * Undefined for a document of another shape. As fast as parsing the whole document, where searching the text
+ * for a second `"Records"` afterwards added a seventh to the parse (8,000 deliveries: 350 → 400 ms).
  */
-function hasQuotedRecords(text: string, from: number): boolean {
-  for (let i = text.indexOf('Records"', from + 1); i >= 0; i = text.indexOf('Records"', i + 8))
-    if (text.charCodeAt(i - 1) === 0x22) return true;
-  return false;
+function deliveryRecords(text: string): unknown {
+  if (!text.startsWith(DELIVERY_PREFIX)) return undefined;
+  let end = text.length - 1;
+  while (end > 0 && isJsonSpace(text.charCodeAt(end))) end--;
+  return text.charCodeAt(end) === 0x7d ? JSON.parse(text.slice(DELIVERY_PREFIX.length, end)) : undefined;
+}
+
+/**
+ * The records of a document of any other shape that one `JSON.parse` reads as the splitter does: a bare array, or
+ * an object whose text holds `"Records"` once (other top-level keys are skipped by both). Anything else (no
+ * `Records`, a second one, which JSON.parse would let win over the first) gives undefined.
+ */
+function otherDocumentRecords(text: string): unknown {
+  const doc: unknown = JSON.parse(text);
+  if (Array.isArray(doc)) return doc;
+  if (typeof doc !== 'object' || doc === null) return undefined;
+  const first = text.indexOf('"Records"');
+  if (first < 0 || text.indexOf('"Records"', first + 9) >= 0) return undefined;
+  return (doc as { Records?: unknown }).Records;
+}
+
+function isJsonSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }
 
 function looksLikeJson(b: Buffer): boolean {
   let i = b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0;
-  while (i < b.length && (b[i] === 0x20 || b[i] === 0x0a || b[i] === 0x0d || b[i] === 0x09)) i++;
+  while (i < b.length && isJsonSpace(b[i])) i++;
   return i === b.length || b[i] === 0x7b || b[i] === 0x5b;
 }
