@@ -3,7 +3,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  transform: { '^.+\\.tsx?$': ['@swc/jest'] },
+  // @swc/jest with the built-ins bound per module: see test/support/jest-transform.js.
+  transform: { '^.+\\.tsx?$': '<rootDir>/test/support/jest-transform.js' },
   setupFiles: ['<rootDir>/test/setup-env.js'],
   setupFilesAfterEnv: ['aws-cdk-lib/testhelpers/jest-autoclean'],
   // Two cores on CI: one worker per core keeps memory and the s3rver/dynalite ports sane.
