@@ -2,16 +2,18 @@
  * The suite's transform (jest-transform.js): modules keep their line numbers and see the very built-ins the
  * globals hold, so stack traces, `instanceof` and spies behave as without it.
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { roundSum } from '../../lambda/core/detect/stats';
 
 const transform = createRequire(__filename)('./jest-transform.js') as {
   process(src: string, filename: string, options: unknown): { code: string };
+  withPrelude(out: { code: string; map?: string }): { code: string; map?: string };
 };
 
 function thrower(): Error {
-  return new Error('here'); // line 14
+  return new Error('made here');
 }
 
 describe('the jest transform', () => {
@@ -27,8 +29,17 @@ describe('the jest transform', () => {
     );
   });
 
-  test('keeps line numbers: an error made on line 14 says line 14', () => {
-    expect(thrower().stack?.split('\n')[1]).toMatch(/jest-transform\.test\.ts:14:/);
+  test('keeps line numbers: an error says the line it was made on', () => {
+    const line = readFileSync(__filename, 'utf8').split('\n').indexOf("  return new Error('made here');") + 1;
+    expect(line).toBeGreaterThan(1);
+    expect(thrower().stack?.split('\n')[1]).toContain(`jest-transform.test.ts:${line}:`);
+  });
+
+  test('puts the line first in code without a directive, and keeps the source map', () => {
+    expect(transform.withPrelude({ code: 'const a = 1;\n', map: '{}' })).toEqual({
+      code: 'const { Math, Number, Object, Array, Map, Set, JSON, String, Buffer } = globalThis;const a = 1;\n',
+      map: '{}',
+    });
   });
 
   test('module code sees the globals themselves: spies reach it, instanceof holds', () => {
