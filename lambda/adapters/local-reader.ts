@@ -49,7 +49,7 @@ import type { FileGroup, ObservedCounts, PortableGroup, RuleEngine } from '../co
 import { SummaryBuilder, type SummaryCounts } from '../core/summary';
 import { type LocalFile, openLocalRecords, readOpenFile, sizeOf } from './local-files';
 import { ruleEngineOnThread, type ThreadRules } from './thread-rules';
-import { defaultThreads, startThread } from './threads';
+import { defaultThreads, startThread, stopThread } from './threads';
 
 /** One file's outcome in {@link summarizeLocalFiles}: its events went into the summary. */
 export interface FileSummarized {
@@ -784,8 +784,8 @@ async function* parallel(
       notify();
     });
     slot.worker.on('exit', (code) => {
-      // A worker that stops with tasks in hand (crashed, killed): this thread reads them itself.
-      if (slot.busy.size > 0 && code !== 0) failure ??= new Error(`a reader thread exited with code ${code}`);
+      // A worker that ends with tasks in hand (crashed, killed): this thread reads them itself.
+      if (slot.busy.size > 0) failure ??= new Error(`a reader thread exited with code ${code} with tasks in hand`);
       notify();
     });
     pool.push(slot);
@@ -819,6 +819,6 @@ async function* parallel(
       yield { reply: batch, start: tasks[id].start };
     }
   } finally {
-    await Promise.all(pool.map((slot) => slot.worker.terminate()));
+    await Promise.all(pool.map((slot) => stopThread(slot.worker)));
   }
 }

@@ -31,7 +31,7 @@ import { addObservedCounts, type ObservedCounts, type PortableGroup } from '../c
 import type { LocalFile } from './local-files';
 import { deltaOf, readLocalFileEvents, rebuildReport, type SerializedReport, serializeReport } from './local-reader';
 import { ruleEngineOnThread, type ThreadRules } from './thread-rules';
-import { startThread } from './threads';
+import { startThread, stopThread } from './threads';
 
 /** A file to replay, in canonical order. */
 export interface ReplayFile {
@@ -130,14 +130,22 @@ type WireOutcome =
 /** Outcomes a thread collects before posting them. */
 const OUTCOMES_PER_MESSAGE = 32;
 
-/** What a replay thread does with its share (exported for the thread's script and for tests). */
-export async function runReplayPart(part: ReplayPart, post: (message: ReplayMessage) => void): Promise<void> {
+/**
+ * What a replay thread does with its share (exported for the thread's script and for tests); it stops before the
+ * next file, without sending its end, once `stopping` says so.
+ */
+export async function runReplayPart(
+  part: ReplayPart,
+  post: (message: ReplayMessage) => void,
+  stopping: () => boolean = () => false,
+): Promise<void> {
   const replay = new Replay(part.config, part.state);
   const { binMs } = settingsOf(replay.config);
   const dedupers = new AccountDedupers();
   const rules = part.rules && ruleEngineOnThread(part.rules);
   let outcomes: WireOutcome[] = [];
   for (const f of part.files) {
+    if (stopping()) return; // the caller stopped reading: no end to send
     const account = f.file.info.account as string;
     const region = f.file.info.region as string;
     const delivered: DeliveredFile = { account, region, deliveredAt: f.deliveredAt, file: f.identity };
@@ -277,7 +285,7 @@ export async function* replayByPartition(
     for (const end of ended) if (end.observed) addObservedCounts(observed, end.observed);
     return { ticks, state, observed };
   } finally {
-    await Promise.all(threads.map((w) => w.terminate()));
+    await Promise.all(threads.map((w) => stopThread(w)));
   }
 }
 

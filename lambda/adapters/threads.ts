@@ -1,5 +1,6 @@
 /**
- * The local readers' threads (local-reader.ts, local-replay.ts): how many to start, and how to start one.
+ * The local readers' threads (local-reader.ts, local-replay.ts): how many to start, how to start one, and how to
+ * stop one safely.
  */
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -21,4 +22,38 @@ export function startThread(name: string, options: WorkerOptions = {}): Worker {
   if (!__filename.endsWith('.ts')) return new Worker(join(__dirname, `${name}.js`), options);
   const script = join(__dirname, `${name}.ts`);
   return new Worker(`require('tsx/cjs');\nrequire(${JSON.stringify(script)});`, { ...options, eval: true });
+}
+
+/** The message that asks a thread to finish the step at hand and end (see {@link stopThread}). */
+export const STOP_THREAD = 'trailsight:stop-thread';
+
+/** The error a thread fails with when it is sent a message its script does not know (a caller's bug). */
+export function unexpectedMessage(message: unknown): Error {
+  return new Error(`a thread was sent a message it does not know: ${JSON.stringify(message)?.slice(0, 80)}`);
+}
+
+/** How long {@link stopThread} waits for a thread to end by itself before it is terminated. */
+const STOP_GRACE_MS = 30_000;
+
+/**
+ * Stops a thread between two steps of its work rather than wherever its JavaScript happens to be: posts
+ * {@link STOP_THREAD} (the thread scripts end on it once the step at hand is done: a reader thread its tasks in
+ * hand, a replay thread its file) and waits for the thread to exit. `Worker.terminate()` stops a thread
+ * mid-statement, and on Node 20 a thread stopped between creating a zlib handle and initializing it (in the
+ * `zlib.gunzipSync` every file read makes) aborts the whole process when the thread is torn down (`node_zlib.cc`:
+ * "close before init"; it killed a CI run). Only a thread that has not ended after `graceMs` (it is stuck) is
+ * terminated. Never rejects: a thread that fails meanwhile has told its 'error' listeners.
+ */
+export async function stopThread(worker: Worker, graceMs = STOP_GRACE_MS): Promise<void> {
+  if (worker.threadId === -1) return; // already exited
+  // Not `events.once`, which would reject on the thread's 'error'.
+  const exited = new Promise<true>((resolve) => worker.once('exit', () => resolve(true)));
+  worker.postMessage(STOP_THREAD);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), graceMs);
+  });
+  const ended = await Promise.race([exited, late]);
+  clearTimeout(timer);
+  if (!ended) await worker.terminate();
 }

@@ -99,7 +99,7 @@ async function watchingThreads<T>(run: () => Promise<T>): Promise<{ result: T; s
 }
 
 /**
- * Runs `run` with the threads it starts stopped after their first message, as if they had crashed: every thread, or
+ * Runs `run` with the threads it starts failing after their first message, as if they had crashed: every thread, or
  * those whose options `dies` picks.
  */
 async function withThreadsDying<T>(
@@ -109,7 +109,9 @@ async function withThreadsDying<T>(
   const RealWorker = threads.Worker;
   const spy = jest.spyOn(threads, 'Worker').mockImplementation((script, options) => {
     const worker = new RealWorker(script, options);
-    if (dies(options)) worker.once('message', () => void worker.terminate());
+    // Failed by a message it does not know, which it throws on (`terminate()` would stop it mid-statement: see
+    // stopThread).
+    if (dies(options)) worker.once('message', () => worker.postMessage('not a task'));
     return worker;
   });
   try {
