@@ -12,7 +12,7 @@ import { METRIC } from '../../schema/detection-contract';
 import { planSegments } from '../pipeline/evaluate';
 import type { PartitionStore, SegmentQueue } from '../pipeline/ports';
 import { buildPorts, readEnvironment } from './environment';
-import { logger, metrics } from './powertools';
+import { logger, metrics, publishMetrics } from './powertools';
 
 export const scheduledEventSchema = z.object({ time: z.iso.datetime({ offset: true }) });
 
@@ -30,7 +30,7 @@ export function createCoordinateHandler(portsFactory: () => { store: PartitionSt
     try {
       metrics.addMetric(METRIC.segmentsPlanned, MetricUnit.Count, messages.length);
     } finally {
-      metrics.publishStoredMetrics();
+      publishMetrics();
     }
     logger.info('evaluation planned', { time, partitions, segments: messages.length });
     return { segments: messages.length, partitions };

@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { METRIC } from '../../schema/detection-contract';
 import { type EvaluatePorts, evaluateSegment, type SegmentSummary } from '../pipeline/evaluate';
 import { buildPorts, readEnvironment } from './environment';
-import { logger, metrics } from './powertools';
+import { logger, metrics, publishMetrics } from './powertools';
 
 export const segmentMessageSchema = z.object({
   scheduled: z.number().int().nonnegative(),
@@ -83,7 +83,7 @@ export function createEvaluateHandler(
     try {
       return await processPartialResponse(event, recordHandler, processor, { context, throwOnFullBatchFailure: false });
     } finally {
-      metrics.publishStoredMetrics();
+      publishMetrics();
     }
   };
 }

@@ -16,7 +16,7 @@ import { FINDINGS_METRICS, PRODUCT_ARN_ENV } from '../../schema/findings';
 import { type FindingImporter, SecurityHubImporter } from '../adapters/securityhub-importer';
 import { type AsffFinding, type AsffTarget, asffTarget, toAsff } from '../core/findings/asff';
 import { findingFromEvent } from '../core/findings/sources';
-import { logger, metrics, tracer } from './powertools';
+import { logger, metrics, publishMetrics, tracer } from './powertools';
 
 /** What the function needs: where findings go and how they get there. */
 export interface FindingsPorts {
@@ -94,7 +94,7 @@ export function createFindingsHandler(portsFactory: () => FindingsPorts) {
         requests: result.requests,
       });
     } finally {
-      metrics.publishStoredMetrics();
+      publishMetrics();
     }
     return { batchItemFailures: [...failures].map((itemIdentifier) => ({ itemIdentifier })) };
   };

@@ -19,7 +19,7 @@ import { PipelineError } from '../pipeline/errors';
 import { type IngestOutcome, type IngestPorts, ingestObject, type NotifiedObject } from '../pipeline/ingest';
 import { readEnvironment } from './environment';
 import { buildIngestPorts } from './ingest-rules';
-import { logger, metrics } from './powertools';
+import { logger, metrics, publishMetrics } from './powertools';
 
 /**
  * The S3 "Object Created" event as EventBridge delivers it into the SQS body. Our own schema, looser than
@@ -168,7 +168,7 @@ export function createIngestHandler(
         throwOnFullBatchFailure: false,
       });
     } finally {
-      metrics.publishStoredMetrics();
+      publishMetrics();
     }
   };
 }

@@ -8,7 +8,7 @@ import { INTEGRITY_METRICS } from '../../schema/evidence-contract';
 import type { IntegrityReport } from '../core/digest';
 import { type IntegrityEventDetail, integrityEventDetail } from '../integrity/event';
 import type { IntegrityPorts } from './integrity-environment';
-import { logger, metrics } from './powertools';
+import { logger, metrics, publishMetrics } from './powertools';
 
 export async function reportIntegrity(
   report: IntegrityReport,
@@ -21,7 +21,7 @@ export async function reportIntegrity(
     metrics.addMetric(INTEGRITY_METRICS.digestsVerified, MetricUnit.Count, report.counts.digestsVerified);
     metrics.addMetric(INTEGRITY_METRICS.logFilesVerified, MetricUnit.Count, report.counts.logFilesVerified);
   } finally {
-    metrics.publishStoredMetrics();
+    publishMetrics();
   }
   for (const finding of report.findings) logger.warn('integrity finding', { ...finding });
   const published = await ports.publisher.publish([detail]);

@@ -10,3 +10,11 @@ import { Tracer } from '@aws-lambda-powertools/tracer';
 export const logger = new Logger();
 export const metrics = new Metrics();
 export const tracer = new Tracer();
+
+/**
+ * Flushes the invocation's metrics. An invocation that recorded none (an evaluation with no partition due, a
+ * batch of skipped records) publishes nothing: `publishStoredMetrics` would log a warning about it every time.
+ */
+export function publishMetrics(): void {
+  if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+}
