@@ -6,6 +6,9 @@ module.exports = {
   // @swc/jest with the built-ins bound per module: see test/support/jest-transform.js.
   transform: { '^.+\\.tsx?$': '<rootDir>/test/support/jest-transform.js' },
   setupFiles: ['<rootDir>/test/setup-env.js'],
+  // The reader and replay threads' scripts, bundled once per run (test/support/global-setup.ts).
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   setupFilesAfterEnv: ['aws-cdk-lib/testhelpers/jest-autoclean'],
   // Two cores on CI: one worker per core keeps memory and the s3rver/dynalite ports sane.
   maxWorkers: 2,

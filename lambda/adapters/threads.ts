@@ -13,13 +13,21 @@ export function defaultThreads(): number {
 }
 
 /**
+ * Where `startThread` finds the thread scripts built to JavaScript when this module runs as TypeScript: the test
+ * suite bundles them once per run (test/support/global-setup.ts) instead of compiling them again in every thread.
+ */
+export const THREADS_DIR_ENV = 'TRAILSIGHT_THREADS_DIR';
+
+/**
  * Starts the thread script `name`: the bundled `<name>.js` beside the command bundle that holds this code (the
- * build puts them side by side), or, when this module runs as TypeScript (tests, `tsx`), `<name>.ts` here through
- * tsx's require hook (`--import tsx` in a worker's execArgv does not reach its module loader: the thread would fail
- * and its work would be done in the calling thread instead).
+ * build puts them side by side) or in {@link THREADS_DIR_ENV}; otherwise, when this module runs as TypeScript
+ * (`tsx`), `<name>.ts` here through tsx's require hook (`--import tsx` in a worker's execArgv does not reach its
+ * module loader: the thread would fail and its work would be done in the calling thread instead), which costs each
+ * thread about 0.4 s of compiling.
  */
 export function startThread(name: string, options: WorkerOptions = {}): Worker {
-  if (!__filename.endsWith('.ts')) return new Worker(join(__dirname, `${name}.js`), options);
+  const built = __filename.endsWith('.ts') ? process.env[THREADS_DIR_ENV] : __dirname;
+  if (built) return new Worker(join(built, `${name}.js`), options);
   const script = join(__dirname, `${name}.ts`);
   return new Worker(`require('tsx/cjs');\nrequire(${JSON.stringify(script)});`, { ...options, eval: true });
 }

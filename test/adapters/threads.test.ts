@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { scanLocalPaths } from '../../lambda/adapters/local-files';
 import type { WorkerTask } from '../../lambda/adapters/local-reader';
 import type { ReplayMessage, ReplayPart } from '../../lambda/adapters/local-replay';
-import { startThread, stopThread } from '../../lambda/adapters/threads';
+import { startThread, stopThread, THREADS_DIR_ENV } from '../../lambda/adapters/threads';
 import { fileIdentity, REPLAY_STATE_FORMAT, resolveDetectConfig } from '../../lambda/core/detect';
 
 const SAMPLES = resolve(__dirname, '../../samples');
@@ -87,4 +87,39 @@ test('a reader thread sent a message it does not know fails with an error naming
   worker.postMessage({ not: 'a task' });
   expect((await error).message).toBe('a thread was sent a message it does not know: {"not":"a task"}');
   expect(await exit).toBe(1);
+});
+
+describe('startThread, running as TypeScript', () => {
+  const countTask: WorkerTask = { id: 7, files: logs.slice(0, 3), mode: { kind: 'count' } };
+  const replyOf = async (worker: Worker) => {
+    worker.postMessage(countTask);
+    const reply = await new Promise<{ id: number; files: unknown[] }>((r) => worker.once('message', r));
+    await stopThread(worker);
+    return reply;
+  };
+
+  test('starts the bundled script the test run built (test/support/global-setup.ts)', async () => {
+    const dir = process.env[THREADS_DIR_ENV] as string;
+    expect(dir).toBeTruthy();
+    const threads: typeof import('node:worker_threads') = require('node:worker_threads');
+    const RealWorker = threads.Worker;
+    const spy = jest.spyOn(threads, 'Worker').mockImplementation((...args) => new RealWorker(...args));
+    try {
+      const reply = await replyOf(startThread('local-read-worker'));
+      expect(spy.mock.calls.map(([script]) => String(script))).toEqual([resolve(dir, 'local-read-worker.js')]);
+      expect(reply).toMatchObject({ id: 7, files: [{}, {}, {}] });
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  test('without bundles, compiles the TypeScript script in the thread through tsx', async () => {
+    const dir = process.env[THREADS_DIR_ENV];
+    delete process.env[THREADS_DIR_ENV];
+    try {
+      expect(await replyOf(startThread('local-read-worker'))).toMatchObject({ id: 7, files: [{}, {}, {}] });
+    } finally {
+      process.env[THREADS_DIR_ENV] = dir;
+    }
+  });
 });
