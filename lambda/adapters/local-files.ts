@@ -351,7 +351,8 @@ export class BackgroundSizes {
     if (!thread || this.ended) return Promise.resolve();
     const unknown = files.filter((f) => f.size === undefined && !sizes.has(f));
     if (unknown.length === 0 || unknown.length < minFiles) {
-      void thread.terminate();
+      // No paths to ask: it answers nothing and ends (not terminated, which could stop it mid-start: see stopThread).
+      thread.postMessage([]);
       return Promise.resolve();
     }
     return new Promise((done) => {

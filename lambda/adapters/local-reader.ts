@@ -757,8 +757,10 @@ async function* parallel(
   // Tasks handed out but not yet consumed here stay under this bound, however slow the consumer.
   const window = workers * TASKS_PER_WORKER;
   let consumed = 0;
+  // Set once the threads are being stopped: a reply that comes meanwhile hands out no more work.
+  let stopping = false;
   const dispatch = (slot: (typeof pool)[number]) => {
-    while (slot.busy.size < TASKS_PER_WORKER && task(nextTask) && nextTask < consumed + window) {
+    while (!stopping && slot.busy.size < TASKS_PER_WORKER && task(nextTask) && nextTask < consumed + window) {
       const id = nextTask++;
       const t = tasks[id];
       slot.busy.add(id);
@@ -819,6 +821,7 @@ async function* parallel(
       yield { reply: batch, start: tasks[id].start };
     }
   } finally {
+    stopping = true;
     await Promise.all(pool.map((slot) => stopThread(slot.worker)));
   }
 }

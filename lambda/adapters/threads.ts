@@ -2,6 +2,7 @@
  * The local readers' threads (local-reader.ts, local-replay.ts): how many to start, how to start one, and how to
  * stop one safely.
  */
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
@@ -26,7 +27,9 @@ export const THREADS_DIR_ENV = 'TRAILSIGHT_THREADS_DIR';
  * thread about 0.4 s of compiling.
  */
 export function startThread(name: string, options: WorkerOptions = {}): Worker {
-  const built = __filename.endsWith('.ts') ? process.env[THREADS_DIR_ENV] : __dirname;
+  const bundles = process.env[THREADS_DIR_ENV];
+  // A stale setting (its directory gone) is ignored rather than failing every thread.
+  const built = __filename.endsWith('.ts') ? bundles && existsSync(bundles) && bundles : __dirname;
   if (built) return new Worker(join(built, `${name}.js`), options);
   const script = join(__dirname, `${name}.ts`);
   return new Worker(`require('tsx/cjs');\nrequire(${JSON.stringify(script)});`, { ...options, eval: true });

@@ -12,9 +12,14 @@ export const metrics = new Metrics();
 export const tracer = new Tracer();
 
 /**
- * Flushes the invocation's metrics. An invocation that recorded none (an evaluation with no partition due, a
- * batch of skipped records) publishes nothing: `publishStoredMetrics` would log a warning about it every time.
+ * Flushes the invocation's metrics, and clears them for the next invocation as `publishStoredMetrics` does. An
+ * invocation that recorded none (an evaluation with no partition due) publishes nothing: `publishStoredMetrics`
+ * would log a warning about it every time.
  */
 export function publishMetrics(): void {
   if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  else {
+    metrics.clearDimensions();
+    metrics.clearMetadata();
+  }
 }

@@ -134,5 +134,18 @@ describe('local files', () => {
 
       expect(sizeOf(files[0])).toBe(55);
     });
+
+    onTwoCores('a thread not needed ends by itself, not terminated (see stopThread)', async () => {
+      const files = await listLocalFiles([tree('unneeded', [10])]);
+      const sizes = new BackgroundSizes();
+      const thread = (sizes as unknown as { thread: import('node:worker_threads').Worker }).thread;
+      const terminate = jest.spyOn(thread, 'terminate');
+      const exit = new Promise((r) => thread.once('exit', r));
+
+      await sizes.ask(files, 3);
+
+      expect(await exit).toBe(0);
+      expect(terminate).not.toHaveBeenCalled();
+    });
   });
 });

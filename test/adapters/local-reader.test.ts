@@ -226,11 +226,31 @@ describe('readLocalFiles', () => {
     );
   });
 
-  test('stops its threads when the caller stops early', async () => {
+  test('stops its threads when the caller stops early: each ends by itself, none is terminated', async () => {
     const files = scanLocalPaths([join(SAMPLES, 'grycap-cloudtrail-tracker')]).files;
+    const threads: typeof import('node:worker_threads') = require('node:worker_threads');
+    const RealWorker = threads.Worker;
+    const started: { code?: number; terminate: jest.SpyInstance }[] = [];
+    const spy = jest.spyOn(threads, 'Worker').mockImplementation((...args) => {
+      const worker = new RealWorker(...args);
+      const thread: (typeof started)[number] = { terminate: jest.spyOn(worker, 'terminate') };
+      worker.once('exit', (code) => {
+        thread.code = code;
+      });
+      started.push(thread);
+      return worker;
+    });
     let seen = 0;
-    for await (const _ of readLocalFiles(files, { workers: 2 })) if (++seen === 3) break;
+    try {
+      for await (const _ of readLocalFiles(files, { workers: 2 })) if (++seen === 3) break;
+    } finally {
+      spy.mockRestore();
+    }
     expect(seen).toBe(3);
+    expect(started).toHaveLength(2);
+    // Stopped when the loop broke off: exited by then, with code 0, never terminated.
+    expect(started.map((t) => t.code)).toEqual([0, 0]);
+    for (const t of started) expect(t.terminate).not.toHaveBeenCalled();
   });
 
   test('events cross threads as columns and come back as normalizeRecord shapes them', () => {

@@ -1,60 +1,99 @@
 /**
  * Stopping the local readers' threads: between two steps of their work, never mid-statement (see `stopThread`).
  */
-import { resolve } from 'node:path';
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { scanLocalPaths } from '../../lambda/adapters/local-files';
+import { gunzipSync } from 'node:zlib';
+import { type LocalFile, scanLocalPaths } from '../../lambda/adapters/local-files';
 import type { WorkerTask } from '../../lambda/adapters/local-reader';
-import type { ReplayMessage, ReplayPart } from '../../lambda/adapters/local-replay';
+import { type ReplayMessage, type ReplayPart, runReplayPart } from '../../lambda/adapters/local-replay';
 import { startThread, stopThread, THREADS_DIR_ENV } from '../../lambda/adapters/threads';
 import { fileIdentity, REPLAY_STATE_FORMAT, resolveDetectConfig } from '../../lambda/core/detect';
 
 const SAMPLES = resolve(__dirname, '../../samples');
 const logs = scanLocalPaths([resolve(SAMPLES, 'grycap-cloudtrail-tracker')]).files.filter((f) => f.info.kind === 'log');
 
+/** The grycap sample's log files as one replay thread's share. */
+function replayPart(): ReplayPart {
+  return {
+    config: resolveDetectConfig({}),
+    state: { format: REPLAY_STATE_FORMAT, partitions: {}, applied: {} },
+    files: logs.map((file, index) => ({
+      file,
+      index,
+      deliveredAt: Number(file.info.deliveredAt),
+      identity: fileIdentity(file.key),
+    })),
+  };
+}
+
+/** A named delivery file of about 5 MB (uncompressed JSON, as someone may keep them), from a real record. */
+function bigDelivery(): LocalFile {
+  const [record] = JSON.parse(gunzipSync(readFileSync(logs[0].path)).toString('utf8')).Records;
+  const records = Array.from({ length: 20_000 }, (_, i) => ({ ...record, eventID: `big-${i}` }));
+  const dir = mkdtempSync(join(tmpdir(), 'trailsight-threads-'));
+  const folder = join(dir, 'AWSLogs/111122223333/CloudTrail/us-east-1/2024/01/01');
+  mkdirSync(folder, { recursive: true });
+  writeFileSync(
+    join(folder, '111122223333_CloudTrail_us-east-1_20240101T0000Z_big.json'),
+    JSON.stringify({ Records: records }),
+  );
+  const [file] = scanLocalPaths([dir]).files;
+  expect(statSync(file.path).size).toBeGreaterThan(4 * 1024 * 1024);
+  return file;
+}
+
 /** Resolves with a thread's exit code. */
 const exitOf = (worker: Worker) => new Promise<number>((done) => worker.once('exit', done));
 
 describe('stopThread', () => {
-  test('a reader thread with tasks in hand ends by itself on the stop message, unterminated', async () => {
+  test('a reader thread with a task in hand ends by itself on the stop message, unterminated', async () => {
+    // A file over 4 MB is streamed: the task waits on reads when the stop, sent right behind it, is read.
+    const big = bigDelivery();
     const worker = startThread('local-read-worker');
     const terminate = jest.spyOn(worker, 'terminate');
+    const replies: unknown[] = [];
+    worker.on('message', (m) => replies.push(m));
     const exit = exitOf(worker);
-    // The stop comes behind the tasks: the thread has started them all when it reads it.
-    for (let id = 0; id < 4; id++)
-      worker.postMessage({ id, files: logs, mode: { kind: 'count' } } satisfies WorkerTask);
+    worker.postMessage({ id: 0, files: [big], mode: { kind: 'count' } } satisfies WorkerTask);
 
     await stopThread(worker);
 
     expect(terminate).not.toHaveBeenCalled();
     expect(await exit).toBe(0);
+    expect(replies).toEqual([]); // the task finished after the stop: its reply went nowhere
   });
 
-  test('a replay thread stops after the file at hand on the stop message, without its end, unterminated', async () => {
-    const part: ReplayPart = {
-      config: resolveDetectConfig({}),
-      state: { format: REPLAY_STATE_FORMAT, partitions: {}, applied: {} },
-      files: logs.map((file, index) => ({
-        file,
-        index,
-        deliveredAt: Number(file.info.deliveredAt),
-        identity: fileIdentity(file.key),
-      })),
-    };
-    const worker = startThread('local-replay-worker', { workerData: part });
+  test('a replay thread stops on the stop message before its next file, without its end, unterminated', async () => {
+    const worker = startThread('local-replay-worker', { workerData: replayPart() });
     const terminate = jest.spyOn(worker, 'terminate');
-    const messages: ReplayMessage[] = [];
-    worker.on('message', (m: ReplayMessage) => messages.push(m));
+    const messages: unknown[] = [];
+    worker.on('message', (m) => messages.push(m));
     const exit = exitOf(worker);
-    await new Promise((r) => worker.once('message', r)); // replaying
 
-    await stopThread(worker);
+    await stopThread(worker); // read before the first file
 
     expect(terminate).not.toHaveBeenCalled();
     expect(await exit).toBe(0);
-    expect(messages.map((m) => m.kind)).not.toContain('end');
-    const outcomes = messages.flatMap((m) => (m.kind === 'outcomes' ? m.outcomes : []));
-    expect(outcomes.length).toBeLessThan(logs.length);
+    expect(messages).toEqual([]);
+  });
+
+  test('a replay stops before the next file once told to, and sends neither the rest nor its end', async () => {
+    const posted: ReplayMessage[] = [];
+    let checked = 0;
+    await runReplayPart(
+      replayPart(),
+      (m) => posted.push(m),
+      () => ++checked > 40,
+    );
+    // 40 files replayed: the first 32 outcomes were posted as they came; the 8 after them and the end never are.
+    expect(checked).toBe(41);
+    expect(posted.map((m) => m.kind)).toEqual(['outcomes']);
+    expect(posted[0].kind === 'outcomes' && posted[0].outcomes.map((o) => o.index)).toEqual(
+      Array.from({ length: 32 }, (_, i) => i),
+    );
   });
 
   test('a thread that does not end within the grace period is terminated', async () => {
@@ -114,8 +153,18 @@ describe('startThread, running as TypeScript', () => {
   });
 
   test('without bundles, compiles the TypeScript script in the thread through tsx', async () => {
-    const dir = process.env[THREADS_DIR_ENV];
+    const dir = process.env[THREADS_DIR_ENV] as string;
     delete process.env[THREADS_DIR_ENV];
+    try {
+      expect(await replyOf(startThread('local-read-worker'))).toMatchObject({ id: 7, files: [{}, {}, {}] });
+    } finally {
+      process.env[THREADS_DIR_ENV] = dir;
+    }
+  });
+
+  test('a setting whose directory is gone is ignored: the TypeScript script is started', async () => {
+    const dir = process.env[THREADS_DIR_ENV] as string;
+    process.env[THREADS_DIR_ENV] = join(tmpdir(), 'trailsight-threads-gone');
     try {
       expect(await replyOf(startThread('local-read-worker'))).toMatchObject({ id: 7, files: [{}, {}, {}] });
     } finally {

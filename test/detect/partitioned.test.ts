@@ -99,8 +99,8 @@ async function watchingThreads<T>(run: () => Promise<T>): Promise<{ result: T; s
 }
 
 /**
- * Runs `run` with the threads it starts failing after their first message, as if they had crashed: every thread, or
- * those whose options `dies` picks.
+ * Runs `run` with the threads it starts (every one, or those whose options `dies` picks) failing after their first
+ * message, as if they had crashed; a replay thread whose first message is also its last has nothing left to fail.
  */
 async function withThreadsDying<T>(
   run: () => Promise<T>,

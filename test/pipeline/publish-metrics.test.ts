@@ -6,9 +6,14 @@ test('publishes what an invocation recorded, and warns of nothing when it record
   const warn = jest.spyOn(console, 'warn').mockImplementation(() => {});
   const publish = jest.spyOn(metrics, 'publishStoredMetrics');
   try {
+    const clearDimensions = jest.spyOn(metrics, 'clearDimensions');
+    const clearMetadata = jest.spyOn(metrics, 'clearMetadata');
     publishMetrics();
     expect(publish).not.toHaveBeenCalled();
     expect(warn).not.toHaveBeenCalled();
+    // Cleared for the next invocation all the same, as publishStoredMetrics would have.
+    expect(clearDimensions).toHaveBeenCalledTimes(1);
+    expect(clearMetadata).toHaveBeenCalledTimes(1);
     // Without the guard, Powertools warns on every such invocation (as the soak test printed, batch after batch).
     metrics.publishStoredMetrics();
     expect(warn).toHaveBeenCalledWith(expect.stringMatching(/No application metrics to publish/));
@@ -19,7 +24,6 @@ test('publishes what an invocation recorded, and warns of nothing when it record
     expect(publish).toHaveBeenCalledTimes(1);
     expect(metrics.hasStoredMetrics()).toBe(false);
   } finally {
-    warn.mockRestore();
-    publish.mockRestore();
+    jest.restoreAllMocks();
   }
 });
