@@ -2,10 +2,10 @@
  * readLocalFiles: every core reads, and the caller still gets each file's events in the order given, identical
  * to reading the files one after another here (events, dedupe, reports).
  */
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { scanLocalPaths } from '../../lambda/adapters/local-files';
 import {
   decodeEvents,
@@ -45,6 +45,12 @@ function mixedTree(): string {
         .pop()!
         .replace(/_[A-Za-z0-9]+\.json\.gz$/, '_ZZZZduplicate0000.json.gz'),
     ),
+  );
+  // A delivery one of whose records is skipped (no eventName): its report, not plain, crosses threads whole.
+  const [kept] = JSON.parse(gunzipSync(readFileSync(first.path)).toString('utf8')).Records;
+  writeFileSync(
+    join(day, '974349055189_CloudTrail_us-east-1_20170601T2358Z_skippedrecord0.json.gz'),
+    gzipSync(JSON.stringify({ Records: [{ ...kept, eventID: 'skipped-1' }, { eventTime: kept.eventTime }] })),
   );
   writeFileSync(
     join(day, '974349055189_CloudTrail_us-east-1_20170601T2359Z_truncatedtruncate.json.gz'),
@@ -118,6 +124,9 @@ describe('readLocalFiles', () => {
       expect(summary.toJSON(1000)).toEqual(expected.toJSON(1000));
     }
     expect(reports.reduce((n, r) => n + (r.skipped.duplicate ?? 0), 0)).toBeGreaterThan(1);
+    // Reports of every kind crossed: plain ones as numbers, the others whole.
+    expect(reports.filter((r) => r.skipped['record-missing-field'])).toHaveLength(1);
+    expect(reports.filter((r) => r.errors.length > 0).length).toBeGreaterThan(0);
   });
 
   test('readLocalDeltas gives the deltas Replay would build from the deduped events, with and without threads', async () => {
