@@ -13,6 +13,9 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import threadBundles from './thread-bundles.cjs';
+
+const { NODE_BUNDLE, threadEntryPoints } = threadBundles;
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'dist');
@@ -31,16 +34,14 @@ await build({
     'cli/commands/verify': join(root, 'cli/commands/verify.ts'),
     // The AWS SDK for `query --athena`, required by the query command only when it runs on Athena.
     'cli/athena': join(root, 'cli/athena.ts'),
-    // Beside the command bundles, which start them from their own directory (lambda/adapters/local-reader.ts,
-    // local-replay.ts).
-    'cli/commands/local-read-worker': join(root, 'lambda/adapters/local-read-worker.ts'),
-    'cli/commands/local-replay-worker': join(root, 'lambda/adapters/local-replay-worker.ts'),
+    // The threads' scripts, beside the command bundles, which start them from their own directory
+    // (lambda/adapters/threads.ts).
+    ...Object.fromEntries(
+      Object.entries(threadEntryPoints(root)).map(([name, path]) => [`cli/commands/${name}`, path]),
+    ),
   },
   outdir: out,
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'cjs',
+  ...NODE_BUNDLE,
   // Each command is its own bundle, required by path at run time.
   external: ['@duckdb/node-api', './commands/*', '../athena'],
   // Files read at run time, relative to dist/cli/commands/: the SQL library (queries/catalog.ts), the built-in

@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { inspect } from 'node:util';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 
 /** Threads by default: one per core, at most 8; none on a single core (the work stays in the calling thread). */
@@ -38,9 +39,13 @@ export function startThread(name: string, options: WorkerOptions = {}): Worker {
 /** The message that asks a thread to finish the step at hand and end (see {@link stopThread}). */
 export const STOP_THREAD = 'trailsight:stop-thread';
 
-/** The error a thread fails with when it is sent a message its script does not know (a caller's bug). */
+/**
+ * The error a thread fails with when it is sent a message its script does not know (a caller's bug). Shown with
+ * `inspect`, which, unlike JSON, takes anything a message can hold (cycles, BigInts, undefined).
+ */
 export function unexpectedMessage(message: unknown): Error {
-  return new Error(`a thread was sent a message it does not know: ${JSON.stringify(message)?.slice(0, 80)}`);
+  const shown = inspect(message, { depth: 2, breakLength: Number.POSITIVE_INFINITY }).slice(0, 80);
+  return new Error(`a thread was sent a message it does not know: ${shown}`);
 }
 
 /** How long {@link stopThread} waits for a thread to end by itself before it is terminated. */

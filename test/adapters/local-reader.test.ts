@@ -231,7 +231,7 @@ describe('readLocalFiles', () => {
     }
     expect(failures).toHaveLength(3);
     expect(failures.map((e) => e.message)).toEqual(
-      Array(3).fill('a thread was sent a message it does not know: "not a task"'),
+      Array(3).fill("a thread was sent a message it does not know: 'not a task'"),
     );
   });
 

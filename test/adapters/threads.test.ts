@@ -9,7 +9,7 @@ import { gunzipSync } from 'node:zlib';
 import { type LocalFile, scanLocalPaths } from '../../lambda/adapters/local-files';
 import type { WorkerTask } from '../../lambda/adapters/local-reader';
 import { type ReplayMessage, type ReplayPart, runReplayPart } from '../../lambda/adapters/local-replay';
-import { startThread, stopThread, THREADS_DIR_ENV } from '../../lambda/adapters/threads';
+import { startThread, stopThread, THREADS_DIR_ENV, unexpectedMessage } from '../../lambda/adapters/threads';
 import { fileIdentity, REPLAY_STATE_FORMAT, resolveDetectConfig } from '../../lambda/core/detect';
 
 const SAMPLES = resolve(__dirname, '../../samples');
@@ -124,7 +124,7 @@ test('a reader thread sent a message it does not know fails with an error naming
   const error = new Promise<Error>((r) => worker.once('error', r));
   const exit = exitOf(worker);
   worker.postMessage({ not: 'a task' });
-  expect((await error).message).toBe('a thread was sent a message it does not know: {"not":"a task"}');
+  expect((await error).message).toBe("a thread was sent a message it does not know: { not: 'a task' }");
   expect(await exit).toBe(1);
 });
 
@@ -171,4 +171,15 @@ describe('startThread, running as TypeScript', () => {
       process.env[THREADS_DIR_ENV] = dir;
     }
   });
+});
+
+test('an unexpected message is named whatever it holds (a cycle, a BigInt), and shortly', () => {
+  const cyclic: Record<string, unknown> = { n: 1n };
+  cyclic.self = cyclic;
+  expect(unexpectedMessage(cyclic).message).toBe(
+    'a thread was sent a message it does not know: <ref *1> { n: 1n, self: [Circular *1] }',
+  );
+  expect(unexpectedMessage('x'.repeat(500)).message).toHaveLength(
+    'a thread was sent a message it does not know: '.length + 80,
+  );
 });
