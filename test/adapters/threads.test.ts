@@ -130,33 +130,44 @@ test('a reader thread sent a message it does not know fails with an error naming
 
 describe('startThread, running as TypeScript', () => {
   const countTask: WorkerTask = { id: 7, files: logs.slice(0, 3), mode: { kind: 'count' } };
-  const replyOf = async (worker: Worker) => {
-    worker.postMessage(countTask);
-    const reply = await new Promise<{ id: number; files: unknown[] }>((r) => worker.once('message', r));
-    await stopThread(worker);
-    return reply;
-  };
-
-  test('starts the bundled script the test run built (test/support/global-setup.ts)', async () => {
-    const dir = process.env[THREADS_DIR_ENV] as string;
-    expect(dir).toBeTruthy();
+  /** Starts the reader thread, has it count three files, stops it; says how its Worker was made and what it replied. */
+  const started = async () => {
     const threads: typeof import('node:worker_threads') = require('node:worker_threads');
     const RealWorker = threads.Worker;
     const spy = jest.spyOn(threads, 'Worker').mockImplementation((...args) => new RealWorker(...args));
     try {
-      const reply = await replyOf(startThread('local-read-worker'));
-      expect(spy.mock.calls.map(([script]) => String(script))).toEqual([resolve(dir, 'local-read-worker.js')]);
-      expect(reply).toMatchObject({ id: 7, files: [{}, {}, {}] });
+      const worker = startThread('local-read-worker');
+      worker.postMessage(countTask);
+      const reply = await new Promise<{ id: number; files: unknown[] }>((r, fail) => {
+        worker.once('message', r);
+        worker.once('error', fail); // a script that cannot be loaded
+      });
+      await stopThread(worker);
+      const [[script, options]] = spy.mock.calls;
+      return { script: String(script), evaluated: options?.eval === true, reply };
     } finally {
       spy.mockRestore();
     }
+  };
+  const counted = { id: 7, files: [{}, {}, {}] };
+  /** The tsx route: the script is a snippet requiring tsx, then the TypeScript file. */
+  const throughTsx = expect.stringContaining(`require('tsx/cjs');`);
+
+  test('starts the bundled script the test run built (test/support/global-setup.ts)', async () => {
+    const dir = process.env[THREADS_DIR_ENV] as string;
+    expect(dir).toBeTruthy();
+    const { script, evaluated, reply } = await started();
+    expect({ script, evaluated }).toEqual({ script: resolve(dir, 'local-read-worker.js'), evaluated: false });
+    expect(reply).toMatchObject(counted);
   });
 
   test('without bundles, compiles the TypeScript script in the thread through tsx', async () => {
     const dir = process.env[THREADS_DIR_ENV] as string;
     delete process.env[THREADS_DIR_ENV];
     try {
-      expect(await replyOf(startThread('local-read-worker'))).toMatchObject({ id: 7, files: [{}, {}, {}] });
+      const { script, evaluated, reply } = await started();
+      expect({ script, evaluated }).toEqual({ script: throughTsx, evaluated: true });
+      expect(reply).toMatchObject(counted);
     } finally {
       process.env[THREADS_DIR_ENV] = dir;
     }
@@ -166,7 +177,9 @@ describe('startThread, running as TypeScript', () => {
     const dir = process.env[THREADS_DIR_ENV] as string;
     process.env[THREADS_DIR_ENV] = join(tmpdir(), 'trailsight-threads-gone');
     try {
-      expect(await replyOf(startThread('local-read-worker'))).toMatchObject({ id: 7, files: [{}, {}, {}] });
+      const { script, evaluated, reply } = await started();
+      expect({ script, evaluated }).toEqual({ script: throughTsx, evaluated: true });
+      expect(reply).toMatchObject(counted);
     } finally {
       process.env[THREADS_DIR_ENV] = dir;
     }
