@@ -80,6 +80,27 @@ export function alternate(commands: readonly (() => Measurement)[], n: number): 
   return runs;
 }
 
+/**
+ * Each run's wall time over the baseline run of the same round of {@link alternate} (runs[i] against baseline[i]),
+ * and how many rounds met `target` (at most it): on a shared machine whose speed drifts during a run, a ratio within
+ * one round compares runs made seconds apart, where the ratio of two medians may compare different moments.
+ */
+export function roundRatios(
+  runs: readonly Measurement[],
+  baseline: readonly Measurement[],
+  target: number,
+): { readonly min: number; readonly max: number; readonly met: number; readonly rounds: number } {
+  if (runs.length !== baseline.length || runs.length === 0)
+    throw new Error(`roundRatios: ${runs.length} runs against ${baseline.length} baseline runs`);
+  const ratios = runs.map((r, i) => r.ms / baseline[i].ms);
+  return {
+    min: Math.min(...ratios),
+    max: Math.max(...ratios),
+    met: ratios.filter((r) => r <= target).length,
+    rounds: ratios.length,
+  };
+}
+
 export const fmt = (n: number, digits = 0) =>
   n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
